@@ -1,0 +1,587 @@
+//! The configuration: TOML is read into `Raw*` structs, then checked into a
+//! [`Config`] whose errors name the key and say what is wrong. Secrets come
+//! from the environment or a file when asked; they are never logged.
+
+use crate::core::calendar::Calendar;
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config key `{key}`: {problem}")]
+    Key { key: String, problem: String },
+}
+
+fn key_err(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Key { key: key.to_string(), problem: problem.into() }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    office: RawOffice,
+    imap: RawImap,
+    smtp: RawSmtp,
+    database: RawDatabase,
+    #[serde(default)]
+    schedule: RawSchedule,
+    meeting: RawMeeting,
+    #[serde(default)]
+    folders: RawFolders,
+    #[serde(default)]
+    templates: RawTemplates,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOffice {
+    name: String,
+    phone: String,
+    staff_address: String,
+    #[serde(default = "default_tz")]
+    timezone: String,
+    #[serde(default)]
+    hours: Option<String>,
+}
+
+fn default_tz() -> String {
+    "Asia/Tokyo".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImap {
+    host: String,
+    port: Option<u16>,
+    #[serde(default = "default_security")]
+    security: String,
+    username: String,
+    password: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    #[serde(default = "default_mailbox")]
+    mailbox: String,
+    #[serde(default = "default_poll")]
+    poll_seconds: u64,
+    #[serde(default = "default_true")]
+    idle: bool,
+    #[serde(default = "default_timeout")]
+    timeout_seconds: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    port: Option<u16>,
+    #[serde(default = "default_security")]
+    security: String,
+    from: String,
+    username: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    #[serde(default = "default_timeout")]
+    timeout_seconds: u64,
+}
+
+fn default_security() -> String {
+    "tls".into()
+}
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_true() -> bool {
+    true
+}
+fn default_timeout() -> u64 {
+    30
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    #[serde(default = "default_slots")]
+    slots: Vec<String>,
+    #[serde(default = "default_minutes")]
+    minutes: u32,
+    #[serde(default = "default_horizon")]
+    horizon_days: u32,
+    #[serde(default)]
+    closed: Vec<String>,
+}
+
+impl Default for RawSchedule {
+    fn default() -> Self {
+        RawSchedule { slots: default_slots(), minutes: default_minutes(), horizon_days: default_horizon(), closed: Vec::new() }
+    }
+}
+
+fn default_slots() -> Vec<String> {
+    ["09:30", "11:00", "13:30", "15:00"].iter().map(|s| s.to_string()).collect()
+}
+fn default_minutes() -> u32 {
+    30
+}
+fn default_horizon() -> u32 {
+    30
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeeting {
+    #[serde(default)]
+    rooms: Vec<RawRoom>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoom {
+    id: String,
+    passcode: String,
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFolders {
+    #[serde(default = "f_handled")]
+    handled: String,
+    #[serde(default = "f_staff")]
+    staff: String,
+    #[serde(default = "f_machine")]
+    machine: String,
+    #[serde(default = "f_sent")]
+    sent: String,
+    #[serde(default = "f_failed")]
+    failed: String,
+}
+
+impl Default for RawFolders {
+    fn default() -> Self {
+        RawFolders { handled: f_handled(), staff: f_staff(), machine: f_machine(), sent: f_sent(), failed: f_failed() }
+    }
+}
+
+fn f_handled() -> String {
+    "処理済".into()
+}
+fn f_staff() -> String {
+    "要対応".into()
+}
+fn f_machine() -> String {
+    "自動送信".into()
+}
+fn f_sent() -> String {
+    "送信済".into()
+}
+fn f_failed() -> String {
+    "処理失敗".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTemplates {
+    dir: Option<PathBuf>,
+    terms_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    #[serde(default = "default_max_bytes")]
+    max_message_bytes: u64,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits { max_message_bytes: default_max_bytes() }
+    }
+}
+
+fn default_max_bytes() -> u64 {
+    10 * 1024 * 1024
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    None,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct Office {
+    pub name: String,
+    pub phone: String,
+    pub staff_address: String,
+    pub hours: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Imap {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: String,
+    pub mailbox: String,
+    pub poll: Duration,
+    pub idle: bool,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Imap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap").field("host", &self.host).field("port", &self.port).field("mailbox", &self.mailbox).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub from: String,
+    pub credentials: Option<(String, String)>,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp").field("host", &self.host).field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct Room {
+    pub id: String,
+    pub passcode: String,
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Room").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Folders {
+    pub handled: String,
+    pub staff: String,
+    pub machine: String,
+    pub sent: String,
+    pub failed: String,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub office: Office,
+    pub imap: Imap,
+    pub smtp: Smtp,
+    pub database_url: String,
+    pub calendar: Calendar,
+    pub rooms: Vec<Room>,
+    pub folders: Folders,
+    pub templates_dir: Option<PathBuf>,
+    pub terms_file: Option<PathBuf>,
+    pub max_message_bytes: u64,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|e| match e {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax { path: path.to_path_buf(), message },
+            other => other,
+        })
+    }
+
+    /// Parses and checks a config; relative paths are taken from `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax { path: PathBuf::new(), message: e.to_string() })?;
+        let tz: Tz = raw.office.timezone.parse().map_err(|_| key_err("office.timezone", format!("unknown time zone {:?}; use an IANA name such as \"Asia/Tokyo\"", raw.office.timezone)))?;
+        nonempty("office.name", &raw.office.name)?;
+        nonempty("office.phone", &raw.office.phone)?;
+        address("office.staff_address", &raw.office.staff_address)?;
+        address("smtp.from", &raw.smtp.from)?;
+        nonempty("imap.host", &raw.imap.host)?;
+        nonempty("imap.username", &raw.imap.username)?;
+        nonempty("smtp.host", &raw.smtp.host)?;
+        let imap_security = security("imap.security", &raw.imap.security)?;
+        let smtp_security = security("smtp.security", &raw.smtp.security)?;
+        let imap_password = secret("imap", raw.imap.password, raw.imap.password_env, raw.imap.password_file, base)?
+            .ok_or_else(|| key_err("imap.password", "missing; set imap.password, imap.password_env or imap.password_file"))?;
+        let smtp_password = secret("smtp", raw.smtp.password, raw.smtp.password_env, raw.smtp.password_file, base)?;
+        let credentials = match (raw.smtp.username, smtp_password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (Some(_), None) => return Err(key_err("smtp.password", "smtp.username is set but no password; set smtp.password or smtp.password_env")),
+            (None, Some(_)) => return Err(key_err("smtp.username", "a password is set but no username")),
+            (None, None) => None,
+        };
+        if raw.imap.timeout_seconds == 0 {
+            return Err(key_err("imap.timeout_seconds", "must be at least 1"));
+        }
+        if raw.smtp.timeout_seconds == 0 {
+            return Err(key_err("smtp.timeout_seconds", "must be at least 1"));
+        }
+        if raw.imap.poll_seconds == 0 {
+            return Err(key_err("imap.poll_seconds", "must be at least 1"));
+        }
+        let url = raw.database.url.trim();
+        let database_url = if let Some(p) = url.strip_prefix("sqlite://") {
+            if p.is_empty() {
+                return Err(key_err("database.url", "sqlite:// needs a file path, e.g. \"sqlite:///var/lib/yoyaku/yoyaku.db\""));
+            }
+            let path = Path::new(p);
+            let full = if path.is_absolute() || p.starts_with(':') { path.to_path_buf() } else { base.join(path) };
+            format!("sqlite://{}", full.display())
+        } else {
+            return Err(key_err("database.url", format!("unsupported {url:?}; use \"sqlite://PATH\"")));
+        };
+        let mut slot_times = Vec::new();
+        for (i, s) in raw.schedule.slots.iter().enumerate() {
+            let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| key_err(&format!("schedule.slots[{i}]"), format!("{s:?} is not a time like \"09:30\"")))?;
+            slot_times.push(t);
+        }
+        if slot_times.is_empty() {
+            return Err(key_err("schedule.slots", "needs at least one slot time"));
+        }
+        slot_times.sort();
+        slot_times.dedup();
+        if raw.schedule.minutes == 0 || raw.schedule.minutes > 240 {
+            return Err(key_err("schedule.minutes", "must be between 1 and 240"));
+        }
+        if raw.schedule.horizon_days == 0 || raw.schedule.horizon_days > 366 {
+            return Err(key_err("schedule.horizon_days", "must be between 1 and 366"));
+        }
+        let mut closed = BTreeSet::new();
+        for (i, s) in raw.schedule.closed.iter().enumerate() {
+            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| key_err(&format!("schedule.closed[{i}]"), format!("{s:?} is not a date like \"2026-12-28\"")))?;
+            closed.insert(d);
+        }
+        if raw.meeting.rooms.is_empty() {
+            return Err(key_err("meeting.rooms", "needs at least one [[meeting.rooms]] with id and passcode"));
+        }
+        let mut rooms = Vec::new();
+        let mut ids = BTreeSet::new();
+        for (i, r) in raw.meeting.rooms.into_iter().enumerate() {
+            nonempty(&format!("meeting.rooms[{i}].id"), &r.id)?;
+            nonempty(&format!("meeting.rooms[{i}].passcode"), &r.passcode)?;
+            if !ids.insert(r.id.clone()) {
+                return Err(key_err(&format!("meeting.rooms[{i}].id"), "duplicate room id"));
+            }
+            rooms.push(Room { id: r.id, passcode: r.passcode, url: r.url });
+        }
+        let folders = raw.folders;
+        for (key, v) in [("folders.handled", &folders.handled), ("folders.staff", &folders.staff), ("folders.machine", &folders.machine), ("folders.sent", &folders.sent), ("folders.failed", &folders.failed)] {
+            nonempty(key, v)?;
+        }
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let templates_dir = raw.templates.dir.map(resolve);
+        if let Some(dir) = &templates_dir {
+            if !dir.is_dir() {
+                return Err(key_err("templates.dir", format!("{} is not a directory", dir.display())));
+            }
+        }
+        let terms_file = raw.templates.terms_file.map(resolve);
+        if let Some(f) = &terms_file {
+            if !f.is_file() {
+                return Err(key_err("templates.terms_file", format!("{} is not a file", f.display())));
+            }
+        }
+        if raw.limits.max_message_bytes < 1024 {
+            return Err(key_err("limits.max_message_bytes", "must be at least 1024"));
+        }
+        Ok(Config {
+            office: Office { name: raw.office.name, phone: raw.office.phone, staff_address: raw.office.staff_address, hours: raw.office.hours },
+            imap: Imap {
+                port: raw.imap.port.unwrap_or(if imap_security == Security::Tls { 993 } else { 143 }),
+                host: raw.imap.host,
+                security: imap_security,
+                username: raw.imap.username,
+                password: imap_password,
+                mailbox: raw.imap.mailbox,
+                poll: Duration::from_secs(raw.imap.poll_seconds),
+                idle: raw.imap.idle,
+                timeout: Duration::from_secs(raw.imap.timeout_seconds),
+            },
+            smtp: Smtp {
+                port: raw.smtp.port.unwrap_or(match smtp_security {
+                    Security::Tls => 465,
+                    Security::StartTls => 587,
+                    Security::None => 25,
+                }),
+                host: raw.smtp.host,
+                security: smtp_security,
+                from: raw.smtp.from,
+                credentials,
+                timeout: Duration::from_secs(raw.smtp.timeout_seconds),
+            },
+            database_url,
+            calendar: Calendar { tz, slot_times, slot_minutes: raw.schedule.minutes, horizon_days: raw.schedule.horizon_days, closed },
+            rooms,
+            folders: Folders { handled: folders.handled, staff: folders.staff, machine: folders.machine, sent: folders.sent, failed: folders.failed },
+            templates_dir,
+            terms_file,
+            max_message_bytes: raw.limits.max_message_bytes,
+        })
+    }
+
+    /// The domain part of our own address, for Message-IDs.
+    pub fn mail_domain(&self) -> &str {
+        self.smtp.from.rsplit('@').next().unwrap_or("localhost").trim_end_matches('>')
+    }
+
+    /// The bare address of `smtp.from` (without a display name).
+    pub fn from_address(&self) -> String {
+        bare_address(&self.smtp.from)
+    }
+}
+
+/// `Name <a@b>` → `a@b`, lower-cased.
+pub fn bare_address(s: &str) -> String {
+    let s = s.trim();
+    let inner = match (s.rfind('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &s[a + 1..b],
+        _ => s,
+    };
+    inner.trim().to_ascii_lowercase()
+}
+
+fn nonempty(key: &str, v: &str) -> Result<(), ConfigError> {
+    if v.trim().is_empty() {
+        Err(key_err(key, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn address(key: &str, v: &str) -> Result<(), ConfigError> {
+    let bare = bare_address(v);
+    let ok = bare.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty()) && !bare.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(key_err(key, format!("{v:?} is not an email address")))
+    }
+}
+
+fn security(key: &str, v: &str) -> Result<Security, ConfigError> {
+    match v {
+        "none" => Ok(Security::None),
+        "starttls" => Ok(Security::StartTls),
+        "tls" => Ok(Security::Tls),
+        other => Err(key_err(key, format!("{other:?} is not one of \"none\", \"starttls\", \"tls\""))),
+    }
+}
+
+fn secret(section: &str, plain: Option<String>, env: Option<String>, file: Option<PathBuf>, base: &Path) -> Result<Option<String>, ConfigError> {
+    if let Some(p) = plain {
+        return Ok(Some(p));
+    }
+    if let Some(var) = env {
+        return std::env::var(&var).map(Some).map_err(|_| key_err(&format!("{section}.password_env"), format!("environment variable {var} is not set")));
+    }
+    if let Some(f) = file {
+        let path = if f.is_absolute() { f } else { base.join(f) };
+        return std::fs::read_to_string(&path)
+            .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
+            .map_err(|e| key_err(&format!("{section}.password_file"), format!("cannot read {}: {e}", path.display())));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[office]
+name = "ハローワーク出雲"
+phone = "0853-21-8609"
+staff_address = "staff@example.jp"
+[imap]
+host = "127.0.0.1"
+port = 143
+security = "none"
+username = "desk"
+password = "pw"
+[smtp]
+host = "127.0.0.1"
+port = 25
+security = "none"
+from = "ハローワーク出雲 <desk@example.jp>"
+[database]
+url = "sqlite://yoyaku.db"
+[[meeting.rooms]]
+id = "123 456 7890"
+passcode = "abc"
+"#;
+
+    #[test]
+    fn good_config_parses_with_defaults() {
+        let c = Config::parse(GOOD, Path::new("/tmp")).expect("valid");
+        assert_eq!(c.calendar.slot_times.len(), 4);
+        assert_eq!(c.calendar.horizon_days, 30);
+        assert_eq!(c.database_url, "sqlite:///tmp/yoyaku.db");
+        assert_eq!(c.folders.staff, "要対応");
+        assert_eq!(c.from_address(), "desk@example.jp");
+        assert_eq!(c.mail_domain(), "example.jp");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (GOOD.replace("security = \"none\"\nusername", "security = \"ssl\"\nusername"), "imap.security"),
+            (GOOD.replace("sqlite://yoyaku.db", "mysql://x"), "database.url"),
+            (GOOD.replace("staff@example.jp", "nobody"), "office.staff_address"),
+            (GOOD.replace("password = \"pw\"", ""), "imap.password"),
+            (GOOD.replace("[office]", "[office]\ntimezone = \"Mars/Base\""), "office.timezone"),
+            (format!("{GOOD}\n[schedule]\nslots = [\"9:3x\"]"), "schedule.slots[0]"),
+            (format!("{GOOD}\n[schedule]\nclosed = [\"2026-13-01\"]"), "schedule.closed[0]"),
+            (GOOD.replace("[[meeting.rooms]]\nid = \"123 456 7890\"\npasscode = \"abc\"", "[meeting]"), "meeting.rooms"),
+        ];
+        for (text, key) in cases {
+            let err = Config::parse(&text, Path::new("/tmp")).expect_err(key).to_string();
+            assert!(err.contains(key), "{err} should name {key}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::parse(&GOOD.replace("[office]", "[office]\nnmae = \"x\""), Path::new("/tmp")).expect_err("typo");
+        assert!(err.to_string().contains("nmae"));
+    }
+
+    #[test]
+    fn password_from_env() {
+        std::env::set_var("YOYAKU_TEST_IMAP_PW", "secret");
+        let c = Config::parse(&GOOD.replace("password = \"pw\"", "password_env = \"YOYAKU_TEST_IMAP_PW\""), Path::new("/tmp")).expect("valid");
+        assert_eq!(c.imap.password, "secret");
+        let err = Config::parse(&GOOD.replace("password = \"pw\"", "password_env = \"YOYAKU_NOT_SET_X\""), Path::new("/tmp")).expect_err("unset");
+        assert!(err.to_string().contains("imap.password_env"));
+    }
+}

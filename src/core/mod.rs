@@ -1,0 +1,10 @@
+//! The pure core: no async, no I/O, and never the wall clock. Every function
+//! here takes the current time as an argument so tests (and `yoyaku once
+//! --now`) decide what "now" is.
+
+pub mod booking;
+pub mod calendar;
+pub mod classify;
+pub mod quote;
+pub mod text;
+pub mod understand;

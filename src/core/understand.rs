@@ -1,0 +1,904 @@
+//! Understanding what a seeker wrote: a booking request (name, 求職番号,
+//! wished dates and times, email, phone) or a reply to an offer (a choice, a
+//! plain agreement, or a refusal). Input is plain text already freed of
+//! quoted parts; output is data. Nothing here fails: what cannot be read is
+//! simply absent and the decision layer asks for it.
+
+use crate::core::calendar::Calendar;
+use crate::core::text::{circled_digit, kanji_number, normalize};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// One wish of the seeker, in the order written (第1希望 first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wish {
+    pub date: NaiveDate,
+    pub time: Option<WishTime>,
+}
+
+/// What the seeker said about the time of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WishTime {
+    At(NaiveTime),
+    Morning,
+    Afternoon,
+}
+
+/// The items of 第6条(1), as far as they could be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingRequest {
+    pub name: Option<String>,
+    /// Normalised to `NNNNN-NNNNNNNN`.
+    pub seeker_number: Option<String>,
+    /// A labelled 求職番号 that is not 13 digits, kept to tell the seeker.
+    pub invalid_seeker_number: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub wishes: Vec<Wish>,
+    /// Something that looked like a date but is not one (2月30日, 25:00).
+    pub invalid_dates: Vec<String>,
+    /// A time or slot number was given, but no date to go with it.
+    pub time_without_date: bool,
+}
+
+/// One of the items a request must carry; used to name what is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Item {
+    Name,
+    SeekerNumber,
+    Wish,
+    Phone,
+}
+
+impl Item {
+    pub fn key(self) -> &'static str {
+        match self {
+            Item::Name => "name",
+            Item::SeekerNumber => "seeker_number",
+            Item::Wish => "wish",
+            Item::Phone => "phone",
+        }
+    }
+}
+
+impl BookingRequest {
+    /// The required items still missing (the email falls back to the sender).
+    pub fn missing(&self) -> Vec<Item> {
+        let mut missing = Vec::new();
+        if self.name.is_none() {
+            missing.push(Item::Name);
+        }
+        if self.seeker_number.is_none() {
+            missing.push(Item::SeekerNumber);
+        }
+        if self.wishes.is_empty() {
+            missing.push(Item::Wish);
+        }
+        if self.phone.is_none() {
+            missing.push(Item::Phone);
+        }
+        missing
+    }
+
+    /// Fills what `self` lacks from `newer`; a newer value wins when given.
+    pub fn merge(&mut self, newer: BookingRequest) {
+        if newer.name.is_some() {
+            self.name = newer.name;
+        }
+        if newer.seeker_number.is_some() {
+            self.seeker_number = newer.seeker_number;
+            self.invalid_seeker_number = None;
+        } else if newer.invalid_seeker_number.is_some() {
+            self.invalid_seeker_number = newer.invalid_seeker_number;
+        }
+        if newer.phone.is_some() {
+            self.phone = newer.phone;
+        }
+        if newer.email.is_some() {
+            self.email = newer.email;
+        }
+        if !newer.wishes.is_empty() {
+            self.wishes = newer.wishes;
+            self.invalid_dates.clear();
+            self.time_without_date = false;
+        } else if self.wishes.is_empty() {
+            self.invalid_dates = newer.invalid_dates;
+            self.time_without_date = newer.time_without_date;
+        }
+    }
+
+    /// Whether the text carried anything of a request at all.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.seeker_number.is_none()
+            && self.invalid_seeker_number.is_none()
+            && self.phone.is_none()
+            && self.email.is_none()
+            && self.wishes.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Label {
+    Name,
+    Number,
+    Phone,
+    Email,
+    Wish,
+}
+
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)^\s*
+        (?:[\u{2460}-\u{2473}]|\d{1,2}[.)]|[(]\d{1,2}[)]|[【\[■◆●◇○・*\-]|\s)*\s*
+        (?P<label>
+            ご?氏\s*名|お?名\s*前(?:\s*[(][^)]*[)])?|フルネーム|name
+          | 求職者?(?:登録)?番号|求職ID|ハローワーク(?:の)?番号
+          | (?:連絡先|ご?登録(?:の|した)?|求職情報として登録した)?(?:携帯)?電話(?:番号)?|携帯(?:番号)?|TEL|Tel|tel|phone|Phone
+          | (?:連絡先|ご?連絡用の?)?(?:メール(?:アドレス)?|E-?mail|e-?mail|mail|アドレス)
+          | ご?希望(?:の)?日(?:時|程)?|第\s*\d\s*希望|日\s*時|希望
+        )
+        \s*[】\]]?\s*(?:は|[:=]|\s)?\s*
+        (?P<value>.*)$",
+    )
+    .expect("label regex")
+});
+
+fn label_kind(label: &str) -> Label {
+    let l = label.replace(char::is_whitespace, "");
+    if l.contains("電話") || l.contains("携帯") || l.eq_ignore_ascii_case("tel") || l.eq_ignore_ascii_case("phone") {
+        Label::Phone
+    } else if l.contains("求職") || l.contains("ハローワーク") {
+        Label::Number
+    } else if l.contains('名') || l == "フルネーム" || l.eq_ignore_ascii_case("name") {
+        Label::Name
+    } else if l.contains("メール") || l.to_ascii_lowercase().contains("mail") || l.contains("アドレス") {
+        Label::Email
+    } else {
+        Label::Wish
+    }
+}
+
+static SEEKER_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^\d])(\d{5})\s*[-\s]?\s*(\d{8})(?:[^\d]|$)").expect("number regex"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\d-])(\+81[\s-]?|0)(\d{1,4})[\s-]?[(]?(\d{1,4})[)]?[\s-]?(\d{3,4})(?:[^\d]|$)").expect("phone regex")
+});
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("email regex"));
+static NAME_INTRO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:私は|わたしは|わたくしは)?(?:(?P<a>[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6}(?:\s[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6})?)\s*と申します|(?P<b>[\p{Han}\p{Katakana}ー々]{1,5}(?:\s[\p{Han}\p{Katakana}ー々]{1,5})?)\s*(?:です|でございます))",
+    )
+    .expect("intro regex")
+});
+
+/// Words that end in です but are not names.
+const NOT_NAMES: &[&str] = &["予約", "相談", "希望", "求職", "以上", "宜", "世話", "失礼", "面談", "電話", "番号", "日時", "大丈夫", "了解", "承知", "可能", "都合", "必要", "不要", "同意", "利用", "連絡"];
+
+fn name_from_intro(text: &str) -> Option<String> {
+    text.split(['\n', '。']).find_map(|sentence| {
+        let caps = NAME_INTRO.captures(sentence)?;
+        let name = caps.name("a").or(caps.name("b"))?.as_str();
+        if NOT_NAMES.iter().any(|w| name.contains(w)) {
+            None
+        } else {
+            clean_name(name)
+        }
+    })
+}
+
+/// Reads a booking request out of plain text. `today` is the local date of
+/// the moment the mail is handled, for 本日/明日 and years left unsaid.
+pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingRequest {
+    let text = normalize(text);
+    let mut req = BookingRequest::default();
+    let mut wish_text = String::new();
+    let mut unlabelled = String::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let Some(caps) = LABEL.captures(line) else {
+            unlabelled.push_str(line);
+            unlabelled.push('\n');
+            i += 1;
+            continue;
+        };
+        let kind = label_kind(caps.name("label").map_or("", |m| m.as_str()));
+        let mut value = caps.name("value").map_or("", |m| m.as_str()).trim().to_string();
+        // A label alone on its line: the value is on the next line.
+        if value.is_empty() {
+            if let Some(next) = lines.get(i + 1) {
+                if !next.trim().is_empty() && !LABEL.is_match(next) {
+                    value = next.trim().to_string();
+                    i += 1;
+                }
+            }
+        }
+        match kind {
+            Label::Name => {
+                if req.name.is_none() {
+                    req.name = clean_name(&value);
+                }
+            }
+            Label::Number => {
+                if req.seeker_number.is_none() {
+                    match seeker_number(&value) {
+                        Some(n) => req.seeker_number = Some(n),
+                        None if value.chars().any(|c| c.is_ascii_digit()) => {
+                            req.invalid_seeker_number = Some(value.chars().take(40).collect())
+                        }
+                        None => {}
+                    }
+                }
+            }
+            Label::Phone => {
+                if req.phone.is_none() {
+                    req.phone = phone(&value);
+                }
+            }
+            Label::Email => {
+                if req.email.is_none() {
+                    req.email = EMAIL.find(&value).map(|m| m.as_str().to_string());
+                }
+            }
+            Label::Wish => {
+                // Keep the label (第2希望 orders the wishes) but not a list
+                // marker before it: ③ there is not slot (3).
+                let from = caps.name("label").map_or(0, |m| m.start());
+                wish_text.push_str(&line[from..]);
+                if caps.name("value").is_some_and(|m| m.as_str().trim().is_empty()) {
+                    wish_text.push(' ');
+                    wish_text.push_str(&value);
+                }
+                wish_text.push('\n');
+            }
+        }
+        i += 1;
+    }
+    // Unlabelled fallbacks, as people often write in prose.
+    if req.seeker_number.is_none() && req.invalid_seeker_number.is_none() {
+        req.seeker_number = seeker_number(&unlabelled);
+    }
+    if req.phone.is_none() {
+        let without_number = SEEKER_NUMBER.replace_all(&unlabelled, " ");
+        req.phone = phone(&without_number);
+    }
+    if req.email.is_none() {
+        req.email = EMAIL.find(&unlabelled).map(|m| m.as_str().to_string());
+    }
+    if req.name.is_none() {
+        req.name = name_from_intro(&unlabelled);
+    }
+    let source = if wish_text.trim().is_empty() { &unlabelled } else { &wish_text };
+    let found = parse_wishes(source, today, cal);
+    req.wishes = found.wishes;
+    req.invalid_dates = found.invalid;
+    req.time_without_date = req.wishes.is_empty() && found.loose_times;
+    req
+}
+
+fn clean_name(value: &str) -> Option<String> {
+    let v = value
+        .trim()
+        .trim_end_matches(['。', '、', '.', ','])
+        .trim_end_matches("です")
+        .trim_end_matches("と申します")
+        .trim();
+    // Drop a trailing reading in parentheses: 山田 太郎（ヤマダ タロウ）.
+    let v = match v.find('(') {
+        Some(p) if p > 0 => v[..p].trim(),
+        _ => v,
+    };
+    let v: String = v.chars().filter(|c| !c.is_control()).take(60).collect();
+    if v.is_empty() || v.chars().all(|c| c.is_ascii_punctuation() || c.is_whitespace()) {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+/// A 求職番号 in any spacing or dash style, as `NNNNN-NNNNNNNN`.
+pub fn seeker_number(text: &str) -> Option<String> {
+    let normalized = normalize(text);
+    let caps = SEEKER_NUMBER.captures(&normalized)?;
+    Some(format!("{}-{}", caps.get(1)?.as_str(), caps.get(2)?.as_str()))
+}
+
+/// A Japanese phone number (10 or 11 digits, or +81), as written digits with
+/// dashes kept where the seeker put them.
+pub fn phone(text: &str) -> Option<String> {
+    let normalized = normalize(text);
+    for caps in PHONE.captures_iter(&normalized) {
+        let whole = caps.get(0)?.as_str();
+        let digits: String = whole.chars().filter(|c| c.is_ascii_digit()).collect();
+        let national = if let Some(rest) = digits.strip_prefix("81").filter(|_| whole.contains('+')) {
+            format!("0{rest}")
+        } else {
+            digits
+        };
+        if (10..=11).contains(&national.len()) && national.starts_with('0') {
+            let trimmed = whole
+                .trim_matches(|c: char| !c.is_ascii_digit() && c != '+' && c != '(' && c != ')')
+                .trim();
+            return Some(trimmed.to_string());
+        }
+    }
+    None
+}
+
+struct FoundWishes {
+    wishes: Vec<Wish>,
+    invalid: Vec<String>,
+    loose_times: bool,
+}
+
+#[derive(Debug)]
+enum Token {
+    Date(NaiveDate),
+    InvalidDate(String),
+    Time(NaiveTime),
+    InvalidTime(String),
+    Period(WishTime),
+    /// A wish separator (第N希望, a new line, 、 between wishes).
+    Break,
+}
+
+static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        (?P<era>(?:令和|R|r)\s*(?P<ey>\d{1,2}|元)\s*[年./]\s*(?P<em>\d{1,2})\s*[月./]\s*(?P<ed>\d{1,2})\s*日?)
+      | (?P<ymd>(?P<y>20\d{2})\s*[年/.\-]\s*(?P<m>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*日?)
+      | (?P<md>(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)
+      | (?P<kmd>(?P<km>[一二三四五六七八九十]{1,3})月(?P<kd>[一二三四五六七八九十]{1,3})日)
+      | (?P<slash>(?P<m3>\d{1,2})/(?P<d3>\d{1,2}))
+      | (?P<dayonly>(?P<d4>\d{1,2})\s*日)
+      | (?P<rel>本日|今日|きょう|明日|あした|あす|明後日|あさって)
+      | (?P<wd>(?P<wk>今週|来週|再来週)?の?\s*(?P<wday>[月火水木金土日])曜日?)
+      | (?P<ampm>午前|午後|AM|PM|am|pm|a\.m\.|p\.m\.)?\s*
+        (?:
+            (?P<hm>(?P<h>\d{1,2})\s*:\s*(?P<mi>\d{2}))
+          | (?P<hj>(?P<h2>\d{1,2})\s*時\s*(?:(?P<half>半)|(?P<mi2>\d{1,2})\s*分)?)
+        )
+      | (?P<period>午前中?|午後)
+      | (?P<slotno>[(](?P<n1>\d)[)]|(?P<n2>[\u{2460}-\u{2473}])|(?P<n3>\d)\s*番(?:目)?(?:の(?:枠|時間))?|枠\s*(?P<n4>\d)|(?P<n5>\d)\s*枠)
+      | (?P<brk>第\s*\d\s*希望)
+        ",
+    )
+    .expect("wish regex")
+});
+
+fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
+    let mut tokens: Vec<(usize, usize, Token)> = Vec::new();
+    for caps in WISH_TOKENS.captures_iter(text) {
+        let Some(whole) = caps.get(0) else { continue };
+        let (start, end) = (whole.start(), whole.end());
+        let prev_char = text[..start].chars().next_back();
+        let next_char = text[end..].chars().next();
+        let prev_is_digit = prev_char.is_some_and(|c| c.is_ascii_digit());
+        let token = if caps.name("era").is_some() {
+            let year = match caps.name("ey").map(|m| m.as_str()) {
+                Some("元") => Some(1),
+                Some(y) => y.parse::<i32>().ok(),
+                None => None,
+            };
+            date_from(year.map(|y| 2018 + y), &caps["em"], &caps["ed"], today, whole.as_str())
+        } else if caps.name("ymd").is_some() {
+            if prev_is_digit {
+                continue;
+            }
+            date_from(caps["y"].parse().ok(), &caps["m"], &caps["d"], today, whole.as_str())
+        } else if caps.name("md").is_some() {
+            if prev_is_digit {
+                continue;
+            }
+            date_from(None, &caps["m2"], &caps["d2"], today, whole.as_str())
+        } else if caps.name("kmd").is_some() {
+            match (kanji_number(&caps["km"]), kanji_number(&caps["kd"])) {
+                (Some(m), Some(d)) => date_from(None, &m.to_string(), &d.to_string(), today, whole.as_str()),
+                _ => continue,
+            }
+        } else if caps.name("slash").is_some() {
+            // 12/3 but not 1/2/3 fractions of a longer number or a phone.
+            if prev_is_digit || prev_char == Some('/') || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/') {
+                continue;
+            }
+            date_from(None, &caps["m3"], &caps["d3"], today, whole.as_str())
+        } else if caps.name("dayonly").is_some() {
+            if prev_is_digit || prev_char == Some('月') {
+                continue;
+            }
+            let Ok(day) = caps["d4"].parse::<u32>() else { continue };
+            match day_only(day, today) {
+                Some(d) => Token::Date(d),
+                None => Token::InvalidDate(whole.as_str().to_string()),
+            }
+        } else if let Some(rel) = caps.name("rel") {
+            let offset = match rel.as_str() {
+                "本日" | "今日" | "きょう" => 0,
+                "明日" | "あした" | "あす" => 1,
+                _ => 2,
+            };
+            Token::Date(today + Duration::days(offset))
+        } else if caps.name("wd").is_some() {
+            let Some(wday) = caps.name("wday").and_then(|m| weekday(m.as_str())) else { continue };
+            // 12月3日(木) already named the day: the weekday only confirms it.
+            if matches!(tokens.last(), Some((_, e, Token::Date(_))) if start - e <= 3) {
+                continue;
+            }
+            let weeks = match caps.name("wk").map(|m| m.as_str()) {
+                Some("来週") => 1,
+                Some("再来週") => 2,
+                _ => 0,
+            };
+            Token::Date(weekday_date(today, wday, weeks, caps.name("wk").is_some()))
+        } else if caps.name("hm").is_some() || caps.name("hj").is_some() {
+            let hour_start = caps.name("h").or(caps.name("h2")).map_or(start, |m| m.start());
+            if caps.name("ampm").is_none() && text[..hour_start].chars().next_back().is_some_and(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            // The end of a range (11:00~11:30, 9時から10時まで) is not a wish.
+            let before = text[..start].trim_end();
+            if before.ends_with('~') || before.ends_with('-') || before.ends_with("から") {
+                continue;
+            }
+            let hour: u32 = caps.name("h").or(caps.name("h2")).and_then(|m| m.as_str().parse().ok()).unwrap_or(99);
+            let minute: u32 = if caps.name("half").is_some() {
+                30
+            } else {
+                caps.name("mi").or(caps.name("mi2")).and_then(|m| m.as_str().parse().ok()).unwrap_or(0)
+            };
+            let pm = caps.name("ampm").is_some_and(|m| matches!(m.as_str(), "午後" | "PM" | "pm" | "p.m."));
+            // Office hours: "3時" without 午前/午後 means 15:00.
+            let hour = if (pm && hour < 12) || (caps.name("ampm").is_none() && (1..=6).contains(&hour)) {
+                hour + 12
+            } else {
+                hour
+            };
+            match NaiveTime::from_hms_opt(hour, minute, 0) {
+                Some(t) => Token::Time(t),
+                None => Token::InvalidTime(whole.as_str().trim().to_string()),
+            }
+        } else if let Some(p) = caps.name("period") {
+            if p.as_str() == "午後" {
+                Token::Period(WishTime::Afternoon)
+            } else {
+                Token::Period(WishTime::Morning)
+            }
+        } else if caps.name("slotno").is_some() {
+            let n = caps
+                .name("n1")
+                .or(caps.name("n3"))
+                .or(caps.name("n4"))
+                .or(caps.name("n5"))
+                .and_then(|m| m.as_str().parse::<usize>().ok())
+                .or_else(|| caps.name("n2").and_then(|m| m.as_str().chars().next()).and_then(circled_digit).map(|v| v as usize));
+            match n.and_then(|n| n.checked_sub(1)).and_then(|i| cal.slot_times.get(i)) {
+                Some(t) => Token::Time(*t),
+                None => continue,
+            }
+        } else if caps.name("brk").is_some() {
+            Token::Break
+        } else {
+            continue;
+        };
+        tokens.push((start, end, token));
+    }
+
+    let mut wishes: Vec<Wish> = Vec::new();
+    let mut invalid = Vec::new();
+    let mut current: Option<NaiveDate> = None;
+    let mut current_used = false;
+    let mut pending_times: Vec<WishTime> = Vec::new();
+    let mut loose_times = false;
+    let push = |wishes: &mut Vec<Wish>, w: Wish| {
+        if !wishes.contains(&w) {
+            wishes.push(w);
+        }
+    };
+    for (_, _, token) in tokens {
+        match token {
+            Token::Date(d) => {
+                if let Some(prev) = current.filter(|_| !current_used) {
+                    push(&mut wishes, Wish { date: prev, time: None });
+                }
+                current = Some(d);
+                current_used = false;
+                // A time written before its date (11時から、12月3日に).
+                for t in pending_times.drain(..) {
+                    push(&mut wishes, Wish { date: d, time: Some(t) });
+                    current_used = true;
+                }
+            }
+            Token::Time(t) | Token::Period(WishTime::At(t)) => match current {
+                Some(d) => {
+                    push(&mut wishes, Wish { date: d, time: Some(WishTime::At(t)) });
+                    current_used = true;
+                }
+                None => pending_times.push(WishTime::At(t)),
+            },
+            Token::Period(p) => match current {
+                Some(d) if !current_used => {
+                    push(&mut wishes, Wish { date: d, time: Some(p) });
+                    current_used = true;
+                }
+                Some(_) => {}
+                None => pending_times.push(p),
+            },
+            Token::InvalidDate(s) | Token::InvalidTime(s) => invalid.push(s),
+            Token::Break => {
+                // 第N希望 starts a new wish: times written before it had no date.
+                if !pending_times.is_empty() {
+                    loose_times = true;
+                    pending_times.clear();
+                }
+            }
+        }
+    }
+    if let Some(prev) = current.filter(|_| !current_used) {
+        push(&mut wishes, Wish { date: prev, time: None });
+    }
+    if !pending_times.is_empty() {
+        loose_times = true;
+    }
+    FoundWishes { wishes, invalid, loose_times }
+}
+
+fn date_from(year: Option<i32>, month: &str, day: &str, today: NaiveDate, raw: &str) -> Token {
+    let (Ok(m), Ok(d)) = (month.parse::<u32>(), day.parse::<u32>()) else {
+        return Token::InvalidDate(raw.to_string());
+    };
+    match year {
+        Some(y) => match NaiveDate::from_ymd_opt(y, m, d) {
+            Some(date) => Token::Date(date),
+            None => Token::InvalidDate(raw.trim().to_string()),
+        },
+        None => {
+            // No year: the next such date from today (December asking for
+            // January means next year).
+            let this_year = NaiveDate::from_ymd_opt(today.year(), m, d);
+            let next_year = NaiveDate::from_ymd_opt(today.year() + 1, m, d);
+            match (this_year, next_year) {
+                (Some(t), _) if t >= today - Duration::days(7) => Token::Date(t),
+                (_, Some(n)) => Token::Date(n),
+                (Some(t), None) => Token::Date(t),
+                (None, None) => Token::InvalidDate(raw.trim().to_string()),
+            }
+        }
+    }
+}
+
+fn day_only(day: u32, today: NaiveDate) -> Option<NaiveDate> {
+    let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), day).filter(|d| *d >= today);
+    this_month.or_else(|| {
+        let (y, m) = if today.month() == 12 { (today.year() + 1, 1) } else { (today.year(), today.month() + 1) };
+        NaiveDate::from_ymd_opt(y, m, day)
+    })
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    Some(match s {
+        "月" => Weekday::Mon,
+        "火" => Weekday::Tue,
+        "水" => Weekday::Wed,
+        "木" => Weekday::Thu,
+        "金" => Weekday::Fri,
+        "土" => Weekday::Sat,
+        "日" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// 水曜 = the next Wednesday after today; 来週水曜 = Wednesday of next week.
+fn weekday_date(today: NaiveDate, wday: Weekday, weeks: i64, explicit_week: bool) -> NaiveDate {
+    if explicit_week {
+        let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+        monday + Duration::weeks(weeks) + Duration::days(i64::from(wday.num_days_from_monday()))
+    } else {
+        let ahead = (7 + i64::from(wday.num_days_from_monday()) - i64::from(today.weekday().num_days_from_monday())) % 7;
+        today + Duration::days(if ahead == 0 { 7 } else { ahead })
+    }
+}
+
+/// What a reply to an offer says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyIntent {
+    /// The seeker picked offered option `n` (1-based) or wrote its date/time.
+    Choose(usize),
+    /// A date/time that is not among the options.
+    Other(Vec<Wish>),
+    /// Agreement without a choice (了解しました, お願いします, or nothing).
+    Agree,
+    /// The seeker withdraws (キャンセル, 辞退, 都合が悪く…).
+    Decline,
+}
+
+static OPTION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        候補\s*(?:No\.?\s*)?[(]?(?P<a>\d{1,2})
+      | (?:No|NO|no)\.?\s*(?P<b>\d{1,2})
+      | [(](?P<c>\d{1,2})[)]
+      | (?P<d>[\u{2460}-\u{2473}])
+      | (?:^|[^\d/:.])(?P<e>\d{1,2})\s*(?:番|の候補|つ目|でお願い|で(?:\s|$|、|。|!)|を希望|にします)
+      | ^\s*(?P<f>\d{1,2})\s*[.。]?\s*$
+      | [【\[](?P<g>\d{1,2})[】\]]
+        ",
+    )
+    .expect("option regex")
+});
+
+static DECLINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"キャンセル|取り?消|辞退|やめ(?:ます|たい|て)|止めます|行けなく|いけなく|伺えなく|都合が(?:悪|つかな|合わな)|不要です|必要なくな|結構です")
+        .expect("decline regex")
+});
+
+/// Reads a reply to an offer. `offered` are the options in the order they
+/// were numbered in the offer mail; `text` has its quotes already removed.
+pub fn parse_reply(text: &str, offered: &[crate::core::calendar::Slot], today: NaiveDate, cal: &Calendar) -> ReplyIntent {
+    let normalized = normalize(text);
+    // Dates first: "12月3日の(2)" names a date and a slot time, not option 2.
+    let found = parse_wishes(&normalized, today, cal);
+    if !found.wishes.is_empty() {
+        for wish in &found.wishes {
+            let matching: Vec<usize> = offered
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.date == wish.date
+                        && match wish.time {
+                            None => true,
+                            Some(WishTime::At(t)) => s.start == t,
+                            Some(WishTime::Morning) => s.start < NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN),
+                            Some(WishTime::Afternoon) => s.start >= NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN),
+                        }
+                })
+                .map(|(i, _)| i + 1)
+                .collect();
+            if matching.len() == 1 {
+                return ReplyIntent::Choose(matching[0]);
+            }
+        }
+        if DECLINE.is_match(&normalized) {
+            return ReplyIntent::Decline;
+        }
+        return ReplyIntent::Other(found.wishes);
+    }
+    // A time alone ("11時でお願いします") picks the only option at that time.
+    let times: Vec<NaiveTime> = WISH_TOKENS
+        .captures_iter(&normalized)
+        .filter(|c| c.name("hm").is_some() || c.name("hj").is_some())
+        .filter_map(|c| parse_wishes(&format!("本日{}", &c[0]), today, cal).wishes.first().and_then(|w| match w.time {
+            Some(WishTime::At(t)) => Some(t),
+            _ => None,
+        }))
+        .collect();
+    for t in times {
+        let matching: Vec<usize> = offered.iter().enumerate().filter(|(_, s)| s.start == t).map(|(i, _)| i + 1).collect();
+        if matching.len() == 1 {
+            return ReplyIntent::Choose(matching[0]);
+        }
+    }
+    for line in normalized.lines() {
+        for caps in OPTION_NUMBER.captures_iter(line) {
+            let n = ["a", "b", "c", "e", "f", "g"]
+                .iter()
+                .find_map(|k| caps.name(k).and_then(|m| m.as_str().parse::<usize>().ok()))
+                .or_else(|| caps.name("d").and_then(|m| m.as_str().chars().next()).and_then(circled_digit).map(|v| v as usize));
+            if let Some(n) = n {
+                if (1..=offered.len()).contains(&n) {
+                    return ReplyIntent::Choose(n);
+                }
+            }
+        }
+    }
+    if DECLINE.is_match(&normalized) {
+        return ReplyIntent::Decline;
+    }
+    ReplyIntent::Agree
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::calendar::Slot;
+    use std::collections::BTreeSet;
+
+    fn cal() -> Calendar {
+        Calendar {
+            tz: chrono_tz::Asia::Tokyo,
+            slot_times: ["09:30", "11:00", "13:30", "15:00"]
+                .iter()
+                .map(|s| NaiveTime::parse_from_str(s, "%H:%M").expect("time"))
+                .collect(),
+            slot_minutes: 30,
+            horizon_days: 30,
+            closed: BTreeSet::new(),
+        }
+    }
+
+    /// Wed 2026-11-25, the day these phrasings are read.
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).expect("date")
+    }
+
+    fn at(m: u32, d: u32, h: u32, mi: u32) -> Wish {
+        let year = if m < 6 { 2027 } else { 2026 };
+        Wish {
+            date: NaiveDate::from_ymd_opt(year, m, d).expect("date"),
+            time: Some(WishTime::At(NaiveTime::from_hms_opt(h, mi, 0).expect("time"))),
+        }
+    }
+
+    fn day(m: u32, d: u32) -> Wish {
+        Wish { date: NaiveDate::from_ymd_opt(2026, m, d).expect("date"), time: None }
+    }
+
+    fn wishes(text: &str) -> Vec<Wish> {
+        parse_request(text, today(), &cal()).wishes
+    }
+
+    /// (text, expected wishes): the date and time phrasings seekers use.
+    #[test]
+    fn wish_phrasings() {
+        let cases: Vec<(&str, Vec<Wish>)> = vec![
+            ("希望日時：12月3日（木）11:00～11:30", vec![at(12, 3, 11, 0)]),
+            ("希望日時：１２月３日 ９：３０", vec![at(12, 3, 9, 30)]),
+            ("希望日時 12/3 11:00", vec![at(12, 3, 11, 0)]),
+            ("希望日時：令和8年12月3日 9時30分", vec![at(12, 3, 9, 30)]),
+            ("希望日時：令和８年１２月３日　９時３０分", vec![at(12, 3, 9, 30)]),
+            ("12月3日の午後3時からでお願いします", vec![at(12, 3, 15, 0)]),
+            ("12月3日 (2)", vec![at(12, 3, 11, 0)]),
+            ("12月3日 ②", vec![at(12, 3, 11, 0)]),
+            ("12月3日の2番", vec![at(12, 3, 11, 0)]),
+            ("第1希望 12月3日 11:00\n第2希望 12月4日 13:30", vec![at(12, 3, 11, 0), at(12, 4, 13, 30)]),
+            ("第１希望：１２月３日（木）（２）\n第２希望：１２月４日（金）（４）", vec![at(12, 3, 11, 0), at(12, 4, 15, 0)]),
+            ("明日の9:30", vec![at(11, 26, 9, 30)]),
+            ("本日の15:00", vec![at(11, 25, 15, 0)]),
+            ("希望日時:2026/12/03 13:30", vec![at(12, 3, 13, 30)]),
+            ("希望日時:2026-12-03 13:30", vec![at(12, 3, 13, 30)]),
+            ("希望日時　2026年12月3日 午前9時半", vec![at(12, 3, 9, 30)]),
+            ("12月3日 午前11時", vec![at(12, 3, 11, 0)]),
+            ("12月3日 13時半", vec![at(12, 3, 13, 30)]),
+            ("12月3日 1時半から", vec![at(12, 3, 13, 30)]),
+            ("希望日12月3日", vec![day(12, 3)]),
+            ("12月3日（木）の午前中", vec![Wish { date: day(12, 3).date, time: Some(WishTime::Morning) }]),
+            ("12月4日午後", vec![Wish { date: day(12, 4).date, time: Some(WishTime::Afternoon) }]),
+            ("十二月三日 十一時", vec![Wish { date: day(12, 3).date, time: None }]),
+            ("12月3日11:00か12月4日9:30", vec![at(12, 3, 11, 0), at(12, 4, 9, 30)]),
+            ("1月6日 9:30", vec![at(1, 6, 9, 30)]),
+            ("R8.12.3 11:00", vec![at(12, 3, 11, 0)]),
+            ("11時から、12月3日にお願いします", vec![at(12, 3, 11, 0)]),
+            ("来週水曜日の11時", vec![at(12, 2, 11, 0)]),
+            ("希望日時\n12月3日 15:00", vec![at(12, 3, 15, 0)]),
+            ("【希望日時】12月3日 15:00-15:30", vec![at(12, 3, 15, 0)]),
+            ("③ 希望日時：12月3日(木) ⑶", vec![at(12, 3, 13, 30)]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(wishes(text), expected, "phrasing: {text}");
+        }
+    }
+
+    #[test]
+    fn invalid_dates_are_reported() {
+        let r = parse_request("希望日時：2月30日 25:00", today(), &cal());
+        assert!(r.wishes.is_empty());
+        assert!(!r.invalid_dates.is_empty());
+        let r = parse_request("希望日時：11:00", today(), &cal());
+        assert!(r.wishes.is_empty());
+        assert!(r.time_without_date);
+    }
+
+    #[test]
+    fn seeker_numbers_in_any_style() {
+        for s in ["32010-12345678", "３２０１０－１２３４５６７８", "32010 12345678", "3201012345678", "32010ー12345678", "32010−12345678", "32010 - 12345678"] {
+            assert_eq!(seeker_number(s).as_deref(), Some("32010-12345678"), "{s}");
+        }
+        for s in ["3201-12345678", "32010-1234567", "0853-21-8609", "090-1234-5678"] {
+            assert_eq!(seeker_number(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn phones() {
+        for (s, want) in [
+            ("090-1234-5678", "090-1234-5678"),
+            ("０９０－１２３４－５６７８", "090-1234-5678"),
+            ("09012345678", "09012345678"),
+            ("0853-21-8609", "0853-21-8609"),
+            ("0853(21)8609", "0853(21)8609"),
+            ("+81 90 1234 5678", "+81 90 1234 5678"),
+        ] {
+            assert_eq!(phone(s).as_deref(), Some(want), "{s}");
+        }
+        assert_eq!(phone("12345"), None);
+    }
+
+    fn full(text: &str) -> BookingRequest {
+        parse_request(text, today(), &cal())
+    }
+
+    /// Whole requests as people write them: labels with ：, :, a space or none.
+    #[test]
+    fn whole_requests() {
+        let forms = [
+            "氏名：山田 太郎\n求職番号：32010-12345678\n希望日時：12月3日（木）11:00～11:30\nメールアドレス：taro@example.jp\n電話番号：090-1234-5678",
+            "氏名:山田 太郎\n求職番号:32010-12345678\n希望日時:12月3日 11:00\nメール:taro@example.jp\n電話:090-1234-5678",
+            "氏名 山田 太郎\n求職番号 32010-12345678\n希望日時 12月3日 11:00\nメールアドレス taro@example.jp\n電話番号 090-1234-5678",
+            "お名前　山田 太郎\n求職番号　３２０１０－１２３４５６７８\n希望日時　１２月３日　１１：００\nＴＥＬ　０９０－１２３４－５６７８",
+            "【氏名】山田 太郎\n【求職番号】32010-12345678\n【希望日時】12月3日 11:00\n【電話番号】090-1234-5678",
+            "① 氏名：山田 太郎\n② 求職番号：32010-12345678\n③ 希望日時：12月3日 (2)\n④ 連絡先メールアドレス：taro@example.jp\n⑤ 求職情報として登録した電話番号：090-1234-5678",
+            "■氏名\n山田 太郎\n■求職番号\n32010-12345678\n■希望日時\n12月3日 11:00\n■電話番号\n090-1234-5678",
+            "名前は山田 太郎\n求職者番号は32010-12345678\n希望は12月3日の11時\n携帯は090-1234-5678",
+            "お世話になります。山田 太郎です。\nオンライン相談の予約をお願いします。\n求職番号は32010-12345678、\n12月3日の11時を希望します。\n電話は090-1234-5678です。",
+            "氏名：山田 太郎（ヤマダ タロウ）\n求職番号：32010－12345678\n希望日時：12月3日(木)2番\n登録電話番号：090-1234-5678",
+        ];
+        for text in forms {
+            let r = full(text);
+            assert_eq!(r.name.as_deref(), Some("山田 太郎"), "name in: {text}");
+            assert_eq!(r.seeker_number.as_deref(), Some("32010-12345678"), "number in: {text}");
+            assert_eq!(r.phone.as_deref(), Some("090-1234-5678"), "phone in: {text}");
+            assert_eq!(r.wishes, vec![at(12, 3, 11, 0)], "wish in: {text}");
+            assert!(r.missing().is_empty(), "{text}");
+        }
+        assert_eq!(full(forms[0]).email.as_deref(), Some("taro@example.jp"));
+    }
+
+    #[test]
+    fn missing_items_are_named() {
+        let r = full("氏名：山田 太郎\n希望日時：12月3日 11:00\n電話番号：090-1234-5678");
+        assert_eq!(r.missing(), vec![Item::SeekerNumber]);
+        let r = full("求職番号：1234-5678");
+        assert_eq!(r.invalid_seeker_number.as_deref(), Some("1234-5678"));
+        assert_eq!(r.missing(), vec![Item::Name, Item::SeekerNumber, Item::Wish, Item::Phone]);
+        let r = full("予約したいです");
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn merge_fills_gaps() {
+        let mut a = full("氏名：山田 太郎\n希望日時：12月3日 11:00\n電話番号：090-1234-5678");
+        a.merge(full("求職番号は32010-12345678です"));
+        assert!(a.missing().is_empty());
+        assert_eq!(a.name.as_deref(), Some("山田 太郎"));
+    }
+
+    fn slots() -> Vec<Slot> {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).expect("date");
+        let t = |h, mi| NaiveTime::from_hms_opt(h, mi, 0).expect("time");
+        vec![Slot::new(d(12, 3), t(11, 0)), Slot::new(d(12, 3), t(13, 30)), Slot::new(d(12, 4), t(9, 30))]
+    }
+
+    #[test]
+    fn reply_phrasings() {
+        let cases = [
+            ("1でお願いします", ReplyIntent::Choose(1)),
+            ("１番でお願いします。", ReplyIntent::Choose(1)),
+            ("2番を希望します", ReplyIntent::Choose(2)),
+            ("②でお願いします", ReplyIntent::Choose(2)),
+            ("(3)", ReplyIntent::Choose(3)),
+            ("候補3でお願いします", ReplyIntent::Choose(3)),
+            ("3", ReplyIntent::Choose(3)),
+            ("【2】にします", ReplyIntent::Choose(2)),
+            ("12月4日でお願いします", ReplyIntent::Choose(3)),
+            ("12月3日13時30分からでお願いします", ReplyIntent::Choose(2)),
+            ("１２月３日　１１：００でお願いします", ReplyIntent::Choose(1)),
+            ("13:30でお願いします", ReplyIntent::Choose(2)),
+            ("承知しました。よろしくお願いします。", ReplyIntent::Agree),
+            ("同意します", ReplyIntent::Agree),
+            ("", ReplyIntent::Agree),
+            ("都合が悪くなったのでキャンセルします", ReplyIntent::Decline),
+            ("辞退します", ReplyIntent::Decline),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_reply(text, &slots(), today(), &cal()), want, "reply: {text}");
+        }
+        match parse_reply("12月10日の11時は空いていますか", &slots(), today(), &cal()) {
+            ReplyIntent::Other(w) => assert_eq!(w, vec![at(12, 10, 11, 0)]),
+            other => panic!("expected Other, got {other:?}"),
+        }
+        assert_eq!(parse_reply("5番で", &slots(), today(), &cal()), ReplyIntent::Agree, "out of range");
+    }
+}

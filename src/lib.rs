@@ -1,0 +1,27 @@
+//! yoyaku: the email booking desk of a Hello Work online job consultation.
+//!
+//! # Layout
+//! The flow of a mail is: **mail in → understand → decide → outbox → mail out**.
+//!
+//! - [`config`]: TOML → validated [`config::Config`]; errors name the key.
+//! - [`core`]: pure, no I/O, never reads the clock.
+//!   - [`core::text`]: full-width digits, dashes, HTML to text.
+//!   - [`core::quote`]: the sender's own words without quotes and signature.
+//!   - [`core::classify`]: machine mail (RFC 3834, bounces, 自動返信).
+//!   - [`core::understand`]: text → `BookingRequest` / `ReplyIntent`.
+//!   - [`core::calendar`]: holidays, business days, slots, cutoffs.
+//!   - [`core::booking`]: `step(request, event, ctx) -> (request, effects)`.
+//! - [`mail`]: the edges to the mail system.
+//!   - [`mail::message`]: raw RFC 5322 bytes → `Inbound` (mail-parser).
+//!   - [`mail::compose`]: templates → outgoing MIME with stable Message-IDs.
+//!   - [`mail::imap`]: IMAP session: fetch by UID, move, append, IDLE.
+//!   - [`mail::smtp`]: SMTP submission with time-outs.
+//! - [`store`]: sqlx; the only place with SQL.
+//! - [`daemon`]: wires it together: handles a message in one transaction
+//!   (state + outbox + processed mark), flushes the outbox, fires timers.
+
+pub mod config;
+pub mod core;
+pub mod daemon;
+pub mod mail;
+pub mod store;

@@ -1,0 +1,157 @@
+//! Raw RFC 5322 bytes → [`Inbound`]: the few things yoyaku needs from a
+//! message, decoded from whatever charset and transfer encoding it came in
+//! (ISO-2022-JP, Shift_JIS, quoted-printable, base64, HTML-only). Never
+//! fails: a message mail-parser cannot read becomes an empty `Inbound`.
+
+use crate::config::bare_address;
+use crate::core::classify::{classify, MachineHints, MailKind};
+use crate::core::text::html_to_text;
+use mail_parser::{HeaderValue, MessageParser, PartType};
+
+#[derive(Debug, Clone, Default)]
+pub struct Inbound {
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    /// Bare, lower-cased sender address ("" when there is none).
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    /// In-Reply-To then References, without angle brackets.
+    pub thread_ids: Vec<String>,
+    /// The readable body: text/plain, else HTML turned into text.
+    pub body: String,
+    pub kind: MailKind,
+    /// Whether mail-parser could read the message at all.
+    pub parsed: bool,
+}
+
+impl Default for MailKind {
+    fn default() -> Self {
+        MailKind::Person
+    }
+}
+
+/// Upper bound on the body text we look at; long tails are signatures,
+/// quotes or junk, and understanding is linear in this.
+const MAX_BODY_CHARS: usize = 200_000;
+
+pub fn parse(raw: &[u8]) -> Inbound {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return Inbound::default();
+    };
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(bare_address)
+        .unwrap_or_default();
+    let reply_to = msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).map(bare_address);
+    let subject = msg.subject().unwrap_or("").to_string();
+    let mut thread_ids = Vec::new();
+    for value in [msg.in_reply_to(), msg.references()] {
+        if let Some(list) = value.as_text_list() {
+            for id in list {
+                let id = id.trim().trim_matches(['<', '>']).to_string();
+                if !id.is_empty() && !thread_ids.contains(&id) {
+                    thread_ids.push(id);
+                }
+            }
+        }
+    }
+    let raw_header = |name: &'static str| msg.header_raw(name).map(|v| v.trim());
+    let return_path = raw_header("Return-Path").map(|v| v.trim_matches(['<', '>']).trim());
+    let content_type = msg.header("Content-Type").and_then(HeaderValue::as_content_type);
+    let ct_full = content_type.map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")));
+    let report_type = content_type.and_then(|c| c.attribute("report-type"));
+    let hints = MachineHints {
+        auto_submitted: raw_header("Auto-Submitted"),
+        precedence: raw_header("Precedence"),
+        list_id: raw_header("List-Id").is_some(),
+        list_unsubscribe: raw_header("List-Unsubscribe").is_some(),
+        return_path,
+        content_type: ct_full.as_deref(),
+        report_type,
+        from: &from,
+        subject: &subject,
+        x_autoreply: raw_header("X-Autoreply").is_some() || raw_header("X-Autorespond").is_some() || raw_header("X-Auto-Response-Suppress").is_some_and(|_| raw_header("Auto-Submitted").is_some()),
+    };
+    let kind = classify(&hints);
+    let mut body = String::new();
+    // First the plain text body; an HTML-only message (phone mail) is read
+    // through our own converter, which drops quoted blocks.
+    for part in msg.text_bodies() {
+        match &part.body {
+            PartType::Text(t) => body.push_str(t),
+            PartType::Html(h) => body.push_str(&html_to_text(h)),
+            _ => {}
+        }
+        body.push('\n');
+        if body.len() > MAX_BODY_CHARS {
+            break;
+        }
+    }
+    if body.trim().is_empty() {
+        if let Some(h) = msg.body_html(0) {
+            body = html_to_text(&h);
+        }
+    }
+    if body.len() > MAX_BODY_CHARS {
+        let mut cut = MAX_BODY_CHARS;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+    }
+    Inbound {
+        message_id: msg.message_id().map(|s| s.trim().trim_matches(['<', '>']).to_string()).filter(|s| !s.is_empty()),
+        from,
+        reply_to,
+        subject,
+        thread_ids,
+        body,
+        kind,
+        parsed: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_2022_jp_plain() {
+        // "氏名：山田" in ISO-2022-JP.
+        let mut raw = b"From: Taro <Taro@Example.JP>\r\nSubject: =?ISO-2022-JP?B?GyRCTX1Mcxsoqg==?=\r\nMessage-ID: <a@b>\r\nIn-Reply-To: <x@y>\r\nReferences: <w@y> <x@y>\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n".to_vec();
+        raw.extend_from_slice(b"\x1b$B;aL>!';3ED\x1b(B\r\n");
+        let m = parse(&raw);
+        assert_eq!(m.from, "taro@example.jp");
+        assert_eq!(m.message_id.as_deref(), Some("a@b"));
+        assert_eq!(m.thread_ids, vec!["x@y".to_string(), "w@y".to_string()]);
+        assert!(m.body.contains("氏名：山田"), "{:?}", m.body);
+        assert_eq!(m.kind, MailKind::Person);
+    }
+
+    #[test]
+    fn shift_jis_quoted_printable() {
+        // "求職番号" in Shift_JIS, quoted-printable.
+        let raw = b"From: a@b.jp\r\nContent-Type: text/plain; charset=Shift_JIS\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=8B=81=90E=94=D4=8D=86\r\n";
+        assert!(parse(raw).body.contains("求職番号"));
+    }
+
+    #[test]
+    fn html_only_base64() {
+        let raw = b"From: a@b.jp\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\nPGRpdj7msI/lkI3vvJrlsbHnlLA8YnI+MTLmnIgz5pelPC9kaXY+\r\n";
+        let m = parse(raw);
+        assert!(m.body.contains("氏名：山田"), "{:?}", m.body);
+        assert!(m.body.contains("12月3日"));
+    }
+
+    #[test]
+    fn bounces_and_garbage() {
+        let raw = b"From: MAILER-DAEMON@mx.example.jp\r\nReturn-Path: <>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x\r\n\r\nfailed\r\n--x--\r\n";
+        assert_eq!(parse(raw).kind, MailKind::Bounce);
+        let _ = parse(b"");
+        let _ = parse(b"\x00\x01\x02");
+        let _ = parse(b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n");
+    }
+}

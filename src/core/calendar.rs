@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use std::collections::BTreeSet;
 
 /// One consultation slot: a date and the start time of one configured slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Slot {
     pub date: NaiveDate,
     pub start: NaiveTime,

@@ -11,14 +11,14 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 /// One wish of the seeker, in the order written (第1希望 first).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Wish {
     pub date: NaiveDate,
     pub time: Option<WishTime>,
 }
 
 /// What the seeker said about the time of day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WishTime {
     At(NaiveTime),
     Morning,
@@ -26,7 +26,8 @@ pub enum WishTime {
 }
 
 /// The items of 第6条(1), as far as they could be read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct BookingRequest {
     pub name: Option<String>,
     /// Normalised to `NNNNN-NNNNNNNN`.

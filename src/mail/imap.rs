@@ -1,0 +1,322 @@
+//! The IMAP side: one logged-in session on the office mailbox. Messages are
+//! addressed by UID under the mailbox's UIDVALIDITY; every call runs under
+//! the configured time-out. Folder names are encoded to modified UTF-7 here
+//! and nowhere else.
+
+use crate::config::{Imap as ImapConfig, Security};
+use crate::mail::utf7;
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::Session;
+use futures::TryStreamExt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("{what} timed out after {secs}s")]
+    Timeout { what: String, secs: u64 },
+    #[error("imap {what} failed: {source}")]
+    Imap { what: String, source: async_imap::error::Error },
+    #[error("connect to {addr} failed: {source}")]
+    Connect { addr: String, source: std::io::Error },
+    #[error("tls to {host} failed: {message}")]
+    Tls { host: String, message: String },
+    #[error("imap server closed the connection during {0}")]
+    Closed(String),
+    #[error("imap {what}: {message}")]
+    Protocol { what: String, message: String },
+    #[error("smtp send to recipient id {outbox_id} failed: {source}")]
+    Smtp { outbox_id: i64, source: lettre::transport::smtp::Error },
+    #[error("smtp setup failed: {0}")]
+    SmtpSetup(String),
+}
+
+impl MailError {
+    /// Whether retrying later may help (network, server down, 4xx), as
+    /// opposed to a permanent refusal (5xx, bad address).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MailError::Smtp { source, .. } => !source.is_permanent(),
+            MailError::SmtpSetup(_) => false,
+            _ => true,
+        }
+    }
+}
+
+/// A plain or TLS TCP stream, so one session type serves every security mode.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stream::Plain(_) => f.write_str("Stream::Plain"),
+            Stream::Tls(_) => f.write_str("Stream::Tls"),
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+async fn wrap_tls(host: &str, tcp: TcpStream) -> Result<Stream, MailError> {
+    let err = |message: String| MailError::Tls { host: host.to_string(), message };
+    let connector = tls_connector().map_err(err)?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| err(e.to_string()))?;
+    let tls = connector.connect(name, tcp).await.map_err(|e| err(e.to_string()))?;
+    Ok(Stream::Tls(Box::new(tls)))
+}
+
+pub struct ImapSession {
+    session: Option<Session<Stream>>,
+    timeout: Duration,
+    can_move: bool,
+    can_idle: bool,
+    known_folders: Vec<String>,
+}
+
+/// Runs `fut` under the time-out, naming `what` in the error.
+async fn timed<T, E>(timeout: Duration, what: &str, fut: impl Future<Output = Result<T, E>>) -> Result<T, MailError>
+where
+    E: Into<async_imap::error::Error>,
+{
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(MailError::Imap { what: what.to_string(), source: e.into() }),
+        Err(_) => Err(MailError::Timeout { what: format!("imap {what}"), secs: timeout.as_secs() }),
+    }
+}
+
+impl ImapSession {
+    pub async fn connect(cfg: &ImapConfig) -> Result<ImapSession, MailError> {
+        let addr = format!("{}:{}", cfg.host, cfg.port);
+        let tcp = match tokio::time::timeout(cfg.timeout, TcpStream::connect(&addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => return Err(MailError::Connect { addr, source }),
+            Err(_) => return Err(MailError::Timeout { what: format!("imap connect to {addr}"), secs: cfg.timeout.as_secs() }),
+        };
+        let stream = match cfg.security {
+            Security::Tls => tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp))
+                .await
+                .map_err(|_| MailError::Timeout { what: "imap tls handshake".into(), secs: cfg.timeout.as_secs() })??,
+            Security::None | Security::StartTls => Stream::Plain(tcp),
+        };
+        let mut client = async_imap::Client::new(stream);
+        let greeting = tokio::time::timeout(cfg.timeout, client.read_response())
+            .await
+            .map_err(|_| MailError::Timeout { what: "imap greeting".into(), secs: cfg.timeout.as_secs() })?;
+        match greeting {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(MailError::Closed("greeting".into())),
+            Err(e) => return Err(MailError::Imap { what: "greeting".into(), source: e.into() }),
+        }
+        if cfg.security == Security::StartTls {
+            timed(cfg.timeout, "starttls", client.run_command_and_check_ok("STARTTLS", None)).await?;
+            let tcp = match client.into_inner() {
+                Stream::Plain(t) => t,
+                Stream::Tls(_) => return Err(MailError::Protocol { what: "starttls".into(), message: "already encrypted".into() }),
+            };
+            let tls = tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp))
+                .await
+                .map_err(|_| MailError::Timeout { what: "imap starttls handshake".into(), secs: cfg.timeout.as_secs() })??;
+            client = async_imap::Client::new(tls);
+        }
+        let mut session = match tokio::time::timeout(cfg.timeout, client.login(&cfg.username, &cfg.password)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err((e, _))) => return Err(MailError::Imap { what: "login".into(), source: e }),
+            Err(_) => return Err(MailError::Timeout { what: "imap login".into(), secs: cfg.timeout.as_secs() }),
+        };
+        let caps = timed(cfg.timeout, "capability", session.capabilities()).await?;
+        Ok(ImapSession {
+            can_move: caps.has_str("MOVE"),
+            can_idle: caps.has_str("IDLE"),
+            session: Some(session),
+            timeout: cfg.timeout,
+            known_folders: Vec::new(),
+        })
+    }
+
+    fn s(&mut self) -> Result<&mut Session<Stream>, MailError> {
+        self.session.as_mut().ok_or_else(|| MailError::Closed("a previous failed idle".into()))
+    }
+
+    pub fn can_idle(&self) -> bool {
+        self.can_idle
+    }
+
+    /// Selects `mailbox` and returns its UIDVALIDITY.
+    pub async fn select(&mut self, mailbox: &str) -> Result<u32, MailError> {
+        let t = self.timeout;
+        let encoded = utf7::encode(mailbox);
+        let mbox = timed(t, "select", self.s()?.select(&encoded)).await?;
+        mbox.uid_validity.ok_or_else(|| MailError::Protocol { what: "select".into(), message: "server sent no UIDVALIDITY".into() })
+    }
+
+    /// All UIDs in the selected mailbox, ascending.
+    pub async fn uids(&mut self) -> Result<Vec<u32>, MailError> {
+        let t = self.timeout;
+        let set = timed(t, "uid search", self.s()?.uid_search("ALL")).await?;
+        let mut uids: Vec<u32> = set.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// (uid, size) of every message in the selected mailbox.
+    pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u32)>, MailError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t = self.timeout;
+        let set = uid_set(uids);
+        let session = self.s()?;
+        let fetches: Vec<_> = match tokio::time::timeout(t, async { session.uid_fetch(&set, "(UID RFC822.SIZE)").await?.try_collect::<Vec<_>>().await }).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return Err(MailError::Imap { what: "fetch sizes".into(), source: e }),
+            Err(_) => return Err(MailError::Timeout { what: "imap fetch sizes".into(), secs: t.as_secs() }),
+        };
+        Ok(fetches.iter().filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))).collect())
+    }
+
+    /// The raw message with `uid`, or None if it vanished meanwhile.
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, MailError> {
+        let t = self.timeout * 4;
+        let session = self.s()?;
+        let fetches: Vec<_> = match tokio::time::timeout(t, async { session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await }).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return Err(MailError::Imap { what: format!("fetch uid {uid}"), source: e }),
+            Err(_) => return Err(MailError::Timeout { what: format!("imap fetch uid {uid}"), secs: t.as_secs() }),
+        };
+        Ok(fetches.iter().find(|f| f.uid == Some(uid)).and_then(|f| f.body()).map(|b| b.to_vec()))
+    }
+
+    /// Creates `folder` unless it exists.
+    pub async fn ensure_folder(&mut self, folder: &str) -> Result<(), MailError> {
+        if self.known_folders.iter().any(|f| f == folder) {
+            return Ok(());
+        }
+        let t = self.timeout;
+        let encoded = utf7::encode(folder);
+        let session = self.s()?;
+        // CREATE fails when the folder exists; a STATUS afterwards tells
+        // whether it really is there.
+        let _ = tokio::time::timeout(t, session.create(&encoded)).await;
+        timed(t, &format!("status of folder {encoded}"), session.status(&encoded, "(MESSAGES)")).await?;
+        self.known_folders.push(folder.to_string());
+        Ok(())
+    }
+
+    /// Moves message `uid` of the selected mailbox into `folder`.
+    pub async fn move_to(&mut self, uid: u32, folder: &str) -> Result<(), MailError> {
+        self.ensure_folder(folder).await?;
+        let t = self.timeout;
+        let encoded = utf7::encode(folder);
+        let can_move = self.can_move;
+        let session = self.s()?;
+        if can_move {
+            timed(t, &format!("move uid {uid}"), session.uid_mv(uid.to_string(), &encoded)).await?;
+        } else {
+            timed(t, &format!("copy uid {uid}"), session.uid_copy(uid.to_string(), &encoded)).await?;
+            match tokio::time::timeout(t, async {
+                session.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await?;
+                session.uid_expunge(uid.to_string()).await?.try_collect::<Vec<_>>().await
+            })
+            .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(MailError::Imap { what: format!("expunge uid {uid}"), source: e }),
+                Err(_) => return Err(MailError::Timeout { what: format!("imap expunge uid {uid}"), secs: t.as_secs() }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a message we sent to `folder`, marked as seen.
+    pub async fn append(&mut self, folder: &str, raw: &[u8]) -> Result<(), MailError> {
+        self.ensure_folder(folder).await?;
+        let t = self.timeout;
+        let encoded = utf7::encode(folder);
+        timed(t, &format!("append to {encoded}"), self.s()?.append(&encoded, Some("(\\Seen)"), None, raw)).await
+    }
+
+    /// Waits in IDLE until the server reports a change or `max` passes.
+    /// Returns true when there may be new mail.
+    pub async fn idle(&mut self, max: Duration) -> Result<bool, MailError> {
+        let session = self.session.take().ok_or_else(|| MailError::Closed("idle".into()))?;
+        let t = self.timeout;
+        let mut handle = session.idle();
+        timed(t, "idle start", handle.init()).await?;
+        let (wait, _stop) = handle.wait_with_timeout(max);
+        // The server's keepalives reset the wait; bound the whole thing too.
+        let outcome = tokio::time::timeout(max + t, wait).await;
+        let session = timed(t, "idle done", handle.done()).await?;
+        self.session = Some(session);
+        match outcome {
+            Ok(Ok(IdleResponse::NewData(_))) => Ok(true),
+            Ok(Ok(_)) => Ok(false),
+            Ok(Err(e)) => Err(MailError::Imap { what: "idle".into(), source: e }),
+            Err(_) => Ok(false),
+        }
+    }
+
+    pub async fn noop(&mut self) -> Result<(), MailError> {
+        let t = self.timeout;
+        timed(t, "noop", self.s()?.noop()).await
+    }
+
+    pub async fn logout(mut self) {
+        if let Some(mut s) = self.session.take() {
+            let _ = tokio::time::timeout(self.timeout, s.logout()).await;
+        }
+    }
+}
+
+/// "1,2,3" → a UID set; short and safe for any list.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
+}

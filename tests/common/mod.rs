@@ -1,0 +1,413 @@
+//! Shared test harness: the real loopback Dovecot + Postfix of
+//! `scripts/mailstack.sh`, a desk with its own mailbox and database per
+//! test, seekers with their own mailboxes, and helpers to send real mail
+//! over SMTP and read what arrives over IMAP.
+#![allow(dead_code)]
+
+use base64::Engine;
+use chrono::{DateTime, TimeZone, Utc};
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+use yoyaku::config::{Config, Imap, Security};
+use yoyaku::daemon::Desk;
+use yoyaku::mail::imap::ImapSession;
+use yoyaku::mail::message::{self, Inbound};
+
+pub const IMAP_PORT: u16 = 1143;
+pub const SMTP_PORT: u16 = 2525;
+pub const DOMAIN: &str = "yoyaku.test";
+pub const PASSWORD: &str = "test-password";
+
+static STACK: Once = Once::new();
+
+/// Starts the mail stack once per test binary (installing it if missing).
+pub fn ensure_mailstack() {
+    STACK.call_once(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+        let status = std::process::Command::new("bash").arg(script).arg("start").status().expect("run scripts/mailstack.sh");
+        assert!(status.success(), "scripts/mailstack.sh start failed");
+    });
+}
+
+pub fn add_user(address: &str) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+    let status = std::process::Command::new("bash").arg(script).args(["adduser", address, PASSWORD]).status().expect("adduser");
+    assert!(status.success());
+}
+
+pub fn unique(prefix: &str) -> String {
+    let n: u64 = rand_u64();
+    format!("{prefix}-{n:x}@{DOMAIN}")
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos() ^ std::process::id() as u128);
+    h.write_u64(Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64);
+    h.finish()
+}
+
+/// 2026-11-25 (Wed) at `h:m` Japan time.
+pub fn jst(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Tokyo.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("valid time").with_timezone(&Utc)
+}
+
+pub struct TestDesk {
+    pub desk: Desk,
+    pub address: String,
+    pub staff: String,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+}
+
+pub struct Options {
+    pub rooms: usize,
+    pub extra: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { rooms: 1, extra: String::new() }
+    }
+}
+
+pub fn config_text(address: &str, staff: &str, db: &str, opts: &Options) -> String {
+    let rooms: String = (0..opts.rooms)
+        .map(|i| format!("[[meeting.rooms]]\nid = \"81{i} 0000 000{i}\"\npasscode = \"pass{i}word\"\nurl = \"https://zoom.example/j/81{i}\"\n"))
+        .collect();
+    format!(
+        r#"
+[office]
+name = "ハローワーク出雲"
+phone = "0853-21-8609"
+staff_address = "{staff}"
+timezone = "Asia/Tokyo"
+
+[imap]
+host = "127.0.0.1"
+port = {IMAP_PORT}
+security = "none"
+username = "{address}"
+password = "{PASSWORD}"
+poll_seconds = 1
+timeout_seconds = 10
+
+[smtp]
+host = "127.0.0.1"
+port = {SMTP_PORT}
+security = "none"
+from = "ハローワーク出雲 <{address}>"
+timeout_seconds = 10
+
+[database]
+url = "sqlite://{db}"
+
+{rooms}
+{extra}
+"#,
+        extra = opts.extra
+    )
+}
+
+impl TestDesk {
+    pub async fn new() -> TestDesk {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(opts: Options) -> TestDesk {
+        ensure_mailstack();
+        let address = unique("desk");
+        let staff = unique("staff");
+        add_user(&address);
+        add_user(&staff);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("yoyaku.db");
+        let text = config_text(&address, &staff, &db.display().to_string(), &opts);
+        let config_path = dir.path().join("yoyaku.toml");
+        std::fs::write(&config_path, &text).expect("write config");
+        let cfg = Config::load(&config_path).expect("valid test config");
+        let desk = Desk::new(cfg).await.expect("desk starts");
+        TestDesk { desk, address, staff, dir, config_path }
+    }
+
+    /// Waits until the desk's INBOX holds `n` messages, then runs one pass.
+    pub async fn once_after(&self, n: usize, now: DateTime<Utc>) -> yoyaku::daemon::PassReport {
+        wait_for(&self.address, "INBOX", n).await;
+        self.desk.run_once(now).await.expect("pass succeeds")
+    }
+
+    pub async fn db_scalar(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.desk.store().pool()).await.expect("query")
+    }
+}
+
+pub struct Seeker {
+    pub address: String,
+}
+
+impl Seeker {
+    pub fn new(prefix: &str) -> Seeker {
+        ensure_mailstack();
+        let address = unique(prefix);
+        add_user(&address);
+        Seeker { address }
+    }
+
+    /// Sends a UTF-8 plain text mail; returns its Message-ID (no brackets).
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> String {
+        let id = format!("{}.{:x}@{}", "seeker", rand_u64(), DOMAIN);
+        let raw = Mail::new(&self.address, to, subject).id(&id).utf8_base64(body).build();
+        send_raw(&self.address, to, &raw).await;
+        id
+    }
+
+    /// Replies to `parent` (as a mail client would: Re:, In-Reply-To,
+    /// References, the original quoted below).
+    pub async fn reply(&self, parent: &Received, body: &str) -> String {
+        let id = format!("reply.{:x}@{}", rand_u64(), DOMAIN);
+        let quoted: String = parent.inbound.body.lines().map(|l| format!("> {l}\n")).collect();
+        let text = format!("{body}\n\n2026年11月25日(水) 10:00 ハローワーク出雲 <{}>:\n{quoted}", parent.from);
+        let mut refs = parent.inbound.thread_ids.clone();
+        if let Some(m) = &parent.inbound.message_id {
+            refs.push(m.clone());
+        }
+        let raw = Mail::new(&self.address, &parent.from, &format!("Re: {}", parent.inbound.subject))
+            .id(&id)
+            .header("In-Reply-To", &format!("<{}>", parent.inbound.message_id.clone().unwrap_or_default()))
+            .header("References", &refs.iter().map(|r| format!("<{r}>")).collect::<Vec<_>>().join(" "))
+            .utf8_base64(&text)
+            .build();
+        send_raw(&self.address, &parent.from, &raw).await;
+        id
+    }
+
+    pub async fn inbox(&self, n: usize) -> Vec<Received> {
+        wait_for(&self.address, "INBOX", n).await
+    }
+}
+
+/// A message as it arrived in a mailbox.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub raw: Vec<u8>,
+    pub inbound: Inbound,
+    pub from: String,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.raw);
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        let mut value: Option<String> = None;
+        for line in head.split("\r\n") {
+            if let Some(v) = value.as_mut() {
+                if line.starts_with(' ') || line.starts_with('\t') {
+                    v.push_str(line.trim_start());
+                    continue;
+                }
+                return value;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case(name) {
+                    value = Some(v.trim().to_string());
+                }
+            }
+        }
+        value
+    }
+
+    pub fn text(&self) -> &str {
+        &self.inbound.body
+    }
+}
+
+/// A raw message builder for the encodings seekers' mailers use.
+pub struct Mail {
+    headers: Vec<(String, String)>,
+    content_type: String,
+    cte: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Mail {
+    pub fn new(from: &str, to: &str, subject: &str) -> Mail {
+        let subject_enc = format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(subject.as_bytes()));
+        Mail {
+            headers: vec![
+                ("From".into(), from.into()),
+                ("To".into(), to.into()),
+                ("Subject".into(), subject_enc),
+                ("Date".into(), Utc::now().to_rfc2822()),
+                ("MIME-Version".into(), "1.0".into()),
+            ],
+            content_type: "text/plain; charset=UTF-8".into(),
+            cte: None,
+            body: Vec::new(),
+        }
+    }
+
+    pub fn id(self, id: &str) -> Mail {
+        self.header("Message-ID", &format!("<{id}>"))
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Mail {
+        self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn subject_raw(self, encoded: &str) -> Mail {
+        self.header("Subject", encoded)
+    }
+
+    pub fn utf8_base64(mut self, text: &str) -> Mail {
+        self.content_type = "text/plain; charset=UTF-8".into();
+        self.cte = Some("base64".into());
+        self.body = wrap76(&base64::engine::general_purpose::STANDARD.encode(text.replace('\n', "\r\n").as_bytes()));
+        self
+    }
+
+    pub fn iso2022jp(mut self, text: &str) -> Mail {
+        let crlf = text.replace('\n', "\r\n");
+        let (bytes, _, _) = encoding_rs::ISO_2022_JP.encode(&crlf);
+        self.content_type = "text/plain; charset=ISO-2022-JP".into();
+        self.cte = Some("7bit".into());
+        self.body = bytes.to_vec();
+        self
+    }
+
+    pub fn shift_jis_qp(mut self, text: &str) -> Mail {
+        let crlf = text.replace('\n', "\r\n");
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&crlf);
+        self.content_type = "text/plain; charset=Shift_JIS".into();
+        self.cte = Some("quoted-printable".into());
+        self.body = quoted_printable(&bytes);
+        self
+    }
+
+    pub fn html_only(mut self, html: &str) -> Mail {
+        self.content_type = "text/html; charset=UTF-8".into();
+        self.cte = Some("base64".into());
+        self.body = wrap76(&base64::engine::general_purpose::STANDARD.encode(html.as_bytes()));
+        self
+    }
+
+    pub fn utf8_qp(mut self, text: &str) -> Mail {
+        self.content_type = "text/plain; charset=UTF-8".into();
+        self.cte = Some("quoted-printable".into());
+        self.body = quoted_printable(text.replace('\n', "\r\n").as_bytes());
+        self
+    }
+
+    pub fn build(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, v) in &self.headers {
+            out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        out.extend_from_slice(format!("Content-Type: {}\r\n", self.content_type).as_bytes());
+        if let Some(cte) = &self.cte {
+            out.extend_from_slice(format!("Content-Transfer-Encoding: {cte}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+}
+
+fn wrap76(s: &str) -> Vec<u8> {
+    s.as_bytes().chunks(76).flat_map(|c| c.iter().copied().chain(*b"\r\n")).collect()
+}
+
+fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut col = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        if b == b'\n' {
+            out.extend_from_slice(b"\r\n");
+            col = 0;
+            continue;
+        }
+        let enc: Vec<u8> = if (33..=126).contains(&b) && b != b'=' { vec![b] } else { format!("={b:02X}").into_bytes() };
+        if col + enc.len() > 75 {
+            out.extend_from_slice(b"=\r\n");
+            col = 0;
+        }
+        col += enc.len();
+        out.extend_from_slice(&enc);
+    }
+    out
+}
+
+/// Submits raw bytes over real SMTP to the loopback Postfix.
+pub async fn send_raw(from: &str, to: &str, raw: &[u8]) {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(SMTP_PORT).timeout(Some(Duration::from_secs(10))).build();
+    let from_addr: Option<lettre::Address> = if from.is_empty() { None } else { Some(from.parse().expect("from address")) };
+    let envelope = lettre::address::Envelope::new(from_addr, vec![to.parse().expect("to address")]).expect("envelope");
+    transport.send_raw(&envelope, raw).await.expect("smtp submission");
+}
+
+fn imap_for(user: &str) -> Imap {
+    Imap {
+        host: "127.0.0.1".into(),
+        port: IMAP_PORT,
+        security: Security::None,
+        username: user.into(),
+        password: PASSWORD.into(),
+        mailbox: "INBOX".into(),
+        poll: Duration::from_secs(1),
+        idle: false,
+        timeout: Duration::from_secs(10),
+    }
+}
+
+/// All messages in `folder` of `user`'s mailbox (empty if it does not exist).
+pub async fn read_folder(user: &str, folder: &str) -> Vec<Received> {
+    let mut s = ImapSession::connect(&imap_for(user)).await.expect("imap login");
+    if s.select(folder).await.is_err() {
+        s.logout().await;
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for uid in s.uids().await.expect("uids") {
+        if let Some(raw) = s.fetch(uid).await.expect("fetch") {
+            let inbound = message::parse(&raw);
+            out.push(Received { from: inbound.from.clone(), inbound, raw });
+        }
+    }
+    s.logout().await;
+    out
+}
+
+/// Waits (up to 20 s) until `folder` holds at least `n` messages.
+pub async fn wait_for(user: &str, folder: &str, n: usize) -> Vec<Received> {
+    let start = Instant::now();
+    loop {
+        let got = read_folder(user, folder).await;
+        if got.len() >= n {
+            return got;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            panic!("{user}/{folder}: expected {n} message(s), found {}", got.len());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Gives Postfix time to deliver anything in flight, then reads the folder:
+/// for asserting that nothing (more) arrived.
+pub async fn settle_and_read(user: &str, folder: &str) -> Vec<Received> {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    read_folder(user, folder).await
+}
+
+/// A complete request in the seed's order.
+pub fn request_text(name: &str, wish: &str) -> String {
+    format!("オンライン職業相談の予約をお願いします。\n\n氏名：{name}\n求職番号：32010-12345678\n希望日時：{wish}\n電話番号：090-1234-5678\n\nよろしくお願いいたします。")
+}

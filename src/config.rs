@@ -13,7 +13,10 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid TOML: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("config key `{key}`: {problem}")]
@@ -21,7 +24,10 @@ pub enum ConfigError {
 }
 
 fn key_err(key: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key: key.to_string(), problem: problem.into() }
+    ConfigError::Key {
+        key: key.to_string(),
+        problem: problem.into(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,12 +138,20 @@ struct RawSchedule {
 
 impl Default for RawSchedule {
     fn default() -> Self {
-        RawSchedule { slots: default_slots(), minutes: default_minutes(), horizon_days: default_horizon(), closed: Vec::new() }
+        RawSchedule {
+            slots: default_slots(),
+            minutes: default_minutes(),
+            horizon_days: default_horizon(),
+            closed: Vec::new(),
+        }
     }
 }
 
 fn default_slots() -> Vec<String> {
-    ["09:30", "11:00", "13:30", "15:00"].iter().map(|s| s.to_string()).collect()
+    ["09:30", "11:00", "13:30", "15:00"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 fn default_minutes() -> u32 {
     30
@@ -178,7 +192,13 @@ struct RawFolders {
 
 impl Default for RawFolders {
     fn default() -> Self {
-        RawFolders { handled: f_handled(), staff: f_staff(), machine: f_machine(), sent: f_sent(), failed: f_failed() }
+        RawFolders {
+            handled: f_handled(),
+            staff: f_staff(),
+            machine: f_machine(),
+            sent: f_sent(),
+            failed: f_failed(),
+        }
     }
 }
 
@@ -214,7 +234,9 @@ struct RawLimits {
 
 impl Default for RawLimits {
     fn default() -> Self {
-        RawLimits { max_message_bytes: default_max_bytes() }
+        RawLimits {
+            max_message_bytes: default_max_bytes(),
+        }
     }
 }
 
@@ -252,7 +274,11 @@ pub struct Imap {
 
 impl std::fmt::Debug for Imap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Imap").field("host", &self.host).field("port", &self.port).field("mailbox", &self.mailbox).finish_non_exhaustive()
+        f.debug_struct("Imap")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("mailbox", &self.mailbox)
+            .finish_non_exhaustive()
     }
 }
 
@@ -268,7 +294,10 @@ pub struct Smtp {
 
 impl std::fmt::Debug for Smtp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Smtp").field("host", &self.host).field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Smtp")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -281,7 +310,9 @@ pub struct Room {
 
 impl std::fmt::Debug for Room {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Room").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Room")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -311,18 +342,35 @@ pub struct Config {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::parse(&text, base).map_err(|e| match e {
-            ConfigError::Syntax { message, .. } => ConfigError::Syntax { path: path.to_path_buf(), message },
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message,
+            },
             other => other,
         })
     }
 
     /// Parses and checks a config; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax { path: PathBuf::new(), message: e.to_string() })?;
-        let tz: Tz = raw.office.timezone.parse().map_err(|_| key_err("office.timezone", format!("unknown time zone {:?}; use an IANA name such as \"Asia/Tokyo\"", raw.office.timezone)))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
+        let tz: Tz = raw.office.timezone.parse().map_err(|_| {
+            key_err(
+                "office.timezone",
+                format!(
+                    "unknown time zone {:?}; use an IANA name such as \"Asia/Tokyo\"",
+                    raw.office.timezone
+                ),
+            )
+        })?;
         nonempty("office.name", &raw.office.name)?;
         nonempty("office.phone", &raw.office.phone)?;
         address("office.staff_address", &raw.office.staff_address)?;
@@ -332,15 +380,41 @@ impl Config {
         nonempty("smtp.host", &raw.smtp.host)?;
         let imap_security = security("imap.security", &raw.imap.security)?;
         let smtp_security = security("smtp.security", &raw.smtp.security)?;
-        let imap_password = secret("imap", raw.imap.password, raw.imap.password_env, raw.imap.password_file, base)?
-            .ok_or_else(|| key_err("imap.password", "missing; set imap.password, imap.password_env or imap.password_file"))?;
-        let smtp_password = secret("smtp", raw.smtp.password, raw.smtp.password_env, raw.smtp.password_file, base)?;
-        let credentials = match (raw.smtp.username, smtp_password) {
-            (Some(u), Some(p)) => Some((u, p)),
-            (Some(_), None) => return Err(key_err("smtp.password", "smtp.username is set but no password; set smtp.password or smtp.password_env")),
-            (None, Some(_)) => return Err(key_err("smtp.username", "a password is set but no username")),
-            (None, None) => None,
-        };
+        let imap_password = secret(
+            "imap",
+            raw.imap.password,
+            raw.imap.password_env,
+            raw.imap.password_file,
+            base,
+        )?
+        .ok_or_else(|| {
+            key_err(
+                "imap.password",
+                "missing; set imap.password, imap.password_env or imap.password_file",
+            )
+        })?;
+        let smtp_password = secret(
+            "smtp",
+            raw.smtp.password,
+            raw.smtp.password_env,
+            raw.smtp.password_file,
+            base,
+        )?;
+        let credentials =
+            match (raw.smtp.username, smtp_password) {
+                (Some(u), Some(p)) => Some((u, p)),
+                (Some(_), None) => return Err(key_err(
+                    "smtp.password",
+                    "smtp.username is set but no password; set smtp.password or smtp.password_env",
+                )),
+                (None, Some(_)) => {
+                    return Err(key_err(
+                        "smtp.username",
+                        "a password is set but no username",
+                    ))
+                }
+                (None, None) => None,
+            };
         if raw.imap.timeout_seconds == 0 {
             return Err(key_err("imap.timeout_seconds", "must be at least 1"));
         }
@@ -353,17 +427,32 @@ impl Config {
         let url = raw.database.url.trim();
         let database_url = if let Some(p) = url.strip_prefix("sqlite://") {
             if p.is_empty() {
-                return Err(key_err("database.url", "sqlite:// needs a file path, e.g. \"sqlite:///var/lib/yoyaku/yoyaku.db\""));
+                return Err(key_err(
+                    "database.url",
+                    "sqlite:// needs a file path, e.g. \"sqlite:///var/lib/yoyaku/yoyaku.db\"",
+                ));
             }
             let path = Path::new(p);
-            let full = if path.is_absolute() || p.starts_with(':') { path.to_path_buf() } else { base.join(path) };
+            let full = if path.is_absolute() || p.starts_with(':') {
+                path.to_path_buf()
+            } else {
+                base.join(path)
+            };
             format!("sqlite://{}", full.display())
         } else {
-            return Err(key_err("database.url", format!("unsupported {url:?}; use \"sqlite://PATH\"")));
+            return Err(key_err(
+                "database.url",
+                format!("unsupported {url:?}; use \"sqlite://PATH\""),
+            ));
         };
         let mut slot_times = Vec::new();
         for (i, s) in raw.schedule.slots.iter().enumerate() {
-            let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| key_err(&format!("schedule.slots[{i}]"), format!("{s:?} is not a time like \"09:30\"")))?;
+            let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+                key_err(
+                    &format!("schedule.slots[{i}]"),
+                    format!("{s:?} is not a time like \"09:30\""),
+                )
+            })?;
             slot_times.push(t);
         }
         if slot_times.is_empty() {
@@ -375,15 +464,26 @@ impl Config {
             return Err(key_err("schedule.minutes", "must be between 1 and 240"));
         }
         if raw.schedule.horizon_days == 0 || raw.schedule.horizon_days > 366 {
-            return Err(key_err("schedule.horizon_days", "must be between 1 and 366"));
+            return Err(key_err(
+                "schedule.horizon_days",
+                "must be between 1 and 366",
+            ));
         }
         let mut closed = BTreeSet::new();
         for (i, s) in raw.schedule.closed.iter().enumerate() {
-            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| key_err(&format!("schedule.closed[{i}]"), format!("{s:?} is not a date like \"2026-12-28\"")))?;
+            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                key_err(
+                    &format!("schedule.closed[{i}]"),
+                    format!("{s:?} is not a date like \"2026-12-28\""),
+                )
+            })?;
             closed.insert(d);
         }
         if raw.meeting.rooms.is_empty() {
-            return Err(key_err("meeting.rooms", "needs at least one [[meeting.rooms]] with id and passcode"));
+            return Err(key_err(
+                "meeting.rooms",
+                "needs at least one [[meeting.rooms]] with id and passcode",
+            ));
         }
         let mut rooms = Vec::new();
         let mut ids = BTreeSet::new();
@@ -391,34 +491,62 @@ impl Config {
             nonempty(&format!("meeting.rooms[{i}].id"), &r.id)?;
             nonempty(&format!("meeting.rooms[{i}].passcode"), &r.passcode)?;
             if !ids.insert(r.id.clone()) {
-                return Err(key_err(&format!("meeting.rooms[{i}].id"), "duplicate room id"));
+                return Err(key_err(
+                    &format!("meeting.rooms[{i}].id"),
+                    "duplicate room id",
+                ));
             }
-            rooms.push(Room { id: r.id, passcode: r.passcode, url: r.url });
+            rooms.push(Room {
+                id: r.id,
+                passcode: r.passcode,
+                url: r.url,
+            });
         }
         let folders = raw.folders;
-        for (key, v) in [("folders.handled", &folders.handled), ("folders.staff", &folders.staff), ("folders.machine", &folders.machine), ("folders.sent", &folders.sent), ("folders.failed", &folders.failed)] {
+        for (key, v) in [
+            ("folders.handled", &folders.handled),
+            ("folders.staff", &folders.staff),
+            ("folders.machine", &folders.machine),
+            ("folders.sent", &folders.sent),
+            ("folders.failed", &folders.failed),
+        ] {
             nonempty(key, v)?;
         }
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let templates_dir = raw.templates.dir.map(resolve);
         if let Some(dir) = &templates_dir {
             if !dir.is_dir() {
-                return Err(key_err("templates.dir", format!("{} is not a directory", dir.display())));
+                return Err(key_err(
+                    "templates.dir",
+                    format!("{} is not a directory", dir.display()),
+                ));
             }
         }
         let terms_file = raw.templates.terms_file.map(resolve);
         if let Some(f) = &terms_file {
             if !f.is_file() {
-                return Err(key_err("templates.terms_file", format!("{} is not a file", f.display())));
+                return Err(key_err(
+                    "templates.terms_file",
+                    format!("{} is not a file", f.display()),
+                ));
             }
         }
         if raw.limits.max_message_bytes < 1024 {
             return Err(key_err("limits.max_message_bytes", "must be at least 1024"));
         }
         Ok(Config {
-            office: Office { name: raw.office.name, phone: raw.office.phone, staff_address: raw.office.staff_address, hours: raw.office.hours },
+            office: Office {
+                name: raw.office.name,
+                phone: raw.office.phone,
+                staff_address: raw.office.staff_address,
+                hours: raw.office.hours,
+            },
             imap: Imap {
-                port: raw.imap.port.unwrap_or(if imap_security == Security::Tls { 993 } else { 143 }),
+                port: raw.imap.port.unwrap_or(if imap_security == Security::Tls {
+                    993
+                } else {
+                    143
+                }),
                 host: raw.imap.host,
                 security: imap_security,
                 username: raw.imap.username,
@@ -441,9 +569,21 @@ impl Config {
                 timeout: Duration::from_secs(raw.smtp.timeout_seconds),
             },
             database_url,
-            calendar: Calendar { tz, slot_times, slot_minutes: raw.schedule.minutes, horizon_days: raw.schedule.horizon_days, closed },
+            calendar: Calendar {
+                tz,
+                slot_times,
+                slot_minutes: raw.schedule.minutes,
+                horizon_days: raw.schedule.horizon_days,
+                closed,
+            },
             rooms,
-            folders: Folders { handled: folders.handled, staff: folders.staff, machine: folders.machine, sent: folders.sent, failed: folders.failed },
+            folders: Folders {
+                handled: folders.handled,
+                staff: folders.staff,
+                machine: folders.machine,
+                sent: folders.sent,
+                failed: folders.failed,
+            },
             templates_dir,
             terms_file,
             max_message_bytes: raw.limits.max_message_bytes,
@@ -452,7 +592,12 @@ impl Config {
 
     /// The domain part of our own address, for Message-IDs.
     pub fn mail_domain(&self) -> &str {
-        self.smtp.from.rsplit('@').next().unwrap_or("localhost").trim_end_matches('>')
+        self.smtp
+            .from
+            .rsplit('@')
+            .next()
+            .unwrap_or("localhost")
+            .trim_end_matches('>')
     }
 
     /// The bare address of `smtp.from` (without a display name).
@@ -481,7 +626,10 @@ fn nonempty(key: &str, v: &str) -> Result<(), ConfigError> {
 
 fn address(key: &str, v: &str) -> Result<(), ConfigError> {
     let bare = bare_address(v);
-    let ok = bare.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty()) && !bare.contains(char::is_whitespace);
+    let ok = bare
+        .split_once('@')
+        .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+        && !bare.contains(char::is_whitespace);
     if ok {
         Ok(())
     } else {
@@ -494,22 +642,41 @@ fn security(key: &str, v: &str) -> Result<Security, ConfigError> {
         "none" => Ok(Security::None),
         "starttls" => Ok(Security::StartTls),
         "tls" => Ok(Security::Tls),
-        other => Err(key_err(key, format!("{other:?} is not one of \"none\", \"starttls\", \"tls\""))),
+        other => Err(key_err(
+            key,
+            format!("{other:?} is not one of \"none\", \"starttls\", \"tls\""),
+        )),
     }
 }
 
-fn secret(section: &str, plain: Option<String>, env: Option<String>, file: Option<PathBuf>, base: &Path) -> Result<Option<String>, ConfigError> {
+fn secret(
+    section: &str,
+    plain: Option<String>,
+    env: Option<String>,
+    file: Option<PathBuf>,
+    base: &Path,
+) -> Result<Option<String>, ConfigError> {
     if let Some(p) = plain {
         return Ok(Some(p));
     }
     if let Some(var) = env {
-        return std::env::var(&var).map(Some).map_err(|_| key_err(&format!("{section}.password_env"), format!("environment variable {var} is not set")));
+        return std::env::var(&var).map(Some).map_err(|_| {
+            key_err(
+                &format!("{section}.password_env"),
+                format!("environment variable {var} is not set"),
+            )
+        });
     }
     if let Some(f) = file {
         let path = if f.is_absolute() { f } else { base.join(f) };
         return std::fs::read_to_string(&path)
             .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
-            .map_err(|e| key_err(&format!("{section}.password_file"), format!("cannot read {}: {e}", path.display())));
+            .map_err(|e| {
+                key_err(
+                    &format!("{section}.password_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            });
     }
     Ok(None)
 }
@@ -555,33 +722,77 @@ passcode = "abc"
     #[test]
     fn errors_name_the_key() {
         let cases = [
-            (GOOD.replace("security = \"none\"\nusername", "security = \"ssl\"\nusername"), "imap.security"),
-            (GOOD.replace("sqlite://yoyaku.db", "mysql://x"), "database.url"),
-            (GOOD.replace("staff@example.jp", "nobody"), "office.staff_address"),
+            (
+                GOOD.replace(
+                    "security = \"none\"\nusername",
+                    "security = \"ssl\"\nusername",
+                ),
+                "imap.security",
+            ),
+            (
+                GOOD.replace("sqlite://yoyaku.db", "mysql://x"),
+                "database.url",
+            ),
+            (
+                GOOD.replace("staff@example.jp", "nobody"),
+                "office.staff_address",
+            ),
             (GOOD.replace("password = \"pw\"", ""), "imap.password"),
-            (GOOD.replace("[office]", "[office]\ntimezone = \"Mars/Base\""), "office.timezone"),
-            (format!("{GOOD}\n[schedule]\nslots = [\"9:3x\"]"), "schedule.slots[0]"),
-            (format!("{GOOD}\n[schedule]\nclosed = [\"2026-13-01\"]"), "schedule.closed[0]"),
-            (GOOD.replace("[[meeting.rooms]]\nid = \"123 456 7890\"\npasscode = \"abc\"", "[meeting]"), "meeting.rooms"),
+            (
+                GOOD.replace("[office]", "[office]\ntimezone = \"Mars/Base\""),
+                "office.timezone",
+            ),
+            (
+                format!("{GOOD}\n[schedule]\nslots = [\"9:3x\"]"),
+                "schedule.slots[0]",
+            ),
+            (
+                format!("{GOOD}\n[schedule]\nclosed = [\"2026-13-01\"]"),
+                "schedule.closed[0]",
+            ),
+            (
+                GOOD.replace(
+                    "[[meeting.rooms]]\nid = \"123 456 7890\"\npasscode = \"abc\"",
+                    "[meeting]",
+                ),
+                "meeting.rooms",
+            ),
         ];
         for (text, key) in cases {
-            let err = Config::parse(&text, Path::new("/tmp")).expect_err(key).to_string();
+            let err = Config::parse(&text, Path::new("/tmp"))
+                .expect_err(key)
+                .to_string();
             assert!(err.contains(key), "{err} should name {key}");
         }
     }
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = Config::parse(&GOOD.replace("[office]", "[office]\nnmae = \"x\""), Path::new("/tmp")).expect_err("typo");
+        let err = Config::parse(
+            &GOOD.replace("[office]", "[office]\nnmae = \"x\""),
+            Path::new("/tmp"),
+        )
+        .expect_err("typo");
         assert!(err.to_string().contains("nmae"));
     }
 
     #[test]
     fn password_from_env() {
         std::env::set_var("YOYAKU_TEST_IMAP_PW", "secret");
-        let c = Config::parse(&GOOD.replace("password = \"pw\"", "password_env = \"YOYAKU_TEST_IMAP_PW\""), Path::new("/tmp")).expect("valid");
+        let c = Config::parse(
+            &GOOD.replace(
+                "password = \"pw\"",
+                "password_env = \"YOYAKU_TEST_IMAP_PW\"",
+            ),
+            Path::new("/tmp"),
+        )
+        .expect("valid");
         assert_eq!(c.imap.password, "secret");
-        let err = Config::parse(&GOOD.replace("password = \"pw\"", "password_env = \"YOYAKU_NOT_SET_X\""), Path::new("/tmp")).expect_err("unset");
+        let err = Config::parse(
+            &GOOD.replace("password = \"pw\"", "password_env = \"YOYAKU_NOT_SET_X\""),
+            Path::new("/tmp"),
+        )
+        .expect_err("unset");
         assert!(err.to_string().contains("imap.password_env"));
     }
 }

@@ -16,7 +16,9 @@ use crate::mail::compose::{random_token, ComposeError, Composer, DateView, SlotV
 use crate::mail::imap::{ImapSession, MailError};
 use crate::mail::message::{self, Inbound};
 use crate::mail::smtp::SmtpSender;
-use crate::store::{self, bookings, outbox, processed, requests, ProcessedKey, RequestRow, Store, StoreError, Tx};
+use crate::store::{
+    self, bookings, outbox, processed, requests, ProcessedKey, RequestRow, Store, StoreError, Tx,
+};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use minijinja::Value;
 use regex::Regex;
@@ -76,7 +78,8 @@ pub struct Desk {
     failures: std::sync::Mutex<HashMap<(u32, u32), u32>>,
 }
 
-static SUBJECT_REF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
+static SUBJECT_REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
 
 /// A message whose handling failed this many times goes to the failed folder.
 const POISON_ATTEMPTS: u32 = 3;
@@ -87,7 +90,14 @@ impl Desk {
         let composer = Composer::new(&cfg)?;
         let smtp = SmtpSender::new(&cfg.smtp)?;
         let room_ids = cfg.rooms.iter().map(|r| r.id.clone()).collect();
-        Ok(Desk { cfg, store, composer, smtp, room_ids, failures: Default::default() })
+        Ok(Desk {
+            cfg,
+            store,
+            composer,
+            smtp,
+            room_ids,
+            failures: Default::default(),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -107,7 +117,11 @@ impl Desk {
     }
 
     /// One pass over inbox, timers and outbox with the decision clock `now`.
-    pub async fn pass(&self, session: &mut ImapSession, now: DateTime<Utc>) -> Result<PassReport, DeskError> {
+    pub async fn pass(
+        &self,
+        session: &mut ImapSession,
+        now: DateTime<Utc>,
+    ) -> Result<PassReport, DeskError> {
         let mut report = PassReport::default();
         self.process_inbox(session, now, &mut report).await?;
         self.fire_timers(now, &mut report).await?;
@@ -133,7 +147,10 @@ impl Desk {
                 Err(e) => {
                     warn!(error = %e, retry_in_secs = backoff.as_secs(), "imap connect failed");
                     // Mail already committed can still go out while IMAP is down.
-                    if let Err(e) = self.send_pending(Utc::now(), &mut PassReport::default()).await {
+                    if let Err(e) = self
+                        .send_pending(Utc::now(), &mut PassReport::default())
+                        .await
+                    {
                         warn!(error = %e, "outbox flush failed");
                     }
                     tokio::select! {
@@ -153,7 +170,14 @@ impl Desk {
                     Ok(r) => {
                         backoff = Duration::from_secs(1);
                         if r != PassReport::default() {
-                            info!(handled = r.handled, duplicates = r.duplicates, timers = r.timers, sent = r.sent, send_failures = r.send_failures, "pass done");
+                            info!(
+                                handled = r.handled,
+                                duplicates = r.duplicates,
+                                timers = r.timers,
+                                sent = r.sent,
+                                send_failures = r.send_failures,
+                                "pass done"
+                            );
                         }
                     }
                     Err(e) if e.is_transient() => {
@@ -192,17 +216,30 @@ impl Desk {
     /// How long to wait for mail before the next pass: until the next timer
     /// or outbox retry, at most the poll interval (IDLE: 5 minutes).
     async fn wait_time(&self) -> Duration {
-        let max = if self.cfg.imap.idle { Duration::from_secs(300).max(self.cfg.imap.poll) } else { self.cfg.imap.poll };
+        let max = if self.cfg.imap.idle {
+            Duration::from_secs(300).max(self.cfg.imap.poll)
+        } else {
+            self.cfg.imap.poll
+        };
         let next = async {
             let mut conn = self.store.pool().acquire().await.ok()?;
             let due = requests::next_due(&mut conn).await.ok().flatten();
-            let retry: Option<String> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'").fetch_one(&mut *conn).await.ok().flatten();
+            let retry: Option<String> = sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .ok()
+            .flatten();
             let retry = retry.and_then(|s| store::parse_ts("outbox", &s).ok());
             [due, retry].into_iter().flatten().min()
         }
         .await;
         match next {
-            Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_secs(1), max),
+            Some(at) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_secs(1), max),
             None => max,
         }
     }
@@ -215,7 +252,12 @@ impl Desk {
         }
     }
 
-    async fn process_inbox(&self, session: &mut ImapSession, now: DateTime<Utc>, report: &mut PassReport) -> Result<(), DeskError> {
+    async fn process_inbox(
+        &self,
+        session: &mut ImapSession,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), DeskError> {
         let mailbox = self.cfg.imap.mailbox.clone();
         let uidvalidity = session.select(&mailbox).await?;
         let uids = session.uids().await?;
@@ -224,15 +266,29 @@ impl Desk {
         }
         let sizes: HashMap<u32, u32> = session.sizes(&uids).await?.into_iter().collect();
         for uid in uids {
-            let key = ProcessedKey { mailbox: mailbox.clone(), uidvalidity, uid };
+            let key = ProcessedKey {
+                mailbox: mailbox.clone(),
+                uidvalidity,
+                uid,
+            };
             let done = {
-                let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(StoreError::from)?;
                 processed::get(&mut conn, &key).await?
             };
             if let Some(p) = done {
                 // Committed before a crash, not yet filed: file it now.
                 session.move_to(uid, &p.folder).await?;
-                let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(StoreError::from)?;
                 processed::mark_moved(&mut conn, &key).await?;
                 continue;
             }
@@ -272,35 +328,79 @@ impl Desk {
                 }
             };
             session.move_to(uid, &filing).await?;
-            let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
             processed::mark_moved(&mut conn, &key).await?;
         }
         Ok(())
     }
 
     /// A message over the size limit is not downloaded; staff are told.
-    async fn handle_oversized(&self, key: &ProcessedKey, size: u64, now: DateTime<Utc>) -> Result<(Filing, bool), DeskError> {
+    async fn handle_oversized(
+        &self,
+        key: &ProcessedKey,
+        size: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(Filing, bool), DeskError> {
         let mut tx = self.store.begin().await?;
-        info!(uid = key.uid, size, "message over the size limit; left for staff");
-        self.notify_staff(&mut tx, None, "too_large", "", now).await?;
+        info!(
+            uid = key.uid,
+            size, "message over the size limit; left for staff"
+        );
+        self.notify_staff(&mut tx, None, "too_large", "", now)
+            .await?;
         let hash = format!("oversized:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
-        processed::insert(&mut tx, &processed::Record { key, message_id: None, raw_sha256: &hash, request_id: None, outcome: "too_large", folder: self.folder(Filing::Staff), now }).await?;
+        processed::insert(
+            &mut tx,
+            &processed::Record {
+                key,
+                message_id: None,
+                raw_sha256: &hash,
+                request_id: None,
+                outcome: "too_large",
+                folder: self.folder(Filing::Staff),
+                now,
+            },
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok((Filing::Staff, false))
     }
 
     async fn record_poison(&self, key: &ProcessedKey, now: DateTime<Utc>) -> Result<(), DeskError> {
         let mut tx = self.store.begin().await?;
-        self.notify_staff(&mut tx, None, "unreadable", "", now).await?;
+        self.notify_staff(&mut tx, None, "unreadable", "", now)
+            .await?;
         let hash = format!("poison:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
-        processed::insert(&mut tx, &processed::Record { key, message_id: None, raw_sha256: &hash, request_id: None, outcome: "failed", folder: &self.cfg.folders.failed, now }).await?;
+        processed::insert(
+            &mut tx,
+            &processed::Record {
+                key,
+                message_id: None,
+                raw_sha256: &hash,
+                request_id: None,
+                outcome: "failed",
+                folder: &self.cfg.folders.failed,
+                now,
+            },
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
     /// Handles one message in one transaction. Returns where to file it and
     /// whether it was a duplicate.
-    pub async fn handle_message(&self, key: &ProcessedKey, raw: &[u8], now: DateTime<Utc>) -> Result<(Filing, bool), DeskError> {
+    pub async fn handle_message(
+        &self,
+        key: &ProcessedKey,
+        raw: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(Filing, bool), DeskError> {
         let hash = hex(&Sha256::digest(raw));
         let inbound = message::parse(raw);
         let mut tx = self.store.begin().await?;
@@ -311,21 +411,56 @@ impl Desk {
         }
         if processed::seen_before(&mut tx, inbound.message_id.as_deref(), &hash).await? {
             debug!(uid = key.uid, "duplicate message");
-            processed::insert(&mut tx, &processed::Record { key, message_id: inbound.message_id.as_deref(), raw_sha256: &hash, request_id: None, outcome: "duplicate", folder: self.folder(Filing::Handled), now }).await?;
+            processed::insert(
+                &mut tx,
+                &processed::Record {
+                    key,
+                    message_id: inbound.message_id.as_deref(),
+                    raw_sha256: &hash,
+                    request_id: None,
+                    outcome: "duplicate",
+                    folder: self.folder(Filing::Handled),
+                    now,
+                },
+            )
+            .await?;
             tx.commit().await.map_err(StoreError::from)?;
             return Ok((Filing::Handled, true));
         }
         let (filing, outcome, request_id) = self.decide_and_apply(&mut tx, &inbound, now).await?;
-        processed::insert(&mut tx, &processed::Record { key, message_id: inbound.message_id.as_deref(), raw_sha256: &hash, request_id, outcome, folder: self.folder(filing), now }).await?;
+        processed::insert(
+            &mut tx,
+            &processed::Record {
+                key,
+                message_id: inbound.message_id.as_deref(),
+                raw_sha256: &hash,
+                request_id,
+                outcome,
+                folder: self.folder(filing),
+                now,
+            },
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        info!(uid = key.uid, request = request_id, outcome, "message handled");
+        info!(
+            uid = key.uid,
+            request = request_id,
+            outcome,
+            "message handled"
+        );
         Ok((filing, false))
     }
 
-    async fn decide_and_apply(&self, tx: &mut Tx, inbound: &Inbound, now: DateTime<Utc>) -> Result<(Filing, &'static str, Option<i64>), DeskError> {
+    async fn decide_and_apply(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        now: DateTime<Utc>,
+    ) -> Result<(Filing, &'static str, Option<i64>), DeskError> {
         let own = self.cfg.from_address();
         if !inbound.parsed || inbound.from.is_empty() {
-            self.notify_staff(tx, None, "unreadable", &inbound.subject, now).await?;
+            self.notify_staff(tx, None, "unreadable", &inbound.subject, now)
+                .await?;
             return Ok((Filing::Staff, "unreadable", None));
         }
         if inbound.from == own {
@@ -333,7 +468,8 @@ impl Desk {
         }
         match inbound.kind {
             MailKind::Bounce => {
-                self.notify_staff(tx, None, "bounce", &inbound.subject, now).await?;
+                self.notify_staff(tx, None, "bounce", &inbound.subject, now)
+                    .await?;
                 return Ok((Filing::Machine, "bounce", None));
             }
             MailKind::AutoReply | MailKind::Bulk => return Ok((Filing::Machine, "machine", None)),
@@ -347,18 +483,47 @@ impl Desk {
         let mut existing = requests::find_by_thread(tx, &inbound.thread_ids).await?;
         if existing.is_none() {
             if let Some(caps) = SUBJECT_REF.captures(&inbound.subject) {
-                existing = requests::find_by_ref(tx, &caps[1]).await?.filter(|r| r.seeker_address == inbound.from);
+                existing = requests::find_by_ref(tx, &caps[1])
+                    .await?
+                    .filter(|r| r.seeker_address == inbound.from);
             }
         }
         let (row, event) = match existing {
             None => {
                 let parsed = parse_request(&own_text(&inbound.body, false), today, cal);
-                let to = parsed.email.clone().map(|e| e.to_ascii_lowercase()).or_else(|| inbound.reply_to.clone()).unwrap_or_else(|| inbound.from.clone());
+                let to = parsed
+                    .email
+                    .clone()
+                    .map(|e| e.to_ascii_lowercase())
+                    .or_else(|| inbound.reply_to.clone())
+                    .unwrap_or_else(|| inbound.from.clone());
                 let reference = random_ref();
                 let token = random_token(24);
-                let id = requests::insert(tx, &requests::NewRequest { reference: &reference, token: &token, seeker_address: &to, thread_subject: &inbound.subject, created_at: now }).await?;
-                let row = requests::find_by_id(tx, id).await?.ok_or_else(|| StoreError::Corrupt { table: "requests", problem: format!("request {id} vanished") })?;
-                let row = RequestRow { machine: Request { state: State::New, ..row.machine }, ..row };
+                let id = requests::insert(
+                    tx,
+                    &requests::NewRequest {
+                        reference: &reference,
+                        token: &token,
+                        seeker_address: &to,
+                        thread_subject: &inbound.subject,
+                        created_at: now,
+                    },
+                )
+                .await?;
+                let row =
+                    requests::find_by_id(tx, id)
+                        .await?
+                        .ok_or_else(|| StoreError::Corrupt {
+                            table: "requests",
+                            problem: format!("request {id} vanished"),
+                        })?;
+                let row = RequestRow {
+                    machine: Request {
+                        state: State::New,
+                        ..row.machine
+                    },
+                    ..row
+                };
                 (row, Event::Request(parsed))
             }
             Some(row) => {
@@ -366,8 +531,17 @@ impl Desk {
                     Event::ForeignReply
                 } else {
                     match row.machine.state {
-                        State::AwaitingInfo | State::New => Event::Request(parse_request(&own_text(&inbound.body, false), today, cal)),
-                        _ => Event::Reply(parse_reply(&own_text(&inbound.body, true), &row.machine.offered, today, cal)),
+                        State::AwaitingInfo | State::New => Event::Request(parse_request(
+                            &own_text(&inbound.body, false),
+                            today,
+                            cal,
+                        )),
+                        _ => Event::Reply(parse_reply(
+                            &own_text(&inbound.body, true),
+                            &row.machine.offered,
+                            today,
+                            cal,
+                        )),
                     }
                 };
                 (row, event)
@@ -382,10 +556,28 @@ impl Desk {
         let thread = if matches!(event, Event::ForeignReply) {
             None
         } else {
-            Some(Thread { to: row.seeker_address.clone(), in_reply_to: inbound.message_id.clone(), references: inbound.thread_ids.clone(), subject: inbound.subject.clone() })
+            Some(Thread {
+                to: row.seeker_address.clone(),
+                in_reply_to: inbound.message_id.clone(),
+                references: inbound.thread_ids.clone(),
+                subject: inbound.subject.clone(),
+            })
         };
-        let consent = Consent { message_id: inbound.message_id.clone(), from: inbound.from.clone() };
-        let filing = self.step_and_apply(tx, &row, event, thread, Some(&consent), &inbound.subject, now).await?;
+        let consent = Consent {
+            message_id: inbound.message_id.clone(),
+            from: inbound.from.clone(),
+        };
+        let filing = self
+            .step_and_apply(
+                tx,
+                &row,
+                event,
+                thread,
+                Some(&consent),
+                &inbound.subject,
+                now,
+            )
+            .await?;
         let outcome = match filing {
             Filing::Staff => "needs_staff",
             _ => "handled",
@@ -395,18 +587,39 @@ impl Desk {
 
     /// Runs the state machine on `row` and carries out its effects inside `tx`.
     #[allow(clippy::too_many_arguments)]
-    async fn step_and_apply(&self, tx: &mut Tx, row: &RequestRow, event: Event, thread: Option<Thread>, consent: Option<&Consent>, subject: &str, now: DateTime<Utc>) -> Result<Filing, DeskError> {
+    async fn step_and_apply(
+        &self,
+        tx: &mut Tx,
+        row: &RequestRow,
+        event: Event,
+        thread: Option<Thread>,
+        consent: Option<&Consent>,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Filing, DeskError> {
         let cal = &self.cfg.calendar;
         let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
-        let full = bookings::full_slots(tx, cal, now - ChronoDuration::days(1), horizon_end, &self.room_ids).await?;
+        let full = bookings::full_slots(
+            tx,
+            cal,
+            now - ChronoDuration::days(1),
+            horizon_end,
+            &self.room_ids,
+        )
+        .await?;
         let event_name = event_name(&event);
         let before = row.machine.state;
-        let mut ctx = Context { cal, now, full: &full };
+        let mut ctx = Context {
+            cal,
+            now,
+            full: &full,
+        };
         let (mut next, effects) = match booking::step(&row.machine, event.clone(), &ctx) {
             Ok(r) => r,
             Err(e) => {
                 warn!(request = row.id, error = %e, "no transition; staff notified");
-                self.notify_staff(tx, Some(row), "unreadable", subject, now).await?;
+                self.notify_staff(tx, Some(row), "unreadable", subject, now)
+                    .await?;
                 return Ok(Filing::Staff);
             }
         };
@@ -418,7 +631,8 @@ impl Desk {
             let effect = queue.remove(0);
             match effect {
                 Effect::Book(slot) => {
-                    let reservation = format!("{}-{}", slot.date.format("%y%m%d"), &random_ref()[..4]);
+                    let reservation =
+                        format!("{}-{}", slot.date.format("%y%m%d"), &random_ref()[..4]);
                     let new = bookings::NewBooking {
                         request_id: row.id,
                         reservation: &reservation,
@@ -437,25 +651,60 @@ impl Desk {
                                 name => next.data.name.clone(), ref => row.reference.clone(), reservation => b.reservation,
                                 slot => SlotView::new(slot, cal.slot_minutes), room => room_view,
                             };
-                            self.enqueue(tx, row.id, "confirm", "confirm.txt.j2", ctx_v, &thread, false, now).await?;
+                            self.enqueue(
+                                tx,
+                                row.id,
+                                "confirm",
+                                "confirm.txt.j2",
+                                ctx_v,
+                                &thread,
+                                false,
+                                now,
+                            )
+                            .await?;
                         }
                         None => {
                             // Taken meanwhile (another consent won): a fresh offer.
                             full_now.insert(slot);
-                            ctx = Context { cal, now, full: &full_now };
-                            let (n2, fx2) = booking::step(&row.machine, Event::SlotTaken, &ctx).map_err(|e| StoreError::Corrupt { table: "requests", problem: e.to_string() })?;
+                            ctx = Context {
+                                cal,
+                                now,
+                                full: &full_now,
+                            };
+                            let (n2, fx2) = booking::step(&row.machine, Event::SlotTaken, &ctx)
+                                .map_err(|e| StoreError::Corrupt {
+                                    table: "requests",
+                                    problem: e.to_string(),
+                                })?;
                             next = n2;
                             queue.extend(fx2);
                         }
                     }
                 }
                 Effect::Offer { slots, retry } => {
-                    let wished_available = slots.iter().any(|s| next.data.wishes.iter().any(|w| w.date == s.date && w.time.is_none_or(|t| t == WishTime::At(s.start) || !matches!(t, WishTime::At(_)))));
+                    let wished_available = slots.iter().any(|s| {
+                        next.data.wishes.iter().any(|w| {
+                            w.date == s.date
+                                && w.time.is_none_or(|t| {
+                                    t == WishTime::At(s.start) || !matches!(t, WishTime::At(_))
+                                })
+                        })
+                    });
                     let ctx_v = minijinja::context! {
                         name => next.data.name.clone(), ref => row.reference.clone(), retry => retry, wished_available => wished_available,
                         slots => slots.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
                     };
-                    self.enqueue(tx, row.id, "offer", "offer.txt.j2", ctx_v, &thread, true, now).await?;
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "offer",
+                        "offer.txt.j2",
+                        ctx_v,
+                        &thread,
+                        true,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::AskMissing { missing } => {
                     let ctx_v = minijinja::context! {
@@ -465,45 +714,113 @@ impl Desk {
                         invalid_dates => next.data.invalid_dates.clone(), time_without_date => next.data.time_without_date,
                     };
                     let mut missing_keys: Vec<&str> = missing.iter().map(|m| m.key()).collect();
-                    if next.data.invalid_seeker_number.is_some() && !missing_keys.contains(&"seeker_number") {
+                    if next.data.invalid_seeker_number.is_some()
+                        && !missing_keys.contains(&"seeker_number")
+                    {
                         missing_keys.push("seeker_number");
                     }
                     let ctx_v = minijinja::context! { missing => missing_keys, ..ctx_v };
-                    self.enqueue(tx, row.id, "missing", "missing.txt.j2", ctx_v, &thread, false, now).await?;
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "missing",
+                        "missing.txt.j2",
+                        ctx_v,
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::AskWhich => {
                     let ctx_v = minijinja::context! {
                         name => next.data.name.clone(), ref => row.reference.clone(),
                         slots => next.offered.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
                     };
-                    self.enqueue(tx, row.id, "ask_which", "ask_which.txt.j2", ctx_v, &thread, false, now).await?;
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "ask_which",
+                        "ask_which.txt.j2",
+                        ctx_v,
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::FollowUp => {
-                    let lapse = booking::next_timer(&next, cal).map(|(t, _)| t).unwrap_or(now);
+                    let lapse = booking::next_timer(&next, cal)
+                        .map(|(t, _)| t)
+                        .unwrap_or(now);
                     // The notice names the last day to reply: the day before the lapse instant.
                     let lapse_date = cal.local_date(lapse - ChronoDuration::seconds(1));
                     let ctx_v = minijinja::context! {
                         name => next.data.name.clone(), ref => row.reference.clone(), lapse_date => DateView::from(lapse_date),
                         slots => next.offered.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
                     };
-                    self.enqueue(tx, row.id, "follow_up", "follow_up.txt.j2", ctx_v, &thread, false, now).await?;
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "follow_up",
+                        "follow_up.txt.j2",
+                        ctx_v,
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::Lapse => {
                     let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
-                    self.enqueue(tx, row.id, "lapsed", "lapsed.txt.j2", ctx_v, &thread, false, now).await?;
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "lapsed",
+                        "lapsed.txt.j2",
+                        ctx_v,
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::AcknowledgeWithdrawal => {
                     let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
-                    self.enqueue(tx, row.id, "withdrawn", "withdrawn.txt.j2", ctx_v, &thread, false, now).await?;
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "withdrawn",
+                        "withdrawn.txt.j2",
+                        ctx_v,
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::Holding => {
                     let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone(), answer_by => DateView::from(self.answer_by(row, now)) };
-                    self.enqueue(tx, row.id, "holding", "holding.txt.j2", ctx_v, &thread, false, now).await?;
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "holding",
+                        "holding.txt.j2",
+                        ctx_v,
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
                 }
                 Effect::NotifyStaff(reason) => {
                     filing = Filing::Staff;
-                    let shown = RequestRow { machine: next.clone(), ..row.clone() };
-                    self.notify_staff(tx, Some(&shown), reason_key(reason), subject, now).await?;
+                    let shown = RequestRow {
+                        machine: next.clone(),
+                        ..row.clone()
+                    };
+                    self.notify_staff(tx, Some(&shown), reason_key(reason), subject, now)
+                        .await?;
                 }
             }
         }
@@ -514,7 +831,12 @@ impl Desk {
 
     /// The thread of a request, for mail the bot starts (timers).
     fn thread_of(&self, row: &RequestRow) -> Thread {
-        Thread { to: row.seeker_address.clone(), in_reply_to: row.last_inbound_id.clone(), references: row.thread_refs.clone(), subject: row.thread_subject.clone() }
+        Thread {
+            to: row.seeker_address.clone(),
+            in_reply_to: row.last_inbound_id.clone(),
+            references: row.thread_refs.clone(),
+            subject: row.thread_subject.clone(),
+        }
     }
 
     /// The date by which the office must answer: 3 business days after the request.
@@ -524,14 +846,40 @@ impl Desk {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn enqueue(&self, tx: &mut Tx, request_id: i64, kind: &str, template: &str, ctx: Value, thread: &Thread, attach_terms: bool, now: DateTime<Utc>) -> Result<(), DeskError> {
+    async fn enqueue(
+        &self,
+        tx: &mut Tx,
+        request_id: i64,
+        kind: &str,
+        template: &str,
+        ctx: Value,
+        thread: &Thread,
+        attach_terms: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
         let out = self.composer.compose(template, ctx, thread, attach_terms)?;
         requests::add_thread_id(tx, request_id, &out.message_id).await?;
-        outbox::enqueue(tx, &out.message_id, Some(request_id), kind, &out.to, &out.raw, now).await?;
+        outbox::enqueue(
+            tx,
+            &out.message_id,
+            Some(request_id),
+            kind,
+            &out.to,
+            &out.raw,
+            now,
+        )
+        .await?;
         Ok(())
     }
 
-    async fn notify_staff(&self, tx: &mut Tx, row: Option<&RequestRow>, reason: &str, subject: &str, now: DateTime<Utc>) -> Result<(), DeskError> {
+    async fn notify_staff(
+        &self,
+        tx: &mut Tx,
+        row: Option<&RequestRow>,
+        reason: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
         let cal = &self.cfg.calendar;
         let received_local = now.with_timezone(&cal.tz);
         let answer_by = match row {
@@ -547,32 +895,69 @@ impl Desk {
             subject => crate::core::text::single_line(subject, 120),
             folder => if reason == "unreadable" && row.is_none() { self.cfg.folders.failed.clone() } else { self.cfg.folders.staff.clone() },
         };
-        let thread = Thread { to: crate::config::bare_address(&self.cfg.office.staff_address), ..Default::default() };
+        let thread = Thread {
+            to: crate::config::bare_address(&self.cfg.office.staff_address),
+            ..Default::default()
+        };
         let out = self.composer.compose("staff.txt.j2", ctx, &thread, false)?;
-        outbox::enqueue(tx, &out.message_id, row.map(|r| r.id), "staff", &out.to, &out.raw, now).await?;
+        outbox::enqueue(
+            tx,
+            &out.message_id,
+            row.map(|r| r.id),
+            "staff",
+            &out.to,
+            &out.raw,
+            now,
+        )
+        .await?;
         info!(request = row.map(|r| r.id), reason, "staff notified");
         Ok(())
     }
 
     /// Fires every timer due at `now` (follow-ups and lapses).
-    pub async fn fire_timers(&self, now: DateTime<Utc>, report: &mut PassReport) -> Result<(), DeskError> {
+    pub async fn fire_timers(
+        &self,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), DeskError> {
         let ids = {
-            let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
             requests::due(&mut conn, now, 500).await?
         };
         for id in ids {
             let mut tx = self.store.begin().await?;
-            let Some(row) = requests::find_by_id(&mut tx, id).await? else { continue };
+            let Some(row) = requests::find_by_id(&mut tx, id).await? else {
+                continue;
+            };
             match booking::next_timer(&row.machine, &self.cfg.calendar) {
                 Some((due, event)) if due <= now => {
-                    self.step_and_apply(&mut tx, &row, event, None, None, &row.thread_subject.clone(), now).await?;
+                    self.step_and_apply(
+                        &mut tx,
+                        &row,
+                        event,
+                        None,
+                        None,
+                        &row.thread_subject.clone(),
+                        now,
+                    )
+                    .await?;
                     report.timers += 1;
                     info!(request = id, "timer fired");
                 }
                 other => {
                     // A stale due time: store the right one.
                     let next = other.map(|(t, _)| t);
-                    sqlx::query("UPDATE requests SET next_due_at = ? WHERE id = ?").bind(next.map(store::ts)).bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
+                    sqlx::query("UPDATE requests SET next_due_at = ? WHERE id = ?")
+                        .bind(next.map(store::ts))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::from)?;
                 }
             }
             tx.commit().await.map_err(StoreError::from)?;
@@ -581,15 +966,30 @@ impl Desk {
     }
 
     /// Sends pending mail, then copies sent mail into the sent folder.
-    async fn flush_outbox(&self, session: &mut ImapSession, now: DateTime<Utc>, report: &mut PassReport) -> Result<(), DeskError> {
+    async fn flush_outbox(
+        &self,
+        session: &mut ImapSession,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), DeskError> {
         self.send_pending(now, report).await?;
         let rows = {
-            let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
             outbox::unappended(&mut conn, 200).await?
         };
         for row in rows {
             session.append(&self.cfg.folders.sent, &row.raw).await?;
-            let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
             outbox::mark_appended(&mut conn, row.id).await?;
         }
         Ok(())
@@ -597,11 +997,20 @@ impl Desk {
 
     /// Sends what the outbox holds. Transient failures back off
     /// (30 s doubling to 1 h); permanent ones are marked failed and staff told.
-    pub async fn send_pending(&self, now: DateTime<Utc>, report: &mut PassReport) -> Result<(), DeskError> {
+    pub async fn send_pending(
+        &self,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), DeskError> {
         let until = now.max(Utc::now());
         loop {
             let rows = {
-                let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(StoreError::from)?;
                 outbox::pending(&mut conn, until, 100).await?
             };
             if rows.is_empty() {
@@ -610,7 +1019,12 @@ impl Desk {
             let mut progressed = false;
             for row in rows {
                 let result = self.smtp.send(row.id, &row.recipient, &row.raw).await;
-                let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+                let mut conn = self
+                    .store
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(StoreError::from)?;
                 match result {
                     Ok(()) => {
                         outbox::mark_sent(&mut conn, row.id, Utc::now()).await?;
@@ -620,20 +1034,30 @@ impl Desk {
                     }
                     Err(e) if e.is_transient() => {
                         report.send_failures += 1;
-                        let delay = 30i64.saturating_mul(1 << row.attempts.clamp(0, 7)).min(3600);
+                        let delay = 30i64
+                            .saturating_mul(1 << row.attempts.clamp(0, 7))
+                            .min(3600);
                         warn!(outbox = row.id, attempts = row.attempts + 1, error = %e, "send failed; will retry");
-                        outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), Some(Utc::now() + ChronoDuration::seconds(delay))).await?;
+                        outbox::mark_attempt_failed(
+                            &mut conn,
+                            row.id,
+                            &e.to_string(),
+                            Some(Utc::now() + ChronoDuration::seconds(delay)),
+                        )
+                        .await?;
                         // The server is likely down: stop this round.
                         return Ok(());
                     }
                     Err(e) => {
                         report.send_failures += 1;
                         warn!(outbox = row.id, error = %e, "send failed permanently");
-                        outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), None).await?;
+                        outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), None)
+                            .await?;
                         drop(conn);
                         if row.kind != "staff" {
                             let mut tx = self.store.begin().await?;
-                            self.notify_staff(&mut tx, None, "send_failed", "", now).await?;
+                            self.notify_staff(&mut tx, None, "send_failed", "", now)
+                                .await?;
                             tx.commit().await.map_err(StoreError::from)?;
                         }
                         progressed = true;
@@ -672,7 +1096,9 @@ fn random_ref() -> String {
     const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..6).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
+    (0..6)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

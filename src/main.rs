@@ -9,7 +9,11 @@ use yoyaku::config::Config;
 use yoyaku::daemon::Desk;
 
 #[derive(Parser)]
-#[command(name = "yoyaku", version, about = "Email booking desk for Hello Work online job consultations")]
+#[command(
+    name = "yoyaku",
+    version,
+    about = "Email booking desk for Hello Work online job consultations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +43,10 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("YOYAKU_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("YOYAKU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run() {
@@ -53,7 +60,10 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         match cli.command {
             Command::Run { config } => {
@@ -88,12 +98,23 @@ async fn check(path: &std::path::Path) -> Result<ExitCode> {
     match yoyaku::mail::imap::ImapSession::connect(&cfg.imap).await {
         Ok(mut s) => match s.select(&cfg.imap.mailbox).await {
             Ok(_) => {
-                println!("imap: login ok, mailbox {} selectable, IDLE {}", cfg.imap.mailbox, if s.can_idle() { "available" } else { "not offered (polling)" });
+                println!(
+                    "imap: login ok, mailbox {} selectable, IDLE {}",
+                    cfg.imap.mailbox,
+                    if s.can_idle() {
+                        "available"
+                    } else {
+                        "not offered (polling)"
+                    }
+                );
                 s.logout().await;
             }
             Err(e) => {
                 ok = false;
-                println!("imap: login ok but mailbox {} failed: {e}", cfg.imap.mailbox);
+                println!(
+                    "imap: login ok but mailbox {} failed: {e}",
+                    cfg.imap.mailbox
+                );
             }
         },
         Err(e) => {
@@ -120,23 +141,36 @@ async fn check(path: &std::path::Path) -> Result<ExitCode> {
     }
     let cal = &cfg.calendar;
     let slots = cal.bookable_slots(Utc::now());
-    println!("next bookable slots ({} in the next {} days):", slots.len(), cal.horizon_days);
+    println!(
+        "next bookable slots ({} in the next {} days):",
+        slots.len(),
+        cal.horizon_days
+    );
     for s in slots.iter().take(8) {
-        println!("  {} {}", s.date.format("%Y-%m-%d (%a)"), s.start.format("%H:%M"));
+        println!(
+            "  {} {}",
+            s.date.format("%Y-%m-%d (%a)"),
+            s.start.format("%H:%M")
+        );
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -144,10 +144,15 @@ impl StaffReason {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    AskMissing { missing: Vec<Item> },
+    AskMissing {
+        missing: Vec<Item>,
+    },
     /// `retry` when a chosen slot was taken meanwhile or the reply named
     /// something we could not book.
-    Offer { slots: Vec<Slot>, retry: bool },
+    Offer {
+        slots: Vec<Slot>,
+        retry: bool,
+    },
     /// Book this slot and send the confirmation; if every room is taken the
     /// daemon feeds back [`Event::SlotTaken`].
     Book(Slot),
@@ -187,7 +192,11 @@ const ALTERNATIVES: usize = 5;
 const MAX_OPTIONS: usize = 8;
 
 /// The one place that decides transitions.
-pub fn step(req: &Request, event: Event, ctx: &Context<'_>) -> Result<(Request, Vec<Effect>), TransitionError> {
+pub fn step(
+    req: &Request,
+    event: Event,
+    ctx: &Context<'_>,
+) -> Result<(Request, Vec<Effect>), TransitionError> {
     use State::*;
     let mut next = req.clone();
     let effects = match (req.state, event) {
@@ -208,9 +217,16 @@ pub fn step(req: &Request, event: Event, ctx: &Context<'_>) -> Result<(Request, 
             },
             ReplyIntent::Agree => {
                 let wished = req.offered.iter().copied().find(|s| {
-                    req.data.wishes.iter().any(|w| w.date == s.date && w.time == Some(WishTime::At(s.start)))
+                    req.data
+                        .wishes
+                        .iter()
+                        .any(|w| w.date == s.date && w.time == Some(WishTime::At(s.start)))
                 });
-                match wished.or(if req.offered.len() == 1 { req.offered.first().copied() } else { None }) {
+                match wished.or(if req.offered.len() == 1 {
+                    req.offered.first().copied()
+                } else {
+                    None
+                }) {
                     Some(slot) if ctx.free(slot) => book(&mut next, slot),
                     Some(_) => offer(&mut next, ctx, true),
                     None => vec![Effect::AskWhich],
@@ -265,7 +281,12 @@ pub fn step(req: &Request, event: Event, ctx: &Context<'_>) -> Result<(Request, 
             vec![Effect::NotifyStaff(StaffReason::AfterClose)]
         }
         (_, Event::ForeignReply) => vec![Effect::NotifyStaff(StaffReason::ForeignSender)],
-        (state, event) => return Err(TransitionError { state, event: event.name() }),
+        (state, event) => {
+            return Err(TransitionError {
+                state,
+                event: event.name(),
+            })
+        }
     };
     Ok((next, effects))
 }
@@ -281,7 +302,10 @@ fn offer(next: &mut Request, ctx: &Context<'_>, retry: bool) -> Vec<Effect> {
     if slots.is_empty() {
         next.state = State::NeedsStaff;
         next.offered.clear();
-        return vec![Effect::Holding, Effect::NotifyStaff(StaffReason::NoFreeSlots)];
+        return vec![
+            Effect::Holding,
+            Effect::NotifyStaff(StaffReason::NoFreeSlots),
+        ];
     }
     next.state = State::Offered;
     next.offered = slots.clone();
@@ -296,9 +320,17 @@ pub fn offer_slots(wishes: &[Wish], ctx: &Context<'_>) -> Vec<Slot> {
     let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN);
     let mut chosen: Vec<Slot> = Vec::new();
     for wish in wishes {
-        let day: Vec<Slot> = ctx.cal.slot_times.iter().map(|&t| Slot::new(wish.date, t)).filter(|s| ctx.free(*s)).collect();
+        let day: Vec<Slot> = ctx
+            .cal
+            .slot_times
+            .iter()
+            .map(|&t| Slot::new(wish.date, t))
+            .filter(|s| ctx.free(*s))
+            .collect();
         let picked: Vec<Slot> = match wish.time {
-            Some(WishTime::At(t)) if ctx.cal.slot_times.contains(&t) => day.into_iter().filter(|s| s.start == t).collect(),
+            Some(WishTime::At(t)) if ctx.cal.slot_times.contains(&t) => {
+                day.into_iter().filter(|s| s.start == t).collect()
+            }
             // A time between slots ("10時"): the slots of that day, nearest first.
             Some(WishTime::At(t)) => {
                 let mut d = day;
@@ -331,8 +363,18 @@ pub fn offer_slots(wishes: &[Wish], ctx: &Context<'_>) -> Vec<Slot> {
         }
         None => ctx.now,
     };
-    let mut free: Vec<Slot> = ctx.cal.bookable_slots(ctx.now).into_iter().filter(|s| !ctx.full.contains(s)).collect();
-    free.sort_by_key(|s| ((ctx.cal.slot_start_utc(*s) - anchor).num_minutes().abs(), *s));
+    let mut free: Vec<Slot> = ctx
+        .cal
+        .bookable_slots(ctx.now)
+        .into_iter()
+        .filter(|s| !ctx.full.contains(s))
+        .collect();
+    free.sort_by_key(|s| {
+        (
+            (ctx.cal.slot_start_utc(*s) - anchor).num_minutes().abs(),
+            *s,
+        )
+    });
     free.truncate(ALTERNATIVES);
     free.sort();
     free
@@ -388,7 +430,11 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         // Wed 2026-11-25 10:00 JST.
-        chrono_tz::Asia::Tokyo.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).single().expect("now").with_timezone(&Utc)
+        chrono_tz::Asia::Tokyo
+            .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+            .single()
+            .expect("now")
+            .with_timezone(&Utc)
     }
 
     fn complete() -> BookingRequest {
@@ -396,14 +442,21 @@ mod tests {
             name: Some("山田 太郎".into()),
             seeker_number: Some("32010-12345678".into()),
             phone: Some("090-1234-5678".into()),
-            wishes: vec![Wish { date: d(12, 3), time: Some(WishTime::At(t(11, 0))) }],
+            wishes: vec![Wish {
+                date: d(12, 3),
+                time: Some(WishTime::At(t(11, 0))),
+            }],
             ..Default::default()
         }
     }
 
     fn run(req: &Request, ev: Event, full: &HashSet<Slot>) -> (Request, Vec<Effect>) {
         let c = cal();
-        let ctx = Context { cal: &c, now: now(), full };
+        let ctx = Context {
+            cal: &c,
+            now: now(),
+            full,
+        };
         step(req, ev, &ctx).expect("legal transition")
     }
 
@@ -413,11 +466,21 @@ mod tests {
         data.seeker_number = None;
         let (r, fx) = run(&Request::new(), Event::Request(data), &HashSet::new());
         assert_eq!(r.state, State::AwaitingInfo);
-        assert_eq!(fx, vec![Effect::AskMissing { missing: vec![Item::SeekerNumber] }]);
-        let more = BookingRequest { seeker_number: Some("32010-12345678".into()), ..Default::default() };
+        assert_eq!(
+            fx,
+            vec![Effect::AskMissing {
+                missing: vec![Item::SeekerNumber]
+            }]
+        );
+        let more = BookingRequest {
+            seeker_number: Some("32010-12345678".into()),
+            ..Default::default()
+        };
         let (r, fx) = run(&r, Event::Request(more), &HashSet::new());
         assert_eq!(r.state, State::Offered);
-        assert!(matches!(&fx[0], Effect::Offer { slots, retry: false } if slots == &vec![Slot::new(d(12, 3), t(11, 0))]));
+        assert!(
+            matches!(&fx[0], Effect::Offer { slots, retry: false } if slots == &vec![Slot::new(d(12, 3), t(11, 0))])
+        );
     }
 
     #[test]
@@ -425,7 +488,9 @@ mod tests {
         let full: HashSet<Slot> = [Slot::new(d(12, 3), t(11, 0))].into();
         let (r, fx) = run(&Request::new(), Event::Request(complete()), &full);
         assert_eq!(r.state, State::Offered);
-        let Effect::Offer { slots, .. } = &fx[0] else { panic!("expected an offer") };
+        let Effect::Offer { slots, .. } = &fx[0] else {
+            panic!("expected an offer")
+        };
         assert!(slots.len() >= 3);
         assert!(!slots.contains(&Slot::new(d(12, 3), t(11, 0))));
         assert!(slots.contains(&Slot::new(d(12, 3), t(9, 30))));
@@ -434,15 +499,31 @@ mod tests {
     #[test]
     fn choose_books_and_taken_slot_reoffers() {
         let (offered, _) = run(&Request::new(), Event::Request(complete()), &HashSet::new());
-        let (booked, fx) = run(&offered, Event::Reply(ReplyIntent::Choose(1)), &HashSet::new());
+        let (booked, fx) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Choose(1)),
+            &HashSet::new(),
+        );
         assert_eq!(booked.state, State::Booked);
         assert_eq!(fx, vec![Effect::Book(Slot::new(d(12, 3), t(11, 0)))]);
-        let (again, fx) = run(&offered, Event::SlotTaken, &[Slot::new(d(12, 3), t(11, 0))].into());
+        let (again, fx) = run(
+            &offered,
+            Event::SlotTaken,
+            &[Slot::new(d(12, 3), t(11, 0))].into(),
+        );
         assert_eq!(again.state, State::Offered);
         assert!(matches!(&fx[0], Effect::Offer { retry: true, .. }));
-        let (again, _) = run(&offered, Event::Reply(ReplyIntent::Choose(1)), &[Slot::new(d(12, 3), t(11, 0))].into());
+        let (again, _) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Choose(1)),
+            &[Slot::new(d(12, 3), t(11, 0))].into(),
+        );
         assert_eq!(again.state, State::Offered);
-        let (same, fx) = run(&offered, Event::Reply(ReplyIntent::Choose(9)), &HashSet::new());
+        let (same, fx) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Choose(9)),
+            &HashSet::new(),
+        );
         assert_eq!(same.state, State::Offered);
         assert!(matches!(&fx[0], Effect::Offer { retry: true, .. }));
     }
@@ -453,7 +534,10 @@ mod tests {
         let (booked, _) = run(&offered, Event::Reply(ReplyIntent::Agree), &HashSet::new());
         assert_eq!(booked.booked, Some(Slot::new(d(12, 3), t(11, 0))));
         let mut whole_day = complete();
-        whole_day.wishes = vec![Wish { date: d(12, 3), time: None }];
+        whole_day.wishes = vec![Wish {
+            date: d(12, 3),
+            time: None,
+        }];
         let (offered, _) = run(&Request::new(), Event::Request(whole_day), &HashSet::new());
         assert_eq!(offered.offered.len(), 4);
         let (asked, fx) = run(&offered, Event::Reply(ReplyIntent::Agree), &HashSet::new());
@@ -464,13 +548,21 @@ mod tests {
     #[test]
     fn decline_foreign_and_after_booking() {
         let (offered, _) = run(&Request::new(), Event::Request(complete()), &HashSet::new());
-        let (w, fx) = run(&offered, Event::Reply(ReplyIntent::Decline), &HashSet::new());
+        let (w, fx) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Decline),
+            &HashSet::new(),
+        );
         assert_eq!(w.state, State::Withdrawn);
         assert_eq!(fx, vec![Effect::AcknowledgeWithdrawal]);
         let (same, fx) = run(&offered, Event::ForeignReply, &HashSet::new());
         assert_eq!(same.state, State::Offered);
         assert_eq!(fx, vec![Effect::NotifyStaff(StaffReason::ForeignSender)]);
-        let (booked, _) = run(&offered, Event::Reply(ReplyIntent::Choose(1)), &HashSet::new());
+        let (booked, _) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Choose(1)),
+            &HashSet::new(),
+        );
         let (b, fx) = run(&booked, Event::Reply(ReplyIntent::Agree), &HashSet::new());
         assert_eq!(b.state, State::Booked);
         assert_eq!(fx, vec![Effect::NotifyStaff(StaffReason::AfterBooking)]);
@@ -480,7 +572,10 @@ mod tests {
     fn timers_follow_up_then_lapse() {
         let c = cal();
         let mut data = complete();
-        data.wishes = vec![Wish { date: d(12, 10), time: Some(WishTime::At(t(9, 30))) }];
+        data.wishes = vec![Wish {
+            date: d(12, 10),
+            time: Some(WishTime::At(t(9, 30))),
+        }];
         let (offered, _) = run(&Request::new(), Event::Request(data), &HashSet::new());
         let (due, ev) = next_timer(&offered, &c).expect("timer");
         assert_eq!(ev, Event::FollowUpDue);
@@ -502,10 +597,16 @@ mod tests {
     fn lapse_at_cutoff_when_slots_expire_first() {
         let c = cal();
         let mut data = complete();
-        data.wishes = vec![Wish { date: d(11, 26), time: Some(WishTime::At(t(9, 30))) }];
+        data.wishes = vec![Wish {
+            date: d(11, 26),
+            time: Some(WishTime::At(t(9, 30))),
+        }];
         let (offered, _) = run(&Request::new(), Event::Request(data), &HashSet::new());
         assert_eq!(offered.offered, vec![Slot::new(d(11, 26), t(9, 30))]);
-        assert_eq!(next_timer(&offered, &c), Some((c.instant(d(11, 26), NaiveTime::MIN), Event::LapseDue)));
+        assert_eq!(
+            next_timer(&offered, &c),
+            Some((c.instant(d(11, 26), NaiveTime::MIN), Event::LapseDue))
+        );
     }
 
     #[test]
@@ -514,24 +615,46 @@ mod tests {
         let full: HashSet<Slot> = c.bookable_slots(now()).into_iter().collect();
         let (r, fx) = run(&Request::new(), Event::Request(complete()), &full);
         assert_eq!(r.state, State::NeedsStaff);
-        assert_eq!(fx, vec![Effect::Holding, Effect::NotifyStaff(StaffReason::NoFreeSlots)]);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Holding,
+                Effect::NotifyStaff(StaffReason::NoFreeSlots)
+            ]
+        );
     }
 
     #[test]
     fn illegal_transitions_are_errors() {
         let c = cal();
         let full = HashSet::new();
-        let ctx = Context { cal: &c, now: now(), full: &full };
+        let ctx = Context {
+            cal: &c,
+            now: now(),
+            full: &full,
+        };
         assert!(step(&Request::new(), Event::FollowUpDue, &ctx).is_err());
         assert!(step(&Request::new(), Event::Reply(ReplyIntent::Agree), &ctx).is_err());
-        let booked = Request { state: State::Booked, ..Request::new() };
+        let booked = Request {
+            state: State::Booked,
+            ..Request::new()
+        };
         assert!(step(&booked, Event::LapseDue, &ctx).is_err());
         assert!(step(&booked, Event::SlotTaken, &ctx).is_err());
     }
 
     #[test]
     fn state_names_round_trip() {
-        for s in [State::New, State::AwaitingInfo, State::Offered, State::FollowedUp, State::Booked, State::Lapsed, State::Withdrawn, State::NeedsStaff] {
+        for s in [
+            State::New,
+            State::AwaitingInfo,
+            State::Offered,
+            State::FollowedUp,
+            State::Booked,
+            State::Lapsed,
+            State::Withdrawn,
+            State::NeedsStaff,
+        ] {
             assert_eq!(State::parse(s.as_str()), Some(s));
         }
     }

@@ -7,7 +7,9 @@ use chrono_tz::Tz;
 use std::collections::BTreeSet;
 
 /// One consultation slot: a date and the start time of one configured slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Slot {
     pub date: NaiveDate,
     pub start: NaiveTime,
@@ -65,7 +67,10 @@ impl Calendar {
 
     /// The 1-based number of a configured slot time.
     pub fn slot_number(&self, start: NaiveTime) -> Option<usize> {
-        self.slot_times.iter().position(|t| *t == start).map(|p| p + 1)
+        self.slot_times
+            .iter()
+            .position(|t| *t == start)
+            .map(|p| p + 1)
     }
 
     /// The moment after which a slot can no longer be confirmed: the end of
@@ -246,16 +251,108 @@ mod tests {
     }
 
     const HOLIDAYS: &[(i32, &[(u32, u32)])] = &[
-        (2024, &[(1, 1), (1, 8), (2, 11), (2, 12), (2, 23), (3, 20), (4, 29), (5, 3), (5, 4), (5, 5), (5, 6), (7, 15), (8, 11), (8, 12), (9, 16), (9, 22), (9, 23), (10, 14), (11, 3), (11, 4), (11, 23)]),
-        (2025, &[(1, 1), (1, 13), (2, 11), (2, 23), (2, 24), (3, 20), (4, 29), (5, 3), (5, 4), (5, 5), (5, 6), (7, 21), (8, 11), (9, 15), (9, 23), (10, 13), (11, 3), (11, 23), (11, 24)]),
-        (2026, &[(1, 1), (1, 12), (2, 11), (2, 23), (3, 20), (4, 29), (5, 3), (5, 4), (5, 5), (5, 6), (7, 20), (8, 11), (9, 21), (9, 22), (9, 23), (10, 12), (11, 3), (11, 23)]),
-        (2027, &[(1, 1), (1, 11), (2, 11), (2, 23), (3, 21), (3, 22), (4, 29), (5, 3), (5, 4), (5, 5), (7, 19), (8, 11), (9, 20), (9, 23), (10, 11), (11, 3), (11, 23)]),
+        (
+            2024,
+            &[
+                (1, 1),
+                (1, 8),
+                (2, 11),
+                (2, 12),
+                (2, 23),
+                (3, 20),
+                (4, 29),
+                (5, 3),
+                (5, 4),
+                (5, 5),
+                (5, 6),
+                (7, 15),
+                (8, 11),
+                (8, 12),
+                (9, 16),
+                (9, 22),
+                (9, 23),
+                (10, 14),
+                (11, 3),
+                (11, 4),
+                (11, 23),
+            ],
+        ),
+        (
+            2025,
+            &[
+                (1, 1),
+                (1, 13),
+                (2, 11),
+                (2, 23),
+                (2, 24),
+                (3, 20),
+                (4, 29),
+                (5, 3),
+                (5, 4),
+                (5, 5),
+                (5, 6),
+                (7, 21),
+                (8, 11),
+                (9, 15),
+                (9, 23),
+                (10, 13),
+                (11, 3),
+                (11, 23),
+                (11, 24),
+            ],
+        ),
+        (
+            2026,
+            &[
+                (1, 1),
+                (1, 12),
+                (2, 11),
+                (2, 23),
+                (3, 20),
+                (4, 29),
+                (5, 3),
+                (5, 4),
+                (5, 5),
+                (5, 6),
+                (7, 20),
+                (8, 11),
+                (9, 21),
+                (9, 22),
+                (9, 23),
+                (10, 12),
+                (11, 3),
+                (11, 23),
+            ],
+        ),
+        (
+            2027,
+            &[
+                (1, 1),
+                (1, 11),
+                (2, 11),
+                (2, 23),
+                (3, 21),
+                (3, 22),
+                (4, 29),
+                (5, 3),
+                (5, 4),
+                (5, 5),
+                (7, 19),
+                (8, 11),
+                (9, 20),
+                (9, 23),
+                (10, 11),
+                (11, 3),
+                (11, 23),
+            ],
+        ),
     ];
 
     #[test]
     fn holidays_2024_to_2027_match_the_cabinet_office_list() {
         for (year, days) in HOLIDAYS {
-            let expected: BTreeSet<NaiveDate> = days.iter().map(|&(m, day)| d(*year, m, day)).collect();
+            let expected: BTreeSet<NaiveDate> =
+                days.iter().map(|&(m, day)| d(*year, m, day)).collect();
             let mut found = BTreeSet::new();
             let mut date = d(*year, 1, 1);
             while date.year() == *year {
@@ -297,14 +394,23 @@ mod tests {
         let mut c = cal();
         c.closed.insert(d(2026, 12, 4));
         assert!(!c.is_business_day(d(2026, 12, 4)));
-        assert!(!c.bookable_slots(c.instant(d(2026, 12, 1), NaiveTime::MIN)).iter().any(|s| s.date == d(2026, 12, 4)));
+        assert!(!c
+            .bookable_slots(c.instant(d(2026, 12, 1), NaiveTime::MIN))
+            .iter()
+            .any(|s| s.date == d(2026, 12, 4)));
     }
 
     #[test]
     fn previous_day_cutoff() {
         let c = cal();
-        let slot = Slot::new(d(2026, 12, 3), NaiveTime::from_hms_opt(9, 30, 0).expect("t"));
-        let late_evening = c.instant(d(2026, 12, 2), NaiveTime::from_hms_opt(23, 59, 0).expect("t"));
+        let slot = Slot::new(
+            d(2026, 12, 3),
+            NaiveTime::from_hms_opt(9, 30, 0).expect("t"),
+        );
+        let late_evening = c.instant(
+            d(2026, 12, 2),
+            NaiveTime::from_hms_opt(23, 59, 0).expect("t"),
+        );
         let midnight = c.instant(d(2026, 12, 3), NaiveTime::MIN);
         assert!(c.is_bookable(slot, late_evening));
         assert!(!c.is_bookable(slot, midnight), "the day itself is too late");
@@ -314,13 +420,25 @@ mod tests {
     #[test]
     fn not_today_not_beyond_horizon_not_odd_times() {
         let c = cal();
-        let now = c.instant(d(2026, 11, 25), NaiveTime::from_hms_opt(8, 0, 0).expect("t"));
+        let now = c.instant(
+            d(2026, 11, 25),
+            NaiveTime::from_hms_opt(8, 0, 0).expect("t"),
+        );
         let t930 = NaiveTime::from_hms_opt(9, 30, 0).expect("t");
         assert!(!c.is_bookable(Slot::new(d(2026, 11, 25), t930), now));
         assert!(c.is_bookable(Slot::new(d(2026, 11, 26), t930), now));
-        assert!(!c.is_bookable(Slot::new(d(2026, 11, 26), NaiveTime::from_hms_opt(10, 0, 0).expect("t")), now));
+        assert!(!c.is_bookable(
+            Slot::new(
+                d(2026, 11, 26),
+                NaiveTime::from_hms_opt(10, 0, 0).expect("t")
+            ),
+            now
+        ));
         assert!(c.is_bookable(Slot::new(d(2026, 12, 25), t930), now));
-        assert!(!c.is_bookable(Slot::new(d(2027, 1, 4), t930), now), "beyond 30 days");
+        assert!(
+            !c.is_bookable(Slot::new(d(2027, 1, 4), t930), now),
+            "beyond 30 days"
+        );
         let slots = c.bookable_slots(now);
         assert_eq!(slots.first(), Some(&Slot::new(d(2026, 11, 26), t930)));
         assert!(slots.iter().all(|s| c.is_business_day(s.date)));
@@ -345,7 +463,13 @@ mod tests {
     #[test]
     fn end_of_next_business_day() {
         let c = cal();
-        let fri = c.instant(d(2026, 11, 27), NaiveTime::from_hms_opt(10, 0, 0).expect("t"));
-        assert_eq!(c.end_of_next_business_day(fri), c.instant(d(2026, 12, 1), NaiveTime::MIN));
+        let fri = c.instant(
+            d(2026, 11, 27),
+            NaiveTime::from_hms_opt(10, 0, 0).expect("t"),
+        );
+        assert_eq!(
+            c.end_of_next_business_day(fri),
+            c.instant(d(2026, 12, 1), NaiveTime::MIN)
+        );
     }
 }

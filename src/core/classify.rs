@@ -2,8 +2,9 @@
 //! auto-responders really send), so the desk never answers a machine.
 
 /// Why a message is machine mail, or that it is not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MailKind {
+    #[default]
     Person,
     /// A delivery status notification: our mail did not arrive.
     Bounce,
@@ -33,13 +34,17 @@ pub fn classify(h: &MachineHints<'_>) -> MailKind {
     let from = h.from.to_ascii_lowercase();
     let content_type = h.content_type.unwrap_or("").to_ascii_lowercase();
     if content_type.contains("multipart/report")
-        && h.report_type.is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+        && h.report_type
+            .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
         || from.starts_with("mailer-daemon@")
         || from.starts_with("postmaster@") && h.return_path == Some("")
     {
         return MailKind::Bounce;
     }
-    if h.auto_submitted.is_some_and(|v| !v.trim().eq_ignore_ascii_case("no")) || h.x_autoreply {
+    if h.auto_submitted
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"))
+        || h.x_autoreply
+    {
         return MailKind::AutoReply;
     }
     if h.list_id || h.list_unsubscribe {
@@ -58,11 +63,27 @@ pub fn classify(h: &MachineHints<'_>) -> MailKind {
         return MailKind::AutoReply;
     }
     let subject = h.subject;
-    let auto_subjects = ["不在", "自動応答", "自動返信", "自動送信", "Out of Office", "Auto-Reply", "Autoreply", "Automatic reply", "休暇"];
-    if auto_subjects.iter().any(|s| subject.to_lowercase().contains(&s.to_lowercase())) {
+    let auto_subjects = [
+        "不在",
+        "自動応答",
+        "自動返信",
+        "自動送信",
+        "Out of Office",
+        "Auto-Reply",
+        "Autoreply",
+        "Automatic reply",
+        "休暇",
+    ];
+    if auto_subjects
+        .iter()
+        .any(|s| subject.to_lowercase().contains(&s.to_lowercase()))
+    {
         return MailKind::AutoReply;
     }
-    if from.starts_with("no-reply@") || from.starts_with("noreply@") || from.starts_with("do-not-reply@") {
+    if from.starts_with("no-reply@")
+        || from.starts_with("noreply@")
+        || from.starts_with("do-not-reply@")
+    {
         return MailKind::Bulk;
     }
     MailKind::Person
@@ -73,23 +94,61 @@ mod tests {
     use super::*;
 
     fn person<'a>() -> MachineHints<'a> {
-        MachineHints { from: "taro@example.jp", subject: "予約", return_path: Some("taro@example.jp"), ..Default::default() }
+        MachineHints {
+            from: "taro@example.jp",
+            subject: "予約",
+            return_path: Some("taro@example.jp"),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn people_are_people() {
         assert_eq!(classify(&person()), MailKind::Person);
-        let h = MachineHints { auto_submitted: Some("no"), ..person() };
+        let h = MachineHints {
+            auto_submitted: Some("no"),
+            ..person()
+        };
         assert_eq!(classify(&h), MailKind::Person);
     }
 
     #[test]
     fn machines_are_recognised() {
-        assert_eq!(classify(&MachineHints { auto_submitted: Some("auto-replied"), ..person() }), MailKind::AutoReply);
-        assert_eq!(classify(&MachineHints { precedence: Some("bulk"), ..person() }), MailKind::Bulk);
-        assert_eq!(classify(&MachineHints { list_id: true, ..person() }), MailKind::Bulk);
-        assert_eq!(classify(&MachineHints { return_path: Some(""), ..person() }), MailKind::AutoReply);
-        assert_eq!(classify(&MachineHints { subject: "【自動返信】不在にしております", ..person() }), MailKind::AutoReply);
+        assert_eq!(
+            classify(&MachineHints {
+                auto_submitted: Some("auto-replied"),
+                ..person()
+            }),
+            MailKind::AutoReply
+        );
+        assert_eq!(
+            classify(&MachineHints {
+                precedence: Some("bulk"),
+                ..person()
+            }),
+            MailKind::Bulk
+        );
+        assert_eq!(
+            classify(&MachineHints {
+                list_id: true,
+                ..person()
+            }),
+            MailKind::Bulk
+        );
+        assert_eq!(
+            classify(&MachineHints {
+                return_path: Some(""),
+                ..person()
+            }),
+            MailKind::AutoReply
+        );
+        assert_eq!(
+            classify(&MachineHints {
+                subject: "【自動返信】不在にしております",
+                ..person()
+            }),
+            MailKind::AutoReply
+        );
         let dsn = MachineHints {
             content_type: Some("multipart/report"),
             report_type: Some("delivery-status"),

@@ -22,11 +22,13 @@ static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static OUTLOOK_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:送信日時|Sent|Date|日付|件名|Subject|宛先|To)\s*[:：]").expect("outlook regex")
+    Regex::new(r"^\s*(?:送信日時|Sent|Date|日付|件名|Subject|宛先|To)\s*[:：]")
+        .expect("outlook regex")
 });
 
 static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:-- ?|--|[-=_*~━─＝ー*#]{4,}.*|[-=━─]{2,}\s*\S.*[-=━─]{2,})\s*$").expect("signature regex")
+    Regex::new(r"^(?:-- ?|--|[-=_*~━─＝ー*#]{4,}.*|[-=━─]{2,}\s*\S.*[-=━─]{2,})\s*$")
+        .expect("signature regex")
 });
 
 /// The sender's own words in a reply: everything before the first quote
@@ -43,8 +45,14 @@ pub fn own_text(body: &str, strip_signature: bool) -> String {
         if ATTRIBUTION.is_match(line) {
             // "From:" alone is only a quote header when the Outlook block
             // (送信日時/件名…) follows within a few lines.
-            let is_from = line.trim_start().starts_with("差出人") || line.trim_start().starts_with("From");
-            let confirmed = !is_from || lines.iter().skip(i + 1).take(4).any(|l| OUTLOOK_HEADER.is_match(l));
+            let is_from =
+                line.trim_start().starts_with("差出人") || line.trim_start().starts_with("From");
+            let confirmed = !is_from
+                || lines
+                    .iter()
+                    .skip(i + 1)
+                    .take(4)
+                    .any(|l| OUTLOOK_HEADER.is_match(l));
             if confirmed {
                 break;
             }
@@ -54,12 +62,17 @@ pub fn own_text(body: &str, strip_signature: bool) -> String {
             let joined = format!("{} {}", line.trim(), next.trim());
             if (next.trim_end().ends_with(':') || next.trim_end().ends_with('：'))
                 && ATTRIBUTION.is_match(&joined)
-                && lines.get(i + 2).is_some_and(|l| l.trim_start().starts_with('>') || l.trim().is_empty())
+                && lines
+                    .get(i + 2)
+                    .is_some_and(|l| l.trim_start().starts_with('>') || l.trim().is_empty())
             {
                 break;
             }
         }
-        if strip_signature && SIGNATURE.is_match(line) && out.iter().any(|l: &&str| !l.trim().is_empty()) {
+        if strip_signature
+            && SIGNATURE.is_match(line)
+            && out.iter().any(|l: &&str| !l.trim().is_empty())
+        {
             break;
         }
         out.push(*line);

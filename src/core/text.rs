@@ -26,7 +26,9 @@ pub fn normalize(input: &str) -> String {
             '\u{FF61}' => '。',
             // Zero-width and bidi controls carry no meaning for us and can
             // hide digits from the parsers.
-            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+            '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
             | '\u{FEFF}' => continue,
             '\r' => continue,
             _ => c,
@@ -64,7 +66,10 @@ pub fn circled_digit(c: char) -> Option<u32> {
 /// 十二月三日. Returns None for anything else.
 pub fn kanji_number(s: &str) -> Option<u32> {
     fn digit(c: char) -> Option<u32> {
-        "〇一二三四五六七八九".chars().position(|k| k == c).map(|p| p as u32)
+        "〇一二三四五六七八九"
+            .chars()
+            .position(|k| k == c)
+            .map(|p| p as u32)
     }
     let chars: Vec<char> = s.chars().collect();
     match chars.as_slice() {
@@ -123,7 +128,11 @@ pub fn html_to_text(html: &str) -> String {
             }
             if starts_quote {
                 // Skip to the matching close of this element, counting nesting.
-                let elem = if name == "blockquote" { "blockquote" } else { "div" };
+                let elem = if name == "blockquote" {
+                    "blockquote"
+                } else {
+                    "div"
+                };
                 skip_depth.push(elem);
                 let mut depth = 1usize;
                 let mut j = end;
@@ -212,7 +221,9 @@ fn decode_entities(s: &str) -> String {
             "apos" => Some('\''),
             "nbsp" => Some(' '),
             _ if entity.starts_with("#x") || entity.starts_with("#X") => {
-                u32::from_str_radix(&entity[2..], 16).ok().and_then(char::from_u32)
+                u32::from_str_radix(&entity[2..], 16)
+                    .ok()
+                    .and_then(char::from_u32)
             }
             _ if entity.starts_with('#') => entity[1..].parse().ok().and_then(char::from_u32),
             _ => None,
@@ -278,7 +289,15 @@ mod tests {
 
     #[test]
     fn html_with_broken_tags_does_not_panic() {
-        for s in ["<", "<div", "&#xZZ;", "<blockquote>", "a<br>b&", "<!-- x", "<script>"] {
+        for s in [
+            "<",
+            "<div",
+            "&#xZZ;",
+            "<blockquote>",
+            "a<br>b&",
+            "<!-- x",
+            "<script>",
+        ] {
             let _ = html_to_text(s);
         }
     }

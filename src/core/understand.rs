@@ -148,26 +148,38 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 fn label_kind(label: &str) -> Label {
     let l = label.replace(char::is_whitespace, "");
-    if l.contains("電話") || l.contains("携帯") || l.eq_ignore_ascii_case("tel") || l.eq_ignore_ascii_case("phone") {
+    if l.contains("電話")
+        || l.contains("携帯")
+        || l.eq_ignore_ascii_case("tel")
+        || l.eq_ignore_ascii_case("phone")
+    {
         Label::Phone
     } else if l.contains("求職") || l.contains("ハローワーク") {
         Label::Number
     } else if l.contains('名') || l == "フルネーム" || l.eq_ignore_ascii_case("name") {
         Label::Name
-    } else if l.contains("メール") || l.to_ascii_lowercase().contains("mail") || l.contains("アドレス") {
+    } else if l.contains("メール")
+        || l.to_ascii_lowercase().contains("mail")
+        || l.contains("アドレス")
+    {
         Label::Email
     } else {
         Label::Wish
     }
 }
 
-static SEEKER_NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^\d])(\d{5})\s*[-\s]?\s*(\d{8})(?:[^\d]|$)").expect("number regex"));
-static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^\d-])(\+81[\s-]?|0)(\d{1,4})[\s-]?[(]?(\d{1,4})[)]?[\s-]?(\d{3,4})(?:[^\d]|$)").expect("phone regex")
+static SEEKER_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\d])(\d{5})\s*[-\s]?\s*(\d{8})(?:[^\d]|$)").expect("number regex")
 });
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("email regex"));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[^\d-])(\+81[\s-]?|0)(\d{1,4})[\s-]?[(]?(\d{1,4})[)]?[\s-]?(\d{3,4})(?:[^\d]|$)",
+    )
+    .expect("phone regex")
+});
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("email regex")
+});
 static NAME_INTRO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"^\s*(?:私は|わたしは|わたくしは)?(?:(?P<a>[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6}(?:\s[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6})?)\s*と申します|(?P<b>[\p{Han}\p{Katakana}ー々]{1,5}(?:\s[\p{Han}\p{Katakana}ー々]{1,5})?)\s*(?:です|でございます))",
@@ -176,7 +188,30 @@ static NAME_INTRO: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that end in です but are not names.
-const NOT_NAMES: &[&str] = &["予約", "相談", "希望", "求職", "以上", "宜", "世話", "失礼", "面談", "電話", "番号", "日時", "大丈夫", "了解", "承知", "可能", "都合", "必要", "不要", "同意", "利用", "連絡"];
+const NOT_NAMES: &[&str] = &[
+    "予約",
+    "相談",
+    "希望",
+    "求職",
+    "以上",
+    "宜",
+    "世話",
+    "失礼",
+    "面談",
+    "電話",
+    "番号",
+    "日時",
+    "大丈夫",
+    "了解",
+    "承知",
+    "可能",
+    "都合",
+    "必要",
+    "不要",
+    "同意",
+    "利用",
+    "連絡",
+];
 
 fn name_from_intro(text: &str) -> Option<String> {
     text.split(['\n', '。']).find_map(|sentence| {
@@ -208,7 +243,11 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             continue;
         };
         let kind = label_kind(caps.name("label").map_or("", |m| m.as_str()));
-        let mut value = caps.name("value").map_or("", |m| m.as_str()).trim().to_string();
+        let mut value = caps
+            .name("value")
+            .map_or("", |m| m.as_str())
+            .trim()
+            .to_string();
         // A label alone on its line: the value is on the next line.
         if value.is_empty() {
             if let Some(next) = lines.get(i + 1) {
@@ -250,7 +289,10 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
                 // marker before it: ③ there is not slot (3).
                 let from = caps.name("label").map_or(0, |m| m.start());
                 wish_text.push_str(&line[from..]);
-                if caps.name("value").is_some_and(|m| m.as_str().trim().is_empty()) {
+                if caps
+                    .name("value")
+                    .is_some_and(|m| m.as_str().trim().is_empty())
+                {
                     wish_text.push(' ');
                     wish_text.push_str(&value);
                 }
@@ -273,7 +315,11 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
     if req.name.is_none() {
         req.name = name_from_intro(&unlabelled);
     }
-    let source = if wish_text.trim().is_empty() { &unlabelled } else { &wish_text };
+    let source = if wish_text.trim().is_empty() {
+        &unlabelled
+    } else {
+        &wish_text
+    };
     let found = parse_wishes(source, today, cal);
     req.wishes = found.wishes;
     req.invalid_dates = found.invalid;
@@ -294,7 +340,10 @@ fn clean_name(value: &str) -> Option<String> {
         _ => v,
     };
     let v: String = v.chars().filter(|c| !c.is_control()).take(60).collect();
-    if v.is_empty() || v.chars().all(|c| c.is_ascii_punctuation() || c.is_whitespace()) {
+    if v.is_empty()
+        || v.chars()
+            .all(|c| c.is_ascii_punctuation() || c.is_whitespace())
+    {
         None
     } else {
         Some(v)
@@ -305,7 +354,11 @@ fn clean_name(value: &str) -> Option<String> {
 pub fn seeker_number(text: &str) -> Option<String> {
     let normalized = normalize(text);
     let caps = SEEKER_NUMBER.captures(&normalized)?;
-    Some(format!("{}-{}", caps.get(1)?.as_str(), caps.get(2)?.as_str()))
+    Some(format!(
+        "{}-{}",
+        caps.get(1)?.as_str(),
+        caps.get(2)?.as_str()
+    ))
 }
 
 /// A Japanese phone number (10 or 11 digits, or +81), as written digits with
@@ -315,7 +368,8 @@ pub fn phone(text: &str) -> Option<String> {
     for caps in PHONE.captures_iter(&normalized) {
         let whole = caps.get(0)?.as_str();
         let digits: String = whole.chars().filter(|c| c.is_ascii_digit()).collect();
-        let national = if let Some(rest) = digits.strip_prefix("81").filter(|_| whole.contains('+')) {
+        let national = if let Some(rest) = digits.strip_prefix("81").filter(|_| whole.contains('+'))
+        {
             format!("0{rest}")
         } else {
             digits
@@ -385,12 +439,24 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
                 Some(y) => y.parse::<i32>().ok(),
                 None => None,
             };
-            date_from(year.map(|y| 2018 + y), &caps["em"], &caps["ed"], today, whole.as_str())
+            date_from(
+                year.map(|y| 2018 + y),
+                &caps["em"],
+                &caps["ed"],
+                today,
+                whole.as_str(),
+            )
         } else if caps.name("ymd").is_some() {
             if prev_is_digit {
                 continue;
             }
-            date_from(caps["y"].parse().ok(), &caps["m"], &caps["d"], today, whole.as_str())
+            date_from(
+                caps["y"].parse().ok(),
+                &caps["m"],
+                &caps["d"],
+                today,
+                whole.as_str(),
+            )
         } else if caps.name("md").is_some() {
             if prev_is_digit {
                 continue;
@@ -398,12 +464,17 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
             date_from(None, &caps["m2"], &caps["d2"], today, whole.as_str())
         } else if caps.name("kmd").is_some() {
             match (kanji_number(&caps["km"]), kanji_number(&caps["kd"])) {
-                (Some(m), Some(d)) => date_from(None, &m.to_string(), &d.to_string(), today, whole.as_str()),
+                (Some(m), Some(d)) => {
+                    date_from(None, &m.to_string(), &d.to_string(), today, whole.as_str())
+                }
                 _ => continue,
             }
         } else if caps.name("slash").is_some() {
             // 12/3 but not 1/2/3 fractions of a longer number or a phone.
-            if prev_is_digit || prev_char == Some('/') || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/') {
+            if prev_is_digit
+                || prev_char == Some('/')
+                || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/')
+            {
                 continue;
             }
             date_from(None, &caps["m3"], &caps["d3"], today, whole.as_str())
@@ -411,7 +482,9 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
             if prev_is_digit || prev_char == Some('月') {
                 continue;
             }
-            let Ok(day) = caps["d4"].parse::<u32>() else { continue };
+            let Ok(day) = caps["d4"].parse::<u32>() else {
+                continue;
+            };
             match day_only(day, today) {
                 Some(d) => Token::Date(d),
                 None => Token::InvalidDate(whole.as_str().to_string()),
@@ -424,7 +497,9 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
             };
             Token::Date(today + Duration::days(offset))
         } else if caps.name("wd").is_some() {
-            let Some(wday) = caps.name("wday").and_then(|m| weekday(m.as_str())) else { continue };
+            let Some(wday) = caps.name("wday").and_then(|m| weekday(m.as_str())) else {
+                continue;
+            };
             // 12月3日(木) already named the day: the weekday only confirms it.
             if matches!(tokens.last(), Some((_, e, Token::Date(_))) if start - e <= 3) {
                 continue;
@@ -436,8 +511,16 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
             };
             Token::Date(weekday_date(today, wday, weeks, caps.name("wk").is_some()))
         } else if caps.name("hm").is_some() || caps.name("hj").is_some() {
-            let hour_start = caps.name("h").or(caps.name("h2")).map_or(start, |m| m.start());
-            if caps.name("ampm").is_none() && text[..hour_start].chars().next_back().is_some_and(|c| c.is_ascii_digit()) {
+            let hour_start = caps
+                .name("h")
+                .or(caps.name("h2"))
+                .map_or(start, |m| m.start());
+            if caps.name("ampm").is_none()
+                && text[..hour_start]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_digit())
+            {
                 continue;
             }
             // The end of a range (11:00~11:30, 9時から10時まで) is not a wish.
@@ -445,19 +528,29 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
             if before.ends_with('~') || before.ends_with('-') || before.ends_with("から") {
                 continue;
             }
-            let hour: u32 = caps.name("h").or(caps.name("h2")).and_then(|m| m.as_str().parse().ok()).unwrap_or(99);
+            let hour: u32 = caps
+                .name("h")
+                .or(caps.name("h2"))
+                .and_then(|m| m.as_str().parse().ok())
+                .unwrap_or(99);
             let minute: u32 = if caps.name("half").is_some() {
                 30
             } else {
-                caps.name("mi").or(caps.name("mi2")).and_then(|m| m.as_str().parse().ok()).unwrap_or(0)
+                caps.name("mi")
+                    .or(caps.name("mi2"))
+                    .and_then(|m| m.as_str().parse().ok())
+                    .unwrap_or(0)
             };
-            let pm = caps.name("ampm").is_some_and(|m| matches!(m.as_str(), "午後" | "PM" | "pm" | "p.m."));
+            let pm = caps
+                .name("ampm")
+                .is_some_and(|m| matches!(m.as_str(), "午後" | "PM" | "pm" | "p.m."));
             // Office hours: "3時" without 午前/午後 means 15:00.
-            let hour = if (pm && hour < 12) || (caps.name("ampm").is_none() && (1..=6).contains(&hour)) {
-                hour + 12
-            } else {
-                hour
-            };
+            let hour =
+                if (pm && hour < 12) || (caps.name("ampm").is_none() && (1..=6).contains(&hour)) {
+                    hour + 12
+                } else {
+                    hour
+                };
             match NaiveTime::from_hms_opt(hour, minute, 0) {
                 Some(t) => Token::Time(t),
                 None => Token::InvalidTime(whole.as_str().trim().to_string()),
@@ -475,8 +568,16 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
                 .or(caps.name("n4"))
                 .or(caps.name("n5"))
                 .and_then(|m| m.as_str().parse::<usize>().ok())
-                .or_else(|| caps.name("n2").and_then(|m| m.as_str().chars().next()).and_then(circled_digit).map(|v| v as usize));
-            match n.and_then(|n| n.checked_sub(1)).and_then(|i| cal.slot_times.get(i)) {
+                .or_else(|| {
+                    caps.name("n2")
+                        .and_then(|m| m.as_str().chars().next())
+                        .and_then(circled_digit)
+                        .map(|v| v as usize)
+                });
+            match n
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| cal.slot_times.get(i))
+            {
                 Some(t) => Token::Time(*t),
                 None => continue,
             }
@@ -503,26 +604,50 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
         match token {
             Token::Date(d) => {
                 if let Some(prev) = current.filter(|_| !current_used) {
-                    push(&mut wishes, Wish { date: prev, time: None });
+                    push(
+                        &mut wishes,
+                        Wish {
+                            date: prev,
+                            time: None,
+                        },
+                    );
                 }
                 current = Some(d);
                 current_used = false;
                 // A time written before its date (11時から、12月3日に).
                 for t in pending_times.drain(..) {
-                    push(&mut wishes, Wish { date: d, time: Some(t) });
+                    push(
+                        &mut wishes,
+                        Wish {
+                            date: d,
+                            time: Some(t),
+                        },
+                    );
                     current_used = true;
                 }
             }
             Token::Time(t) | Token::Period(WishTime::At(t)) => match current {
                 Some(d) => {
-                    push(&mut wishes, Wish { date: d, time: Some(WishTime::At(t)) });
+                    push(
+                        &mut wishes,
+                        Wish {
+                            date: d,
+                            time: Some(WishTime::At(t)),
+                        },
+                    );
                     current_used = true;
                 }
                 None => pending_times.push(WishTime::At(t)),
             },
             Token::Period(p) => match current {
                 Some(d) if !current_used => {
-                    push(&mut wishes, Wish { date: d, time: Some(p) });
+                    push(
+                        &mut wishes,
+                        Wish {
+                            date: d,
+                            time: Some(p),
+                        },
+                    );
                     current_used = true;
                 }
                 Some(_) => {}
@@ -539,12 +664,22 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
         }
     }
     if let Some(prev) = current.filter(|_| !current_used) {
-        push(&mut wishes, Wish { date: prev, time: None });
+        push(
+            &mut wishes,
+            Wish {
+                date: prev,
+                time: None,
+            },
+        );
     }
     if !pending_times.is_empty() {
         loose_times = true;
     }
-    FoundWishes { wishes, invalid, loose_times }
+    FoundWishes {
+        wishes,
+        invalid,
+        loose_times,
+    }
 }
 
 fn date_from(year: Option<i32>, month: &str, day: &str, today: NaiveDate, raw: &str) -> Token {
@@ -572,9 +707,14 @@ fn date_from(year: Option<i32>, month: &str, day: &str, today: NaiveDate, raw: &
 }
 
 fn day_only(day: u32, today: NaiveDate) -> Option<NaiveDate> {
-    let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), day).filter(|d| *d >= today);
+    let this_month =
+        NaiveDate::from_ymd_opt(today.year(), today.month(), day).filter(|d| *d >= today);
     this_month.or_else(|| {
-        let (y, m) = if today.month() == 12 { (today.year() + 1, 1) } else { (today.year(), today.month() + 1) };
+        let (y, m) = if today.month() == 12 {
+            (today.year() + 1, 1)
+        } else {
+            (today.year(), today.month() + 1)
+        };
         NaiveDate::from_ymd_opt(y, m, day)
     })
 }
@@ -598,7 +738,9 @@ fn weekday_date(today: NaiveDate, wday: Weekday, weeks: i64, explicit_week: bool
         let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
         monday + Duration::weeks(weeks) + Duration::days(i64::from(wday.num_days_from_monday()))
     } else {
-        let ahead = (7 + i64::from(wday.num_days_from_monday()) - i64::from(today.weekday().num_days_from_monday())) % 7;
+        let ahead = (7 + i64::from(wday.num_days_from_monday())
+            - i64::from(today.weekday().num_days_from_monday()))
+            % 7;
         today + Duration::days(if ahead == 0 { 7 } else { ahead })
     }
 }
@@ -638,7 +780,12 @@ static DECLINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Reads a reply to an offer. `offered` are the options in the order they
 /// were numbered in the offer mail; `text` has its quotes already removed.
-pub fn parse_reply(text: &str, offered: &[crate::core::calendar::Slot], today: NaiveDate, cal: &Calendar) -> ReplyIntent {
+pub fn parse_reply(
+    text: &str,
+    offered: &[crate::core::calendar::Slot],
+    today: NaiveDate,
+    cal: &Calendar,
+) -> ReplyIntent {
     let normalized = normalize(text);
     // Dates first: "12月3日の(2)" names a date and a slot time, not option 2.
     let found = parse_wishes(&normalized, today, cal);
@@ -652,8 +799,14 @@ pub fn parse_reply(text: &str, offered: &[crate::core::calendar::Slot], today: N
                         && match wish.time {
                             None => true,
                             Some(WishTime::At(t)) => s.start == t,
-                            Some(WishTime::Morning) => s.start < NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN),
-                            Some(WishTime::Afternoon) => s.start >= NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN),
+                            Some(WishTime::Morning) => {
+                                s.start
+                                    < NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN)
+                            }
+                            Some(WishTime::Afternoon) => {
+                                s.start
+                                    >= NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN)
+                            }
                         }
                 })
                 .map(|(i, _)| i + 1)
@@ -671,13 +824,23 @@ pub fn parse_reply(text: &str, offered: &[crate::core::calendar::Slot], today: N
     let times: Vec<NaiveTime> = WISH_TOKENS
         .captures_iter(&normalized)
         .filter(|c| c.name("hm").is_some() || c.name("hj").is_some())
-        .filter_map(|c| parse_wishes(&format!("本日{}", &c[0]), today, cal).wishes.first().and_then(|w| match w.time {
-            Some(WishTime::At(t)) => Some(t),
-            _ => None,
-        }))
+        .filter_map(|c| {
+            parse_wishes(&format!("本日{}", &c[0]), today, cal)
+                .wishes
+                .first()
+                .and_then(|w| match w.time {
+                    Some(WishTime::At(t)) => Some(t),
+                    _ => None,
+                })
+        })
         .collect();
     for t in times {
-        let matching: Vec<usize> = offered.iter().enumerate().filter(|(_, s)| s.start == t).map(|(i, _)| i + 1).collect();
+        let matching: Vec<usize> = offered
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.start == t)
+            .map(|(i, _)| i + 1)
+            .collect();
         if matching.len() == 1 {
             return ReplyIntent::Choose(matching[0]);
         }
@@ -687,7 +850,12 @@ pub fn parse_reply(text: &str, offered: &[crate::core::calendar::Slot], today: N
             let n = ["a", "b", "c", "e", "f", "g"]
                 .iter()
                 .find_map(|k| caps.name(k).and_then(|m| m.as_str().parse::<usize>().ok()))
-                .or_else(|| caps.name("d").and_then(|m| m.as_str().chars().next()).and_then(circled_digit).map(|v| v as usize));
+                .or_else(|| {
+                    caps.name("d")
+                        .and_then(|m| m.as_str().chars().next())
+                        .and_then(circled_digit)
+                        .map(|v| v as usize)
+                });
             if let Some(n) = n {
                 if (1..=offered.len()).contains(&n) {
                     return ReplyIntent::Choose(n);
@@ -729,12 +897,17 @@ mod tests {
         let year = if m < 6 { 2027 } else { 2026 };
         Wish {
             date: NaiveDate::from_ymd_opt(year, m, d).expect("date"),
-            time: Some(WishTime::At(NaiveTime::from_hms_opt(h, mi, 0).expect("time"))),
+            time: Some(WishTime::At(
+                NaiveTime::from_hms_opt(h, mi, 0).expect("time"),
+            )),
         }
     }
 
     fn day(m: u32, d: u32) -> Wish {
-        Wish { date: NaiveDate::from_ymd_opt(2026, m, d).expect("date"), time: None }
+        Wish {
+            date: NaiveDate::from_ymd_opt(2026, m, d).expect("date"),
+            time: None,
+        }
     }
 
     fn wishes(text: &str) -> Vec<Wish> {
@@ -745,17 +918,29 @@ mod tests {
     #[test]
     fn wish_phrasings() {
         let cases: Vec<(&str, Vec<Wish>)> = vec![
-            ("希望日時：12月3日（木）11:00～11:30", vec![at(12, 3, 11, 0)]),
+            (
+                "希望日時：12月3日（木）11:00～11:30",
+                vec![at(12, 3, 11, 0)],
+            ),
             ("希望日時：１２月３日 ９：３０", vec![at(12, 3, 9, 30)]),
             ("希望日時 12/3 11:00", vec![at(12, 3, 11, 0)]),
             ("希望日時：令和8年12月3日 9時30分", vec![at(12, 3, 9, 30)]),
-            ("希望日時：令和８年１２月３日　９時３０分", vec![at(12, 3, 9, 30)]),
+            (
+                "希望日時：令和８年１２月３日　９時３０分",
+                vec![at(12, 3, 9, 30)],
+            ),
             ("12月3日の午後3時からでお願いします", vec![at(12, 3, 15, 0)]),
             ("12月3日 (2)", vec![at(12, 3, 11, 0)]),
             ("12月3日 ②", vec![at(12, 3, 11, 0)]),
             ("12月3日の2番", vec![at(12, 3, 11, 0)]),
-            ("第1希望 12月3日 11:00\n第2希望 12月4日 13:30", vec![at(12, 3, 11, 0), at(12, 4, 13, 30)]),
-            ("第１希望：１２月３日（木）（２）\n第２希望：１２月４日（金）（４）", vec![at(12, 3, 11, 0), at(12, 4, 15, 0)]),
+            (
+                "第1希望 12月3日 11:00\n第2希望 12月4日 13:30",
+                vec![at(12, 3, 11, 0), at(12, 4, 13, 30)],
+            ),
+            (
+                "第１希望：１２月３日（木）（２）\n第２希望：１２月４日（金）（４）",
+                vec![at(12, 3, 11, 0), at(12, 4, 15, 0)],
+            ),
             ("明日の9:30", vec![at(11, 26, 9, 30)]),
             ("本日の15:00", vec![at(11, 25, 15, 0)]),
             ("希望日時:2026/12/03 13:30", vec![at(12, 3, 13, 30)]),
@@ -765,10 +950,31 @@ mod tests {
             ("12月3日 13時半", vec![at(12, 3, 13, 30)]),
             ("12月3日 1時半から", vec![at(12, 3, 13, 30)]),
             ("希望日12月3日", vec![day(12, 3)]),
-            ("12月3日（木）の午前中", vec![Wish { date: day(12, 3).date, time: Some(WishTime::Morning) }]),
-            ("12月4日午後", vec![Wish { date: day(12, 4).date, time: Some(WishTime::Afternoon) }]),
-            ("十二月三日 十一時", vec![Wish { date: day(12, 3).date, time: None }]),
-            ("12月3日11:00か12月4日9:30", vec![at(12, 3, 11, 0), at(12, 4, 9, 30)]),
+            (
+                "12月3日（木）の午前中",
+                vec![Wish {
+                    date: day(12, 3).date,
+                    time: Some(WishTime::Morning),
+                }],
+            ),
+            (
+                "12月4日午後",
+                vec![Wish {
+                    date: day(12, 4).date,
+                    time: Some(WishTime::Afternoon),
+                }],
+            ),
+            (
+                "十二月三日 十一時",
+                vec![Wish {
+                    date: day(12, 3).date,
+                    time: None,
+                }],
+            ),
+            (
+                "12月3日11:00か12月4日9:30",
+                vec![at(12, 3, 11, 0), at(12, 4, 9, 30)],
+            ),
             ("1月6日 9:30", vec![at(1, 6, 9, 30)]),
             ("R8.12.3 11:00", vec![at(12, 3, 11, 0)]),
             ("11時から、12月3日にお願いします", vec![at(12, 3, 11, 0)]),
@@ -794,10 +1000,23 @@ mod tests {
 
     #[test]
     fn seeker_numbers_in_any_style() {
-        for s in ["32010-12345678", "３２０１０－１２３４５６７８", "32010 12345678", "3201012345678", "32010ー12345678", "32010−12345678", "32010 - 12345678"] {
+        for s in [
+            "32010-12345678",
+            "３２０１０－１２３４５６７８",
+            "32010 12345678",
+            "3201012345678",
+            "32010ー12345678",
+            "32010−12345678",
+            "32010 - 12345678",
+        ] {
             assert_eq!(seeker_number(s).as_deref(), Some("32010-12345678"), "{s}");
         }
-        for s in ["3201-12345678", "32010-1234567", "0853-21-8609", "090-1234-5678"] {
+        for s in [
+            "3201-12345678",
+            "32010-1234567",
+            "0853-21-8609",
+            "090-1234-5678",
+        ] {
             assert_eq!(seeker_number(s), None, "{s}");
         }
     }
@@ -839,8 +1058,16 @@ mod tests {
         for text in forms {
             let r = full(text);
             assert_eq!(r.name.as_deref(), Some("山田 太郎"), "name in: {text}");
-            assert_eq!(r.seeker_number.as_deref(), Some("32010-12345678"), "number in: {text}");
-            assert_eq!(r.phone.as_deref(), Some("090-1234-5678"), "phone in: {text}");
+            assert_eq!(
+                r.seeker_number.as_deref(),
+                Some("32010-12345678"),
+                "number in: {text}"
+            );
+            assert_eq!(
+                r.phone.as_deref(),
+                Some("090-1234-5678"),
+                "phone in: {text}"
+            );
             assert_eq!(r.wishes, vec![at(12, 3, 11, 0)], "wish in: {text}");
             assert!(r.missing().is_empty(), "{text}");
         }
@@ -853,7 +1080,10 @@ mod tests {
         assert_eq!(r.missing(), vec![Item::SeekerNumber]);
         let r = full("求職番号：1234-5678");
         assert_eq!(r.invalid_seeker_number.as_deref(), Some("1234-5678"));
-        assert_eq!(r.missing(), vec![Item::Name, Item::SeekerNumber, Item::Wish, Item::Phone]);
+        assert_eq!(
+            r.missing(),
+            vec![Item::Name, Item::SeekerNumber, Item::Wish, Item::Phone]
+        );
         let r = full("予約したいです");
         assert!(r.is_empty());
     }
@@ -869,7 +1099,11 @@ mod tests {
     fn slots() -> Vec<Slot> {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).expect("date");
         let t = |h, mi| NaiveTime::from_hms_opt(h, mi, 0).expect("time");
-        vec![Slot::new(d(12, 3), t(11, 0)), Slot::new(d(12, 3), t(13, 30)), Slot::new(d(12, 4), t(9, 30))]
+        vec![
+            Slot::new(d(12, 3), t(11, 0)),
+            Slot::new(d(12, 3), t(13, 30)),
+            Slot::new(d(12, 4), t(9, 30)),
+        ]
     }
 
     #[test]
@@ -885,7 +1119,10 @@ mod tests {
             ("【2】にします", ReplyIntent::Choose(2)),
             ("12月4日でお願いします", ReplyIntent::Choose(3)),
             ("12月3日13時30分からでお願いします", ReplyIntent::Choose(2)),
-            ("１２月３日　１１：００でお願いします", ReplyIntent::Choose(1)),
+            (
+                "１２月３日　１１：００でお願いします",
+                ReplyIntent::Choose(1),
+            ),
             ("13:30でお願いします", ReplyIntent::Choose(2)),
             ("承知しました。よろしくお願いします。", ReplyIntent::Agree),
             ("同意します", ReplyIntent::Agree),
@@ -894,12 +1131,20 @@ mod tests {
             ("辞退します", ReplyIntent::Decline),
         ];
         for (text, want) in cases {
-            assert_eq!(parse_reply(text, &slots(), today(), &cal()), want, "reply: {text}");
+            assert_eq!(
+                parse_reply(text, &slots(), today(), &cal()),
+                want,
+                "reply: {text}"
+            );
         }
         match parse_reply("12月10日の11時は空いていますか", &slots(), today(), &cal()) {
             ReplyIntent::Other(w) => assert_eq!(w, vec![at(12, 10, 11, 0)]),
             other => panic!("expected Other, got {other:?}"),
         }
-        assert_eq!(parse_reply("5番で", &slots(), today(), &cal()), ReplyIntent::Agree, "out of range");
+        assert_eq!(
+            parse_reply("5番で", &slots(), today(), &cal()),
+            ReplyIntent::Agree,
+            "out of range"
+        );
     }
 }

@@ -19,13 +19,22 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
     #[error("template {name} failed: {source}")]
-    Template { name: String, source: minijinja::Error },
+    Template {
+        name: String,
+        source: minijinja::Error,
+    },
     #[error("template {name} must start with a \"Subject:\" line")]
     NoSubject { name: String },
     #[error("cannot read terms file {path}: {source}")]
-    Terms { path: PathBuf, source: std::io::Error },
+    Terms {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid address in {field}: {message}")]
-    Address { field: &'static str, message: String },
+    Address {
+        field: &'static str,
+        message: String,
+    },
     #[error("cannot build message: {0}")]
     Build(String),
 }
@@ -33,13 +42,34 @@ pub enum ComposeError {
 const BUILTIN: &[(&str, &str)] = &[
     ("_macros.j2", include_str!("../../templates/_macros.j2")),
     ("offer.txt.j2", include_str!("../../templates/offer.txt.j2")),
-    ("missing.txt.j2", include_str!("../../templates/missing.txt.j2")),
-    ("confirm.txt.j2", include_str!("../../templates/confirm.txt.j2")),
-    ("ask_which.txt.j2", include_str!("../../templates/ask_which.txt.j2")),
-    ("follow_up.txt.j2", include_str!("../../templates/follow_up.txt.j2")),
-    ("lapsed.txt.j2", include_str!("../../templates/lapsed.txt.j2")),
-    ("withdrawn.txt.j2", include_str!("../../templates/withdrawn.txt.j2")),
-    ("holding.txt.j2", include_str!("../../templates/holding.txt.j2")),
+    (
+        "missing.txt.j2",
+        include_str!("../../templates/missing.txt.j2"),
+    ),
+    (
+        "confirm.txt.j2",
+        include_str!("../../templates/confirm.txt.j2"),
+    ),
+    (
+        "ask_which.txt.j2",
+        include_str!("../../templates/ask_which.txt.j2"),
+    ),
+    (
+        "follow_up.txt.j2",
+        include_str!("../../templates/follow_up.txt.j2"),
+    ),
+    (
+        "lapsed.txt.j2",
+        include_str!("../../templates/lapsed.txt.j2"),
+    ),
+    (
+        "withdrawn.txt.j2",
+        include_str!("../../templates/withdrawn.txt.j2"),
+    ),
+    (
+        "holding.txt.j2",
+        include_str!("../../templates/holding.txt.j2"),
+    ),
     ("staff.txt.j2", include_str!("../../templates/staff.txt.j2")),
 ];
 const BUILTIN_TERMS: &str = include_str!("../../templates/terms.txt");
@@ -101,7 +131,12 @@ pub struct DateView {
 
 impl From<NaiveDate> for DateView {
     fn from(d: NaiveDate) -> Self {
-        DateView { year: d.year(), month: d.month(), day: d.day(), wd: d.weekday().num_days_from_monday() }
+        DateView {
+            year: d.year(),
+            month: d.month(),
+            day: d.day(),
+            wd: d.weekday().num_days_from_monday(),
+        }
     }
 }
 
@@ -132,31 +167,53 @@ impl Composer {
                 let path = dir.join(name);
                 if path.is_file() {
                     return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read {}: {e}", path.display()))
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
                     });
                 }
             }
-            Ok(BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, s)| s.to_string()))
+            Ok(BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| s.to_string()))
         });
         let terms = match &config.terms_file {
-            Some(path) => std::fs::read_to_string(path).map_err(|source| ComposeError::Terms { path: path.clone(), source })?,
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ComposeError::Terms {
+                path: path.clone(),
+                source,
+            })?,
             None => match &config.templates_dir {
                 Some(dir) if dir.join("terms.txt").is_file() => {
                     let path = dir.join("terms.txt");
-                    std::fs::read_to_string(&path).map_err(|source| ComposeError::Terms { path, source })?
+                    std::fs::read_to_string(&path)
+                        .map_err(|source| ComposeError::Terms { path, source })?
                 }
                 _ => BUILTIN_TERMS.to_string(),
             },
         };
         let terms_sha256 = hex(&Sha256::digest(terms.as_bytes()));
-        let from: Mailbox = config.smtp.from.parse().map_err(|e: lettre::address::AddressError| ComposeError::Address { field: "smtp.from", message: e.to_string() })?;
+        let from: Mailbox =
+            config
+                .smtp
+                .from
+                .parse()
+                .map_err(|e: lettre::address::AddressError| ComposeError::Address {
+                    field: "smtp.from",
+                    message: e.to_string(),
+                })?;
         Ok(Composer {
             env,
             terms,
             terms_sha256,
             from,
             domain: config.mail_domain().to_string(),
-            office: OfficeView { name: config.office.name.clone(), phone: config.office.phone.clone(), hours: config.office.hours.clone() },
+            office: OfficeView {
+                name: config.office.name.clone(),
+                phone: config.office.phone.clone(),
+                hours: config.office.hours.clone(),
+            },
         })
     }
 
@@ -167,27 +224,67 @@ impl Composer {
 
     /// Renders `template` with `ctx` (plus `office`) into a message for
     /// `thread`. The terms of use are attached when `attach_terms`.
-    pub fn compose(&self, template: &str, ctx: Value, thread: &Thread, attach_terms: bool) -> Result<Outgoing, ComposeError> {
+    pub fn compose(
+        &self,
+        template: &str,
+        ctx: Value,
+        thread: &Thread,
+        attach_terms: bool,
+    ) -> Result<Outgoing, ComposeError> {
         let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), ..ctx };
-        let tmpl = self.env.get_template(template).map_err(|source| ComposeError::Template { name: template.to_string(), source })?;
-        let rendered = tmpl.render(full_ctx).map_err(|source| ComposeError::Template { name: template.to_string(), source })?;
+        let tmpl = self
+            .env
+            .get_template(template)
+            .map_err(|source| ComposeError::Template {
+                name: template.to_string(),
+                source,
+            })?;
+        let rendered = tmpl
+            .render(full_ctx)
+            .map_err(|source| ComposeError::Template {
+                name: template.to_string(),
+                source,
+            })?;
         let rendered = rendered.trim_start();
         let (first, body) = rendered.split_once('\n').unwrap_or((rendered, ""));
-        let template_subject = first.strip_prefix("Subject:").ok_or_else(|| ComposeError::NoSubject { name: template.to_string() })?.trim();
+        let template_subject = first
+            .strip_prefix("Subject:")
+            .ok_or_else(|| ComposeError::NoSubject {
+                name: template.to_string(),
+            })?
+            .trim();
         let subject = reply_subject(&thread.subject, template_subject);
         let message_id = format!("yoyaku.{}@{}", random_token(20), self.domain);
-        let to: Mailbox = thread.to.parse().map_err(|e: lettre::address::AddressError| ComposeError::Address { field: "recipient", message: e.to_string() })?;
+        let to: Mailbox = thread
+            .to
+            .parse()
+            .map_err(|e: lettre::address::AddressError| ComposeError::Address {
+                field: "recipient",
+                message: e.to_string(),
+            })?;
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .message_id(Some(format!("<{message_id}>")))
             .date_now()
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-replied".into()))
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".into()));
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-replied".into(),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+                "All".into(),
+            ));
         if let Some(parent) = &thread.in_reply_to {
             builder = builder.in_reply_to(format!("<{parent}>"));
-            let mut refs: Vec<String> = thread.references.iter().filter(|r| *r != parent).take(20).map(|r| format!("<{r}>")).collect();
+            let mut refs: Vec<String> = thread
+                .references
+                .iter()
+                .filter(|r| *r != parent)
+                .take(20)
+                .map(|r| format!("<{r}>"))
+                .collect();
             refs.push(format!("<{parent}>"));
             builder = builder.references(refs.join(" "));
         }
@@ -196,14 +293,20 @@ impl Composer {
             .header(lettre::message::header::ContentTransferEncoding::Base64)
             .body(body.replace("\r\n", "\n").replace('\n', "\r\n"));
         let message = if attach_terms {
-            let content_type = ContentType::parse("text/plain; charset=utf-8").map_err(|e| ComposeError::Build(e.to_string()))?;
-            let attachment = Attachment::new(TERMS_FILENAME.to_string()).body(self.terms.clone().replace('\n', "\r\n"), content_type);
+            let content_type = ContentType::parse("text/plain; charset=utf-8")
+                .map_err(|e| ComposeError::Build(e.to_string()))?;
+            let attachment = Attachment::new(TERMS_FILENAME.to_string())
+                .body(self.terms.clone().replace('\n', "\r\n"), content_type);
             builder.multipart(MultiPart::mixed().singlepart(text).singlepart(attachment))
         } else {
             builder.singlepart(text)
         }
         .map_err(|e| ComposeError::Build(e.to_string()))?;
-        Ok(Outgoing { message_id, to: thread.to.clone(), raw: message.formatted() })
+        Ok(Outgoing {
+            message_id,
+            to: thread.to.clone(),
+            raw: message.formatted(),
+        })
     }
 }
 
@@ -225,7 +328,9 @@ fn reply_subject(original: &str, ours: &str) -> String {
 pub fn random_token(len: usize) -> String {
     const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
-    (0..len).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
+    (0..len)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -268,7 +373,10 @@ passcode = "abc"
     fn every_builtin_template_renders() {
         let c = Composer::new(&config()).expect("composer");
         let slot = SlotView::new(
-            Slot::new(NaiveDate::from_ymd_opt(2026, 12, 3).expect("d"), chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("t")),
+            Slot::new(
+                NaiveDate::from_ymd_opt(2026, 12, 3).expect("d"),
+                chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("t"),
+            ),
             30,
         );
         let day = DateView::from(NaiveDate::from_ymd_opt(2026, 12, 1).expect("d"));
@@ -280,17 +388,35 @@ passcode = "abc"
             received_at => "2026-11-25 10:00", subject => "予約", folder => "要対応", retry => false, wished_available => true,
         };
         for (name, _) in BUILTIN.iter().filter(|(n, _)| !n.starts_with('_')) {
-            let thread = Thread { to: "taro@example.jp".into(), in_reply_to: Some("a@b".into()), references: vec!["z@b".into()], subject: "予約希望\r\nBcc: x@y".into() };
-            let out = c.compose(name, ctx.clone(), &thread, *name == "offer.txt.j2").expect(name);
+            let thread = Thread {
+                to: "taro@example.jp".into(),
+                in_reply_to: Some("a@b".into()),
+                references: vec!["z@b".into()],
+                subject: "予約希望\r\nBcc: x@y".into(),
+            };
+            let out = c
+                .compose(name, ctx.clone(), &thread, *name == "offer.txt.j2")
+                .expect(name);
             let parsed = crate::mail::message::parse(&out.raw);
-            assert!(parsed.body.contains("ハローワーク出雲") || *name == "staff.txt.j2", "{name}: {}", parsed.body);
-            assert_eq!(parsed.thread_ids, vec!["a@b".to_string(), "z@b".to_string()], "{name}");
+            assert!(
+                parsed.body.contains("ハローワーク出雲") || *name == "staff.txt.j2",
+                "{name}: {}",
+                parsed.body
+            );
+            assert_eq!(
+                parsed.thread_ids,
+                vec!["a@b".to_string(), "z@b".to_string()],
+                "{name}"
+            );
             let raw = String::from_utf8_lossy(&out.raw);
             assert!(raw.contains("Auto-Submitted: auto-replied"));
             assert!(!raw.contains("\r\nBcc:"), "{name}: header injection");
             if *name == "confirm.txt.j2" {
                 assert!(parsed.body.contains("123 456 7890") && parsed.body.contains("abc"));
-                assert!(parsed.body.contains("{{ 太郎 }}"), "user text is data, not template code");
+                assert!(
+                    parsed.body.contains("{{ 太郎 }}"),
+                    "user text is data, not template code"
+                );
             }
         }
     }

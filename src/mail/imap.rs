@@ -23,9 +23,15 @@ pub enum MailError {
     #[error("{what} timed out after {secs}s")]
     Timeout { what: String, secs: u64 },
     #[error("imap {what} failed: {source}")]
-    Imap { what: String, source: async_imap::error::Error },
+    Imap {
+        what: String,
+        source: async_imap::error::Error,
+    },
     #[error("connect to {addr} failed: {source}")]
-    Connect { addr: String, source: std::io::Error },
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("tls to {host} failed: {message}")]
     Tls { host: String, message: String },
     #[error("imap server closed the connection during {0}")]
@@ -33,7 +39,10 @@ pub enum MailError {
     #[error("imap {what}: {message}")]
     Protocol { what: String, message: String },
     #[error("smtp send to recipient id {outbox_id} failed: {source}")]
-    Smtp { outbox_id: i64, source: lettre::transport::smtp::Error },
+    Smtp {
+        outbox_id: i64,
+        source: lettre::transport::smtp::Error,
+    },
     #[error("smtp setup failed: {0}")]
     SmtpSetup(String),
 }
@@ -66,7 +75,11 @@ impl std::fmt::Debug for Stream {
 }
 
 impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -75,7 +88,11 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -97,19 +114,28 @@ impl AsyncWrite for Stream {
 
 fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
     let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 async fn wrap_tls(host: &str, tcp: TcpStream) -> Result<Stream, MailError> {
-    let err = |message: String| MailError::Tls { host: host.to_string(), message };
+    let err = |message: String| MailError::Tls {
+        host: host.to_string(),
+        message,
+    };
     let connector = tls_connector().map_err(err)?;
-    let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| err(e.to_string()))?;
-    let tls = connector.connect(name, tcp).await.map_err(|e| err(e.to_string()))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| err(e.to_string()))?;
+    let tls = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| err(e.to_string()))?;
     Ok(Stream::Tls(Box::new(tls)))
 }
 
@@ -122,14 +148,24 @@ pub struct ImapSession {
 }
 
 /// Runs `fut` under the time-out, naming `what` in the error.
-async fn timed<T, E>(timeout: Duration, what: &str, fut: impl Future<Output = Result<T, E>>) -> Result<T, MailError>
+async fn timed<T, E>(
+    timeout: Duration,
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, MailError>
 where
     E: Into<async_imap::error::Error>,
 {
     match tokio::time::timeout(timeout, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(MailError::Imap { what: what.to_string(), source: e.into() }),
-        Err(_) => Err(MailError::Timeout { what: format!("imap {what}"), secs: timeout.as_secs() }),
+        Ok(Err(e)) => Err(MailError::Imap {
+            what: what.to_string(),
+            source: e.into(),
+        }),
+        Err(_) => Err(MailError::Timeout {
+            what: format!("imap {what}"),
+            secs: timeout.as_secs(),
+        }),
     }
 }
 
@@ -139,39 +175,81 @@ impl ImapSession {
         let tcp = match tokio::time::timeout(cfg.timeout, TcpStream::connect(&addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(source)) => return Err(MailError::Connect { addr, source }),
-            Err(_) => return Err(MailError::Timeout { what: format!("imap connect to {addr}"), secs: cfg.timeout.as_secs() }),
+            Err(_) => {
+                return Err(MailError::Timeout {
+                    what: format!("imap connect to {addr}"),
+                    secs: cfg.timeout.as_secs(),
+                })
+            }
         };
         let stream = match cfg.security {
             Security::Tls => tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp))
                 .await
-                .map_err(|_| MailError::Timeout { what: "imap tls handshake".into(), secs: cfg.timeout.as_secs() })??,
+                .map_err(|_| MailError::Timeout {
+                    what: "imap tls handshake".into(),
+                    secs: cfg.timeout.as_secs(),
+                })??,
             Security::None | Security::StartTls => Stream::Plain(tcp),
         };
         let mut client = async_imap::Client::new(stream);
         let greeting = tokio::time::timeout(cfg.timeout, client.read_response())
             .await
-            .map_err(|_| MailError::Timeout { what: "imap greeting".into(), secs: cfg.timeout.as_secs() })?;
+            .map_err(|_| MailError::Timeout {
+                what: "imap greeting".into(),
+                secs: cfg.timeout.as_secs(),
+            })?;
         match greeting {
             Ok(Some(_)) => {}
             Ok(None) => return Err(MailError::Closed("greeting".into())),
-            Err(e) => return Err(MailError::Imap { what: "greeting".into(), source: e.into() }),
+            Err(e) => {
+                return Err(MailError::Imap {
+                    what: "greeting".into(),
+                    source: e.into(),
+                })
+            }
         }
         if cfg.security == Security::StartTls {
-            timed(cfg.timeout, "starttls", client.run_command_and_check_ok("STARTTLS", None)).await?;
+            timed(
+                cfg.timeout,
+                "starttls",
+                client.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await?;
             let tcp = match client.into_inner() {
                 Stream::Plain(t) => t,
-                Stream::Tls(_) => return Err(MailError::Protocol { what: "starttls".into(), message: "already encrypted".into() }),
+                Stream::Tls(_) => {
+                    return Err(MailError::Protocol {
+                        what: "starttls".into(),
+                        message: "already encrypted".into(),
+                    })
+                }
             };
             let tls = tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp))
                 .await
-                .map_err(|_| MailError::Timeout { what: "imap starttls handshake".into(), secs: cfg.timeout.as_secs() })??;
+                .map_err(|_| MailError::Timeout {
+                    what: "imap starttls handshake".into(),
+                    secs: cfg.timeout.as_secs(),
+                })??;
             client = async_imap::Client::new(tls);
         }
-        let mut session = match tokio::time::timeout(cfg.timeout, client.login(&cfg.username, &cfg.password)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err((e, _))) => return Err(MailError::Imap { what: "login".into(), source: e }),
-            Err(_) => return Err(MailError::Timeout { what: "imap login".into(), secs: cfg.timeout.as_secs() }),
-        };
+        let mut session =
+            match tokio::time::timeout(cfg.timeout, client.login(&cfg.username, &cfg.password))
+                .await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err((e, _))) => {
+                    return Err(MailError::Imap {
+                        what: "login".into(),
+                        source: e,
+                    })
+                }
+                Err(_) => {
+                    return Err(MailError::Timeout {
+                        what: "imap login".into(),
+                        secs: cfg.timeout.as_secs(),
+                    })
+                }
+            };
         let caps = timed(cfg.timeout, "capability", session.capabilities()).await?;
         Ok(ImapSession {
             can_move: caps.has_str("MOVE"),
@@ -183,7 +261,9 @@ impl ImapSession {
     }
 
     fn s(&mut self) -> Result<&mut Session<Stream>, MailError> {
-        self.session.as_mut().ok_or_else(|| MailError::Closed("a previous failed idle".into()))
+        self.session
+            .as_mut()
+            .ok_or_else(|| MailError::Closed("a previous failed idle".into()))
     }
 
     pub fn can_idle(&self) -> bool {
@@ -195,7 +275,10 @@ impl ImapSession {
         let t = self.timeout;
         let encoded = utf7::encode(mailbox);
         let mbox = timed(t, "select", self.s()?.select(&encoded)).await?;
-        mbox.uid_validity.ok_or_else(|| MailError::Protocol { what: "select".into(), message: "server sent no UIDVALIDITY".into() })
+        mbox.uid_validity.ok_or_else(|| MailError::Protocol {
+            what: "select".into(),
+            message: "server sent no UIDVALIDITY".into(),
+        })
     }
 
     /// All UIDs in the selected mailbox, ascending.
@@ -215,24 +298,67 @@ impl ImapSession {
         let t = self.timeout;
         let set = uid_set(uids);
         let session = self.s()?;
-        let fetches: Vec<_> = match tokio::time::timeout(t, async { session.uid_fetch(&set, "(UID RFC822.SIZE)").await?.try_collect::<Vec<_>>().await }).await {
+        let fetches: Vec<_> = match tokio::time::timeout(t, async {
+            session
+                .uid_fetch(&set, "(UID RFC822.SIZE)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        {
             Ok(Ok(v)) => v,
-            Ok(Err(e)) => return Err(MailError::Imap { what: "fetch sizes".into(), source: e }),
-            Err(_) => return Err(MailError::Timeout { what: "imap fetch sizes".into(), secs: t.as_secs() }),
+            Ok(Err(e)) => {
+                return Err(MailError::Imap {
+                    what: "fetch sizes".into(),
+                    source: e,
+                })
+            }
+            Err(_) => {
+                return Err(MailError::Timeout {
+                    what: "imap fetch sizes".into(),
+                    secs: t.as_secs(),
+                })
+            }
         };
-        Ok(fetches.iter().filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))).collect())
+        Ok(fetches
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+            .collect())
     }
 
     /// The raw message with `uid`, or None if it vanished meanwhile.
     pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, MailError> {
         let t = self.timeout * 4;
         let session = self.s()?;
-        let fetches: Vec<_> = match tokio::time::timeout(t, async { session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await?.try_collect::<Vec<_>>().await }).await {
+        let fetches: Vec<_> = match tokio::time::timeout(t, async {
+            session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        {
             Ok(Ok(v)) => v,
-            Ok(Err(e)) => return Err(MailError::Imap { what: format!("fetch uid {uid}"), source: e }),
-            Err(_) => return Err(MailError::Timeout { what: format!("imap fetch uid {uid}"), secs: t.as_secs() }),
+            Ok(Err(e)) => {
+                return Err(MailError::Imap {
+                    what: format!("fetch uid {uid}"),
+                    source: e,
+                })
+            }
+            Err(_) => {
+                return Err(MailError::Timeout {
+                    what: format!("imap fetch uid {uid}"),
+                    secs: t.as_secs(),
+                })
+            }
         };
-        Ok(fetches.iter().find(|f| f.uid == Some(uid)).and_then(|f| f.body()).map(|b| b.to_vec()))
+        Ok(fetches
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.body())
+            .map(|b| b.to_vec()))
     }
 
     /// Creates `folder` unless it exists.
@@ -246,7 +372,12 @@ impl ImapSession {
         // CREATE fails when the folder exists; a STATUS afterwards tells
         // whether it really is there.
         let _ = tokio::time::timeout(t, session.create(&encoded)).await;
-        timed(t, &format!("status of folder {encoded}"), session.status(&encoded, "(MESSAGES)")).await?;
+        timed(
+            t,
+            &format!("status of folder {encoded}"),
+            session.status(&encoded, "(MESSAGES)"),
+        )
+        .await?;
         self.known_folders.push(folder.to_string());
         Ok(())
     }
@@ -259,18 +390,46 @@ impl ImapSession {
         let can_move = self.can_move;
         let session = self.s()?;
         if can_move {
-            timed(t, &format!("move uid {uid}"), session.uid_mv(uid.to_string(), &encoded)).await?;
+            timed(
+                t,
+                &format!("move uid {uid}"),
+                session.uid_mv(uid.to_string(), &encoded),
+            )
+            .await?;
         } else {
-            timed(t, &format!("copy uid {uid}"), session.uid_copy(uid.to_string(), &encoded)).await?;
+            timed(
+                t,
+                &format!("copy uid {uid}"),
+                session.uid_copy(uid.to_string(), &encoded),
+            )
+            .await?;
             match tokio::time::timeout(t, async {
-                session.uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)").await?.try_collect::<Vec<_>>().await?;
-                session.uid_expunge(uid.to_string()).await?.try_collect::<Vec<_>>().await
+                session
+                    .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await?;
+                session
+                    .uid_expunge(uid.to_string())
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
             })
             .await
             {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(MailError::Imap { what: format!("expunge uid {uid}"), source: e }),
-                Err(_) => return Err(MailError::Timeout { what: format!("imap expunge uid {uid}"), secs: t.as_secs() }),
+                Ok(Err(e)) => {
+                    return Err(MailError::Imap {
+                        what: format!("expunge uid {uid}"),
+                        source: e,
+                    })
+                }
+                Err(_) => {
+                    return Err(MailError::Timeout {
+                        what: format!("imap expunge uid {uid}"),
+                        secs: t.as_secs(),
+                    })
+                }
             }
         }
         Ok(())
@@ -281,13 +440,21 @@ impl ImapSession {
         self.ensure_folder(folder).await?;
         let t = self.timeout;
         let encoded = utf7::encode(folder);
-        timed(t, &format!("append to {encoded}"), self.s()?.append(&encoded, Some("(\\Seen)"), None, raw)).await
+        timed(
+            t,
+            &format!("append to {encoded}"),
+            self.s()?.append(&encoded, Some("(\\Seen)"), None, raw),
+        )
+        .await
     }
 
     /// Waits in IDLE until the server reports a change or `max` passes.
     /// Returns true when there may be new mail.
     pub async fn idle(&mut self, max: Duration) -> Result<bool, MailError> {
-        let session = self.session.take().ok_or_else(|| MailError::Closed("idle".into()))?;
+        let session = self
+            .session
+            .take()
+            .ok_or_else(|| MailError::Closed("idle".into()))?;
         let t = self.timeout;
         let mut handle = session.idle();
         timed(t, "idle start", handle.init()).await?;
@@ -299,7 +466,10 @@ impl ImapSession {
         match outcome {
             Ok(Ok(IdleResponse::NewData(_))) => Ok(true),
             Ok(Ok(_)) => Ok(false),
-            Ok(Err(e)) => Err(MailError::Imap { what: "idle".into(), source: e }),
+            Ok(Err(e)) => Err(MailError::Imap {
+                what: "idle".into(),
+                source: e,
+            }),
             Err(_) => Ok(false),
         }
     }
@@ -318,5 +488,8 @@ impl ImapSession {
 
 /// "1,2,3" → a UID set; short and safe for any list.
 fn uid_set(uids: &[u32]) -> String {
-    uids.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
+    uids.iter()
+        .map(|u| u.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }

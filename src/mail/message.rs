@@ -25,12 +25,6 @@ pub struct Inbound {
     pub parsed: bool,
 }
 
-impl Default for MailKind {
-    fn default() -> Self {
-        MailKind::Person
-    }
-}
-
 /// Upper bound on the body text we look at; long tails are signatures,
 /// quotes or junk, and understanding is linear in this.
 const MAX_BODY_CHARS: usize = 200_000;
@@ -45,7 +39,11 @@ pub fn parse(raw: &[u8]) -> Inbound {
         .and_then(|a| a.address())
         .map(bare_address)
         .unwrap_or_default();
-    let reply_to = msg.reply_to().and_then(|a| a.first()).and_then(|a| a.address()).map(bare_address);
+    let reply_to = msg
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(bare_address);
     let subject = msg.subject().unwrap_or("").to_string();
     let mut thread_ids = Vec::new();
     for value in [msg.in_reply_to(), msg.references()] {
@@ -60,7 +58,9 @@ pub fn parse(raw: &[u8]) -> Inbound {
     }
     let raw_header = |name: &'static str| msg.header_raw(name).map(|v| v.trim());
     let return_path = raw_header("Return-Path").map(|v| v.trim_matches(['<', '>']).trim());
-    let content_type = msg.header("Content-Type").and_then(HeaderValue::as_content_type);
+    let content_type = msg
+        .header("Content-Type")
+        .and_then(HeaderValue::as_content_type);
     let ct_full = content_type.map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")));
     let report_type = content_type.and_then(|c| c.attribute("report-type"));
     let hints = MachineHints {
@@ -73,7 +73,10 @@ pub fn parse(raw: &[u8]) -> Inbound {
         report_type,
         from: &from,
         subject: &subject,
-        x_autoreply: raw_header("X-Autoreply").is_some() || raw_header("X-Autorespond").is_some() || raw_header("X-Auto-Response-Suppress").is_some_and(|_| raw_header("Auto-Submitted").is_some()),
+        x_autoreply: raw_header("X-Autoreply").is_some()
+            || raw_header("X-Autorespond").is_some()
+            || raw_header("X-Auto-Response-Suppress")
+                .is_some_and(|_| raw_header("Auto-Submitted").is_some()),
     };
     let kind = classify(&hints);
     let mut body = String::new();
@@ -103,7 +106,10 @@ pub fn parse(raw: &[u8]) -> Inbound {
         body.truncate(cut);
     }
     Inbound {
-        message_id: msg.message_id().map(|s| s.trim().trim_matches(['<', '>']).to_string()).filter(|s| !s.is_empty()),
+        message_id: msg
+            .message_id()
+            .map(|s| s.trim().trim_matches(['<', '>']).to_string())
+            .filter(|s| !s.is_empty()),
         from,
         reply_to,
         subject,

@@ -19,27 +19,53 @@ impl SmtpSender {
         let setup = |e: String| MailError::SmtpSetup(e);
         let tls = match cfg.security {
             Security::None => Tls::None,
-            Security::StartTls => Tls::Required(TlsParameters::new(cfg.host.clone()).map_err(|e| setup(e.to_string()))?),
-            Security::Tls => Tls::Wrapper(TlsParameters::new(cfg.host.clone()).map_err(|e| setup(e.to_string()))?),
+            Security::StartTls => Tls::Required(
+                TlsParameters::new(cfg.host.clone()).map_err(|e| setup(e.to_string()))?,
+            ),
+            Security::Tls => Tls::Wrapper(
+                TlsParameters::new(cfg.host.clone()).map_err(|e| setup(e.to_string()))?,
+            ),
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str()).port(cfg.port).tls(tls).timeout(Some(cfg.timeout));
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
+                .port(cfg.port)
+                .tls(tls)
+                .timeout(Some(cfg.timeout));
         if let Some((user, pass)) = &cfg.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
         }
-        let from: Address = crate::config::bare_address(&cfg.from).parse().map_err(|e: lettre::address::AddressError| setup(format!("smtp.from: {e}")))?;
-        Ok(SmtpSender { transport: builder.build(), from })
+        let from: Address = crate::config::bare_address(&cfg.from)
+            .parse()
+            .map_err(|e: lettre::address::AddressError| setup(format!("smtp.from: {e}")))?;
+        Ok(SmtpSender {
+            transport: builder.build(),
+            from,
+        })
     }
 
     /// Sends one raw message to `to`. `outbox_id` names it in errors (never
     /// the address, which is personal data).
     pub async fn send(&self, outbox_id: i64, to: &str, raw: &[u8]) -> Result<(), MailError> {
-        let rcpt: Address = to.parse().map_err(|e: lettre::address::AddressError| MailError::SmtpSetup(format!("outbox {outbox_id}: bad recipient: {e}")))?;
-        let envelope = Envelope::new(Some(self.from.clone()), vec![rcpt]).map_err(|e| MailError::SmtpSetup(e.to_string()))?;
-        self.transport.send_raw(&envelope, raw).await.map(|_| ()).map_err(|source| MailError::Smtp { outbox_id, source })
+        let rcpt: Address = to.parse().map_err(|e: lettre::address::AddressError| {
+            MailError::SmtpSetup(format!("outbox {outbox_id}: bad recipient: {e}"))
+        })?;
+        let envelope = Envelope::new(Some(self.from.clone()), vec![rcpt])
+            .map_err(|e| MailError::SmtpSetup(e.to_string()))?;
+        self.transport
+            .send_raw(&envelope, raw)
+            .await
+            .map(|_| ())
+            .map_err(|source| MailError::Smtp { outbox_id, source })
     }
 
     /// Connects and says hello, for `yoyaku check`.
     pub async fn test(&self) -> Result<bool, MailError> {
-        self.transport.test_connection().await.map_err(|source| MailError::Smtp { outbox_id: 0, source })
+        self.transport
+            .test_connection()
+            .await
+            .map_err(|source| MailError::Smtp {
+                outbox_id: 0,
+                source,
+            })
     }
 }

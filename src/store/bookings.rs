@@ -26,7 +26,13 @@ pub struct NewBooking<'a> {
 }
 
 /// Slots between `from` and `to` where every one of `rooms` is booked.
-pub async fn full_slots(conn: &mut SqliteConnection, cal: &Calendar, from: DateTime<Utc>, to: DateTime<Utc>, rooms: &[String]) -> Result<HashSet<Slot>, StoreError> {
+pub async fn full_slots(
+    conn: &mut SqliteConnection,
+    cal: &Calendar,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    rooms: &[String],
+) -> Result<HashSet<Slot>, StoreError> {
     let rows = sqlx::query("SELECT slot_start, room_id FROM bookings WHERE status = 'confirmed' AND slot_start >= ? AND slot_start < ?")
         .bind(ts(from))
         .bind(ts(to))
@@ -36,7 +42,10 @@ pub async fn full_slots(conn: &mut SqliteConnection, cal: &Calendar, from: DateT
     for row in &rows {
         let room: String = row.try_get("room_id")?;
         if rooms.contains(&room) {
-            taken.entry(row.try_get("slot_start")?).or_default().insert(room);
+            taken
+                .entry(row.try_get("slot_start")?)
+                .or_default()
+                .insert(room);
         }
     }
     let mut full = HashSet::new();
@@ -51,7 +60,11 @@ pub async fn full_slots(conn: &mut SqliteConnection, cal: &Calendar, from: DateT
 
 /// Books the first free room of `rooms` for the slot; `None` when every
 /// room is taken (the unique index decides, not a prior read).
-pub async fn try_book(tx: &mut Tx, new: &NewBooking<'_>, rooms: &[String]) -> Result<Option<Booking>, StoreError> {
+pub async fn try_book(
+    tx: &mut Tx,
+    new: &NewBooking<'_>,
+    rooms: &[String],
+) -> Result<Option<Booking>, StoreError> {
     for room in rooms {
         let result = sqlx::query(
             "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, consent_message_id, consent_from, consent_at, terms_sha256, created_at)
@@ -69,14 +82,22 @@ pub async fn try_book(tx: &mut Tx, new: &NewBooking<'_>, rooms: &[String]) -> Re
         .execute(&mut **tx)
         .await?;
         if result.rows_affected() == 1 {
-            return Ok(Some(Booking { id: result.last_insert_rowid(), reservation: new.reservation.to_string(), room_id: room.clone(), slot_start: new.slot_start }));
+            return Ok(Some(Booking {
+                id: result.last_insert_rowid(),
+                reservation: new.reservation.to_string(),
+                room_id: room.clone(),
+                slot_start: new.slot_start,
+            }));
         }
     }
     Ok(None)
 }
 
 /// The confirmed booking of a request, if any.
-pub async fn for_request(conn: &mut SqliteConnection, request_id: i64) -> Result<Option<Booking>, StoreError> {
+pub async fn for_request(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+) -> Result<Option<Booking>, StoreError> {
     let row = sqlx::query("SELECT id, reservation, room_id, slot_start FROM bookings WHERE request_id = ? AND status = 'confirmed' ORDER BY id DESC LIMIT 1")
         .bind(request_id)
         .fetch_optional(&mut *conn)

@@ -25,9 +25,15 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create database file {path}: {source}")]
-    Create { path: String, source: std::io::Error },
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("corrupt row in {table}: {problem}")]
-    Corrupt { table: &'static str, problem: String },
+    Corrupt {
+        table: &'static str,
+        problem: String,
+    },
 }
 
 impl StoreError {
@@ -36,9 +42,14 @@ impl StoreError {
         match self {
             StoreError::Db(sqlx::Error::Database(e)) => {
                 let msg = e.message().to_ascii_lowercase();
-                msg.contains("locked") || msg.contains("busy") || msg.contains("disk") || msg.contains("full")
+                msg.contains("locked")
+                    || msg.contains("busy")
+                    || msg.contains("disk")
+                    || msg.contains("full")
             }
-            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            ) => true,
             _ => false,
         }
     }
@@ -58,7 +69,10 @@ pub fn ts(t: DateTime<Utc>) -> String {
 pub fn parse_ts(table: &'static str, s: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt { table, problem: format!("bad time {s:?}: {e}") })
+        .map_err(|e| StoreError::Corrupt {
+            table,
+            problem: format!("bad time {s:?}: {e}"),
+        })
 }
 
 impl Store {
@@ -68,10 +82,16 @@ impl Store {
             if !path.starts_with(':') && !std::path::Path::new(path).exists() {
                 if let Some(dir) = std::path::Path::new(path).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|source| StoreError::Create { path: path.to_string(), source })?;
+                        std::fs::create_dir_all(dir).map_err(|source| StoreError::Create {
+                            path: path.to_string(),
+                            source,
+                        })?;
                     }
                 }
-                create_private_file(path).map_err(|source| StoreError::Create { path: path.to_string(), source })?;
+                create_private_file(path).map_err(|source| StoreError::Create {
+                    path: path.to_string(),
+                    source,
+                })?;
             }
         }
         let options = SqliteConnectOptions::from_str(url)?
@@ -80,7 +100,11 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(30)).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -103,10 +127,19 @@ impl Store {
 #[cfg(unix)]
 fn create_private_file(path: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map(|_| ())
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(|_| ())
 }
 
 #[cfg(not(unix))]
 fn create_private_file(path: &str) -> std::io::Result<()> {
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path).map(|_| ())
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(|_| ())
 }

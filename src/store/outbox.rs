@@ -15,7 +15,15 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
-pub async fn enqueue(tx: &mut Tx, message_id: &str, request_id: Option<i64>, kind: &str, recipient: &str, raw: &[u8], now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn enqueue(
+    tx: &mut Tx,
+    message_id: &str,
+    request_id: Option<i64>,
+    kind: &str,
+    recipient: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO outbox (message_id, request_id, kind, recipient, raw, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(message_id)
         .bind(request_id)
@@ -46,7 +54,11 @@ fn rows_to_outbox(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<OutboxRow>, 
 
 /// Mail due to be sent, oldest first. `until` is the send clock: pending
 /// mail is sent as soon as it is written, whatever the injected time.
-pub async fn pending(conn: &mut SqliteConnection, until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+pub async fn pending(
+    conn: &mut SqliteConnection,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
     let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?")
         .bind(ts(until))
         .bind(limit)
@@ -56,7 +68,10 @@ pub async fn pending(conn: &mut SqliteConnection, until: DateTime<Utc>, limit: i
 }
 
 /// Sent mail not yet copied to the sent folder.
-pub async fn unappended(conn: &mut SqliteConnection, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+pub async fn unappended(
+    conn: &mut SqliteConnection,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
     let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'sent' AND appended = 0 ORDER BY id LIMIT ?")
         .bind(limit)
         .fetch_all(&mut *conn)
@@ -64,18 +79,30 @@ pub async fn unappended(conn: &mut SqliteConnection, limit: i64) -> Result<Vec<O
     rows_to_outbox(rows)
 }
 
-pub async fn mark_sent(conn: &mut SqliteConnection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn mark_sent(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").bind(ts(now)).bind(id).execute(&mut *conn).await?;
     Ok(())
 }
 
 pub async fn mark_appended(conn: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET appended = 1 WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE outbox SET appended = 1 WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Records a failed attempt; `next` is None for a permanent failure.
-pub async fn mark_attempt_failed(conn: &mut SqliteConnection, id: i64, error: &str, next: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+pub async fn mark_attempt_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    next: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
     let error: String = error.chars().take(500).collect();
     match next {
         Some(at) => {
@@ -90,7 +117,11 @@ pub async fn mark_attempt_failed(conn: &mut SqliteConnection, id: i64, error: &s
 
 /// (pending, failed) counts, for `check` and tests.
 pub async fn counts(conn: &mut SqliteConnection) -> Result<(i64, i64), StoreError> {
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetch_one(&mut *conn).await?;
-    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").fetch_one(&mut *conn).await?;
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+        .fetch_one(&mut *conn)
+        .await?;
+    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok((pending, failed))
 }

@@ -18,29 +18,47 @@ pub struct Processed {
     pub moved: bool,
 }
 
-pub async fn get(conn: &mut SqliteConnection, key: &ProcessedKey) -> Result<Option<Processed>, StoreError> {
-    let row = sqlx::query("SELECT folder, moved FROM processed WHERE mailbox = ? AND uidvalidity = ? AND uid = ?")
-        .bind(&key.mailbox)
-        .bind(i64::from(key.uidvalidity))
-        .bind(i64::from(key.uid))
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn get(
+    conn: &mut SqliteConnection,
+    key: &ProcessedKey,
+) -> Result<Option<Processed>, StoreError> {
+    let row = sqlx::query(
+        "SELECT folder, moved FROM processed WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
+    )
+    .bind(&key.mailbox)
+    .bind(i64::from(key.uidvalidity))
+    .bind(i64::from(key.uid))
+    .fetch_optional(&mut *conn)
+    .await?;
     match row {
-        Some(r) => Ok(Some(Processed { folder: r.try_get("folder")?, moved: r.try_get::<i64, _>("moved")? != 0 })),
+        Some(r) => Ok(Some(Processed {
+            folder: r.try_get("folder")?,
+            moved: r.try_get::<i64, _>("moved")? != 0,
+        })),
         None => Ok(None),
     }
 }
 
 /// Whether the same message was handled before under another UID (a
 /// redelivery, a replay, or a recreated mailbox).
-pub async fn seen_before(conn: &mut SqliteConnection, message_id: Option<&str>, raw_sha256: &str) -> Result<bool, StoreError> {
+pub async fn seen_before(
+    conn: &mut SqliteConnection,
+    message_id: Option<&str>,
+    raw_sha256: &str,
+) -> Result<bool, StoreError> {
     if let Some(id) = message_id {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed WHERE message_id = ?").bind(id).fetch_one(&mut *conn).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed WHERE message_id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
         if n > 0 {
             return Ok(true);
         }
     }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed WHERE raw_sha256 = ?").bind(raw_sha256).fetch_one(&mut *conn).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed WHERE raw_sha256 = ?")
+        .bind(raw_sha256)
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(n > 0)
 }
 

@@ -42,14 +42,20 @@ macro_rules! select_requests {
 }
 
 fn corrupt(problem: String) -> StoreError {
-    StoreError::Corrupt { table: "requests", problem }
+    StoreError::Corrupt {
+        table: "requests",
+        problem,
+    }
 }
 
 fn from_row(row: &SqliteRow) -> Result<RequestRow, StoreError> {
     let state_text: String = row.try_get("state")?;
-    let state = State::parse(&state_text).ok_or_else(|| corrupt(format!("unknown state {state_text:?}")))?;
-    let data: BookingRequest = serde_json::from_str(&row.try_get::<String, _>("data")?).map_err(|e| corrupt(e.to_string()))?;
-    let offered: Vec<Slot> = serde_json::from_str(&row.try_get::<String, _>("offered")?).map_err(|e| corrupt(e.to_string()))?;
+    let state = State::parse(&state_text)
+        .ok_or_else(|| corrupt(format!("unknown state {state_text:?}")))?;
+    let data: BookingRequest = serde_json::from_str(&row.try_get::<String, _>("data")?)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let offered: Vec<Slot> = serde_json::from_str(&row.try_get::<String, _>("offered")?)
+        .map_err(|e| corrupt(e.to_string()))?;
     let opt_ts = |col: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
         match row.try_get::<Option<String>, _>(col)? {
             Some(s) => Ok(Some(parse_ts("requests", &s)?)),
@@ -61,22 +67,35 @@ fn from_row(row: &SqliteRow) -> Result<RequestRow, StoreError> {
         reference: row.try_get("ref")?,
         token: row.try_get("token")?,
         seeker_address: row.try_get("seeker_address")?,
-        machine: Request { state, data, offered, offered_at: opt_ts("offered_at")?, followed_up_at: opt_ts("followed_up_at")?, booked: None },
+        machine: Request {
+            state,
+            data,
+            offered,
+            offered_at: opt_ts("offered_at")?,
+            followed_up_at: opt_ts("followed_up_at")?,
+            booked: None,
+        },
         next_due_at: opt_ts("next_due_at")?,
         thread_subject: row.try_get("thread_subject")?,
         last_inbound_id: row.try_get("last_inbound_id")?,
-        thread_refs: serde_json::from_str(&row.try_get::<String, _>("thread_refs")?).unwrap_or_default(),
+        thread_refs: serde_json::from_str(&row.try_get::<String, _>("thread_refs")?)
+            .unwrap_or_default(),
         created_at: parse_ts("requests", &row.try_get::<String, _>("created_at")?)?,
     })
 }
 
 /// The request a message belongs to, by any Message-ID of its thread.
-pub async fn find_by_thread(conn: &mut SqliteConnection, ids: &[String]) -> Result<Option<RequestRow>, StoreError> {
+pub async fn find_by_thread(
+    conn: &mut SqliteConnection,
+    ids: &[String],
+) -> Result<Option<RequestRow>, StoreError> {
     for id in ids {
-        let row = sqlx::query(select_requests!("JOIN thread_ids t ON r.id = t.request_id WHERE t.message_id = ?"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row = sqlx::query(select_requests!(
+            "JOIN thread_ids t ON r.id = t.request_id WHERE t.message_id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
         if let Some(row) = row {
             return Ok(Some(from_row(&row)?));
         }
@@ -84,7 +103,10 @@ pub async fn find_by_thread(conn: &mut SqliteConnection, ids: &[String]) -> Resu
     Ok(None)
 }
 
-pub async fn find_by_ref(conn: &mut SqliteConnection, reference: &str) -> Result<Option<RequestRow>, StoreError> {
+pub async fn find_by_ref(
+    conn: &mut SqliteConnection,
+    reference: &str,
+) -> Result<Option<RequestRow>, StoreError> {
     let row = sqlx::query(select_requests!("WHERE r.ref = ?"))
         .bind(reference)
         .fetch_optional(&mut *conn)
@@ -92,7 +114,10 @@ pub async fn find_by_ref(conn: &mut SqliteConnection, reference: &str) -> Result
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn find_by_id(conn: &mut SqliteConnection, id: i64) -> Result<Option<RequestRow>, StoreError> {
+pub async fn find_by_id(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<RequestRow>, StoreError> {
     let row = sqlx::query(select_requests!("WHERE r.id = ?"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -101,18 +126,27 @@ pub async fn find_by_id(conn: &mut SqliteConnection, id: i64) -> Result<Option<R
 }
 
 /// Ids of requests whose next timer is due at `now`.
-pub async fn due(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, StoreError> {
+pub async fn due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
     let rows = sqlx::query("SELECT id FROM requests WHERE next_due_at IS NOT NULL AND next_due_at <= ? ORDER BY next_due_at LIMIT ?")
         .bind(ts(now))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| r.try_get::<i64, _>("id").map_err(StoreError::from)).collect()
+    rows.iter()
+        .map(|r| r.try_get::<i64, _>("id").map_err(StoreError::from))
+        .collect()
 }
 
 /// The earliest timer of any request, for the daemon to sleep until.
 pub async fn next_due(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let v: Option<String> = sqlx::query_scalar("SELECT MIN(next_due_at) FROM requests WHERE next_due_at IS NOT NULL").fetch_one(&mut *conn).await?;
+    let v: Option<String> =
+        sqlx::query_scalar("SELECT MIN(next_due_at) FROM requests WHERE next_due_at IS NOT NULL")
+            .fetch_one(&mut *conn)
+            .await?;
     v.map(|s| parse_ts("requests", &s)).transpose()
 }
 
@@ -132,7 +166,15 @@ pub async fn insert(tx: &mut Tx, new: &NewRequest<'_>) -> Result<i64, StoreError
 }
 
 /// Writes the machine's state and the next timer, and records the change.
-pub async fn save(tx: &mut Tx, id: i64, before: State, after: &Request, event: &str, next_due_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn save(
+    tx: &mut Tx,
+    id: i64,
+    before: State,
+    after: &Request,
+    event: &str,
+    next_due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let data = serde_json::to_string(&after.data).map_err(|e| corrupt(e.to_string()))?;
     let offered = serde_json::to_string(&after.offered).map_err(|e| corrupt(e.to_string()))?;
     sqlx::query("UPDATE requests SET state = ?, data = ?, offered = ?, offered_at = ?, followed_up_at = ?, next_due_at = ?, updated_at = ? WHERE id = ?")
@@ -160,7 +202,12 @@ pub async fn save(tx: &mut Tx, id: i64, before: State, after: &Request, event: &
 }
 
 /// Remembers the latest inbound message of the thread, to reply to it.
-pub async fn set_last_inbound(tx: &mut Tx, id: i64, message_id: &str, refs: &[String]) -> Result<(), StoreError> {
+pub async fn set_last_inbound(
+    tx: &mut Tx,
+    id: i64,
+    message_id: &str,
+    refs: &[String],
+) -> Result<(), StoreError> {
     let refs = serde_json::to_string(refs).map_err(|e| corrupt(e.to_string()))?;
     sqlx::query("UPDATE requests SET last_inbound_id = ?, thread_refs = ? WHERE id = ?")
         .bind(message_id)
@@ -171,7 +218,11 @@ pub async fn set_last_inbound(tx: &mut Tx, id: i64, message_id: &str, refs: &[St
     Ok(())
 }
 
-pub async fn add_thread_id(tx: &mut Tx, request_id: i64, message_id: &str) -> Result<(), StoreError> {
+pub async fn add_thread_id(
+    tx: &mut Tx,
+    request_id: i64,
+    message_id: &str,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT OR IGNORE INTO thread_ids (message_id, request_id) VALUES (?, ?)")
         .bind(message_id)
         .bind(request_id)
@@ -181,9 +232,24 @@ pub async fn add_thread_id(tx: &mut Tx, request_id: i64, message_id: &str) -> Re
 }
 
 /// (at, from_state, to_state, event) of a request, oldest first.
-pub async fn history(conn: &mut SqliteConnection, id: i64) -> Result<Vec<(String, Option<String>, String, String)>, StoreError> {
-    let rows = sqlx::query("SELECT at, from_state, to_state, event FROM history WHERE request_id = ? ORDER BY id").bind(id).fetch_all(&mut *conn).await?;
+pub async fn history(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Vec<(String, Option<String>, String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT at, from_state, to_state, event FROM history WHERE request_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("at")?, r.try_get("from_state")?, r.try_get("to_state")?, r.try_get("event")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("at")?,
+                r.try_get("from_state")?,
+                r.try_get("to_state")?,
+                r.try_get("event")?,
+            ))
+        })
         .collect()
 }

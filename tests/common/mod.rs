@@ -25,14 +25,22 @@ static STACK: Once = Once::new();
 pub fn ensure_mailstack() {
     STACK.call_once(|| {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
-        let status = std::process::Command::new("bash").arg(script).arg("start").status().expect("run scripts/mailstack.sh");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .arg("start")
+            .status()
+            .expect("run scripts/mailstack.sh");
         assert!(status.success(), "scripts/mailstack.sh start failed");
     });
 }
 
 pub fn add_user(address: &str) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
-    let status = std::process::Command::new("bash").arg(script).args(["adduser", address, PASSWORD]).status().expect("adduser");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .args(["adduser", address, PASSWORD])
+        .status()
+        .expect("adduser");
     assert!(status.success());
 }
 
@@ -51,7 +59,11 @@ fn rand_u64() -> u64 {
 
 /// 2026-11-25 (Wed) at `h:m` Japan time.
 pub fn jst(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    chrono_tz::Asia::Tokyo.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("valid time").with_timezone(&Utc)
+    chrono_tz::Asia::Tokyo
+        .with_ymd_and_hms(y, mo, d, h, mi, 0)
+        .single()
+        .expect("valid time")
+        .with_timezone(&Utc)
 }
 
 pub struct TestDesk {
@@ -69,7 +81,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { rooms: 1, extra: String::new() }
+        Options {
+            rooms: 1,
+            extra: String::new(),
+        }
     }
 }
 
@@ -129,7 +144,13 @@ impl TestDesk {
         std::fs::write(&config_path, &text).expect("write config");
         let cfg = Config::load(&config_path).expect("valid test config");
         let desk = Desk::new(cfg).await.expect("desk starts");
-        TestDesk { desk, address, staff, dir, config_path }
+        TestDesk {
+            desk,
+            address,
+            staff,
+            dir,
+            config_path,
+        }
     }
 
     /// Waits until the desk's INBOX holds `n` messages, then runs one pass.
@@ -139,7 +160,10 @@ impl TestDesk {
     }
 
     pub async fn db_scalar(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(self.desk.store().pool()).await.expect("query")
+        sqlx::query_scalar(sql)
+            .fetch_one(self.desk.store().pool())
+            .await
+            .expect("query")
     }
 }
 
@@ -158,7 +182,10 @@ impl Seeker {
     /// Sends a UTF-8 plain text mail; returns its Message-ID (no brackets).
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> String {
         let id = format!("{}.{:x}@{}", "seeker", rand_u64(), DOMAIN);
-        let raw = Mail::new(&self.address, to, subject).id(&id).utf8_base64(body).build();
+        let raw = Mail::new(&self.address, to, subject)
+            .id(&id)
+            .utf8_base64(body)
+            .build();
         send_raw(&self.address, to, &raw).await;
         id
     }
@@ -167,18 +194,43 @@ impl Seeker {
     /// References, the original quoted below).
     pub async fn reply(&self, parent: &Received, body: &str) -> String {
         let id = format!("reply.{:x}@{}", rand_u64(), DOMAIN);
-        let quoted: String = parent.inbound.body.lines().map(|l| format!("> {l}\n")).collect();
-        let text = format!("{body}\n\n2026年11月25日(水) 10:00 ハローワーク出雲 <{}>:\n{quoted}", parent.from);
+        let quoted: String = parent
+            .inbound
+            .body
+            .lines()
+            .map(|l| format!("> {l}\n"))
+            .collect();
+        let text = format!(
+            "{body}\n\n2026年11月25日(水) 10:00 ハローワーク出雲 <{}>:\n{quoted}",
+            parent.from
+        );
         let mut refs = parent.inbound.thread_ids.clone();
         if let Some(m) = &parent.inbound.message_id {
             refs.push(m.clone());
         }
-        let raw = Mail::new(&self.address, &parent.from, &format!("Re: {}", parent.inbound.subject))
-            .id(&id)
-            .header("In-Reply-To", &format!("<{}>", parent.inbound.message_id.clone().unwrap_or_default()))
-            .header("References", &refs.iter().map(|r| format!("<{r}>")).collect::<Vec<_>>().join(" "))
-            .utf8_base64(&text)
-            .build();
+        let raw = Mail::new(
+            &self.address,
+            &parent.from,
+            &format!("Re: {}", parent.inbound.subject),
+        )
+        .id(&id)
+        .header(
+            "In-Reply-To",
+            &format!(
+                "<{}>",
+                parent.inbound.message_id.clone().unwrap_or_default()
+            ),
+        )
+        .header(
+            "References",
+            &refs
+                .iter()
+                .map(|r| format!("<{r}>"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+        .utf8_base64(&text)
+        .build();
         send_raw(&self.address, &parent.from, &raw).await;
         id
     }
@@ -233,7 +285,10 @@ pub struct Mail {
 
 impl Mail {
     pub fn new(from: &str, to: &str, subject: &str) -> Mail {
-        let subject_enc = format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(subject.as_bytes()));
+        let subject_enc = format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(subject.as_bytes())
+        );
         Mail {
             headers: vec![
                 ("From".into(), from.into()),
@@ -253,7 +308,8 @@ impl Mail {
     }
 
     pub fn header(mut self, k: &str, v: &str) -> Mail {
-        self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        self.headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         self.headers.push((k.into(), v.into()));
         self
     }
@@ -265,7 +321,10 @@ impl Mail {
     pub fn utf8_base64(mut self, text: &str) -> Mail {
         self.content_type = "text/plain; charset=UTF-8".into();
         self.cte = Some("base64".into());
-        self.body = wrap76(&base64::engine::general_purpose::STANDARD.encode(text.replace('\n', "\r\n").as_bytes()));
+        self.body = wrap76(
+            &base64::engine::general_purpose::STANDARD
+                .encode(text.replace('\n', "\r\n").as_bytes()),
+        );
         self
     }
 
@@ -318,7 +377,10 @@ impl Mail {
 }
 
 fn wrap76(s: &str) -> Vec<u8> {
-    s.as_bytes().chunks(76).flat_map(|c| c.iter().copied().chain(*b"\r\n")).collect()
+    s.as_bytes()
+        .chunks(76)
+        .flat_map(|c| c.iter().copied().chain(*b"\r\n"))
+        .collect()
 }
 
 fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
@@ -333,7 +395,11 @@ fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
             col = 0;
             continue;
         }
-        let enc: Vec<u8> = if (33..=126).contains(&b) && b != b'=' { vec![b] } else { format!("={b:02X}").into_bytes() };
+        let enc: Vec<u8> = if (33..=126).contains(&b) && b != b'=' {
+            vec![b]
+        } else {
+            format!("={b:02X}").into_bytes()
+        };
         if col + enc.len() > 75 {
             out.extend_from_slice(b"=\r\n");
             col = 0;
@@ -347,10 +413,21 @@ fn quoted_printable(bytes: &[u8]) -> Vec<u8> {
 /// Submits raw bytes over real SMTP to the loopback Postfix.
 pub async fn send_raw(from: &str, to: &str, raw: &[u8]) {
     use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(SMTP_PORT).timeout(Some(Duration::from_secs(10))).build();
-    let from_addr: Option<lettre::Address> = if from.is_empty() { None } else { Some(from.parse().expect("from address")) };
-    let envelope = lettre::address::Envelope::new(from_addr, vec![to.parse().expect("to address")]).expect("envelope");
-    transport.send_raw(&envelope, raw).await.expect("smtp submission");
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(SMTP_PORT)
+        .timeout(Some(Duration::from_secs(10)))
+        .build();
+    let from_addr: Option<lettre::Address> = if from.is_empty() {
+        None
+    } else {
+        Some(from.parse().expect("from address"))
+    };
+    let envelope = lettre::address::Envelope::new(from_addr, vec![to.parse().expect("to address")])
+        .expect("envelope");
+    transport
+        .send_raw(&envelope, raw)
+        .await
+        .expect("smtp submission");
 }
 
 fn imap_for(user: &str) -> Imap {
@@ -369,7 +446,9 @@ fn imap_for(user: &str) -> Imap {
 
 /// All messages in `folder` of `user`'s mailbox (empty if it does not exist).
 pub async fn read_folder(user: &str, folder: &str) -> Vec<Received> {
-    let mut s = ImapSession::connect(&imap_for(user)).await.expect("imap login");
+    let mut s = ImapSession::connect(&imap_for(user))
+        .await
+        .expect("imap login");
     if s.select(folder).await.is_err() {
         s.logout().await;
         return Vec::new();
@@ -378,7 +457,11 @@ pub async fn read_folder(user: &str, folder: &str) -> Vec<Received> {
     for uid in s.uids().await.expect("uids") {
         if let Some(raw) = s.fetch(uid).await.expect("fetch") {
             let inbound = message::parse(&raw);
-            out.push(Received { from: inbound.from.clone(), inbound, raw });
+            out.push(Received {
+                from: inbound.from.clone(),
+                inbound,
+                raw,
+            });
         }
     }
     s.logout().await;
@@ -394,7 +477,10 @@ pub async fn wait_for(user: &str, folder: &str, n: usize) -> Vec<Received> {
             return got;
         }
         if start.elapsed() > Duration::from_secs(20) {
-            panic!("{user}/{folder}: expected {n} message(s), found {}", got.len());
+            panic!(
+                "{user}/{folder}: expected {n} message(s), found {}",
+                got.len()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

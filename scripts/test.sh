@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, unit tests of the pure core, and the
+# integration tests that drive real mail through a loopback Postfix and
+# Dovecot (installed from Debian's packages and started when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/mailstack.sh start
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets

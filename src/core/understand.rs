@@ -250,10 +250,12 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             .to_string();
         // A label alone on its line: the value is on the next line.
         if value.is_empty() {
-            if let Some(next) = lines.get(i + 1) {
-                if !next.trim().is_empty() && !LABEL.is_match(next) {
-                    value = next.trim().to_string();
-                    i += 1;
+            // Skip the blank line HTML mail often leaves between the two.
+            let next = (i + 1..lines.len().min(i + 3)).find(|&j| !lines[j].trim().is_empty());
+            if let Some(j) = next {
+                if !LABEL.is_match(lines[j]) {
+                    value = lines[j].trim().to_string();
+                    i = j;
                 }
             }
         }

@@ -1,0 +1,144 @@
+//! The request-understanding corpus (`tests/corpus/requests.toml`), each
+//! phrasing sent through every body encoding a seeker's mailer may use and
+//! read back through the same path as live mail: MIME parse → own text →
+//! parse_request. Pure: no mail server needed.
+
+mod common;
+
+use chrono::{NaiveDate, NaiveTime};
+use common::Mail;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use yoyaku::core::calendar::Calendar;
+use yoyaku::core::quote::own_text;
+use yoyaku::core::understand::{parse_request, Wish, WishTime};
+use yoyaku::mail::message;
+
+#[derive(Deserialize)]
+struct Corpus {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    text: String,
+    name: Option<String>,
+    number: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    #[serde(default)]
+    wishes: Vec<String>,
+    #[serde(default)]
+    missing: Vec<String>,
+}
+
+fn cal() -> Calendar {
+    Calendar {
+        tz: chrono_tz::Asia::Tokyo,
+        slot_times: ["09:30", "11:00", "13:30", "15:00"]
+            .iter()
+            .map(|s| NaiveTime::parse_from_str(s, "%H:%M").expect("time"))
+            .collect(),
+        slot_minutes: 30,
+        horizon_days: 30,
+        closed: BTreeSet::new(),
+    }
+}
+
+fn wish(s: &str) -> Wish {
+    let mut parts = s.split(' ');
+    let date = NaiveDate::parse_from_str(parts.next().expect("date"), "%Y-%m-%d").expect("date");
+    let time = parts.next().map(|t| match t {
+        "am" => WishTime::Morning,
+        "pm" => WishTime::Afternoon,
+        t => WishTime::At(NaiveTime::parse_from_str(t, "%H:%M").expect("time")),
+    });
+    Wish { date, time }
+}
+
+fn html(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<html><head><style>div{{margin:0}}</style></head><body>{}</body></html>",
+        escaped
+            .lines()
+            .map(|l| format!("<div>{l}</div>"))
+            .collect::<String>()
+    )
+}
+
+#[test]
+fn every_phrasing_in_every_encoding() {
+    let corpus: Corpus =
+        toml::from_str(include_str!("corpus/requests.toml")).expect("corpus parses");
+    assert!(
+        corpus.case.len() >= 45,
+        "the corpus keeps at least 45 phrasings"
+    );
+    let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (i, case) in corpus.case.iter().enumerate() {
+        let encodings: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "utf8-base64",
+                Mail::new("s@example.jp", "d@example.jp", "予約")
+                    .utf8_base64(&case.text)
+                    .build(),
+            ),
+            (
+                "utf8-qp",
+                Mail::new("s@example.jp", "d@example.jp", "予約")
+                    .utf8_qp(&case.text)
+                    .build(),
+            ),
+            (
+                "iso-2022-jp",
+                Mail::new("s@example.jp", "d@example.jp", "予約")
+                    .iso2022jp(&case.text)
+                    .build(),
+            ),
+            (
+                "shift_jis-qp",
+                Mail::new("s@example.jp", "d@example.jp", "予約")
+                    .shift_jis_qp(&case.text)
+                    .build(),
+            ),
+            (
+                "html-only",
+                Mail::new("s@example.jp", "d@example.jp", "予約")
+                    .html_only(&html(&case.text))
+                    .build(),
+            ),
+        ];
+        for (encoding, raw) in encodings {
+            let inbound = message::parse(&raw);
+            let req = parse_request(&own_text(&inbound.body, false), today, &cal());
+            let want_wishes: Vec<Wish> = case.wishes.iter().map(|w| wish(w)).collect();
+            let missing: Vec<&str> = req.missing().iter().map(|m| m.key()).collect();
+            let want_missing: Vec<&str> = case.missing.iter().map(String::as_str).collect();
+            let ok = req.name == case.name
+                && req.seeker_number == case.number
+                && req.email == case.email
+                && req.phone == case.phone
+                && req.wishes == want_wishes
+                && missing == want_missing;
+            if !ok {
+                failures.push(format!(
+                    "case {i} ({encoding}): got name={:?} number={:?} email={:?} phone={:?} wishes={:?} missing={:?}\n  text: {:?}",
+                    req.name, req.seeker_number, req.email, req.phone, req.wishes, missing, case.text
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -111,6 +111,14 @@ async fn inbox(user: &str) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
+fn reply_subject(s: &str) -> String {
+    if s.to_ascii_lowercase().starts_with("re:") {
+        s.to_string()
+    } else {
+        format!("Re: {s}")
+    }
+}
+
 fn show(raw: &[u8]) {
     let m = message::parse(raw);
     println!("┌─ Subject: {}", m.subject);
@@ -177,7 +185,7 @@ async fn main() {
                     let raw = build(
                         &user,
                         &to,
-                        &format!("Re: {}", parent.subject),
+                        &reply_subject(&parent.subject),
                         &body,
                         &[
                             ("In-Reply-To".into(), format!("<{id}>")),

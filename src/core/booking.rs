@@ -644,6 +644,87 @@ mod tests {
     }
 
     #[test]
+    fn remaining_transitions() {
+        let (offered, _) = run(&Request::new(), Event::Request(complete()), &HashSet::new());
+        // A reply naming a free slot that was not offered is consent to it.
+        let other = ReplyIntent::Other(vec![Wish {
+            date: d(12, 4),
+            time: Some(WishTime::At(t(13, 30))),
+        }]);
+        let (r, fx) = run(&offered, Event::Reply(other), &HashSet::new());
+        assert_eq!(
+            (r.state, fx),
+            (
+                State::Booked,
+                vec![Effect::Book(Slot::new(d(12, 4), t(13, 30)))]
+            )
+        );
+        // A reply naming only a day re-offers that day.
+        let day = ReplyIntent::Other(vec![Wish {
+            date: d(12, 4),
+            time: None,
+        }]);
+        let (r, fx) = run(&offered, Event::Reply(day), &HashSet::new());
+        assert_eq!(r.state, State::Offered);
+        assert!(matches!(&fx[0], Effect::Offer { slots, retry: true } if slots.len() == 4));
+        // After the follow-up a choice still books.
+        let (followed, _) = run(&offered, Event::FollowUpDue, &HashSet::new());
+        let (r, _) = run(
+            &followed,
+            Event::Reply(ReplyIntent::Choose(1)),
+            &HashSet::new(),
+        );
+        assert_eq!(r.state, State::Booked);
+        // The follow-up goes out once.
+        let c = cal();
+        let ctx_full = HashSet::new();
+        let ctx = Context {
+            cal: &c,
+            now: now(),
+            full: &ctx_full,
+        };
+        assert!(step(&followed, Event::FollowUpDue, &ctx).is_err());
+        // A reply after lapsing is a new attempt.
+        let (lapsed, _) = run(&followed, Event::LapseDue, &HashSet::new());
+        let (r, fx) = run(&lapsed, Event::Reply(ReplyIntent::Agree), &HashSet::new());
+        assert_eq!(r.state, State::Offered);
+        assert!(matches!(&fx[0], Effect::Offer { retry: false, .. }));
+        // A new request after withdrawing is offered again; a reply goes to staff.
+        let (withdrawn, _) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Decline),
+            &HashSet::new(),
+        );
+        let (r, fx) = run(
+            &withdrawn,
+            Event::Reply(ReplyIntent::Agree),
+            &HashSet::new(),
+        );
+        assert_eq!(
+            (r.state, fx),
+            (
+                State::NeedsStaff,
+                vec![Effect::NotifyStaff(StaffReason::AfterClose)]
+            )
+        );
+        let (r, _) = run(&withdrawn, Event::Request(complete()), &HashSet::new());
+        assert_eq!(r.state, State::Offered);
+        // Staff cases stay with staff.
+        let staff = Request {
+            state: State::NeedsStaff,
+            ..offered.clone()
+        };
+        let (r, fx) = run(&staff, Event::Request(complete()), &HashSet::new());
+        assert_eq!(
+            (r.state, fx),
+            (
+                State::NeedsStaff,
+                vec![Effect::NotifyStaff(StaffReason::AfterClose)]
+            )
+        );
+    }
+
+    #[test]
     fn state_names_round_trip() {
         for s in [
             State::New,

@@ -41,6 +41,7 @@ pub enum ComposeError {
 
 const BUILTIN: &[(&str, &str)] = &[
     ("_macros.j2", include_str!("../../templates/_macros.j2")),
+    ("_ref_tag.j2", include_str!("../../templates/_ref_tag.j2")),
     ("offer.txt.j2", include_str!("../../templates/offer.txt.j2")),
     (
         "missing.txt.j2",
@@ -231,6 +232,7 @@ impl Composer {
         thread: &Thread,
         attach_terms: bool,
     ) -> Result<Outgoing, ComposeError> {
+        let ctx_for_tag = ctx.clone();
         let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), ..ctx };
         let tmpl = self
             .env
@@ -254,6 +256,22 @@ impl Composer {
             })?
             .trim();
         let subject = reply_subject(&thread.subject, template_subject);
+        // Phone mailers may drop In-Reply-To; the reference in the subject
+        // still finds the request.
+        let subject = match ctx_ref(&ctx_for_tag) {
+            Some(reference) if !subject.contains(&reference) => {
+                let tag = self
+                    .env
+                    .get_template("_ref_tag.j2")
+                    .and_then(|t| t.render(minijinja::context! { ref => reference }))
+                    .map_err(|source| ComposeError::Template {
+                        name: "_ref_tag.j2".into(),
+                        source,
+                    })?;
+                format!("{subject} {}", tag.trim())
+            }
+            _ => subject,
+        };
         let message_id = format!("yoyaku.{}@{}", random_token(20), self.domain);
         let to: Mailbox = thread
             .to
@@ -308,6 +326,13 @@ impl Composer {
             raw: message.formatted(),
         })
     }
+}
+
+/// The request reference in a template context, if there is one.
+fn ctx_ref(ctx: &Value) -> Option<String> {
+    let v = ctx.get_attr("ref").ok()?;
+    let s = v.as_str()?.to_string();
+    (!s.is_empty() && s != "-").then_some(s)
 }
 
 /// "Re: <their subject>" in their thread, our own subject otherwise.

@@ -38,7 +38,8 @@ pub enum MailError {
     Closed(String),
     #[error("imap {what}: {message}")]
     Protocol { what: String, message: String },
-    #[error("smtp send to recipient id {outbox_id} failed: {source}")]
+    /// Shown without the server's text, which often quotes the address.
+    #[error("smtp send of outbox {outbox_id} failed: {}", smtp_summary(source))]
     Smtp {
         outbox_id: i64,
         source: lettre::transport::smtp::Error,
@@ -56,6 +57,16 @@ impl MailError {
             MailError::SmtpSetup(_) => false,
             _ => true,
         }
+    }
+}
+
+fn smtp_summary(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => format!("server answered {code}"),
+        None if e.is_timeout() => "timed out".into(),
+        None if e.is_tls() => "tls error".into(),
+        None if e.is_client() => "client error".into(),
+        None => "connection error".into(),
     }
 }
 

@@ -31,7 +31,6 @@ fn key_err(key: &str, problem: impl Into<String>) -> ConfigError {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     office: RawOffice,
     imap: RawImap,
@@ -49,7 +48,6 @@ struct RawConfig {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawOffice {
     name: String,
     phone: String,
@@ -65,7 +63,6 @@ fn default_tz() -> String {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawImap {
     host: String,
     port: Option<u16>,
@@ -86,7 +83,6 @@ struct RawImap {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSmtp {
     host: String,
     port: Option<u16>,
@@ -118,13 +114,11 @@ fn default_timeout() -> u64 {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawDatabase {
     url: String,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSchedule {
     #[serde(default = "default_slots")]
     slots: Vec<String>,
@@ -161,14 +155,12 @@ fn default_horizon() -> u32 {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawMeeting {
     #[serde(default)]
     rooms: Vec<RawRoom>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawRoom {
     id: String,
     passcode: String,
@@ -176,17 +168,27 @@ struct RawRoom {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawFolders {
-    #[serde(default = "f_handled")]
+    #[serde(default = "f_handled", alias = "processed", alias = "done")]
     handled: String,
-    #[serde(default = "f_staff")]
+    #[serde(
+        default = "f_staff",
+        alias = "needs_staff",
+        alias = "attention",
+        alias = "review"
+    )]
     staff: String,
-    #[serde(default = "f_machine")]
+    #[serde(
+        default = "f_machine",
+        alias = "machine_mail",
+        alias = "auto",
+        alias = "automatic"
+    )]
     machine: String,
-    #[serde(default = "f_sent")]
-    sent: String,
-    #[serde(default = "f_failed")]
+    /// None: the server's \Sent folder if it has one, else 送信済.
+    #[serde(default)]
+    sent: Option<String>,
+    #[serde(default = "f_failed", alias = "poison", alias = "error")]
     failed: String,
 }
 
@@ -196,7 +198,7 @@ impl Default for RawFolders {
             handled: f_handled(),
             staff: f_staff(),
             machine: f_machine(),
-            sent: f_sent(),
+            sent: None,
             failed: f_failed(),
         }
     }
@@ -211,22 +213,19 @@ fn f_staff() -> String {
 fn f_machine() -> String {
     "自動送信".into()
 }
-fn f_sent() -> String {
-    "送信済".into()
-}
+/// The sent folder when the config names none and the server marks none.
+pub const DEFAULT_SENT_FOLDER: &str = "送信済";
 fn f_failed() -> String {
     "処理失敗".into()
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawTemplates {
     dir: Option<PathBuf>,
     terms_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawLimits {
     #[serde(default = "default_max_bytes")]
     max_message_bytes: u64,
@@ -321,7 +320,8 @@ pub struct Folders {
     pub handled: String,
     pub staff: String,
     pub machine: String,
-    pub sent: String,
+    /// None: use the server's \Sent special-use folder, else [`DEFAULT_SENT_FOLDER`].
+    pub sent: Option<String>,
     pub failed: String,
 }
 
@@ -338,6 +338,8 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub terms_file: Option<PathBuf>,
     pub max_message_bytes: u64,
+    /// Keys the config has that yoyaku does not know (probably typos).
+    pub unknown_keys: Vec<String>,
 }
 
 impl Config {
@@ -357,11 +359,17 @@ impl Config {
     }
 
     /// Parses and checks a config; relative paths are taken from `base`.
+    /// Unknown keys do not stop the desk (a newer config on an older
+    /// binary); they are listed in [`Config::unknown_keys`] and logged.
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: PathBuf::new(),
-            message: e.to_string(),
-        })?;
+        let mut unknown_keys = Vec::new();
+        let deserializer = toml::Deserializer::new(text);
+        let raw: RawConfig =
+            serde_ignored::deserialize(deserializer, |path| unknown_keys.push(path.to_string()))
+                .map_err(|e| ConfigError::Syntax {
+                    path: PathBuf::new(),
+                    message: e.to_string(),
+                })?;
         let tz: Tz = raw.office.timezone.parse().map_err(|_| {
             key_err(
                 "office.timezone",
@@ -425,7 +433,10 @@ impl Config {
             return Err(key_err("imap.poll_seconds", "must be at least 1"));
         }
         let url = raw.database.url.trim();
-        let database_url = if let Some(p) = url.strip_prefix("sqlite://") {
+        let sqlite_path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"));
+        let database_url = if let Some(p) = sqlite_path {
             if p.is_empty() {
                 return Err(key_err(
                     "database.url",
@@ -507,10 +518,12 @@ impl Config {
             ("folders.handled", &folders.handled),
             ("folders.staff", &folders.staff),
             ("folders.machine", &folders.machine),
-            ("folders.sent", &folders.sent),
             ("folders.failed", &folders.failed),
         ] {
             nonempty(key, v)?;
+        }
+        if let Some(sent) = &folders.sent {
+            nonempty("folders.sent", sent)?;
         }
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let templates_dir = raw.templates.dir.map(resolve);
@@ -587,6 +600,7 @@ impl Config {
             templates_dir,
             terms_file,
             max_message_bytes: raw.limits.max_message_bytes,
+            unknown_keys,
         })
     }
 
@@ -767,13 +781,31 @@ passcode = "abc"
     }
 
     #[test]
-    fn unknown_keys_are_refused() {
-        let err = Config::parse(
+    fn unknown_keys_are_reported_not_fatal() {
+        let c = Config::parse(
             &GOOD.replace("[office]", "[office]\nnmae = \"x\""),
             Path::new("/tmp"),
         )
-        .expect_err("typo");
-        assert!(err.to_string().contains("nmae"));
+        .expect("still loads");
+        assert_eq!(c.unknown_keys, vec!["office.nmae".to_string()]);
+    }
+
+    #[test]
+    fn folder_aliases_and_sqlite_forms() {
+        let text = format!(
+            "{}\n[folders]\nprocessed = \"Done\"\nneeds_staff = \"Staff\"\nsent = \"Sent\"\n",
+            GOOD.replace("sqlite://yoyaku.db", "sqlite:data/y.db")
+        );
+        let c = Config::parse(&text, Path::new("/srv")).expect("valid");
+        assert_eq!(
+            (
+                c.folders.handled.as_str(),
+                c.folders.staff.as_str(),
+                c.folders.sent.as_deref()
+            ),
+            ("Done", "Staff", Some("Sent"))
+        );
+        assert_eq!(c.database_url, "sqlite:///srv/data/y.db");
     }
 
     #[test]

@@ -86,6 +86,9 @@ const POISON_ATTEMPTS: u32 = 3;
 
 impl Desk {
     pub async fn new(cfg: Config) -> Result<Desk, DeskError> {
+        for key in &cfg.unknown_keys {
+            warn!(key = %key, "unknown config key ignored (a typo?)");
+        }
         let store = Store::open(&cfg.database_url).await?;
         let composer = Composer::new(&cfg)?;
         let smtp = SmtpSender::new(&cfg.smtp)?;
@@ -491,11 +494,16 @@ impl Desk {
         let (row, event) = match existing {
             None => {
                 let parsed = parse_request(&own_text(&inbound.body, false), today, cal);
+                // The contact address stated in the body, else Reply-To, else
+                // the sender; never one of the office's own addresses.
+                let staff = crate::config::bare_address(&self.cfg.office.staff_address);
+                let usable = |a: &String| *a != own && *a != staff;
                 let to = parsed
                     .email
                     .clone()
                     .map(|e| e.to_ascii_lowercase())
-                    .or_else(|| inbound.reply_to.clone())
+                    .filter(usable)
+                    .or_else(|| inbound.reply_to.clone().filter(usable))
                     .unwrap_or_else(|| inbound.from.clone());
                 let reference = random_ref();
                 let token = random_token(24);
@@ -799,8 +807,26 @@ impl Desk {
                     )
                     .await?;
                 }
+                Effect::Forwarded => {
+                    let ctx_v = minijinja::context! {
+                        name => next.data.name.clone(), ref => row.reference.clone(),
+                        answer_by => DateView::from(self.answer_by(now)),
+                        slots => next.offered.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
+                    };
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "forwarded",
+                        "forwarded.txt.j2",
+                        ctx_v,
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
+                }
                 Effect::Holding => {
-                    let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone(), answer_by => DateView::from(self.answer_by(row, now)) };
+                    let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone(), answer_by => DateView::from(self.answer_by(now)) };
                     self.enqueue(
                         tx,
                         row.id,
@@ -839,10 +865,11 @@ impl Desk {
         }
     }
 
-    /// The date by which the office must answer: 3 business days after the request.
-    fn answer_by(&self, row: &RequestRow, _now: DateTime<Utc>) -> chrono::NaiveDate {
+    /// The date by which the office must answer a mail received at `now`:
+    /// 3 business days later (第6条(2)).
+    fn answer_by(&self, now: DateTime<Utc>) -> chrono::NaiveDate {
         let cal = &self.cfg.calendar;
-        cal.add_business_days(cal.local_date(row.created_at), 3)
+        cal.add_business_days(cal.local_date(now), 3)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -882,10 +909,7 @@ impl Desk {
     ) -> Result<(), DeskError> {
         let cal = &self.cfg.calendar;
         let received_local = now.with_timezone(&cal.tz);
-        let answer_by = match row {
-            Some(r) => self.answer_by(r, now),
-            None => cal.add_business_days(cal.local_date(now), 3),
-        };
+        let answer_by = self.answer_by(now);
         let ctx = minijinja::context! {
             reason => reason,
             ref => row.map(|r| r.reference.clone()).unwrap_or_else(|| "-".into()),
@@ -983,7 +1007,10 @@ impl Desk {
             outbox::unappended(&mut conn, 200).await?
         };
         for row in rows {
-            session.append(&self.cfg.folders.sent, &row.raw).await?;
+            let sent = session
+                .sent_folder(self.cfg.folders.sent.as_deref())
+                .await?;
+            session.append(&sent, &row.raw).await?;
             let mut conn = self
                 .store
                 .pool()

@@ -706,3 +706,76 @@ async fn the_daemon_answers_while_idling_and_stops_on_shutdown() {
         .expect("task");
     assert!(stopped.is_ok());
 }
+
+/// A question in reply to an offer goes to staff; the offer stays open.
+#[tokio::test]
+async fn a_question_in_reply_goes_to_staff_and_the_offer_stays_open() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("question");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("質問 太郎", "12月3日 11:00"),
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = seeker.inbox(1).await.remove(0);
+    seeker
+        .reply(&offer, "スマートフォンからでも参加できますか？")
+        .await;
+    desk.once_after(1, wed()).await;
+    let answer = seeker.inbox(2).await.remove(1);
+    assert!(answer.text().contains("担当者が確認"), "{}", answer.text());
+    assert!(
+        answer.text().contains("【1】2026年12月3日（木）11:00"),
+        "the offer is repeated"
+    );
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM bookings").await,
+        0,
+        "a question is not consent to a slot"
+    );
+    let staff = wait_for(&desk.staff, "INBOX", 1).await;
+    assert!(staff[0].text().contains("質問"), "{}", staff[0].text());
+    assert!(
+        staff[0].text().contains("回答期限：2026年11月30日（月）"),
+        "{}",
+        staff[0].text()
+    );
+    seeker.reply(&answer, "1でお願いします").await;
+    desk.once_after(1, wed()).await;
+    assert!(seeker.inbox(3).await[2]
+        .text()
+        .contains("予約が確定しました"));
+}
+
+/// Phone mailers may drop In-Reply-To and References: the reference in the
+/// subject still finds the request, but only for the address it is bound to.
+#[tokio::test]
+async fn a_reply_without_threading_headers_is_found_by_the_subject_reference() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("keitai");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("携帯 次郎", "12月3日 11:00"),
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = seeker.inbox(1).await.remove(0);
+    assert!(
+        offer.inbound.subject.contains("受付番号"),
+        "{}",
+        offer.inbound.subject
+    );
+    let raw = Mail::new(&seeker.address, &desk.address, &offer.inbound.subject)
+        .utf8_base64("お願いします")
+        .build();
+    send_raw(&seeker.address, &desk.address, &raw).await;
+    desk.once_after(1, wed()).await;
+    assert!(seeker.inbox(2).await[1]
+        .text()
+        .contains("予約が確定しました"));
+}

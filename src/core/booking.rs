@@ -129,6 +129,7 @@ pub enum StaffReason {
     ForeignSender,
     AfterBooking,
     AfterClose,
+    Question,
 }
 
 impl StaffReason {
@@ -138,6 +139,7 @@ impl StaffReason {
             StaffReason::ForeignSender => "foreign_sender",
             StaffReason::AfterBooking => "after_booking",
             StaffReason::AfterClose => "after_close",
+            StaffReason::Question => "question",
         }
     }
 }
@@ -162,6 +164,8 @@ pub enum Effect {
     AcknowledgeWithdrawal,
     /// A polite holding reply: the office will answer in person.
     Holding,
+    /// The question was passed to staff; the offer still stands.
+    Forwarded,
     NotifyStaff(StaffReason),
 }
 
@@ -250,6 +254,11 @@ pub fn step(
                 next.state = Withdrawn;
                 vec![Effect::AcknowledgeWithdrawal]
             }
+            // The offer stays open (and its timers run); a person answers.
+            ReplyIntent::Unclear => vec![
+                Effect::Forwarded,
+                Effect::NotifyStaff(StaffReason::Question),
+            ],
         },
         (Offered | FollowedUp, Event::SlotTaken) => offer(&mut next, ctx, true),
         (Offered, Event::FollowUpDue) => {
@@ -555,6 +564,19 @@ mod tests {
         );
         assert_eq!(w.state, State::Withdrawn);
         assert_eq!(fx, vec![Effect::AcknowledgeWithdrawal]);
+        let (q, fx) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Unclear),
+            &HashSet::new(),
+        );
+        assert_eq!(q.state, State::Offered);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Forwarded,
+                Effect::NotifyStaff(StaffReason::Question)
+            ]
+        );
         let (same, fx) = run(&offered, Event::ForeignReply, &HashSet::new());
         assert_eq!(same.state, State::Offered);
         assert_eq!(fx, vec![Effect::NotifyStaff(StaffReason::ForeignSender)]);

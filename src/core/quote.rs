@@ -10,7 +10,7 @@ static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
         r"(?x)^\s*(?:
             On\s.{0,200}\swrote:?\s*$
           | .{0,200}(?:wrote|writes)\s*:\s*$
-          | .{0,200}(?:書きました|さんは書きました|のメッセージ|からのメール|メッセージ)\s*[:：]\s*$
+          | .{0,200}(?:書きました|さんは書きました|のメッセージ|からのメール|のメール|メッセージ|wrote)\s*[:：]\s*$
           | .{0,200}(?:書きました|が書きました)\s*$
           | \d{4}[年/\-]\s*\d{1,2}[月/\-]\s*\d{1,2}.{0,200}[<＜].{0,100}@.{0,100}[>＞].{0,20}[:：]\s*$
           | -{2,}\s*(?:Original\s+Message|Forwarded\s+message|元のメッセージ|転送されたメッセージ|Reply\s+message)\s*-{2,}.*$
@@ -116,6 +116,12 @@ mod tests {
         assert_eq!(own_text(body, true), "はい");
         let body = "了解です\n\n山田さんは書きました:\n> 1\n";
         assert_eq!(own_text(body, true), "了解です");
+    }
+
+    #[test]
+    fn strips_iphone_japanese_attribution() {
+        let body = "2番でお願いします\n\n2026/11/25 10:00、ハローワーク出雲 <desk@example.jp>のメール:\n\n> 【1】\n";
+        assert_eq!(own_text(body, true), "2番でお願いします");
     }
 
     #[test]

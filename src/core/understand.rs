@@ -122,6 +122,8 @@ impl BookingRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Label {
+    /// 連絡先: an email address or a phone number, whichever it holds.
+    Contact,
     Name,
     Number,
     Phone,
@@ -134,11 +136,12 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
         r"(?x)^\s*
         (?:[\u{2460}-\u{2473}]|\d{1,2}[.)]|[(]\d{1,2}[)]|[【\[■◆●◇○・*\-]|\s)*\s*
         (?P<label>
-            ご?氏\s*名|お?名\s*前(?:\s*[(][^)]*[)])?|フルネーム|name
-          | 求職者?(?:登録)?番号|求職ID|ハローワーク(?:の)?番号
-          | (?:連絡先|ご?登録(?:の|した)?|求職情報として登録した)?(?:携帯)?電話(?:番号)?|携帯(?:番号)?|TEL|Tel|tel|phone|Phone
-          | (?:連絡先|ご?連絡用の?)?(?:メール(?:アドレス)?|E-?mail|e-?mail|mail|アドレス)
-          | ご?希望(?:の)?日(?:時|程)?|第\s*\d\s*希望|日\s*時|希望
+            ご?氏\s*名(?:\s*[(][^)]*[)])?|お?名\s*前(?:\s*[(][^)]*[)])?|フルネーム|[Nn]ame|NAME
+          | 求職(?:者|票|登録)*(?:番号|No\.?|ナンバー|ID)(?:\s*[(][^)]*[)])?|ハローワーク(?:の)?(?:受付)?番号|受付票(?:の)?番号
+          | (?:連絡先|ご?登録(?:の|した)?|求職情報として登録(?:した|の)|ご?連絡用の?)?(?:携帯)?電話(?:番号)?(?:\s*[(][^)]*[)])?|携帯(?:番号)?|TEL|Tel|tel|[Pp]hone|電番
+          | (?:連絡先|ご?連絡用の?)?(?:メール(?:アドレス)?|E-?[Mm]ail|e-?mail|[Mm]ail|アドレス|メアド)(?:\s*[(][^)]*[)])?
+          | 連絡先
+          | (?:相談|予約|面談|ご)?希望(?:の)?(?:日時|日程|日|時間帯|時間|時刻)?|第\s*[\d一二三四五]\s*希望|候補(?:日時|日)?|日\s*時|時間帯?
         )
         \s*[】\]]?\s*(?:は|[:=]|\s)?\s*
         (?P<value>.*)$",
@@ -148,21 +151,26 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 fn label_kind(label: &str) -> Label {
     let l = label.replace(char::is_whitespace, "");
+    let lower = l.to_ascii_lowercase();
     if l.contains("電話")
         || l.contains("携帯")
-        || l.eq_ignore_ascii_case("tel")
-        || l.eq_ignore_ascii_case("phone")
+        || l.contains("電番")
+        || lower == "tel"
+        || lower == "phone"
     {
         Label::Phone
-    } else if l.contains("求職") || l.contains("ハローワーク") {
+    } else if l.contains("求職") || l.contains("ハローワーク") || l.contains("受付票") {
         Label::Number
-    } else if l.contains('名') || l == "フルネーム" || l.eq_ignore_ascii_case("name") {
-        Label::Name
     } else if l.contains("メール")
-        || l.to_ascii_lowercase().contains("mail")
+        || lower.contains("mail")
         || l.contains("アドレス")
+        || l.contains("メアド")
     {
         Label::Email
+    } else if l == "連絡先" {
+        Label::Contact
+    } else if l.contains('名') || l == "フルネーム" || lower == "name" {
+        Label::Name
     } else {
         Label::Wish
     }
@@ -278,6 +286,13 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             }
             Label::Phone => {
                 if req.phone.is_none() {
+                    req.phone = phone(&value);
+                }
+            }
+            Label::Contact => {
+                if let Some(m) = EMAIL.find(&value) {
+                    req.email.get_or_insert_with(|| m.as_str().to_string());
+                } else if req.phone.is_none() {
                     req.phone = phone(&value);
                 }
             }
@@ -411,6 +426,7 @@ static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
       | (?P<md>(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)
       | (?P<kmd>(?P<km>[一二三四五六七八九十]{1,3})月(?P<kd>[一二三四五六七八九十]{1,3})日)
       | (?P<slash>(?P<m3>\d{1,2})/(?P<d3>\d{1,2}))
+      | (?P<dot>(?P<m5>\d{1,2})\.(?P<d5>\d{1,2}))
       | (?P<dayonly>(?P<d4>\d{1,2})\s*日)
       | (?P<rel>本日|今日|きょう|明日|あした|あす|明後日|あさって)
       | (?P<wd>(?P<wk>今週|来週|再来週)?の?\s*(?P<wday>[月火水木金土日])曜日?)
@@ -421,7 +437,7 @@ static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
         )
       | (?P<period>午前中?|午後)
       | (?P<slotno>[(](?P<n1>\d)[)]|(?P<n2>[\u{2460}-\u{2473}])|(?P<n3>\d)\s*番(?:目)?(?:の(?:枠|時間))?|枠\s*(?P<n4>\d)|(?P<n5>\d)\s*枠)
-      | (?P<brk>第\s*\d\s*希望)
+      | (?P<brk>第\s*[\d一二三四五]\s*希望)
         ",
     )
     .expect("wish regex")
@@ -480,6 +496,15 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
                 continue;
             }
             date_from(None, &caps["m3"], &caps["d3"], today, whole.as_str())
+        } else if caps.name("dot").is_some() {
+            // 12.3 only as a date on its own: not 1.5 of a longer number.
+            let next_ok = next_char.is_none_or(|c| {
+                c.is_whitespace() || c == '(' || c == '~' || c == '、' || c == 'の'
+            });
+            if prev_is_digit || prev_char == Some('.') || !next_ok {
+                continue;
+            }
+            date_from(None, &caps["m5"], &caps["d5"], today, whole.as_str())
         } else if caps.name("dayonly").is_some() {
             if prev_is_digit || prev_char == Some('月') {
                 continue;
@@ -758,6 +783,8 @@ pub enum ReplyIntent {
     Agree,
     /// The seeker withdraws (キャンセル, 辞退, 都合が悪く…).
     Decline,
+    /// A question or something else a person must answer.
+    Unclear,
 }
 
 static OPTION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
@@ -770,6 +797,8 @@ static OPTION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
       | (?:^|[^\d/:.])(?P<e>\d{1,2})\s*(?:番|の候補|つ目|でお願い|で(?:\s|$|、|。|!)|を希望|にします)
       | ^\s*(?P<f>\d{1,2})\s*[.。]?\s*$
       | [【\[](?P<g>\d{1,2})[】\]]
+      | (?P<h>[一二三四五六七八九])\s*(?:番|つ目)
+      | (?P<first>最初の)
         ",
     )
     .expect("option regex")
@@ -857,7 +886,13 @@ pub fn parse_reply(
                         .and_then(|m| m.as_str().chars().next())
                         .and_then(circled_digit)
                         .map(|v| v as usize)
-                });
+                })
+                .or_else(|| {
+                    caps.name("h")
+                        .and_then(|m| kanji_number(m.as_str()))
+                        .map(|v| v as usize)
+                })
+                .or_else(|| caps.name("first").map(|_| 1));
             if let Some(n) = n {
                 if (1..=offered.len()).contains(&n) {
                     return ReplyIntent::Choose(n);
@@ -868,8 +903,17 @@ pub fn parse_reply(
     if DECLINE.is_match(&normalized) {
         return ReplyIntent::Decline;
     }
+    if QUESTION.is_match(&normalized) {
+        return ReplyIntent::Unclear;
+    }
     ReplyIntent::Agree
 }
+
+/// A question for the office: a person answers it, the bot does not guess.
+static QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[?？]|でしょうか|ですか|ますか|教えて(?:ください|下さい)|質問|問い合わせ|問合せ|相談したいのですが|変更(?:したい|できます|は可能)")
+        .expect("question regex")
+});
 
 #[cfg(test)]
 mod tests {
@@ -1131,6 +1175,11 @@ mod tests {
             ("", ReplyIntent::Agree),
             ("都合が悪くなったのでキャンセルします", ReplyIntent::Decline),
             ("辞退します", ReplyIntent::Decline),
+            ("一番でお願いします", ReplyIntent::Choose(1)),
+            ("最初の日時でお願いします", ReplyIntent::Choose(1)),
+            ("駐車場はありますか？", ReplyIntent::Unclear),
+            ("スマホでも参加できますでしょうか", ReplyIntent::Unclear),
+            ("はい、お願いします。", ReplyIntent::Agree),
         ];
         for (text, want) in cases {
             assert_eq!(

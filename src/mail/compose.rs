@@ -71,6 +71,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "holding.txt.j2",
         include_str!("../../templates/holding.txt.j2"),
     ),
+    (
+        "forwarded.txt.j2",
+        include_str!("../../templates/forwarded.txt.j2"),
+    ),
     ("staff.txt.j2", include_str!("../../templates/staff.txt.j2")),
 ];
 const BUILTIN_TERMS: &str = include_str!("../../templates/terms.txt");
@@ -392,6 +396,17 @@ passcode = "abc"
             Path::new("/tmp"),
         )
         .expect("config")
+    }
+
+    #[test]
+    fn every_template_file_has_a_builtin_copy() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).expect("templates dir") {
+            let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+            if name.ends_with(".j2") {
+                assert!(BUILTIN.iter().any(|(n, _)| *n == name), "{name} is missing from BUILTIN");
+            }
+        }
     }
 
     #[test]

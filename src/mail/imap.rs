@@ -3,7 +3,7 @@
 //! the configured time-out. Folder names are encoded to modified UTF-7 here
 //! and nowhere else.
 
-use crate::config::{Imap as ImapConfig, Security};
+use crate::config::{Imap as ImapConfig, Security, DEFAULT_SENT_FOLDER};
 use crate::mail::utf7;
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::Session;
@@ -155,7 +155,9 @@ pub struct ImapSession {
     timeout: Duration,
     can_move: bool,
     can_idle: bool,
-    known_folders: Vec<String>,
+    /// Folder name as configured → its name on the server (modified UTF-7,
+    /// with the namespace prefix when the server needs one).
+    known_folders: std::collections::HashMap<String, String>,
 }
 
 /// Runs `fut` under the time-out, naming `what` in the error.
@@ -267,7 +269,7 @@ impl ImapSession {
             can_idle: caps.has_str("IDLE"),
             session: Some(session),
             timeout: cfg.timeout,
-            known_folders: Vec::new(),
+            known_folders: Default::default(),
         })
     }
 
@@ -372,32 +374,128 @@ impl ImapSession {
             .map(|b| b.to_vec()))
     }
 
-    /// Creates `folder` unless it exists.
-    pub async fn ensure_folder(&mut self, folder: &str) -> Result<(), MailError> {
-        if self.known_folders.iter().any(|f| f == folder) {
-            return Ok(());
+    /// Creates `folder` unless it exists; returns its name on the server.
+    /// Servers with a personal namespace under INBOX (Courier style,
+    /// `INBOX.処理済`) are handled by retrying under that prefix.
+    pub async fn ensure_folder(&mut self, folder: &str) -> Result<String, MailError> {
+        if let Some(name) = self.known_folders.get(folder) {
+            return Ok(name.clone());
         }
         let t = self.timeout;
         let encoded = utf7::encode(folder);
+        let mut candidates = vec![encoded.clone()];
+        if let Some(delim) = self.delimiter().await? {
+            candidates.push(format!("INBOX{delim}{encoded}"));
+        }
+        let mut last_err = None;
+        for name in candidates {
+            let session = self.s()?;
+            // CREATE fails when the folder exists; STATUS tells whether it is there.
+            let _ = tokio::time::timeout(t, session.create(&name)).await;
+            match timed(
+                t,
+                &format!("status of folder {name}"),
+                session.status(&name, "(MESSAGES)"),
+            )
+            .await
+            {
+                Ok(_) => {
+                    self.known_folders.insert(folder.to_string(), name.clone());
+                    return Ok(name);
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| MailError::Protocol {
+            what: "create folder".into(),
+            message: encoded,
+        }))
+    }
+
+    async fn delimiter(&mut self) -> Result<Option<String>, MailError> {
+        let t = self.timeout;
         let session = self.s()?;
-        // CREATE fails when the folder exists; a STATUS afterwards tells
-        // whether it really is there.
-        let _ = tokio::time::timeout(t, session.create(&encoded)).await;
-        timed(
-            t,
-            &format!("status of folder {encoded}"),
-            session.status(&encoded, "(MESSAGES)"),
-        )
-        .await?;
-        self.known_folders.push(folder.to_string());
-        Ok(())
+        let names: Vec<_> = match tokio::time::timeout(t, async {
+            session
+                .list(Some(""), Some(""))
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                return Err(MailError::Imap {
+                    what: "list".into(),
+                    source: e,
+                })
+            }
+            Err(_) => {
+                return Err(MailError::Timeout {
+                    what: "imap list".into(),
+                    secs: t.as_secs(),
+                })
+            }
+        };
+        Ok(names.iter().find_map(|n| n.delimiter().map(str::to_string)))
+    }
+
+    /// The folder for copies of sent mail: the configured one, else the
+    /// server's `\Sent` special-use folder, else [`DEFAULT_SENT_FOLDER`].
+    pub async fn sent_folder(&mut self, configured: Option<&str>) -> Result<String, MailError> {
+        if let Some(name) = configured {
+            return self.ensure_folder(name).await;
+        }
+        const KEY: &str = "\\Sent";
+        if let Some(name) = self.known_folders.get(KEY) {
+            return Ok(name.clone());
+        }
+        let t = self.timeout;
+        let session = self.s()?;
+        let names: Vec<_> = match tokio::time::timeout(t, async {
+            session
+                .list(Some(""), Some("*"))
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                return Err(MailError::Imap {
+                    what: "list".into(),
+                    source: e,
+                })
+            }
+            Err(_) => {
+                return Err(MailError::Timeout {
+                    what: "imap list".into(),
+                    secs: t.as_secs(),
+                })
+            }
+        };
+        let special = names
+            .iter()
+            .find(|n| {
+                n.attributes()
+                    .iter()
+                    .any(|a| matches!(a, async_imap::types::NameAttribute::Sent))
+            })
+            .map(|n| n.name().to_string());
+        let name = match special {
+            Some(n) => n,
+            None => self.ensure_folder(DEFAULT_SENT_FOLDER).await?,
+        };
+        self.known_folders.insert(KEY.to_string(), name.clone());
+        Ok(name)
     }
 
     /// Moves message `uid` of the selected mailbox into `folder`.
     pub async fn move_to(&mut self, uid: u32, folder: &str) -> Result<(), MailError> {
-        self.ensure_folder(folder).await?;
+        let encoded = self.ensure_folder(folder).await?;
         let t = self.timeout;
-        let encoded = utf7::encode(folder);
         let can_move = self.can_move;
         let session = self.s()?;
         if can_move {
@@ -446,15 +544,14 @@ impl ImapSession {
         Ok(())
     }
 
-    /// Appends a message we sent to `folder`, marked as seen.
-    pub async fn append(&mut self, folder: &str, raw: &[u8]) -> Result<(), MailError> {
-        self.ensure_folder(folder).await?;
+    /// Appends a message we sent to the folder `server_name` (as returned by
+    /// [`ImapSession::sent_folder`]), marked as seen.
+    pub async fn append(&mut self, server_name: &str, raw: &[u8]) -> Result<(), MailError> {
         let t = self.timeout;
-        let encoded = utf7::encode(folder);
         timed(
             t,
-            &format!("append to {encoded}"),
-            self.s()?.append(&encoded, Some("(\\Seen)"), None, raw),
+            &format!("append to {server_name}"),
+            self.s()?.append(server_name, Some("(\\Seen)"), None, raw),
         )
         .await
     }

@@ -74,8 +74,6 @@ pub struct Desk {
     composer: Composer,
     smtp: SmtpSender,
     room_ids: Vec<String>,
-    /// Failures per message in this process, for the poison rule.
-    failures: std::sync::Mutex<HashMap<(u32, u32), u32>>,
 }
 
 static SUBJECT_REF: LazyLock<Regex> =
@@ -99,7 +97,6 @@ impl Desk {
             composer,
             smtp,
             room_ids,
-            failures: Default::default(),
         })
     }
 
@@ -317,13 +314,17 @@ impl Desk {
                 Err(e) => {
                     report.message_failures += 1;
                     let n = {
-                        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-                        let n = f.entry((uidvalidity, uid)).or_insert(0);
-                        *n += 1;
-                        *n
+                        let mut conn = self
+                            .store
+                            .pool()
+                            .acquire()
+                            .await
+                            .map_err(StoreError::from)?;
+                        processed::record_failure(&mut conn, &key, &e.to_string(), Utc::now())
+                            .await?
                     };
                     warn!(uid, attempts = n, error = %e, "message handling failed");
-                    if n < POISON_ATTEMPTS {
+                    if n < i64::from(POISON_ATTEMPTS) {
                         continue;
                     }
                     self.record_poison(&key, now).await?;

@@ -779,3 +779,51 @@ async fn a_reply_without_threading_headers_is_found_by_the_subject_reference() {
         .text()
         .contains("予約が確定しました"));
 }
+
+/// A message whose handling keeps failing (here: a broken offer template)
+/// is retried, then filed in the failed folder with a note to staff; it is
+/// never lost and never blocks the rest of the inbox.
+#[tokio::test]
+async fn a_message_that_keeps_failing_goes_to_the_failed_folder_and_staff() {
+    let broken = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        broken.path().join("offer.txt.j2"),
+        "Subject: x\n{{ slots | nosuchfilter }}\n",
+    )
+    .expect("write");
+    let extra = format!("[templates]\ndir = \"{}\"\n", broken.path().display());
+    let desk = TestDesk::with(Options { rooms: 1, extra }).await;
+    let seeker = Seeker::new("poison");
+    let other = Seeker::new("healthy");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("毒 太郎", "12月3日 11:00"),
+        )
+        .await;
+    other
+        .send(
+            &desk.address,
+            "予約",
+            "氏名：健康 花子\n希望日時：12月3日 9:30\n電話：090-0000-0000",
+        )
+        .await;
+    for attempt in 1..=3 {
+        let r = desk.once_after(1, wed()).await;
+        assert_eq!(r.message_failures, 1, "attempt {attempt}");
+    }
+    assert!(read_folder(&desk.address, "INBOX").await.is_empty());
+    assert_eq!(read_folder(&desk.address, "処理失敗").await.len(), 1);
+    let staff = wait_for(&desk.staff, "INBOX", 1).await;
+    assert!(
+        staff[0].text().contains("自動で処理できない"),
+        "{}",
+        staff[0].text()
+    );
+    assert_eq!(
+        other.inbox(1).await.len(),
+        1,
+        "the other seeker was answered (asked for the 求職番号)"
+    );
+}

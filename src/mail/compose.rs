@@ -402,9 +402,16 @@ passcode = "abc"
     fn every_template_file_has_a_builtin_copy() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         for entry in std::fs::read_dir(dir).expect("templates dir") {
-            let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .to_string();
             if name.ends_with(".j2") {
-                assert!(BUILTIN.iter().any(|(n, _)| *n == name), "{name} is missing from BUILTIN");
+                assert!(
+                    BUILTIN.iter().any(|(n, _)| *n == name),
+                    "{name} is missing from BUILTIN"
+                );
             }
         }
     }

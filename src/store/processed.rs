@@ -97,3 +97,32 @@ pub async fn mark_moved(conn: &mut SqliteConnection, key: &ProcessedKey) -> Resu
         .await?;
     Ok(())
 }
+
+/// Counts one more failed attempt at handling a message; returns the total.
+pub async fn record_failure(
+    conn: &mut SqliteConnection,
+    key: &ProcessedKey,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let error: String = error.chars().take(300).collect();
+    sqlx::query(
+        "INSERT INTO failures (mailbox, uidvalidity, uid, attempts, last_error, updated_at) VALUES (?, ?, ?, 1, ?, ?)
+         ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at",
+    )
+    .bind(&key.mailbox)
+    .bind(i64::from(key.uidvalidity))
+    .bind(i64::from(key.uid))
+    .bind(error)
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT attempts FROM failures WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
+    )
+    .bind(&key.mailbox)
+    .bind(i64::from(key.uidvalidity))
+    .bind(i64::from(key.uid))
+    .fetch_one(&mut *conn)
+    .await?)
+}

@@ -133,7 +133,10 @@ impl TestDesk {
 
     pub async fn with(opts: Options) -> TestDesk {
         if std::env::var_os("YOYAKU_TEST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("debug").try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_test_writer()
+                .with_env_filter("debug")
+                .try_init();
         }
         ensure_mailstack();
         let address = unique("desk");

@@ -545,12 +545,11 @@ impl Desk {
                             today,
                             cal,
                         )),
-                        _ => Event::Reply(parse_reply(
-                            &own_text(&inbound.body, true),
-                            &row.machine.offered,
-                            today,
-                            cal,
-                        )),
+                        _ => {
+                            let ours = outbox::raws_for_request(tx, row.id).await?;
+                            let text = without_our_lines(&own_text(&inbound.body, true), &ours);
+                            Event::Reply(parse_reply(&text, &row.machine.offered, today, cal))
+                        }
                     }
                 };
                 (row, event)
@@ -1102,6 +1101,32 @@ impl Desk {
 struct Consent {
     message_id: Option<String>,
     from: String,
+}
+
+/// Drops the lines of a reply that repeat our own mails of the thread: a
+/// mailer that quotes without any marker must not have our offer read as
+/// the seeker's choice.
+fn without_our_lines(text: &str, ours: &[Vec<u8>]) -> String {
+    let key = |l: &str| {
+        crate::core::text::normalize(l)
+            .split_whitespace()
+            .collect::<String>()
+    };
+    let known: std::collections::HashSet<String> = ours
+        .iter()
+        .flat_map(|raw| {
+            message::parse(raw)
+                .body
+                .lines()
+                .map(key)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| l.chars().count() >= 4)
+        .collect();
+    text.lines()
+        .filter(|l| !known.contains(&key(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn event_name(e: &Event) -> &'static str {

@@ -827,3 +827,62 @@ async fn a_message_that_keeps_failing_goes_to_the_failed_folder_and_staff() {
         "the other seeker was answered (asked for the 求職番号)"
     );
 }
+
+/// Mailers that quote without any marker, and replies written below the
+/// quote: our own offer is never read as the seeker's choice.
+#[tokio::test]
+async fn unmarked_quotes_and_bottom_posting_are_read_correctly() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("unmarked");
+    seeker
+        .send(&desk.address, "予約", &request_text("引用 太郎", "12月3日"))
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = seeker.inbox(1).await.remove(0);
+    // The whole offer pasted below "お願いします" with no quote marker at all.
+    let pasted = format!("お願いします\n\n{}", offer.text());
+    let raw = Mail::new(
+        &seeker.address,
+        &desk.address,
+        &format!("Re: {}", offer.inbound.subject),
+    )
+    .header(
+        "In-Reply-To",
+        &format!("<{}>", offer.inbound.message_id.clone().unwrap_or_default()),
+    )
+    .utf8_base64(&pasted)
+    .build();
+    send_raw(&seeker.address, &desk.address, &raw).await;
+    desk.once_after(1, wed()).await;
+    let ask = seeker.inbox(2).await.remove(1);
+    assert!(
+        ask.text().contains("ご希望の番号"),
+        "asks which, not option 1 from the paste: {}",
+        ask.text()
+    );
+    // Bottom-posting: the choice under the quoted offer.
+    let quoted: String = ask.text().lines().map(|l| format!("> {l}\n")).collect();
+    let body = format!(
+        "2026年11月25日(水) 10:00 ハローワーク出雲 <{}>:\n{quoted}\n4番でお願いします\n",
+        desk.address
+    );
+    let raw = Mail::new(
+        &seeker.address,
+        &desk.address,
+        &format!("Re: {}", ask.inbound.subject),
+    )
+    .header(
+        "In-Reply-To",
+        &format!("<{}>", ask.inbound.message_id.clone().unwrap_or_default()),
+    )
+    .utf8_base64(&body)
+    .build();
+    send_raw(&seeker.address, &desk.address, &raw).await;
+    desk.once_after(1, wed()).await;
+    let confirm = seeker.inbox(3).await.remove(2);
+    assert!(
+        confirm.text().contains("2026年12月3日（木）15:00～15:30"),
+        "{}",
+        confirm.text()
+    );
+}

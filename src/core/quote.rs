@@ -35,47 +35,63 @@ static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
 /// marker, without `>` lines, without the signature. `strip_signature` is
 /// off for first requests, where the signature may carry the phone number.
 pub fn own_text(body: &str, strip_signature: bool) -> String {
-    let mut out = Vec::new();
+    let mut out: Vec<&str> = Vec::new();
     let lines: Vec<&str> = body.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with('>') || trimmed.starts_with('＞') || trimmed.starts_with('|') {
+    let is_quoted = |l: &str| {
+        let t = l.trim_start();
+        t.starts_with('>') || t.starts_with('＞') || t.starts_with('|')
+    };
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if is_quoted(line) {
+            i += 1;
             continue;
         }
-        if ATTRIBUTION.is_match(line) {
+        let attribution_lines = if ATTRIBUTION.is_match(line) {
             // "From:" alone is only a quote header when the Outlook block
             // (送信日時/件名…) follows within a few lines.
-            let is_from =
-                line.trim_start().starts_with("差出人") || line.trim_start().starts_with("From");
+            let trimmed = line.trim_start();
+            let is_from = trimmed.starts_with("差出人") || trimmed.starts_with("From");
             let confirmed = !is_from
                 || lines
                     .iter()
                     .skip(i + 1)
                     .take(4)
                     .any(|l| OUTLOOK_HEADER.is_match(l));
-            if confirmed {
-                break;
-            }
-        }
-        // A two-line attribution: the date line, then "... <addr>:" or "書きました".
-        if let Some(next) = lines.get(i + 1) {
+            usize::from(confirmed)
+        } else if lines.get(i + 1).is_some_and(|next| {
+            // A two-line attribution: the date line, then "... <addr>:".
             let joined = format!("{} {}", line.trim(), next.trim());
-            if (next.trim_end().ends_with(':') || next.trim_end().ends_with('：'))
+            (next.trim_end().ends_with(':') || next.trim_end().ends_with('：'))
                 && ATTRIBUTION.is_match(&joined)
                 && lines
                     .get(i + 2)
-                    .is_some_and(|l| l.trim_start().starts_with('>') || l.trim().is_empty())
-            {
-                break;
+                    .is_some_and(|l| is_quoted(l) || l.trim().is_empty())
+        }) {
+            2
+        } else {
+            0
+        };
+        if attribution_lines > 0 {
+            // Followed by ">" lines, the sender may write again below the
+            // quote (bottom-posting): skip the quote, keep reading. Anything
+            // else (Outlook's header block, an unmarked original) ends the
+            // sender's own words.
+            let next = lines[i + attribution_lines..]
+                .iter()
+                .find(|l| !l.trim().is_empty());
+            if next.is_some_and(|l| is_quoted(l)) {
+                i += attribution_lines;
+                continue;
             }
-        }
-        if strip_signature
-            && SIGNATURE.is_match(line)
-            && out.iter().any(|l: &&str| !l.trim().is_empty())
-        {
             break;
         }
-        out.push(*line);
+        if strip_signature && SIGNATURE.is_match(line) && out.iter().any(|l| !l.trim().is_empty()) {
+            break;
+        }
+        out.push(line);
+        i += 1;
     }
     let mut text = out.join("\n");
     while text.ends_with('\n') {
@@ -122,6 +138,14 @@ mod tests {
     fn strips_iphone_japanese_attribution() {
         let body = "2番でお願いします\n\n2026/11/25 10:00、ハローワーク出雲 <desk@example.jp>のメール:\n\n> 【1】\n";
         assert_eq!(own_text(body, true), "2番でお願いします");
+    }
+
+    #[test]
+    fn bottom_posted_reply_below_the_quote_is_read() {
+        let body = "2026年11月25日(水) 10:00 ハローワーク出雲 <desk@example.jp>:\n> 【1】12月3日\n> 【2】12月4日\n\n2番でお願いします\n";
+        assert_eq!(own_text(body, true).trim(), "2番でお願いします");
+        let body = "On Wed, Nov 25, 2026 at 10:00 AM Desk <d@x.jp> wrote:\n> 1\n> 2\n2で";
+        assert_eq!(own_text(body, true).trim(), "2で");
     }
 
     #[test]

@@ -846,6 +846,16 @@ pub fn parse_reply(
                 return ReplyIntent::Choose(matching[0]);
             }
         }
+    }
+    // An option number ("2番で"), even beside a date that is not an
+    // option ("25日のメールの件、2番で").
+    if let Some(n) = option_number(&normalized, offered.len()) {
+        return ReplyIntent::Choose(n);
+    }
+    if !found.wishes.is_empty() {
+        if QUESTION.is_match(&normalized) {
+            return ReplyIntent::Unclear;
+        }
         if DECLINE.is_match(&normalized) {
             return ReplyIntent::Decline;
         }
@@ -876,6 +886,17 @@ pub fn parse_reply(
             return ReplyIntent::Choose(matching[0]);
         }
     }
+    if DECLINE.is_match(&normalized) {
+        return ReplyIntent::Decline;
+    }
+    if QUESTION.is_match(&normalized) {
+        return ReplyIntent::Unclear;
+    }
+    ReplyIntent::Agree
+}
+
+/// The option number a reply names, if it is one of 1..=`options`.
+fn option_number(normalized: &str, options: usize) -> Option<usize> {
     for line in normalized.lines() {
         for caps in OPTION_NUMBER.captures_iter(line) {
             let n = ["a", "b", "c", "e", "f", "g"]
@@ -894,19 +915,13 @@ pub fn parse_reply(
                 })
                 .or_else(|| caps.name("first").map(|_| 1));
             if let Some(n) = n {
-                if (1..=offered.len()).contains(&n) {
-                    return ReplyIntent::Choose(n);
+                if (1..=options).contains(&n) {
+                    return Some(n);
                 }
             }
         }
     }
-    if DECLINE.is_match(&normalized) {
-        return ReplyIntent::Decline;
-    }
-    if QUESTION.is_match(&normalized) {
-        return ReplyIntent::Unclear;
-    }
-    ReplyIntent::Agree
+    None
 }
 
 /// A question for the office: a person answers it, the bot does not guess.
@@ -1188,7 +1203,20 @@ mod tests {
                 "reply: {text}"
             );
         }
-        match parse_reply("12月10日の11時は空いていますか", &slots(), today(), &cal()) {
+        assert_eq!(
+            parse_reply("12月10日の11時は空いていますか", &slots(), today(), &cal()),
+            ReplyIntent::Unclear
+        );
+        assert_eq!(
+            parse_reply(
+                "11月25日のメールの件、2番でお願いします",
+                &slots(),
+                today(),
+                &cal()
+            ),
+            ReplyIntent::Choose(2)
+        );
+        match parse_reply("12月10日の11時でお願いします", &slots(), today(), &cal()) {
             ReplyIntent::Other(w) => assert_eq!(w, vec![at(12, 10, 11, 0)]),
             other => panic!("expected Other, got {other:?}"),
         }

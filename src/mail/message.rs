@@ -6,7 +6,7 @@
 use crate::config::bare_address;
 use crate::core::classify::{classify, MachineHints, MailKind};
 use crate::core::text::html_to_text;
-use mail_parser::{HeaderValue, MessageParser, PartType};
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
 
 #[derive(Debug, Clone, Default)]
 pub struct Inbound {
@@ -84,7 +84,20 @@ pub fn parse(raw: &[u8]) -> Inbound {
     // through our own converter, which drops quoted blocks.
     for part in msg.text_bodies() {
         match &part.body {
-            PartType::Text(t) => body.push_str(t),
+            PartType::Text(t) => {
+                let ct = part.content_type();
+                let flowed = ct
+                    .and_then(|c| c.attribute("format"))
+                    .is_some_and(|f| f.eq_ignore_ascii_case("flowed"));
+                if flowed {
+                    let delsp = ct
+                        .and_then(|c| c.attribute("delsp"))
+                        .is_some_and(|d| d.eq_ignore_ascii_case("yes"));
+                    body.push_str(&unflow(t, delsp));
+                } else {
+                    body.push_str(t);
+                }
+            }
             PartType::Html(h) => body.push_str(&html_to_text(h)),
             _ => {}
         }
@@ -120,6 +133,23 @@ pub fn parse(raw: &[u8]) -> Inbound {
     }
 }
 
+/// Undoes RFC 3676 format=flowed: a line ending in a space continues on
+/// the next (Thunderbird wraps long lines so), space-stuffing is removed.
+fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let line = line.strip_prefix(' ').unwrap_or(line);
+        if line.ends_with(' ') && line != "-- " && !line.starts_with('>') {
+            out.push_str(if delsp { &line[..line.len() - 1] } else { line });
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +180,14 @@ mod tests {
         let m = parse(raw);
         assert!(m.body.contains("氏名：山田"), "{:?}", m.body);
         assert!(m.body.contains("12月3日"));
+    }
+
+    #[test]
+    fn format_flowed_is_joined() {
+        let raw = b"From: a@b.jp\r\nContent-Type: text/plain; charset=UTF-8; format=flowed\r\n\r\n\xe5\xb8\x8c\xe6\x9c\x9b\xe6\x97\xa5\xe6\x99\x82\xef\xbc\x9a12\xe6\x9c\x883\xe6\x97\xa5 \r\n11:00\r\n-- \r\nsig\r\n";
+        let m = parse(raw);
+        assert!(m.body.contains("希望日時：12月3日 11:00"), "{:?}", m.body);
+        assert!(m.body.contains("-- \nsig"));
     }
 
     #[test]

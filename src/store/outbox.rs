@@ -125,3 +125,18 @@ pub async fn counts(conn: &mut SqliteConnection) -> Result<(i64, i64), StoreErro
         .await?;
     Ok((pending, failed))
 }
+
+/// The raw mails sent (or to be sent) for a request, oldest first.
+pub async fn raws_for_request(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let rows =
+        sqlx::query("SELECT raw FROM outbox WHERE request_id = ? AND kind <> 'staff' ORDER BY id")
+            .bind(request_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter()
+        .map(|r| r.try_get::<Vec<u8>, _>("raw").map_err(StoreError::from))
+        .collect()
+}

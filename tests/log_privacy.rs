@@ -14,7 +14,10 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -32,7 +35,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 #[tokio::test]
 async fn a_full_flow_logs_no_personal_data() {
     let captured = Captured::default();
-    tracing_subscriber::fmt().with_writer(captured.clone()).with_ansi(false).with_env_filter("info").init();
+    tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_env_filter("info")
+        .init();
 
     let desk = TestDesk::new().await;
     let seeker = Seeker::new("privacy");
@@ -50,10 +57,31 @@ async fn a_full_flow_logs_no_personal_data() {
     let confirm = seeker.inbox(2).await.remove(1);
     assert!(confirm.text().contains("pass0word"), "the flow really ran");
 
-    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();
-    assert!(logs.contains("message handled"), "logs were captured: {logs}");
-    let local_part = seeker.address.split('@').next().unwrap_or_default().to_string();
-    for secret in [name, "秘密", "32010-98765432", "3201098765432", "98765432", "090-9876-5432", "09098765432", &seeker.address, &local_part, &intruder.address, "pass0word"] {
+    let logs =
+        String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();
+    assert!(
+        logs.contains("message handled"),
+        "logs were captured: {logs}"
+    );
+    let local_part = seeker
+        .address
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    for secret in [
+        name,
+        "秘密",
+        "32010-98765432",
+        "3201098765432",
+        "98765432",
+        "090-9876-5432",
+        "09098765432",
+        &seeker.address,
+        &local_part,
+        &intruder.address,
+        "pass0word",
+    ] {
         assert!(!logs.contains(secret), "logs reveal {secret:?}:\n{logs}");
     }
 }

@@ -4,7 +4,6 @@
 //! second on one core. Run: `cargo bench --bench pure_path`.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};

@@ -6,9 +6,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use common::Mail;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 use yoyaku::core::booking::{step, Context, Event, Request};
 use yoyaku::core::calendar::Calendar;
@@ -52,16 +52,7 @@ fn main() {
                 .build(),
         );
     }
-    let cal = Calendar {
-        tz: chrono_tz::Asia::Tokyo,
-        slot_times: ["09:30", "11:00", "13:30", "15:00"]
-            .iter()
-            .map(|s| NaiveTime::parse_from_str(s, "%H:%M").expect("t"))
-            .collect(),
-        slot_minutes: 30,
-        horizon_days: 30,
-        closed: BTreeSet::new(),
-    };
+    let cal = Calendar::standard();
     let now = chrono_tz::Asia::Tokyo
         .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
         .single()

@@ -8,7 +8,7 @@
 //! and a message whose transaction never committed is handled again.
 
 use crate::config::Config;
-use crate::core::booking::{self, Context, Effect, Event, Request, StaffReason, State};
+use crate::core::booking::{self, Context, Effect, Event, Request, State};
 use crate::core::classify::MailKind;
 use crate::core::quote::own_text;
 use crate::core::understand::{parse_reply, parse_request, WishTime};
@@ -294,7 +294,9 @@ impl Desk {
             }
             let size = u64::from(sizes.get(&uid).copied().unwrap_or(0));
             let outcome = if size > self.cfg.max_message_bytes {
-                self.handle_oversized(&key, size, now).await
+                self.set_aside(&key, "too_large", self.folder(Filing::Staff), now)
+                    .await
+                    .map(|_| (Filing::Staff, false))
             } else {
                 match session.fetch(uid).await? {
                     Some(raw) => self.handle_message(&key, &raw, now).await,
@@ -327,7 +329,8 @@ impl Desk {
                     if n < i64::from(POISON_ATTEMPTS) {
                         continue;
                     }
-                    self.record_poison(&key, now).await?;
+                    self.set_aside(&key, "unreadable", &self.cfg.folders.failed, now)
+                        .await?;
                     self.cfg.folders.failed.clone()
                 }
             };
@@ -343,57 +346,31 @@ impl Desk {
         Ok(())
     }
 
-    /// A message over the size limit is not downloaded; staff are told.
-    async fn handle_oversized(
+    /// Files a message for staff without reading it (too large, or it keeps
+    /// failing): a note to staff and the processed mark, in one transaction.
+    async fn set_aside(
         &self,
         key: &ProcessedKey,
-        size: u64,
+        reason: &str,
+        folder: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Filing, bool), DeskError> {
+    ) -> Result<(), DeskError> {
         let mut tx = self.store.begin().await?;
-        info!(
-            uid = key.uid,
-            size, "message over the size limit; left for staff"
-        );
-        self.notify_staff(&mut tx, None, "too_large", "", now)
-            .await?;
-        let hash = format!("oversized:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
-        processed::insert(
-            &mut tx,
-            &processed::Record {
-                key,
-                message_id: None,
-                raw_sha256: &hash,
-                request_id: None,
-                outcome: "too_large",
-                folder: self.folder(Filing::Staff),
-                now,
-            },
-        )
-        .await?;
+        self.notify_staff(&mut tx, None, reason, "", now).await?;
+        // No hash of content we did not read: a per-UID marker instead.
+        let marker = format!("{reason}:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
+        let record = processed::Record {
+            key,
+            message_id: None,
+            raw_sha256: &marker,
+            request_id: None,
+            outcome: reason,
+            folder,
+            now,
+        };
+        processed::insert(&mut tx, &record).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok((Filing::Staff, false))
-    }
-
-    async fn record_poison(&self, key: &ProcessedKey, now: DateTime<Utc>) -> Result<(), DeskError> {
-        let mut tx = self.store.begin().await?;
-        self.notify_staff(&mut tx, None, "unreadable", "", now)
-            .await?;
-        let hash = format!("poison:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
-        processed::insert(
-            &mut tx,
-            &processed::Record {
-                key,
-                message_id: None,
-                raw_sha256: &hash,
-                request_id: None,
-                outcome: "failed",
-                folder: &self.cfg.folders.failed,
-                now,
-            },
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        info!(uid = key.uid, reason, "message set aside for staff");
         Ok(())
     }
 
@@ -615,7 +592,7 @@ impl Desk {
             &self.room_ids,
         )
         .await?;
-        let event_name = event_name(&event);
+        let event_name = event.name();
         let before = row.machine.state;
         let mut ctx = Context {
             cal,
@@ -637,6 +614,9 @@ impl Desk {
         let mut full_now = full.clone();
         while !queue.is_empty() {
             let effect = queue.remove(0);
+            // Every mail to the seeker shows their name and the request's reference.
+            let base = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
+            let offered = slot_views(&next.offered, cal.slot_minutes);
             match effect {
                 Effect::Book(slot) => {
                     let reservation =
@@ -653,23 +633,14 @@ impl Desk {
                     match bookings::try_book(tx, &new, &self.room_ids).await? {
                         Some(b) => {
                             info!(request = row.id, booking = b.id, "booked");
-                            let room = self.cfg.rooms.iter().find(|r| r.id == b.room_id);
-                            let room_view = room.map(|r| minijinja::context! { id => r.id.clone(), passcode => r.passcode.clone(), url => r.url.clone() });
+                            let room = self.cfg.rooms.iter().find(|r| r.id == b.room_id).map(|r| {
+                                minijinja::context! { id => r.id.clone(), passcode => r.passcode.clone(), url => r.url.clone() }
+                            });
                             let ctx_v = minijinja::context! {
-                                name => next.data.name.clone(), ref => row.reference.clone(), reservation => b.reservation,
-                                slot => SlotView::new(slot, cal.slot_minutes), room => room_view,
+                                reservation => b.reservation, slot => SlotView::new(slot, cal.slot_minutes), room => room, ..base
                             };
-                            self.enqueue(
-                                tx,
-                                row.id,
-                                "confirm",
-                                "confirm.txt.j2",
-                                ctx_v,
-                                &thread,
-                                false,
-                                now,
-                            )
-                            .await?;
+                            self.enqueue(tx, row.id, "confirm", ctx_v, &thread, false, now)
+                                .await?;
                         }
                         None => {
                             // Taken meanwhile (another consent won): a fresh offer.
@@ -699,58 +670,30 @@ impl Desk {
                         })
                     });
                     let ctx_v = minijinja::context! {
-                        name => next.data.name.clone(), ref => row.reference.clone(), retry => retry, wished_available => wished_available,
-                        slots => slots.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
+                        retry => retry, wished_available => wished_available, slots => slot_views(&slots, cal.slot_minutes), ..base
                     };
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "offer",
-                        "offer.txt.j2",
-                        ctx_v,
-                        &thread,
-                        true,
-                        now,
-                    )
-                    .await?;
+                    self.enqueue(tx, row.id, "offer", ctx_v, &thread, true, now)
+                        .await?;
                 }
                 Effect::AskMissing { missing } => {
-                    let ctx_v = minijinja::context! {
-                        name => next.data.name.clone(), ref => row.reference.clone(),
-                        missing => missing.iter().map(|m| m.key()).collect::<Vec<_>>(),
-                        invalid_seeker_number => next.data.invalid_seeker_number.clone(),
-                        invalid_dates => next.data.invalid_dates.clone(), time_without_date => next.data.time_without_date,
-                    };
-                    let mut missing_keys: Vec<&str> = missing.iter().map(|m| m.key()).collect();
-                    if next.data.invalid_seeker_number.is_some()
-                        && !missing_keys.contains(&"seeker_number")
+                    let mut keys: Vec<&str> = missing.iter().map(|m| m.key()).collect();
+                    if next.data.invalid_seeker_number.is_some() && !keys.contains(&"seeker_number")
                     {
-                        missing_keys.push("seeker_number");
+                        keys.push("seeker_number");
                     }
-                    let ctx_v = minijinja::context! { missing => missing_keys, ..ctx_v };
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "missing",
-                        "missing.txt.j2",
-                        ctx_v,
-                        &thread,
-                        false,
-                        now,
-                    )
-                    .await?;
+                    let ctx_v = minijinja::context! {
+                        missing => keys, invalid_seeker_number => next.data.invalid_seeker_number.clone(),
+                        invalid_dates => next.data.invalid_dates.clone(), time_without_date => next.data.time_without_date, ..base
+                    };
+                    self.enqueue(tx, row.id, "missing", ctx_v, &thread, false, now)
+                        .await?;
                 }
                 Effect::AskWhich => {
-                    let ctx_v = minijinja::context! {
-                        name => next.data.name.clone(), ref => row.reference.clone(),
-                        slots => next.offered.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
-                    };
                     self.enqueue(
                         tx,
                         row.id,
                         "ask_which",
-                        "ask_which.txt.j2",
-                        ctx_v,
+                        minijinja::context! { slots => offered, ..base },
                         &thread,
                         false,
                         now,
@@ -762,82 +705,30 @@ impl Desk {
                         .map(|(t, _)| t)
                         .unwrap_or(now);
                     // The notice names the last day to reply: the day before the lapse instant.
-                    let lapse_date = cal.local_date(lapse - ChronoDuration::seconds(1));
-                    let ctx_v = minijinja::context! {
-                        name => next.data.name.clone(), ref => row.reference.clone(), lapse_date => DateView::from(lapse_date),
-                        slots => next.offered.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
-                    };
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "follow_up",
-                        "follow_up.txt.j2",
-                        ctx_v,
-                        &thread,
-                        false,
-                        now,
-                    )
-                    .await?;
+                    let lapse_date =
+                        DateView::from(cal.local_date(lapse - ChronoDuration::seconds(1)));
+                    let ctx_v =
+                        minijinja::context! { lapse_date => lapse_date, slots => offered, ..base };
+                    self.enqueue(tx, row.id, "follow_up", ctx_v, &thread, false, now)
+                        .await?;
                 }
                 Effect::Lapse => {
-                    let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "lapsed",
-                        "lapsed.txt.j2",
-                        ctx_v,
-                        &thread,
-                        false,
-                        now,
-                    )
-                    .await?;
+                    self.enqueue(tx, row.id, "lapsed", base, &thread, false, now)
+                        .await?
                 }
                 Effect::AcknowledgeWithdrawal => {
-                    let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "withdrawn",
-                        "withdrawn.txt.j2",
-                        ctx_v,
-                        &thread,
-                        false,
-                        now,
-                    )
-                    .await?;
+                    self.enqueue(tx, row.id, "withdrawn", base, &thread, false, now)
+                        .await?
                 }
                 Effect::Forwarded => {
-                    let ctx_v = minijinja::context! {
-                        name => next.data.name.clone(), ref => row.reference.clone(),
-                        answer_by => DateView::from(self.answer_by(now)),
-                        slots => next.offered.iter().map(|s| SlotView::new(*s, cal.slot_minutes)).collect::<Vec<_>>(),
-                    };
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "forwarded",
-                        "forwarded.txt.j2",
-                        ctx_v,
-                        &thread,
-                        false,
-                        now,
-                    )
-                    .await?;
+                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), slots => offered, ..base };
+                    self.enqueue(tx, row.id, "forwarded", ctx_v, &thread, false, now)
+                        .await?;
                 }
                 Effect::Holding => {
-                    let ctx_v = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone(), answer_by => DateView::from(self.answer_by(now)) };
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "holding",
-                        "holding.txt.j2",
-                        ctx_v,
-                        &thread,
-                        false,
-                        now,
-                    )
-                    .await?;
+                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), ..base };
+                    self.enqueue(tx, row.id, "holding", ctx_v, &thread, false, now)
+                        .await?;
                 }
                 Effect::NotifyStaff(reason) => {
                     filing = Filing::Staff;
@@ -845,7 +736,7 @@ impl Desk {
                         machine: next.clone(),
                         ..row.clone()
                     };
-                    self.notify_staff(tx, Some(&shown), reason_key(reason), subject, now)
+                    self.notify_staff(tx, Some(&shown), reason.as_str(), subject, now)
                         .await?;
                 }
             }
@@ -873,18 +764,21 @@ impl Desk {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// Renders `templates/{kind}.txt.j2` into the outbox, in this transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn enqueue(
         &self,
         tx: &mut Tx,
         request_id: i64,
         kind: &str,
-        template: &str,
         ctx: Value,
         thread: &Thread,
         attach_terms: bool,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
-        let out = self.composer.compose(template, ctx, thread, attach_terms)?;
+        let out = self
+            .composer
+            .compose(&format!("{kind}.txt.j2"), ctx, thread, attach_terms)?;
         requests::add_thread_id(tx, request_id, &out.message_id).await?;
         outbox::enqueue(
             tx,
@@ -1129,19 +1023,8 @@ fn without_our_lines(text: &str, ours: &[Vec<u8>]) -> String {
         .join("\n")
 }
 
-fn event_name(e: &Event) -> &'static str {
-    match e {
-        Event::Request(_) => "request",
-        Event::Reply(_) => "reply",
-        Event::ForeignReply => "foreign_reply",
-        Event::SlotTaken => "slot_taken",
-        Event::FollowUpDue => "follow_up_due",
-        Event::LapseDue => "lapse_due",
-    }
-}
-
-fn reason_key(r: StaffReason) -> &'static str {
-    r.as_str()
+fn slot_views(slots: &[crate::core::calendar::Slot], minutes: u32) -> Vec<SlotView> {
+    slots.iter().map(|s| SlotView::new(*s, minutes)).collect()
 }
 
 /// A short reference people can read out on the phone (no 0/O, 1/I).

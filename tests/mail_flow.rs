@@ -886,3 +886,26 @@ async fn unmarked_quotes_and_bottom_posting_are_read_correctly() {
         confirm.text()
     );
 }
+
+/// A message over the size limit is not downloaded; staff are told.
+#[tokio::test]
+async fn an_oversized_message_is_left_for_staff_without_downloading() {
+    let desk = TestDesk::with(Options {
+        rooms: 1,
+        extra: "[limits]\nmax_message_bytes = 4096\n".into(),
+    })
+    .await;
+    let seeker = Seeker::new("huge");
+    let body = format!(
+        "{}\n{}",
+        request_text("大容量 太郎", "12月3日 11:00"),
+        "添付の代わりの長い文章。".repeat(400)
+    );
+    seeker.send(&desk.address, "予約", &body).await;
+    let r = desk.once_after(1, wed()).await;
+    assert_eq!(r.handled, 1);
+    assert_eq!(read_folder(&desk.address, "要対応").await.len(), 1);
+    let staff = wait_for(&desk.staff, "INBOX", 1).await;
+    assert!(staff[0].text().contains("サイズ"), "{}", staff[0].text());
+    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 0);
+}

@@ -8,7 +8,6 @@ mod common;
 use chrono::{NaiveDate, NaiveTime};
 use common::Mail;
 use serde::Deserialize;
-use std::collections::BTreeSet;
 use yoyaku::core::calendar::Calendar;
 use yoyaku::core::quote::own_text;
 use yoyaku::core::understand::{parse_request, Wish, WishTime};
@@ -33,16 +32,7 @@ struct Case {
 }
 
 fn cal() -> Calendar {
-    Calendar {
-        tz: chrono_tz::Asia::Tokyo,
-        slot_times: ["09:30", "11:00", "13:30", "15:00"]
-            .iter()
-            .map(|s| NaiveTime::parse_from_str(s, "%H:%M").expect("time"))
-            .collect(),
-        slot_minutes: 30,
-        horizon_days: 30,
-        closed: BTreeSet::new(),
-    }
+    Calendar::standard()
 }
 
 fn wish(s: &str) -> Wish {

@@ -110,7 +110,7 @@ pub enum Event {
 }
 
 impl Event {
-    fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Event::Request(_) => "request",
             Event::Reply(_) => "reply",
@@ -414,19 +414,9 @@ pub fn next_timer(req: &Request, cal: &Calendar) -> Option<(DateTime<Utc>, Event
 mod tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone};
-    use std::collections::BTreeSet;
 
     fn cal() -> Calendar {
-        Calendar {
-            tz: chrono_tz::Asia::Tokyo,
-            slot_times: ["09:30", "11:00", "13:30", "15:00"]
-                .iter()
-                .map(|s| NaiveTime::parse_from_str(s, "%H:%M").expect("time"))
-                .collect(),
-            slot_minutes: 30,
-            horizon_days: 30,
-            closed: BTreeSet::new(),
-        }
+        Calendar::standard()
     }
 
     fn d(m: u32, day: u32) -> NaiveDate {

@@ -34,6 +34,19 @@ pub struct Calendar {
 }
 
 impl Calendar {
+    /// The seed's calendar: Asia/Tokyo, slots (1) 9:30 (2) 11:00 (3) 13:30
+    /// (4) 15:00 of 30 minutes, a 30-day horizon, no extra closures.
+    pub fn standard() -> Calendar {
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
+        Calendar {
+            tz: chrono_tz::Asia::Tokyo,
+            slot_times: vec![at(9, 30), at(11, 0), at(13, 30), at(15, 0)],
+            slot_minutes: 30,
+            horizon_days: 30,
+            closed: BTreeSet::new(),
+        }
+    }
+
     /// Whether the office is open for consultations on `date`.
     pub fn is_business_day(&self, date: NaiveDate) -> bool {
         !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
@@ -238,16 +251,7 @@ mod tests {
     }
 
     fn cal() -> Calendar {
-        Calendar {
-            tz: chrono_tz::Asia::Tokyo,
-            slot_times: ["09:30", "11:00", "13:30", "15:00"]
-                .iter()
-                .map(|s| NaiveTime::parse_from_str(s, "%H:%M").expect("time"))
-                .collect(),
-            slot_minutes: 30,
-            horizon_days: 30,
-            closed: BTreeSet::new(),
-        }
+        Calendar::standard()
     }
 
     const HOLIDAYS: &[(i32, &[(u32, u32)])] = &[

@@ -934,19 +934,9 @@ static QUESTION: LazyLock<Regex> = LazyLock::new(|| {
 mod tests {
     use super::*;
     use crate::core::calendar::Slot;
-    use std::collections::BTreeSet;
 
     fn cal() -> Calendar {
-        Calendar {
-            tz: chrono_tz::Asia::Tokyo,
-            slot_times: ["09:30", "11:00", "13:30", "15:00"]
-                .iter()
-                .map(|s| NaiveTime::parse_from_str(s, "%H:%M").expect("time"))
-                .collect(),
-            slot_minutes: 30,
-            horizon_days: 30,
-            closed: BTreeSet::new(),
-        }
+        Calendar::standard()
     }
 
     /// Wed 2026-11-25, the day these phrasings are read.

@@ -412,32 +412,33 @@ impl ImapSession {
         }))
     }
 
-    async fn delimiter(&mut self) -> Result<Option<String>, MailError> {
+    /// LIST "" `pattern`.
+    async fn list(&mut self, pattern: &str) -> Result<Vec<async_imap::types::Name>, MailError> {
         let t = self.timeout;
         let session = self.s()?;
-        let names: Vec<_> = match tokio::time::timeout(t, async {
+        match tokio::time::timeout(t, async {
             session
-                .list(Some(""), Some(""))
+                .list(Some(""), Some(pattern))
                 .await?
                 .try_collect::<Vec<_>>()
                 .await
         })
         .await
         {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                return Err(MailError::Imap {
-                    what: "list".into(),
-                    source: e,
-                })
-            }
-            Err(_) => {
-                return Err(MailError::Timeout {
-                    what: "imap list".into(),
-                    secs: t.as_secs(),
-                })
-            }
-        };
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(MailError::Imap {
+                what: "list".into(),
+                source: e,
+            }),
+            Err(_) => Err(MailError::Timeout {
+                what: "imap list".into(),
+                secs: t.as_secs(),
+            }),
+        }
+    }
+
+    async fn delimiter(&mut self) -> Result<Option<String>, MailError> {
+        let names = self.list("").await?;
         Ok(names.iter().find_map(|n| n.delimiter().map(str::to_string)))
     }
 
@@ -451,31 +452,7 @@ impl ImapSession {
         if let Some(name) = self.known_folders.get(KEY) {
             return Ok(name.clone());
         }
-        let t = self.timeout;
-        let session = self.s()?;
-        let names: Vec<_> = match tokio::time::timeout(t, async {
-            session
-                .list(Some(""), Some("*"))
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await
-        {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                return Err(MailError::Imap {
-                    what: "list".into(),
-                    source: e,
-                })
-            }
-            Err(_) => {
-                return Err(MailError::Timeout {
-                    what: "imap list".into(),
-                    secs: t.as_secs(),
-                })
-            }
-        };
+        let names = self.list("*").await?;
         let special = names
             .iter()
             .find(|n| {

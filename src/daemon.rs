@@ -517,11 +517,11 @@ impl Desk {
                     Event::ForeignReply
                 } else {
                     match row.machine.state {
-                        State::AwaitingInfo | State::New => Event::Request(parse_request(
-                            &own_text(&inbound.body, false),
-                            today,
-                            cal,
-                        )),
+                        State::AwaitingInfo | State::New => {
+                            let ours = outbox::raws_for_request(tx, row.id).await?;
+                            let text = without_our_lines(&own_text(&inbound.body, false), &ours);
+                            Event::Request(parse_request(&text, today, cal))
+                        }
                         _ => {
                             let ours = outbox::raws_for_request(tx, row.id).await?;
                             let text = without_our_lines(&own_text(&inbound.body, true), &ours);

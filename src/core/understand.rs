@@ -275,7 +275,9 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             }
             Label::Number => {
                 if req.seeker_number.is_none() {
-                    match seeker_number(&value) {
+                    match seeker_number(&value).or_else(|| {
+                        labelled_digits(&value, 13, 13).map(|d| format!("{}-{}", &d[..5], &d[5..]))
+                    }) {
                         Some(n) => req.seeker_number = Some(n),
                         None if value.chars().any(|c| c.is_ascii_digit()) => {
                             req.invalid_seeker_number = Some(value.chars().take(40).collect())
@@ -286,7 +288,13 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             }
             Label::Phone => {
                 if req.phone.is_none() {
-                    req.phone = phone(&value);
+                    // A labelled value may be spaced or bracketed oddly: its
+                    // digits decide ("(090)1234 5678").
+                    req.phone = phone(&value).or_else(|| {
+                        labelled_digits(&value, 10, 11)
+                            .filter(|d| d.starts_with('0'))
+                            .map(|_| value.trim().to_string())
+                    });
                 }
             }
             Label::Contact => {
@@ -344,12 +352,27 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
     req
 }
 
+/// The digits of a labelled value, if it holds between `min` and `max` of
+/// them and nothing but digits, spaces, dashes and brackets.
+fn labelled_digits(value: &str, min: usize, max: usize) -> Option<String> {
+    let v = normalize(value);
+    let v = v.trim().trim_end_matches(['。', '.']);
+    let plain = v
+        .chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace() || matches!(c, '-' | '(' | ')' | '+'));
+    let digits: String = v.chars().filter(|c| c.is_ascii_digit()).collect();
+    (plain && (min..=max).contains(&digits.len())).then_some(digits)
+}
+
 fn clean_name(value: &str) -> Option<String> {
     let v = value
         .trim()
         .trim_end_matches(['。', '、', '.', ','])
         .trim_end_matches("です")
         .trim_end_matches("と申します")
+        .trim()
+        .trim_end_matches("様")
+        .trim_end_matches("さま")
         .trim();
     // Drop a trailing reading in parentheses: 山田 太郎（ヤマダ タロウ）.
     let v = match v.find('(') {
@@ -1123,6 +1146,19 @@ mod tests {
             assert!(r.missing().is_empty(), "{text}");
         }
         assert_eq!(full(forms[0]).email.as_deref(), Some("taro@example.jp"));
+    }
+
+    #[test]
+    fn labelled_values_read_by_their_digits() {
+        let r = full("氏名：山田 太郎 様\n求職番号：3201 0123 4567 8\n希望日時：12月3日 11:00\n電話番号：(090)1234 5678");
+        assert_eq!(r.name.as_deref(), Some("山田 太郎"));
+        assert_eq!(r.seeker_number.as_deref(), Some("32010-12345678"));
+        assert_eq!(r.phone.as_deref(), Some("(090)1234 5678"));
+        let r = full("求職番号：32010-1234-5678");
+        assert_eq!(r.seeker_number.as_deref(), Some("32010-12345678"));
+        let r = full("求職番号：32010-1234567");
+        assert_eq!(r.seeker_number, None);
+        assert!(r.invalid_seeker_number.is_some());
     }
 
     #[test]

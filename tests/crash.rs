@@ -35,14 +35,23 @@ fn kill(mut child: Child) {
 async fn distinct_ids(seekers: &[Seeker]) -> HashMap<String, HashSet<String>> {
     let mut out = HashMap::new();
     for s in seekers {
-        let ids = read_folder(&s.address, "INBOX").await.into_iter().filter_map(|m| m.inbound.message_id).collect();
+        let ids = read_folder(&s.address, "INBOX")
+            .await
+            .into_iter()
+            .filter_map(|m| m.inbound.message_id)
+            .collect();
         out.insert(s.address.clone(), ids);
     }
     out
 }
 
 /// Kills the daemon at random moments, then lets it run until `done`.
-async fn crash_and_settle(config: &std::path::Path, seed: &mut u64, seekers: &[Seeker], want_each: usize) {
+async fn crash_and_settle(
+    config: &std::path::Path,
+    seed: &mut u64,
+    seekers: &[Seeker],
+    want_each: usize,
+) {
     for _ in 0..KILLS_PER_PHASE {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
@@ -58,7 +67,10 @@ async fn crash_and_settle(config: &std::path::Path, seed: &mut u64, seekers: &[S
         if ids.values().all(|s| s.len() >= want_each) {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "not settled: {ids:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not settled: {ids:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // Time for any duplicate to show up before counting.
@@ -70,12 +82,26 @@ async fn crash_and_settle(config: &std::path::Path, seed: &mut u64, seekers: &[S
 async fn sigkill_at_random_moments_loses_nothing_and_answers_nothing_twice() {
     let desk = TestDesk::new().await;
     let cal = desk.desk.config().calendar.clone();
-    let slots: Vec<_> = cal.bookable_slots(chrono::Utc::now()).into_iter().skip(4).take(SEEKERS).collect();
+    let slots: Vec<_> = cal
+        .bookable_slots(chrono::Utc::now())
+        .into_iter()
+        .skip(4)
+        .take(SEEKERS)
+        .collect();
     assert_eq!(slots.len(), SEEKERS);
-    let seekers: Vec<Seeker> = (0..SEEKERS).map(|i| Seeker::new(&format!("crash{i}"))).collect();
+    let seekers: Vec<Seeker> = (0..SEEKERS)
+        .map(|i| Seeker::new(&format!("crash{i}")))
+        .collect();
     for (s, slot) in seekers.iter().zip(&slots) {
-        let wish = format!("{}年{}月{}日 {}", slot.date.format("%Y"), slot.date.format("%-m"), slot.date.format("%-d"), slot.start.format("%H:%M"));
-        s.send(&desk.address, "予約", &request_text("再起 太郎", &wish)).await;
+        let wish = format!(
+            "{}年{}月{}日 {}",
+            slot.date.format("%Y"),
+            slot.date.format("%-m"),
+            slot.date.format("%-d"),
+            slot.start.format("%H:%M")
+        );
+        s.send(&desk.address, "予約", &request_text("再起 太郎", &wish))
+            .await;
     }
     wait_for(&desk.address, "INBOX", SEEKERS).await;
     let mut seed = 0x2545_F491_4F6C_DD1D_u64 ^ (std::process::id() as u64);
@@ -93,17 +119,35 @@ async fn sigkill_at_random_moments_loses_nothing_and_answers_nothing_twice() {
     crash_and_settle(&desk.config_path, &mut seed, &seekers, 2).await;
     let all = distinct_ids(&seekers).await;
     for (who, ids) in &all {
-        assert_eq!(ids.len(), 2, "{who}: one offer and one confirmation, got {ids:?}");
+        assert_eq!(
+            ids.len(),
+            2,
+            "{who}: one offer and one confirmation, got {ids:?}"
+        );
     }
     for s in &seekers {
         let got = read_folder(&s.address, "INBOX").await;
-        assert!(got.iter().any(|m| m.text().contains("予約が確定しました")), "{} has its confirmation", s.address);
+        assert!(
+            got.iter().any(|m| m.text().contains("予約が確定しました")),
+            "{} has its confirmation",
+            s.address
+        );
     }
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, SEEKERS as i64);
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'").await, SEEKERS as i64);
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM requests").await,
+        SEEKERS as i64
+    );
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
+            .await,
+        SEEKERS as i64
+    );
     assert_eq!(
         desk.db_scalar("SELECT COUNT(*) FROM (SELECT room_id, slot_start FROM bookings GROUP BY room_id, slot_start HAVING COUNT(*) > 1)").await,
         0
     );
-    assert!(read_folder(&desk.address, "INBOX").await.is_empty(), "every message was filed");
+    assert!(
+        read_folder(&desk.address, "INBOX").await.is_empty(),
+        "every message was filed"
+    );
 }

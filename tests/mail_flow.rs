@@ -909,3 +909,48 @@ async fn an_oversized_message_is_left_for_staff_without_downloading() {
     assert!(staff[0].text().contains("サイズ"), "{}", staff[0].text());
     assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 0);
 }
+
+/// SMTP down: the answer waits in the outbox (the message is still handled
+/// once) and goes out when the server is back.
+#[tokio::test]
+async fn mail_waits_in_the_outbox_while_smtp_is_down() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("outage");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("停電 太郎", "12月3日 11:00"),
+        )
+        .await;
+    wait_for(&desk.address, "INBOX", 1).await;
+    // The same desk and database, but SMTP pointing at a closed port.
+    let text = std::fs::read_to_string(&desk.config_path)
+        .expect("config")
+        .replace(&format!("port = {SMTP_PORT}"), "port = 1");
+    let down_path = desk.dir.path().join("down.toml");
+    std::fs::write(&down_path, text).expect("write");
+    let down = yoyaku::daemon::Desk::new(yoyaku::config::Config::load(&down_path).expect("config"))
+        .await
+        .expect("desk");
+    let r = down
+        .run_once(wed())
+        .await
+        .expect("a pass survives SMTP being down");
+    assert_eq!((r.handled, r.sent), (1, 0));
+    assert!(r.send_failures >= 1);
+    assert!(
+        read_folder(&desk.address, "INBOX").await.is_empty(),
+        "handled and filed all the same"
+    );
+    assert!(settle_and_read(&seeker.address, "INBOX").await.is_empty());
+    // Back up, and past the retry backoff: the pending offer goes out, once.
+    let r = desk
+        .desk
+        .run_once(chrono::Utc::now() + chrono::Duration::minutes(5))
+        .await
+        .expect("pass");
+    assert_eq!((r.handled, r.sent), (0, 1));
+    assert_eq!(seeker.inbox(1).await.len(), 1);
+    assert_eq!(settle_and_read(&seeker.address, "INBOX").await.len(), 1);
+}

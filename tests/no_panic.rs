@@ -27,12 +27,113 @@ impl Rng {
 }
 
 const PIECES: &[&str] = &[
-    "0", "1", "2", "9", "12", "31", "99", "2026", "１", "２", "３", "０", "①", "②", "⑳", "⑴", "月", "日", "年", "時", "分", "半", "令和", "R", "元",
-    "午前", "午後", "AM", "pm", "本日", "明日", "来週", "水曜", "(", ")", "（", "）", "【", "】", ":", "：", "/", ".", "-", "－", "ー", "~", "～", "〜",
-    "番", "枠", "第", "希望", "氏名", "名前", "求職番号", "電話", "TEL", "メール", "連絡先", "@", "a", "x.jp", " ", "　", "\n", "\r\n", ">", "＞", "|",
-    "wrote:", "書きました", "のメール:", "差出人:", "送信日時:", "-----Original Message-----", "-- ", "――――", "<div>", "</div>", "<br>",
-    "<blockquote>", "</blockquote>", "<script>", "&amp;", "&#x3042;", "&#99999999;", "<", "&", "\u{200B}", "\u{202E}", "\u{0}", "\u{FFFD}", "{{", "}}",
-    "{%", "%}", "キャンセル", "お願いします", "ですか？", "です", "と申します", "山田", "太郎", "様", "十二", "三",
+    "0",
+    "1",
+    "2",
+    "9",
+    "12",
+    "31",
+    "99",
+    "2026",
+    "１",
+    "２",
+    "３",
+    "０",
+    "①",
+    "②",
+    "⑳",
+    "⑴",
+    "月",
+    "日",
+    "年",
+    "時",
+    "分",
+    "半",
+    "令和",
+    "R",
+    "元",
+    "午前",
+    "午後",
+    "AM",
+    "pm",
+    "本日",
+    "明日",
+    "来週",
+    "水曜",
+    "(",
+    ")",
+    "（",
+    "）",
+    "【",
+    "】",
+    ":",
+    "：",
+    "/",
+    ".",
+    "-",
+    "－",
+    "ー",
+    "~",
+    "～",
+    "〜",
+    "番",
+    "枠",
+    "第",
+    "希望",
+    "氏名",
+    "名前",
+    "求職番号",
+    "電話",
+    "TEL",
+    "メール",
+    "連絡先",
+    "@",
+    "a",
+    "x.jp",
+    " ",
+    "　",
+    "\n",
+    "\r\n",
+    ">",
+    "＞",
+    "|",
+    "wrote:",
+    "書きました",
+    "のメール:",
+    "差出人:",
+    "送信日時:",
+    "-----Original Message-----",
+    "-- ",
+    "――――",
+    "<div>",
+    "</div>",
+    "<br>",
+    "<blockquote>",
+    "</blockquote>",
+    "<script>",
+    "&amp;",
+    "&#x3042;",
+    "&#99999999;",
+    "<",
+    "&",
+    "\u{200B}",
+    "\u{202E}",
+    "\u{0}",
+    "\u{FFFD}",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "キャンセル",
+    "お願いします",
+    "ですか？",
+    "です",
+    "と申します",
+    "山田",
+    "太郎",
+    "様",
+    "十二",
+    "三",
 ];
 
 fn cal() -> Calendar {
@@ -44,9 +145,17 @@ fn random_text_never_panics_the_understanding_and_the_state_machine() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let cal = cal();
     let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
-    let now = chrono_tz::Asia::Tokyo.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).single().expect("now").with_timezone(&Utc);
+    let now = chrono_tz::Asia::Tokyo
+        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+        .single()
+        .expect("now")
+        .with_timezone(&Utc);
     let full = HashSet::new();
-    let ctx = Context { cal: &cal, now, full: &full };
+    let ctx = Context {
+        cal: &cal,
+        now,
+        full: &full,
+    };
     let offered: Vec<Slot> = cal.bookable_slots(now).into_iter().take(4).collect();
     for _ in 0..20_000 {
         let len = rng.below(60);
@@ -72,7 +181,12 @@ fn random_and_truncated_raw_mail_never_panics_the_parser() {
         let len = rng.below(400);
         let mut raw: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
         if rng.below(2) == 0 {
-            raw.splice(0..0, b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n".iter().copied());
+            raw.splice(
+                0..0,
+                b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+                    .iter()
+                    .copied(),
+            );
         }
         let m = message::parse(&raw);
         let _ = own_text(&m.body, true);
@@ -90,7 +204,10 @@ fn deeply_nested_and_huge_inputs_stay_bounded() {
     assert_eq!(req.wishes.len(), 1, "duplicates collapse");
     let mut parts = String::from("Content-Type: multipart/mixed; boundary=b0\r\n\r\n");
     for i in 0..200 {
-        parts.push_str(&format!("--b{i}\r\nContent-Type: multipart/mixed; boundary=b{}\r\n\r\n", i + 1));
+        parts.push_str(&format!(
+            "--b{i}\r\nContent-Type: multipart/mixed; boundary=b{}\r\n\r\n",
+            i + 1
+        ));
     }
     let _ = message::parse(parts.as_bytes());
 }

@@ -840,7 +840,12 @@ pub fn parse_reply(
     today: NaiveDate,
     cal: &Calendar,
 ) -> ReplyIntent {
-    let normalized = normalize(text);
+    // A line that is only a date (a dated letter, a signature) is not a choice.
+    let normalized: String = normalize(text)
+        .lines()
+        .filter(|l| !DATE_ONLY_LINE.is_match(l))
+        .collect::<Vec<_>>()
+        .join("\n");
     // Dates first: "12月3日の(2)" names a date and a slot time, not option 2.
     let found = parse_wishes(&normalized, today, cal);
     if !found.wishes.is_empty() {
@@ -946,6 +951,11 @@ fn option_number(normalized: &str, options: usize) -> Option<usize> {
     }
     None
 }
+
+static DATE_ONLY_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:(?:令和|R)\s*\d{1,2}\s*年|\d{4}\s*[年/.\-])?\s*\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:[(][月火水木金土日][)])?\s*$")
+        .expect("date line regex")
+});
 
 /// A question for the office: a person answers it, the bot does not guess.
 static QUESTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -1221,6 +1231,10 @@ mod tests {
             ("駐車場はありますか？", ReplyIntent::Unclear),
             ("スマホでも参加できますでしょうか", ReplyIntent::Unclear),
             ("はい、お願いします。", ReplyIntent::Agree),
+            (
+                "承知しました。\n山田太郎\n2026年11月26日",
+                ReplyIntent::Agree,
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(

@@ -661,16 +661,25 @@ impl Desk {
                     }
                 }
                 Effect::Offer { slots, retry } => {
-                    let wished_available = slots.iter().any(|s| {
-                        next.data.wishes.iter().any(|w| {
-                            w.date == s.date
-                                && w.time.is_none_or(|t| {
-                                    t == WishTime::At(s.start) || !matches!(t, WishTime::At(_))
-                                })
-                        })
-                    });
+                    // Whether an offered slot meets a wish, and whether every wish is met.
+                    let meets = |w: &crate::core::understand::Wish,
+                                 s: &crate::core::calendar::Slot| {
+                        w.date == s.date
+                            && w.time.is_none_or(|t| {
+                                t == WishTime::At(s.start) || !matches!(t, WishTime::At(_))
+                            })
+                    };
+                    let wished_available = slots
+                        .iter()
+                        .any(|s| next.data.wishes.iter().any(|w| meets(w, s)));
+                    let all_wishes_met = next
+                        .data
+                        .wishes
+                        .iter()
+                        .all(|w| slots.iter().any(|s| meets(w, s)));
                     let ctx_v = minijinja::context! {
-                        retry => retry, wished_available => wished_available, slots => slot_views(&slots, cal.slot_minutes), ..base
+                        retry => retry, wished_available => wished_available, all_wishes_met => all_wishes_met,
+                        slots => slot_views(&slots, cal.slot_minutes), ..base
                     };
                     self.enqueue(tx, row.id, "offer", ctx_v, &thread, true, now)
                         .await?;

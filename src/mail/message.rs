@@ -7,6 +7,7 @@ use crate::config::bare_address;
 use crate::core::classify::{classify, MachineHints, MailKind};
 use crate::core::text::html_to_text;
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Default)]
 pub struct Inbound {
@@ -29,8 +30,55 @@ pub struct Inbound {
 /// quotes or junk, and understanding is linear in this.
 const MAX_BODY_CHARS: usize = 200_000;
 
+/// Charset names Japanese mailers use that the decoder does not know, and
+/// the charset that decodes them (their extensions are supersets the
+/// decoders already accept: NEC/IBM extensions, ①, ～).
+fn canonical_charset(name: &[u8]) -> Option<&'static [u8]> {
+    let lower = name.to_ascii_lowercase();
+    Some(match lower.as_slice() {
+        b"cp932" | b"windows-932" | b"x-ms-cp932" | b"ibm-943" | b"sjis-win" | b"sjis-open"
+        | b"shift_jis-2004" | b"shift_jisx0213" | b"x-sjis-jp" | b"shift-jis" => b"shift_jis",
+        b"iso-2022-jp-ms"
+        | b"iso-2022-jp-1"
+        | b"iso-2022-jp-2"
+        | b"iso-2022-jp-3"
+        | b"iso-2022-jp-2004"
+        | b"cp50220"
+        | b"cp50221"
+        | b"cp50222"
+        | b"x-windows-iso2022jp"
+        | b"iso2022jp" => b"iso-2022-jp",
+        b"eucjp-ms" | b"euc-jp-ms" | b"cp51932" | b"eucjp-win" | b"euc-jis-2004" | b"eucjp" => {
+            b"euc-jp"
+        }
+        _ => return None,
+    })
+}
+
+static CHARSET_LABEL: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r#"(?i)(charset\s*=\s*"?|=\?)([A-Za-z0-9_.:\-]+)"#)
+        .expect("charset regex")
+});
+
+/// Rewrites unknown Japanese charset labels (in Content-Type and in encoded
+/// words) to ones the decoder knows.
+fn normalise_charsets(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !CHARSET_LABEL.captures_iter(raw).any(|c| {
+        c.get(2)
+            .is_some_and(|m| canonical_charset(m.as_bytes()).is_some())
+    }) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    CHARSET_LABEL.replace_all(raw, |c: &regex::bytes::Captures<'_>| {
+        let mut out = c[1].to_vec();
+        out.extend_from_slice(canonical_charset(&c[2]).unwrap_or(&c[2]));
+        out
+    })
+}
+
 pub fn parse(raw: &[u8]) -> Inbound {
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    let raw = normalise_charsets(raw);
+    let Some(msg) = MessageParser::default().parse(&raw) else {
         return Inbound::default();
     };
     let from = msg
@@ -180,6 +228,18 @@ mod tests {
         let m = parse(raw);
         assert!(m.body.contains("氏名：山田"), "{:?}", m.body);
         assert!(m.body.contains("12月3日"));
+    }
+
+    #[test]
+    fn windows_japanese_charset_labels() {
+        // "山田①" in CP932 labelled the way Outlook and Python label it.
+        for label in ["cp932", "CP932", "windows-31j", "\"cp932\""] {
+            let mut raw = format!("From: a@b.jp\r\nSubject: =?cp932?B?jlKTYw==?=\r\nContent-Type: text/plain; charset={label}\r\n\r\n").into_bytes();
+            raw.extend_from_slice(b"\x8eR\x93c\x87@\r\n");
+            let m = parse(&raw);
+            assert!(m.body.contains("山田①"), "{label}: {:?}", m.body);
+            assert_eq!(m.subject, "山田", "{label}");
+        }
     }
 
     #[test]

@@ -51,6 +51,7 @@ struct RawConfig {
 struct RawOffice {
     name: String,
     phone: String,
+    #[serde(alias = "staff_email")]
     staff_address: String,
     #[serde(default = "default_tz")]
     timezone: String,
@@ -74,11 +75,11 @@ struct RawImap {
     password_file: Option<PathBuf>,
     #[serde(default = "default_mailbox")]
     mailbox: String,
-    #[serde(default = "default_poll")]
+    #[serde(default = "default_poll", alias = "poll_interval", alias = "poll_interval_seconds", alias = "poll_secs")]
     poll_seconds: u64,
     #[serde(default = "default_true")]
     idle: bool,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "default_timeout", alias = "timeout")]
     timeout_seconds: u64,
 }
 
@@ -93,7 +94,7 @@ struct RawSmtp {
     password: Option<String>,
     password_env: Option<String>,
     password_file: Option<PathBuf>,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "default_timeout", alias = "timeout")]
     timeout_seconds: u64,
 }
 
@@ -122,9 +123,9 @@ struct RawDatabase {
 struct RawSchedule {
     #[serde(default = "default_slots")]
     slots: Vec<String>,
-    #[serde(default = "default_minutes")]
+    #[serde(default = "default_minutes", alias = "slot_minutes", alias = "duration_minutes")]
     minutes: u32,
-    #[serde(default = "default_horizon")]
+    #[serde(default = "default_horizon", alias = "horizon")]
     horizon_days: u32,
     #[serde(default)]
     closed: Vec<String>,
@@ -458,7 +459,9 @@ impl Config {
         };
         let mut slot_times = Vec::new();
         for (i, s) in raw.schedule.slots.iter().enumerate() {
-            let t = NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+            // "9:30", "09:30" or a range "09:30-10:00": the start counts.
+            let start = s.split(['-', '~', '～']).next().unwrap_or("").trim();
+            let t = NaiveTime::parse_from_str(start, "%H:%M").map_err(|_| {
                 key_err(
                     &format!("schedule.slots[{i}]"),
                     format!("{s:?} is not a time like \"09:30\""),
@@ -788,6 +791,14 @@ passcode = "abc"
         )
         .expect("still loads");
         assert_eq!(c.unknown_keys, vec!["office.nmae".to_string()]);
+    }
+
+    #[test]
+    fn slot_times_in_several_forms() {
+        let text = format!("{GOOD}\n[schedule]\nslots = [\"9:30\", \"11:00-11:30\", \"13:30～14:00\"]\n");
+        let c = Config::parse(&text, Path::new("/tmp")).expect("valid");
+        let got: Vec<String> = c.calendar.slot_times.iter().map(|t| t.format("%H:%M").to_string()).collect();
+        assert_eq!(got, vec!["09:30", "11:00", "13:30"]);
     }
 
     #[test]

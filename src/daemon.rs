@@ -162,10 +162,13 @@ impl Desk {
                 }
             };
             loop {
-                let pass = tokio::select! {
-                    _ = &mut shutdown => { session.logout().await; return Ok(()); }
-                    p = self.pass(&mut session, Utc::now()) => p,
-                };
+                // A pass is not interrupted: it ends at a safe point (every
+                // message committed and filed, the outbox flushed).
+                let pass = self.pass(&mut session, Utc::now()).await;
+                if futures::FutureExt::now_or_never(&mut shutdown).is_some() {
+                    session.logout().await;
+                    return Ok(());
+                }
                 match pass {
                     Ok(r) => {
                         backoff = Duration::from_secs(1);

@@ -75,7 +75,12 @@ struct RawImap {
     password_file: Option<PathBuf>,
     #[serde(default = "default_mailbox")]
     mailbox: String,
-    #[serde(default = "default_poll", alias = "poll_interval", alias = "poll_interval_seconds", alias = "poll_secs")]
+    #[serde(
+        default = "default_poll",
+        alias = "poll_interval",
+        alias = "poll_interval_seconds",
+        alias = "poll_secs"
+    )]
     poll_seconds: u64,
     #[serde(default = "default_true")]
     idle: bool,
@@ -123,7 +128,11 @@ struct RawDatabase {
 struct RawSchedule {
     #[serde(default = "default_slots")]
     slots: Vec<String>,
-    #[serde(default = "default_minutes", alias = "slot_minutes", alias = "duration_minutes")]
+    #[serde(
+        default = "default_minutes",
+        alias = "slot_minutes",
+        alias = "duration_minutes"
+    )]
     minutes: u32,
     #[serde(default = "default_horizon", alias = "horizon")]
     horizon_days: u32,
@@ -795,9 +804,15 @@ passcode = "abc"
 
     #[test]
     fn slot_times_in_several_forms() {
-        let text = format!("{GOOD}\n[schedule]\nslots = [\"9:30\", \"11:00-11:30\", \"13:30～14:00\"]\n");
+        let text =
+            format!("{GOOD}\n[schedule]\nslots = [\"9:30\", \"11:00-11:30\", \"13:30～14:00\"]\n");
         let c = Config::parse(&text, Path::new("/tmp")).expect("valid");
-        let got: Vec<String> = c.calendar.slot_times.iter().map(|t| t.format("%H:%M").to_string()).collect();
+        let got: Vec<String> = c
+            .calendar
+            .slot_times
+            .iter()
+            .map(|t| t.format("%H:%M").to_string())
+            .collect();
         assert_eq!(got, vec!["09:30", "11:00", "13:30"]);
     }
 

@@ -136,9 +136,9 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
         r"(?x)^\s*
         (?:[\u{2460}-\u{2473}]|\d{1,2}[.)]|[(]\d{1,2}[)]|[【\[■◆●◇○・*\-]|\s)*\s*
         (?P<label>
-            ご?氏\s*名(?:\s*[(][^)]*[)])?|お?名\s*前(?:\s*[(][^)]*[)])?|フルネーム|[Nn]ame|NAME
-          | 求職(?:者|票|登録)*(?:番号|No\.?|ナンバー|ID)(?:\s*[(][^)]*[)])?|ハローワーク(?:の)?(?:受付)?番号|受付票(?:の)?番号
-          | (?:連絡先|ご?登録(?:の|した)?|求職情報として登録(?:した|の)|ご?連絡用の?)?(?:携帯)?電話(?:番号)?(?:\s*[(][^)]*[)])?|携帯(?:番号)?|TEL|Tel|tel|[Pp]hone|電番
+            ご?氏\s*名(?:\s*[(][^)]*[)])?|お?名\s*前(?:\s*[(][^)]*[)])?|フルネーム|[Nn]ame|NAME|お?なまえ
+          | (?:ハローワーク)?求職(?:者|票|登録)*(?:番号|No\.?|ナンバー|ID)(?:\s*[(][^)]*[)])?|ハローワーク(?:の)?(?:受付)?番号|受付票(?:の)?番号|きゅうしょく(?:しゃ)?ばんごう
+          | (?:連絡先|ご?登録(?:の|した)?|求職情報として登録(?:した|の)|ご?連絡用の?)?(?:携帯)?電話(?:番号)?(?:\s*[(][^)]*[)])?|携帯(?:番号)?|TEL|Tel|tel|[Pp]hone|電番|でんわ(?:ばんごう)?
           | (?:連絡先|ご?連絡用の?)?(?:メール(?:アドレス)?|E-?[Mm]ail|e-?mail|[Mm]ail|アドレス|メアド)(?:\s*[(][^)]*[)])?
           | 連絡先
           | (?:相談|予約|面談|ご)?希望(?:の)?(?:日時|日程|日|時間帯|時間|時刻)?|第\s*[\d一二三四五]\s*希望|候補(?:日時|日)?|日\s*時|時間帯?
@@ -152,24 +152,16 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 fn label_kind(label: &str) -> Label {
     let l = label.replace(char::is_whitespace, "");
     let lower = l.to_ascii_lowercase();
-    if l.contains("電話")
-        || l.contains("携帯")
-        || l.contains("電番")
-        || lower == "tel"
-        || lower == "phone"
-    {
+    let has = |words: &[&str]| words.iter().any(|w| l.contains(w));
+    if has(&["電話", "携帯", "電番", "でんわ"]) || lower == "tel" || lower == "phone" {
         Label::Phone
-    } else if l.contains("求職") || l.contains("ハローワーク") || l.contains("受付票") {
+    } else if has(&["求職", "ハローワーク", "受付票", "きゅうしょく"]) {
         Label::Number
-    } else if l.contains("メール")
-        || lower.contains("mail")
-        || l.contains("アドレス")
-        || l.contains("メアド")
-    {
+    } else if has(&["メール", "アドレス", "メアド"]) || lower.contains("mail") {
         Label::Email
     } else if l == "連絡先" {
         Label::Contact
-    } else if l.contains('名') || l == "フルネーム" || lower == "name" {
+    } else if has(&["名", "なまえ", "フルネーム"]) || lower == "name" {
         Label::Name
     } else {
         Label::Wish
@@ -190,13 +182,22 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NAME_INTRO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^\s*(?:私は|わたしは|わたくしは)?(?:(?P<a>[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6}(?:\s[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6})?)\s*と申します|(?P<b>[\p{Han}\p{Katakana}ー々]{1,5}(?:\s[\p{Han}\p{Katakana}ー々]{1,5})?)\s*(?:です|でございます))",
+        r"^\s*(?:私[はも、,]?|わたし[はも、,]?|わたくし[はも、,]?|[^\s。、]{1,10}?の)?\s*(?:(?P<a>[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6}(?:\s[\p{Han}\p{Hiragana}\p{Katakana}ー々]{1,6})?)\s*(?:[(][^)]{1,30}[)])?\s*と申します|(?P<b>[\p{Han}\p{Katakana}ー々]{1,5}(?:\s[\p{Han}\p{Katakana}ー々]{1,5})?)\s*(?:[(][^)]{1,30}[)])?\s*(?:です|でございます))",
     )
     .expect("intro regex")
 });
 
 /// Words that end in です but are not names.
 const NOT_NAMES: &[&str] = &[
+    "件",
+    "者",
+    "予定",
+    "申込",
+    "申し込",
+    "問い合わせ",
+    "確認",
+    "メール",
+    "お願い",
     "予約",
     "相談",
     "希望",
@@ -466,7 +467,64 @@ static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("wish regex")
 });
 
+static KANA_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\d)\s*(がつ|にち|じはん|じ|ふん|ぷん)|ごご|ごぜん").expect("kana date regex")
+});
+
+/// Dates and times written in kana (12がつ3にち ごご3じはん) in kanji form.
+fn kana_dates(text: &str) -> std::borrow::Cow<'_, str> {
+    KANA_DATE.replace_all(text, |c: &regex::Captures<'_>| {
+        let digit = c.get(1).map_or("", |m| m.as_str());
+        let mark = match c.get(2).map(|m| m.as_str()) {
+            Some("がつ") => "月",
+            Some("にち") => "日",
+            Some("じはん") => "時半",
+            Some("じ") => "時",
+            Some(_) => "分",
+            None if &c[0] == "ごご" => "午後",
+            None => "午前",
+        };
+        format!("{digit}{mark}")
+    })
+}
+
+static KANJI_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?P<m>[一二三四五六七八九十]{1,3})月(?:(?P<d>[一二三四五六七八九十]{1,3})日)?|(?P<pre>[\s(の]|午前|午後)(?P<h>[一二三四五六七八九十]{1,3})時(?P<post>半|(?P<mi>[一二三四五六七八九十]{1,3})分|から|~|-)?")
+        .expect("kanji date regex")
+});
+
+/// Kanji numerals in dates and times (十二月三日 午後三時半) as digits. A
+/// time needs 午前/午後, a following 半/分/から, or a space or の before it,
+/// so that 一時的 stays a word.
+fn kanji_dates(text: &str) -> std::borrow::Cow<'_, str> {
+    KANJI_DATE.replace_all(text, |c: &regex::Captures<'_>| {
+        let num = |name: &str| c.name(name).and_then(|m| kanji_number(m.as_str()));
+        if let Some(m) = num("m") {
+            return match num("d") {
+                Some(d) => format!("{m}月{d}日"),
+                None => format!("{m}月"),
+            };
+        }
+        let pre = c.name("pre").map_or("", |m| m.as_str());
+        let post = c.name("post").map(|m| m.as_str());
+        let spaced_or_ampm = matches!(pre, "午前" | "午後") || post.is_some();
+        match num("h") {
+            Some(h) if spaced_or_ampm || !pre.is_empty() => {
+                let tail = match (post, num("mi")) {
+                    (_, Some(mi)) => format!("{mi}分"),
+                    (Some(p), None) => p.to_string(),
+                    (None, None) => String::new(),
+                };
+                format!("{pre}{h}時{tail}")
+            }
+            _ => c[0].to_string(),
+        }
+    })
+}
+
 fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
+    let kana = kana_dates(text);
+    let text = &*kanji_dates(&kana);
     let mut tokens: Vec<(usize, usize, Token)> = Vec::new();
     for caps in WISH_TOKENS.captures_iter(text) {
         let Some(whole) = caps.get(0) else { continue };
@@ -1048,13 +1106,9 @@ mod tests {
                     time: Some(WishTime::Afternoon),
                 }],
             ),
-            (
-                "十二月三日 十一時",
-                vec![Wish {
-                    date: day(12, 3).date,
-                    time: None,
-                }],
-            ),
+            ("十二月三日 十一時", vec![at(12, 3, 11, 0)]),
+            ("十二月三日の午後三時半", vec![at(12, 3, 15, 30)]),
+            ("十二月四日、一時的に都合が悪い", vec![day(12, 4)]),
             (
                 "12月3日11:00か12月4日9:30",
                 vec![at(12, 3, 11, 0), at(12, 4, 9, 30)],

@@ -663,7 +663,7 @@ impl Desk {
                         }
                     }
                 }
-                Effect::Offer { slots, retry } => {
+                Effect::Offer { slots, reason } => {
                     // Whether an offered slot meets a wish, and whether every wish is met.
                     let meets = |w: &crate::core::understand::Wish,
                                  s: &crate::core::calendar::Slot| {
@@ -681,7 +681,7 @@ impl Desk {
                         .iter()
                         .all(|w| slots.iter().any(|s| meets(w, s)));
                     let ctx_v = minijinja::context! {
-                        retry => retry, wished_available => wished_available, all_wishes_met => all_wishes_met,
+                        reason => reason.as_str(), wished_available => wished_available, all_wishes_met => all_wishes_met,
                         slots => slot_views(&slots, cal.slot_minutes), ..base
                     };
                     self.enqueue(tx, row.id, "offer", ctx_v, &thread, true, now)

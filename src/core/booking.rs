@@ -149,11 +149,10 @@ pub enum Effect {
     AskMissing {
         missing: Vec<Item>,
     },
-    /// `retry` when a chosen slot was taken meanwhile or the reply named
-    /// something we could not book.
+    /// Slots to offer, and why (the mail says so).
     Offer {
         slots: Vec<Slot>,
-        retry: bool,
+        reason: OfferReason,
     },
     /// Book this slot and send the confirmation; if every room is taken the
     /// daemon feeds back [`Event::SlotTaken`].
@@ -167,6 +166,27 @@ pub enum Effect {
     /// The question was passed to staff; the offer still stands.
     Forwarded,
     NotifyStaff(StaffReason),
+}
+
+/// Why an offer is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferReason {
+    /// The answer to a request.
+    Request,
+    /// The chosen slot was taken meanwhile or can no longer be confirmed.
+    Taken,
+    /// The reply asked for other dates: the offer for those.
+    NewWish,
+}
+
+impl OfferReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferReason::Request => "request",
+            OfferReason::Taken => "taken",
+            OfferReason::NewWish => "new_wish",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -211,13 +231,13 @@ pub fn step(
                 next.state = AwaitingInfo;
                 vec![Effect::AskMissing { missing }]
             } else {
-                offer(&mut next, ctx, false)
+                offer(&mut next, ctx, OfferReason::Request)
             }
         }
         (Offered | FollowedUp, Event::Reply(intent)) => match intent {
             ReplyIntent::Choose(n) => match req.offered.get(n.wrapping_sub(1)) {
                 Some(&slot) if ctx.free(slot) => book(&mut next, slot),
-                _ => offer(&mut next, ctx, true),
+                _ => offer(&mut next, ctx, OfferReason::Taken),
             },
             ReplyIntent::Agree => {
                 let wished = req.offered.iter().copied().find(|s| {
@@ -232,23 +252,15 @@ pub fn step(
                     None
                 }) {
                     Some(slot) if ctx.free(slot) => book(&mut next, slot),
-                    Some(_) => offer(&mut next, ctx, true),
+                    Some(_) => offer(&mut next, ctx, OfferReason::Taken),
                     None => vec![Effect::AskWhich],
                 }
             }
+            // Dates that were not offered: an offer for them. Booking a slot
+            // the seeker has not seen offered risks booking a misreading.
             ReplyIntent::Other(wishes) => {
-                // A reply is consent to the terms: an exact free slot is booked.
-                let exact = wishes.iter().find_map(|w| match w.time {
-                    Some(WishTime::At(t)) => Some(Slot::new(w.date, t)).filter(|s| ctx.free(*s)),
-                    _ => None,
-                });
-                match exact {
-                    Some(slot) => book(&mut next, slot),
-                    None => {
-                        next.data.wishes = wishes;
-                        offer(&mut next, ctx, true)
-                    }
-                }
+                next.data.wishes = wishes;
+                offer(&mut next, ctx, OfferReason::NewWish)
             }
             ReplyIntent::Decline => {
                 next.state = Withdrawn;
@@ -260,7 +272,7 @@ pub fn step(
                 Effect::NotifyStaff(StaffReason::Question),
             ],
         },
-        (Offered | FollowedUp, Event::SlotTaken) => offer(&mut next, ctx, true),
+        (Offered | FollowedUp, Event::SlotTaken) => offer(&mut next, ctx, OfferReason::Taken),
         (Offered, Event::FollowUpDue) => {
             next.state = FollowedUp;
             next.followed_up_at = Some(ctx.now);
@@ -275,11 +287,11 @@ pub fn step(
             if let ReplyIntent::Other(wishes) = intent {
                 next.data.wishes = wishes;
             }
-            offer(&mut next, ctx, false)
+            offer(&mut next, ctx, OfferReason::Request)
         }
         (Lapsed | Withdrawn, Event::Request(data)) => {
             next.data.merge(data);
-            offer(&mut next, ctx, false)
+            offer(&mut next, ctx, OfferReason::Request)
         }
         (Booked, Event::Reply(_) | Event::Request(_)) => {
             next.state = Booked;
@@ -306,7 +318,7 @@ fn book(next: &mut Request, slot: Slot) -> Vec<Effect> {
     vec![Effect::Book(slot)]
 }
 
-fn offer(next: &mut Request, ctx: &Context<'_>, retry: bool) -> Vec<Effect> {
+fn offer(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> Vec<Effect> {
     let slots = offer_slots(&next.data.wishes, ctx);
     if slots.is_empty() {
         next.state = State::NeedsStaff;
@@ -320,7 +332,7 @@ fn offer(next: &mut Request, ctx: &Context<'_>, retry: bool) -> Vec<Effect> {
     next.offered = slots.clone();
     next.offered_at = Some(ctx.now);
     next.followed_up_at = None;
-    vec![Effect::Offer { slots, retry }]
+    vec![Effect::Offer { slots, reason }]
 }
 
 /// The slots to offer for these wishes: the wished ones that are free, else
@@ -478,7 +490,7 @@ mod tests {
         let (r, fx) = run(&r, Event::Request(more), &HashSet::new());
         assert_eq!(r.state, State::Offered);
         assert!(
-            matches!(&fx[0], Effect::Offer { slots, retry: false } if slots == &vec![Slot::new(d(12, 3), t(11, 0))])
+            matches!(&fx[0], Effect::Offer { slots, reason: OfferReason::Request } if slots == &vec![Slot::new(d(12, 3), t(11, 0))])
         );
     }
 
@@ -511,7 +523,13 @@ mod tests {
             &[Slot::new(d(12, 3), t(11, 0))].into(),
         );
         assert_eq!(again.state, State::Offered);
-        assert!(matches!(&fx[0], Effect::Offer { retry: true, .. }));
+        assert!(matches!(
+            &fx[0],
+            Effect::Offer {
+                reason: OfferReason::Taken,
+                ..
+            }
+        ));
         let (again, _) = run(
             &offered,
             Event::Reply(ReplyIntent::Choose(1)),
@@ -524,7 +542,13 @@ mod tests {
             &HashSet::new(),
         );
         assert_eq!(same.state, State::Offered);
-        assert!(matches!(&fx[0], Effect::Offer { retry: true, .. }));
+        assert!(matches!(
+            &fx[0],
+            Effect::Offer {
+                reason: OfferReason::Taken,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -658,18 +682,19 @@ mod tests {
     #[test]
     fn remaining_transitions() {
         let (offered, _) = run(&Request::new(), Event::Request(complete()), &HashSet::new());
-        // A reply naming a free slot that was not offered is consent to it.
+        // A reply naming a slot that was not offered gets an offer of it.
         let other = ReplyIntent::Other(vec![Wish {
             date: d(12, 4),
             time: Some(WishTime::At(t(13, 30))),
         }]);
         let (r, fx) = run(&offered, Event::Reply(other), &HashSet::new());
+        assert_eq!(r.state, State::Offered);
         assert_eq!(
-            (r.state, fx),
-            (
-                State::Booked,
-                vec![Effect::Book(Slot::new(d(12, 4), t(13, 30)))]
-            )
+            fx,
+            vec![Effect::Offer {
+                slots: vec![Slot::new(d(12, 4), t(13, 30))],
+                reason: OfferReason::NewWish
+            }]
         );
         // A reply naming only a day re-offers that day.
         let day = ReplyIntent::Other(vec![Wish {
@@ -678,7 +703,9 @@ mod tests {
         }]);
         let (r, fx) = run(&offered, Event::Reply(day), &HashSet::new());
         assert_eq!(r.state, State::Offered);
-        assert!(matches!(&fx[0], Effect::Offer { slots, retry: true } if slots.len() == 4));
+        assert!(
+            matches!(&fx[0], Effect::Offer { slots, reason: OfferReason::NewWish } if slots.len() == 4)
+        );
         // After the follow-up a choice still books.
         let (followed, _) = run(&offered, Event::FollowUpDue, &HashSet::new());
         let (r, _) = run(
@@ -700,7 +727,13 @@ mod tests {
         let (lapsed, _) = run(&followed, Event::LapseDue, &HashSet::new());
         let (r, fx) = run(&lapsed, Event::Reply(ReplyIntent::Agree), &HashSet::new());
         assert_eq!(r.state, State::Offered);
-        assert!(matches!(&fx[0], Effect::Offer { retry: false, .. }));
+        assert!(matches!(
+            &fx[0],
+            Effect::Offer {
+                reason: OfferReason::Request,
+                ..
+            }
+        ));
         // A new request after withdrawing is offered again; a reply goes to staff.
         let (withdrawn, _) = run(
             &offered,

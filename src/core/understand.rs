@@ -904,8 +904,33 @@ pub fn parse_reply(
         .filter(|l| !DATE_ONLY_LINE.is_match(l))
         .collect::<Vec<_>>()
         .join("\n");
+    // A weekday alone ("木曜日の11時") names the offered slots on that day
+    // of the week, not the next such day from today.
+    let weekdays = free_weekdays(&normalized);
+    if !weekdays.is_empty() {
+        let times = reply_times(&normalized, today, cal);
+        let matching: Vec<usize> = offered
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                weekdays.contains(&s.date.weekday())
+                    && (times.is_empty() || times.contains(&s.start))
+            })
+            .map(|(i, _)| i + 1)
+            .collect();
+        if matching.len() == 1 {
+            return ReplyIntent::Choose(matching[0]);
+        }
+    }
+    if LAST_OPTION.is_match(&normalized) && !offered.is_empty() {
+        return ReplyIntent::Choose(offered.len());
+    }
     // Dates first: "12月3日の(2)" names a date and a slot time, not option 2.
-    let found = parse_wishes(&normalized, today, cal);
+    let mut found = parse_wishes(&normalized, today, cal);
+    if !weekdays.is_empty() && !EXPLICIT_DATE.is_match(&normalized) {
+        // The weekday already had its say above.
+        found.wishes.clear();
+    }
     if !found.wishes.is_empty() {
         for wish in &found.wishes {
             let matching: Vec<usize> = offered
@@ -948,19 +973,7 @@ pub fn parse_reply(
         return ReplyIntent::Other(found.wishes);
     }
     // A time alone ("11時でお願いします") picks the only option at that time.
-    let times: Vec<NaiveTime> = WISH_TOKENS
-        .captures_iter(&normalized)
-        .filter(|c| c.name("hm").is_some() || c.name("hj").is_some())
-        .filter_map(|c| {
-            parse_wishes(&format!("本日{}", &c[0]), today, cal)
-                .wishes
-                .first()
-                .and_then(|w| match w.time {
-                    Some(WishTime::At(t)) => Some(t),
-                    _ => None,
-                })
-        })
-        .collect();
+    let times = reply_times(&normalized, today, cal);
     for t in times {
         let matching: Vec<usize> = offered
             .iter()
@@ -979,6 +992,44 @@ pub fn parse_reply(
         return ReplyIntent::Unclear;
     }
     ReplyIntent::Agree
+}
+
+static LAST_OPTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"最後|一番下|一番遅い|一番後").expect("last regex"));
+static EXPLICIT_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\d\s*[月日/]|本日|今日|明日|明後日|あした|あさって").expect("explicit date regex")
+});
+static WEEKDAY_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"([月火水木金土日])曜").expect("weekday regex"));
+
+/// Weekdays named on their own (木曜日), not as the label of a date (12月3日(木曜)).
+fn free_weekdays(text: &str) -> Vec<Weekday> {
+    WEEKDAY_WORD
+        .captures_iter(text)
+        .filter(|c| {
+            let start = c.get(0).map_or(0, |m| m.start());
+            let before = text[..start].trim_end_matches(|ch: char| ch == '(' || ch.is_whitespace());
+            !(before.ends_with('日') || before.ends_with(|ch: char| ch.is_ascii_digit()))
+        })
+        .filter_map(|c| weekday(&c[1]))
+        .collect()
+}
+
+/// The times of day a reply names ("11時", "13:30").
+fn reply_times(text: &str, today: NaiveDate, cal: &Calendar) -> Vec<NaiveTime> {
+    WISH_TOKENS
+        .captures_iter(text)
+        .filter(|c| c.name("hm").is_some() || c.name("hj").is_some())
+        .filter_map(|c| {
+            parse_wishes(&format!("本日{}", &c[0]), today, cal)
+                .wishes
+                .first()
+                .and_then(|w| match w.time {
+                    Some(WishTime::At(t)) => Some(t),
+                    _ => None,
+                })
+        })
+        .collect()
 }
 
 /// The option number a reply names, if it is one of 1..=`options`.
@@ -1285,6 +1336,9 @@ mod tests {
             ("駐車場はありますか？", ReplyIntent::Unclear),
             ("スマホでも参加できますでしょうか", ReplyIntent::Unclear),
             ("はい、お願いします。", ReplyIntent::Agree),
+            ("木曜日の11時で", ReplyIntent::Choose(1)),
+            ("金曜でお願いします", ReplyIntent::Choose(3)),
+            ("一番最後の日時でお願いします", ReplyIntent::Choose(3)),
             (
                 "承知しました。\n山田太郎\n2026年11月26日",
                 ReplyIntent::Agree,

@@ -432,7 +432,7 @@ passcode = "abc"
             missing => vec!["name", "seeker_number", "wish", "phone"], invalid_seeker_number => "123",
             reservation => "R-1", room => minijinja::context! { id => "123 456 7890", passcode => "abc" },
             answer_by => day.clone(), lapse_date => day, reason => "no_free_slots", state => "offered",
-            received_at => "2026-11-25 10:00", subject => "予約", folder => "要対応", retry => false, wished_available => true,
+            received_at => "2026-11-25 10:00", subject => "予約", folder => "要対応", reason => "request", wished_available => true,
         };
         for (name, _) in BUILTIN.iter().filter(|(n, _)| !n.starts_with('_')) {
             let thread = Thread {

@@ -79,6 +79,8 @@ impl Store {
     /// Opens (creating with mode 0600 and migrating when needed) the database.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
+            // Query parameters (?mode=rwc) are not part of the file name.
+            let path = path.split('?').next().unwrap_or(path);
             if !path.starts_with(':') && !std::path::Path::new(path).exists() {
                 if let Some(dir) = std::path::Path::new(path).parent() {
                     if !dir.as_os_str().is_empty() {

@@ -472,6 +472,21 @@ impl Desk {
                     .filter(|r| r.seeker_address == inbound.from);
             }
         }
+        if existing.is_none() {
+            // Many write a new mail instead of replying (phone mail above
+            // all): from the address of an open request, and not itself a
+            // new request, it continues that request.
+            let since = now - ChronoDuration::days(14);
+            if let Some(open) = requests::find_open_by_address(tx, &inbound.from, since).await? {
+                let looks_new = {
+                    let p = parse_request(&own_text(&inbound.body, false), today, cal);
+                    p.seeker_number.is_some() || p.name.is_some()
+                };
+                if open.machine.state == State::AwaitingInfo || !looks_new {
+                    existing = Some(open);
+                }
+            }
+        }
         let (row, event) = match existing {
             None => {
                 let parsed = parse_request(&own_text(&inbound.body, false), today, cal);

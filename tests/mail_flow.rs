@@ -954,3 +954,38 @@ async fn mail_waits_in_the_outbox_while_smtp_is_down() {
     assert_eq!(seeker.inbox(1).await.len(), 1);
     assert_eq!(settle_and_read(&seeker.address, "INBOX").await.len(), 1);
 }
+
+/// Phone users often write a new mail instead of replying: from the address
+/// of an open request, a mail that is not itself a new request continues it.
+#[tokio::test]
+async fn new_mails_instead_of_replies_continue_the_open_request() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("newmail");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            "氏名：新規 太郎\n希望日時：12月3日 11:00\n電話：090-1111-0000",
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    assert!(seeker.inbox(1).await[0].text().contains("求職番号"));
+    seeker
+        .send(&desk.address, "求職番号", "32010-12345678 です")
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = seeker.inbox(2).await.remove(1);
+    assert!(
+        offer.text().contains("【1】2026年12月3日（木）11:00"),
+        "{}",
+        offer.text()
+    );
+    seeker
+        .send(&desk.address, "予約の件", "１でお願いします")
+        .await;
+    desk.once_after(1, wed()).await;
+    assert!(seeker.inbox(3).await[2]
+        .text()
+        .contains("予約が確定しました"));
+    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 1);
+}

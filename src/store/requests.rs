@@ -125,6 +125,23 @@ pub async fn find_by_id(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The newest request bound to `address` that still waits for the seeker
+/// (missing items or an offer), created after `since`.
+pub async fn find_open_by_address(
+    conn: &mut SqliteConnection,
+    address: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<RequestRow>, StoreError> {
+    let row = sqlx::query(select_requests!(
+        "WHERE r.seeker_address = ? AND r.state IN ('awaiting_info', 'offered', 'followed_up') AND r.created_at >= ? ORDER BY r.id DESC LIMIT 1"
+    ))
+    .bind(address)
+    .bind(ts(since))
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Ids of requests whose next timer is due at `now`.
 pub async fn due(
     conn: &mut SqliteConnection,

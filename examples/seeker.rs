@@ -96,6 +96,7 @@ async fn inbox(user: &str) -> Result<Vec<Vec<u8>>, String> {
         poll: Duration::from_secs(1),
         idle: false,
         timeout: Duration::from_secs(10),
+        ca_pem: None,
     };
     let mut s = ImapSession::connect(&cfg)
         .await

@@ -8,13 +8,16 @@
 #   scripts/mailstack.sh status
 #   scripts/mailstack.sh adduser NAME@DOMAIN PASSWORD
 #
-# Ports (override with env): IMAP 127.0.0.1:${YOYAKU_IMAP_PORT:-1143},
-# SMTP 127.0.0.1:${YOYAKU_SMTP_PORT:-2525}, LMTP 127.0.0.1:${YOYAKU_LMTP_PORT:-2424}.
+# Ports (override with env): IMAP 127.0.0.1:${YOYAKU_IMAP_PORT:-1143} (STARTTLS
+# offered), IMAPS 1993, SMTP 127.0.0.1:${YOYAKU_SMTP_PORT:-2525} (STARTTLS offered),
+# SMTPS 2465, LMTP 2424. TLS uses a private CA made here: tls/ca.pem.
 # Everything lives under ${YOYAKU_MAILSTACK_DIR:-/tmp/yoyaku-mailstack}.
 set -euo pipefail
 
 DIR="${YOYAKU_MAILSTACK_DIR:-/tmp/yoyaku-mailstack}"
 IMAP_PORT="${YOYAKU_IMAP_PORT:-1143}"
+IMAPS_PORT="${YOYAKU_IMAPS_PORT:-1993}"
+SMTPS_PORT="${YOYAKU_SMTPS_PORT:-2465}"
 SMTP_PORT="${YOYAKU_SMTP_PORT:-2525}"
 LMTP_PORT="${YOYAKU_LMTP_PORT:-2424}"
 SUDO=""
@@ -28,6 +31,7 @@ install_packages() {
     [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
     [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
     command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     if [ ${#missing[@]} -eq 0 ]; then return; fi
     log "installing ${missing[*]} from Debian's packages"
     # Preseed so the install never prompts, and keep the system's own
@@ -36,6 +40,21 @@ install_packages() {
     echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+make_certificates() {
+    local t="$DIR/tls"
+    [ -s "$t/server.pem" ] && [ -s "$t/ca.pem" ] && return 0
+    mkdir -p "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=yoyaku test CA" \
+        -keyout "$t/ca.key" -out "$t/ca.pem" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+        -keyout "$t/server.key" -out "$t/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$t/ext.cnf"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 3650 \
+        -extfile "$t/ext.cnf" -out "$t/server.pem" >/dev/null 2>&1
+    chmod 644 "$t"/*.pem
+    chmod 640 "$t"/*.key
 }
 
 write_dovecot_conf() {
@@ -51,7 +70,10 @@ base_dir = $DIR/dovecot/run
 state_dir = $DIR/dovecot/state
 instance_name = yoyaku-dovecot
 log_path = $DIR/log/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <$DIR/tls/server.pem
+ssl_key = <$DIR/tls/server.key
+ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_format = %Lu
@@ -86,7 +108,8 @@ service imap-login {
     port = $IMAP_PORT
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $IMAPS_PORT
   }
 }
 service lmtp {
@@ -144,12 +167,17 @@ smtputf8_enable = yes
 biff = no
 append_dot_mydomain = no
 smtpd_banner = \$myhostname ESMTP
+smtpd_tls_cert_file = $DIR/tls/server.pem
+smtpd_tls_key_file = $DIR/tls/server.key
+smtpd_tls_security_level = may
 lmtp_destination_concurrency_limit = 20
 default_process_limit = 100
 CONF
     # Our listener instead of port 25; no chroot (the spool is ours).
     sed -i -E 's/^smtp( +)inet( +.*)smtpd$/127.0.0.1:'"$SMTP_PORT"'\1inet\2smtpd/' "$pdir/master.cf"
     grep -q '^postlog' "$pdir/master.cf" || echo "postlog   unix-dgram n  -       n       -       1       postlogd" >> "$pdir/master.cf"
+    # Implicit TLS submission, for smtp.security = "tls".
+    echo "127.0.0.1:$SMTPS_PORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes" >> "$pdir/master.cf"
     postconf -c "$pdir" -F '*/*/chroot = n' >/dev/null
     # postfix -c needs the directory registered with the default instance.
     local alt
@@ -172,6 +200,7 @@ wait_port() {
 start() {
     install_packages
     if status >/dev/null 2>&1; then log "already running"; return 0; fi
+    make_certificates
     write_dovecot_conf
     write_postfix_conf
     adduser "desk@yoyaku.test" "desk-password"
@@ -182,6 +211,8 @@ start() {
     wait_port "$IMAP_PORT"
     wait_port "$SMTP_PORT"
     wait_port "$LMTP_PORT"
+    wait_port "$IMAPS_PORT"
+    wait_port "$SMTPS_PORT"
     log "running: IMAP 127.0.0.1:$IMAP_PORT, SMTP 127.0.0.1:$SMTP_PORT (logs in $DIR/log)"
 }
 

@@ -73,6 +73,8 @@ struct RawImap {
     password: Option<String>,
     password_env: Option<String>,
     password_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust, for a server with a private CA.
+    ca_file: Option<PathBuf>,
     #[serde(default = "default_mailbox")]
     mailbox: String,
     #[serde(
@@ -99,6 +101,8 @@ struct RawSmtp {
     password: Option<String>,
     password_env: Option<String>,
     password_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust, for a server with a private CA.
+    ca_file: Option<PathBuf>,
     #[serde(default = "default_timeout", alias = "timeout")]
     timeout_seconds: u64,
 }
@@ -279,6 +283,8 @@ pub struct Imap {
     pub poll: Duration,
     pub idle: bool,
     pub timeout: Duration,
+    /// PEM of extra CA certificates to trust (`imap.ca_file`).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Imap {
@@ -299,6 +305,8 @@ pub struct Smtp {
     pub from: String,
     pub credentials: Option<(String, String)>,
     pub timeout: Duration,
+    /// PEM of extra CA certificates to trust (`smtp.ca_file`).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -396,6 +404,8 @@ impl Config {
         nonempty("imap.host", &raw.imap.host)?;
         nonempty("imap.username", &raw.imap.username)?;
         nonempty("smtp.host", &raw.smtp.host)?;
+        let imap_ca = ca_file("imap.ca_file", raw.imap.ca_file.as_deref(), base)?;
+        let smtp_ca = ca_file("smtp.ca_file", raw.smtp.ca_file.as_deref(), base)?;
         let imap_security = security("imap.security", &raw.imap.security)?;
         let smtp_security = security("smtp.security", &raw.smtp.security)?;
         let imap_password = secret(
@@ -580,6 +590,7 @@ impl Config {
                 poll: Duration::from_secs(raw.imap.poll_seconds),
                 idle: raw.imap.idle,
                 timeout: Duration::from_secs(raw.imap.timeout_seconds),
+                ca_pem: imap_ca,
             },
             smtp: Smtp {
                 port: raw.smtp.port.unwrap_or(match smtp_security {
@@ -592,6 +603,7 @@ impl Config {
                 from: raw.smtp.from,
                 credentials,
                 timeout: Duration::from_secs(raw.smtp.timeout_seconds),
+                ca_pem: smtp_ca,
             },
             database_url,
             calendar: Calendar {
@@ -661,6 +673,24 @@ fn address(key: &str, v: &str) -> Result<(), ConfigError> {
     } else {
         Err(key_err(key, format!("{v:?} is not an email address")))
     }
+}
+
+fn ca_file(key: &str, path: Option<&Path>, base: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    let Some(path) = path else { return Ok(None) };
+    let full = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    };
+    let pem = std::fs::read(&full)
+        .map_err(|e| key_err(key, format!("cannot read {}: {e}", full.display())))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(key_err(
+            key,
+            format!("{} holds no PEM certificate", full.display()),
+        ));
+    }
+    Ok(Some(pem))
 }
 
 fn security(key: &str, v: &str) -> Result<Security, ConfigError> {

@@ -519,6 +519,7 @@ async fn nothing_bookable_goes_to_staff_with_the_answer_by_date() {
     let desk = TestDesk::with(Options {
         rooms: 1,
         extra: "[schedule]\nhorizon_days = 2\n".into(),
+        ..Default::default()
     })
     .await;
     let seeker = Seeker::new("nothing");
@@ -792,7 +793,11 @@ async fn a_message_that_keeps_failing_goes_to_the_failed_folder_and_staff() {
     )
     .expect("write");
     let extra = format!("[templates]\ndir = \"{}\"\n", broken.path().display());
-    let desk = TestDesk::with(Options { rooms: 1, extra }).await;
+    let desk = TestDesk::with(Options {
+        extra,
+        ..Default::default()
+    })
+    .await;
     let seeker = Seeker::new("poison");
     let other = Seeker::new("healthy");
     seeker
@@ -893,6 +898,7 @@ async fn an_oversized_message_is_left_for_staff_without_downloading() {
     let desk = TestDesk::with(Options {
         rooms: 1,
         extra: "[limits]\nmax_message_bytes = 4096\n".into(),
+        ..Default::default()
     })
     .await;
     let seeker = Seeker::new("huge");
@@ -988,4 +994,62 @@ async fn new_mails_instead_of_replies_continue_the_open_request() {
         .text()
         .contains("予約が確定しました"));
     assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 1);
+}
+
+/// TLS to both servers, with a private CA named in the config: implicit
+/// TLS and STARTTLS, for IMAP and for SMTP.
+#[tokio::test]
+async fn the_flow_runs_over_tls_and_starttls() {
+    for tls in [
+        ("tls", 1993, "starttls", SMTP_PORT),
+        ("starttls", IMAP_PORT, "tls", 2465),
+    ] {
+        let desk = TestDesk::with(Options {
+            tls: Some(tls),
+            ..Default::default()
+        })
+        .await;
+        let seeker = Seeker::new("tls");
+        seeker
+            .send(
+                &desk.address,
+                "予約",
+                &request_text("暗号 太郎", "12月3日 11:00"),
+            )
+            .await;
+        let r = desk.once_after(1, wed()).await;
+        assert_eq!((r.handled, r.sent), (1, 1), "{tls:?}");
+        assert!(
+            seeker.inbox(1).await[0]
+                .text()
+                .contains("【1】2026年12月3日（木）11:00"),
+            "{tls:?}"
+        );
+    }
+}
+
+/// Without the private CA the server's certificate is refused.
+#[tokio::test]
+async fn an_untrusted_certificate_is_refused() {
+    ensure_mailstack();
+    let text = config_text(
+        "desk@yoyaku.test",
+        "staff@yoyaku.test",
+        "/tmp/unused.db",
+        &Options {
+            tls: Some(("tls", 1993, "none", SMTP_PORT)),
+            ..Default::default()
+        },
+    );
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("ca_file"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let cfg = yoyaku::config::Config::parse(&text, std::path::Path::new("/tmp")).expect("config");
+    let err = yoyaku::mail::imap::ImapSession::connect(&cfg.imap)
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("tls"), "{err}");
 }

@@ -123,8 +123,16 @@ impl AsyncWrite for Stream {
     }
 }
 
-fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+fn tls_connector(extra_ca: Option<&[u8]>) -> Result<tokio_rustls::TlsConnector, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("imap.ca_file: {e}"))?;
+            roots.add(cert).map_err(|e| format!("imap.ca_file: {e}"))?;
+        }
+    }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -135,12 +143,16 @@ fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
-async fn wrap_tls(host: &str, tcp: TcpStream) -> Result<Stream, MailError> {
+async fn wrap_tls(
+    host: &str,
+    tcp: TcpStream,
+    extra_ca: Option<&[u8]>,
+) -> Result<Stream, MailError> {
     let err = |message: String| MailError::Tls {
         host: host.to_string(),
         message,
     };
-    let connector = tls_connector().map_err(err)?;
+    let connector = tls_connector(extra_ca).map_err(err)?;
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|e| err(e.to_string()))?;
     let tls = connector
@@ -196,12 +208,14 @@ impl ImapSession {
             }
         };
         let stream = match cfg.security {
-            Security::Tls => tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp))
-                .await
-                .map_err(|_| MailError::Timeout {
-                    what: "imap tls handshake".into(),
-                    secs: cfg.timeout.as_secs(),
-                })??,
+            Security::Tls => {
+                tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp, cfg.ca_pem.as_deref()))
+                    .await
+                    .map_err(|_| MailError::Timeout {
+                        what: "imap tls handshake".into(),
+                        secs: cfg.timeout.as_secs(),
+                    })??
+            }
             Security::None | Security::StartTls => Stream::Plain(tcp),
         };
         let mut client = async_imap::Client::new(stream);
@@ -237,12 +251,13 @@ impl ImapSession {
                     })
                 }
             };
-            let tls = tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp))
-                .await
-                .map_err(|_| MailError::Timeout {
-                    what: "imap starttls handshake".into(),
-                    secs: cfg.timeout.as_secs(),
-                })??;
+            let tls =
+                tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp, cfg.ca_pem.as_deref()))
+                    .await
+                    .map_err(|_| MailError::Timeout {
+                        what: "imap starttls handshake".into(),
+                        secs: cfg.timeout.as_secs(),
+                    })??;
             client = async_imap::Client::new(tls);
         }
         let mut session =

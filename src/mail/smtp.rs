@@ -6,7 +6,7 @@ use crate::config::{Security, Smtp as SmtpConfig};
 use crate::mail::imap::MailError;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 pub struct SmtpSender {
@@ -17,14 +17,19 @@ pub struct SmtpSender {
 impl SmtpSender {
     pub fn new(cfg: &SmtpConfig) -> Result<SmtpSender, MailError> {
         let setup = |e: String| MailError::SmtpSetup(e);
+        let params = || -> Result<TlsParameters, MailError> {
+            let mut builder = TlsParameters::builder(cfg.host.clone());
+            if let Some(pem) = &cfg.ca_pem {
+                let cert =
+                    Certificate::from_pem(pem).map_err(|e| setup(format!("smtp.ca_file: {e}")))?;
+                builder = builder.add_root_certificate(cert);
+            }
+            builder.build_rustls().map_err(|e| setup(e.to_string()))
+        };
         let tls = match cfg.security {
             Security::None => Tls::None,
-            Security::StartTls => Tls::Required(
-                TlsParameters::new(cfg.host.clone()).map_err(|e| setup(e.to_string()))?,
-            ),
-            Security::Tls => Tls::Wrapper(
-                TlsParameters::new(cfg.host.clone()).map_err(|e| setup(e.to_string()))?,
-            ),
+            Security::StartTls => Tls::Required(params()?),
+            Security::Tls => Tls::Wrapper(params()?),
         };
         let mut builder =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())

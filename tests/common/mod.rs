@@ -77,18 +77,29 @@ pub struct TestDesk {
 pub struct Options {
     pub rooms: usize,
     pub extra: String,
+    /// (imap security, imap port, smtp security, smtp port) with the test CA.
+    pub tls: Option<(&'static str, u16, &'static str, u16)>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            rooms: 1,
-            extra: String::new(),
-        }
+        Options { rooms: 1, extra: String::new(), tls: None }
     }
 }
 
+/// The private CA of the loopback mail stack.
+pub fn test_ca() -> PathBuf {
+    let dir = std::env::var("YOYAKU_MAILSTACK_DIR").unwrap_or_else(|_| "/tmp/yoyaku-mailstack".into());
+    PathBuf::from(dir).join("tls/ca.pem")
+}
+
 pub fn config_text(address: &str, staff: &str, db: &str, opts: &Options) -> String {
+    let tls = opts.tls.unwrap_or(("none", IMAP_PORT, "none", SMTP_PORT));
+    let ca = if opts.tls.is_some() {
+        format!("ca_file = \"{}\"", test_ca().display())
+    } else {
+        String::new()
+    };
     let rooms: String = (0..opts.rooms)
         .map(|i| format!("[[meeting.rooms]]\nid = \"81{i} 0000 000{i}\"\npasscode = \"pass{i}word\"\nurl = \"https://zoom.example/j/81{i}\"\n"))
         .collect();
@@ -102,8 +113,9 @@ timezone = "Asia/Tokyo"
 
 [imap]
 host = "127.0.0.1"
-port = {IMAP_PORT}
-security = "none"
+port = {imap_port}
+security = "{imap_sec}"
+{ca}
 username = "{address}"
 password = "{PASSWORD}"
 poll_seconds = 1
@@ -111,8 +123,9 @@ timeout_seconds = 10
 
 [smtp]
 host = "127.0.0.1"
-port = {SMTP_PORT}
-security = "none"
+port = {smtp_port}
+security = "{smtp_sec}"
+{ca}
 from = "ハローワーク出雲 <{address}>"
 timeout_seconds = 10
 
@@ -122,7 +135,12 @@ url = "sqlite://{db}"
 {rooms}
 {extra}
 "#,
-        extra = opts.extra
+        extra = opts.extra,
+        imap_sec = tls.0,
+        imap_port = tls.1,
+        smtp_sec = tls.2,
+        smtp_port = tls.3,
+        ca = ca,
     )
 }
 
@@ -447,6 +465,7 @@ fn imap_for(user: &str) -> Imap {
         poll: Duration::from_secs(1),
         idle: false,
         timeout: Duration::from_secs(10),
+        ca_pem: None,
     }
 }
 

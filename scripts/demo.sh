@@ -36,7 +36,9 @@ WISH_DATE=$(date -d "+7 days" +%-m月%-d日)
 while [ "$(date -d "$(echo "$WISH_DATE" | sed -E 's/([0-9]+)月([0-9]+)日/\1\/\2/')" +%u 2>/dev/null || echo 1)" -gt 5 ]; do
     WISH_DATE=$(date -d "$(echo "$WISH_DATE" | sed -E 's/([0-9]+)月([0-9]+)日/\1\/\2/') +1 day" +%-m月%-d日)
 done
-COUNT=$(( $(ls /tmp/yoyaku-mailstack/mail/example.jp/taro.yamada/Maildir/{new,cur} 2>/dev/null | grep -vc ':$' || true) ))
+# Mail the seeker already has from earlier runs of the demo.
+MAILDIR="${YOYAKU_MAILSTACK_DIR:-/tmp/yoyaku-mailstack}/mail/example.jp/taro.yamada/Maildir"
+COUNT=$(find "$MAILDIR/new" "$MAILDIR/cur" -type f 2>/dev/null | wc -l)
 
 echo; echo "== 1. The seeker sends a request to $DESK"
 BODY="オンライン職業相談の予約をお願いします。

@@ -83,13 +83,18 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { rooms: 1, extra: String::new(), tls: None }
+        Options {
+            rooms: 1,
+            extra: String::new(),
+            tls: None,
+        }
     }
 }
 
 /// The private CA of the loopback mail stack.
 pub fn test_ca() -> PathBuf {
-    let dir = std::env::var("YOYAKU_MAILSTACK_DIR").unwrap_or_else(|_| "/tmp/yoyaku-mailstack".into());
+    let dir =
+        std::env::var("YOYAKU_MAILSTACK_DIR").unwrap_or_else(|_| "/tmp/yoyaku-mailstack".into());
     PathBuf::from(dir).join("tls/ca.pem")
 }
 

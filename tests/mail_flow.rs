@@ -1053,3 +1053,51 @@ async fn an_untrusted_certificate_is_refused() {
         .expect("refused");
     assert!(err.to_string().contains("tls"), "{err}");
 }
+
+/// Two rooms: two sessions per slot, each with its own room's meeting ID
+/// and passcode; the third consent for the slot gets a fresh offer.
+#[tokio::test]
+async fn each_room_hosts_one_session_per_slot() {
+    let desk = TestDesk::with(Options {
+        rooms: 2,
+        ..Default::default()
+    })
+    .await;
+    let seekers: Vec<Seeker> = (0..3).map(|i| Seeker::new(&format!("room{i}"))).collect();
+    for s in &seekers {
+        s.send(
+            &desk.address,
+            "予約",
+            &request_text("部屋 太郎", "12月3日 11:00"),
+        )
+        .await;
+    }
+    desk.once_after(3, wed()).await;
+    for s in &seekers {
+        let offer = s.inbox(1).await.remove(0);
+        s.reply(&offer, "1").await;
+    }
+    desk.once_after(3, wed()).await;
+    let mut rooms_used = Vec::new();
+    let mut reoffered = 0;
+    for s in &seekers {
+        let last = s.inbox(2).await.remove(1);
+        if last.text().contains("予約が確定しました") {
+            let room = if last.text().contains("pass0word") {
+                0
+            } else {
+                1
+            };
+            assert!(
+                last.text().contains(&format!("81{room} 0000 000{room}")),
+                "the room's own meeting ID"
+            );
+            rooms_used.push(room);
+        } else {
+            assert!(last.text().contains("ほかの方の予約が先に確定"));
+            reoffered += 1;
+        }
+    }
+    rooms_used.sort();
+    assert_eq!((rooms_used, reoffered), (vec![0, 1], 1));
+}

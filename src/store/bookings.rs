@@ -68,7 +68,7 @@ pub async fn try_book(
     for room in rooms {
         let result = sqlx::query(
             "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, consent_message_id, consent_from, consent_at, terms_sha256, created_at)
-             VALUES (?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES (?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?) ON CONFLICT (room_id, slot_start) WHERE status = 'confirmed' DO NOTHING",
         )
         .bind(new.reservation)
         .bind(new.request_id)

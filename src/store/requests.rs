@@ -240,11 +240,13 @@ pub async fn add_thread_id(
     request_id: i64,
     message_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT OR IGNORE INTO thread_ids (message_id, request_id) VALUES (?, ?)")
-        .bind(message_id)
-        .bind(request_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO thread_ids (message_id, request_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(message_id)
+    .bind(request_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

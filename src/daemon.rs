@@ -943,9 +943,20 @@ impl Desk {
         Ok(())
     }
 
+    /// Sends what the outbox holds over one SMTP connection, closed after.
+    pub async fn send_pending(
+        &self,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), DeskError> {
+        let result = self.send_pending_on_one_connection(now, report).await;
+        self.smtp.close().await;
+        result
+    }
+
     /// Sends what the outbox holds. Transient failures back off
     /// (30 s doubling to 1 h); permanent ones are marked failed and staff told.
-    pub async fn send_pending(
+    async fn send_pending_on_one_connection(
         &self,
         now: DateTime<Utc>,
         report: &mut PassReport,

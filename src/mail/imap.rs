@@ -4,19 +4,13 @@
 //! and nowhere else.
 
 use crate::config::{Imap as ImapConfig, Security, DEFAULT_SENT_FOLDER};
+use crate::mail::net::{wrap_tls, Stream};
 use crate::mail::utf7;
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::Session;
 use futures::TryStreamExt;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -70,98 +64,6 @@ fn smtp_summary(e: &lettre::transport::smtp::Error) -> String {
     }
 }
 
-/// A plain or TLS TCP stream, so one session type serves every security mode.
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl std::fmt::Debug for Stream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Stream::Plain(_) => f.write_str("Stream::Plain"),
-            Stream::Tls(_) => f.write_str("Stream::Tls"),
-        }
-    }
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
-fn tls_connector(extra_ca: Option<&[u8]>) -> Result<tokio_rustls::TlsConnector, String> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let mut roots =
-        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(pem) = extra_ca {
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| format!("imap.ca_file: {e}"))?;
-            roots.add(cert).map_err(|e| format!("imap.ca_file: {e}"))?;
-        }
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
-}
-
-async fn wrap_tls(
-    host: &str,
-    tcp: TcpStream,
-    extra_ca: Option<&[u8]>,
-) -> Result<Stream, MailError> {
-    let err = |message: String| MailError::Tls {
-        host: host.to_string(),
-        message,
-    };
-    let connector = tls_connector(extra_ca).map_err(err)?;
-    let name = rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|e| err(e.to_string()))?;
-    let tls = connector
-        .connect(name, tcp)
-        .await
-        .map_err(|e| err(e.to_string()))?;
-    Ok(Stream::Tls(Box::new(tls)))
-}
-
 pub struct ImapSession {
     session: Option<Session<Stream>>,
     timeout: Duration,
@@ -196,17 +98,7 @@ where
 
 impl ImapSession {
     pub async fn connect(cfg: &ImapConfig) -> Result<ImapSession, MailError> {
-        let addr = format!("{}:{}", cfg.host, cfg.port);
-        let tcp = match tokio::time::timeout(cfg.timeout, TcpStream::connect(&addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => return Err(MailError::Connect { addr, source }),
-            Err(_) => {
-                return Err(MailError::Timeout {
-                    what: format!("imap connect to {addr}"),
-                    secs: cfg.timeout.as_secs(),
-                })
-            }
-        };
+        let tcp = crate::mail::net::connect_tcp(&cfg.host, cfg.port, cfg.timeout, "imap").await?;
         let stream = match cfg.security {
             Security::Tls => {
                 tokio::time::timeout(cfg.timeout, wrap_tls(&cfg.host, tcp, cfg.ca_pem.as_deref()))

@@ -4,5 +4,6 @@
 pub mod compose;
 pub mod imap;
 pub mod message;
+pub mod net;
 pub mod smtp;
 pub mod utf7;

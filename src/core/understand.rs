@@ -449,6 +449,7 @@ static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
       | (?P<ymd>(?P<y>20\d{2})\s*[年/.\-]\s*(?P<m>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*日?)
       | (?P<md>(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)
       | (?P<kmd>(?P<km>[一二三四五六七八九十]{1,3})月(?P<kd>[一二三四五六七八九十]{1,3})日)
+      | (?P<yslash>(?P<y6>\d{2})/(?P<m6>\d{1,2})/(?P<d6>\d{1,2}))
       | (?P<slash>(?P<m3>\d{1,2})/(?P<d3>\d{1,2}))
       | (?P<dot>(?P<m5>\d{1,2})\.(?P<d5>\d{1,2}))
       | (?P<dayonly>(?P<d4>\d{1,2})\s*日)
@@ -568,6 +569,13 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
                 }
                 _ => continue,
             }
+        } else if caps.name("yslash").is_some() {
+            // 26/12/3: a two-digit year of this century.
+            if prev_is_digit || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/') {
+                continue;
+            }
+            let year = caps["y6"].parse::<i32>().ok().map(|y| 2000 + y);
+            date_from(year, &caps["m6"], &caps["d6"], today, whole.as_str())
         } else if caps.name("slash").is_some() {
             // 12/3 but not 1/2/3 fractions of a longer number or a phone.
             if prev_is_digit
@@ -697,6 +705,25 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
         tokens.push((start, end, token));
     }
 
+    // A short date range (12月3日～5日) means each day of it.
+    let mut expanded: Vec<(usize, usize, Token)> = Vec::with_capacity(tokens.len());
+    let mut iter = tokens.into_iter().peekable();
+    while let Some((start, end, token)) = iter.next() {
+        if let (Token::Date(from), Some((next_start, _, Token::Date(to)))) = (&token, iter.peek()) {
+            let between = text[end..*next_start].trim();
+            let span = (*to - *from).num_days();
+            if matches!(between, "~" | "-" | "から") && (2..=6).contains(&span) {
+                let from = *from;
+                expanded.push((start, end, token));
+                for d in 1..span {
+                    expanded.push((end, end, Token::Date(from + Duration::days(d))));
+                }
+                continue;
+            }
+        }
+        expanded.push((start, end, token));
+    }
+    let tokens = expanded;
     let mut wishes: Vec<Wish> = Vec::new();
     let mut invalid = Vec::new();
     let mut current: Option<NaiveDate> = None;
@@ -925,6 +952,34 @@ pub fn parse_reply(
     if LAST_OPTION.is_match(&normalized) && !offered.is_empty() {
         return ReplyIntent::Choose(offered.len());
     }
+    // "早い方" / "遅い方": the earliest or the latest option.
+    if let Some(m) = EARLY_LATE.find(&normalized) {
+        let order = offered.iter().enumerate().map(|(i, s)| (s, i + 1));
+        let pick = if m.as_str().starts_with('早') || m.as_str().starts_with("一番早") {
+            order.min()
+        } else {
+            order.max()
+        };
+        if let Some((_, n)) = pick {
+            return ReplyIntent::Choose(n);
+        }
+    }
+    // "午後の方で": the only offered slot in that half of the day.
+    if !EXPLICIT_DATE.is_match(&normalized) {
+        if let Some(p) = PERIOD_CHOICE.captures(&normalized) {
+            let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN);
+            let morning = p[1].starts_with("午前");
+            let matching: Vec<usize> = offered
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| (s.start < noon) == morning)
+                .map(|(i, _)| i + 1)
+                .collect();
+            if matching.len() == 1 {
+                return ReplyIntent::Choose(matching[0]);
+            }
+        }
+    }
     // Dates first: "12月3日の(2)" names a date and a slot time, not option 2.
     let mut found = parse_wishes(&normalized, today, cal);
     if !weekdays.is_empty() && !EXPLICIT_DATE.is_match(&normalized) {
@@ -994,6 +1049,11 @@ pub fn parse_reply(
     ReplyIntent::Agree
 }
 
+static EARLY_LATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:一番)?(?:早い|遅い)(?:方|ほう|日|日時|もの)").expect("early regex")
+});
+static PERIOD_CHOICE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(午前|午後)(?:中)?の(?:方|ほう|枠|日時)").expect("period regex"));
 static LAST_OPTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"最後|一番下|一番遅い|一番後").expect("last regex"));
 static EXPLICIT_DATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -1158,6 +1218,8 @@ mod tests {
                 }],
             ),
             ("十二月三日 十一時", vec![at(12, 3, 11, 0)]),
+            ("26/12/3 11:00", vec![at(12, 3, 11, 0)]),
+            ("12月7日～9日", vec![day(12, 7), day(12, 8), day(12, 9)]),
             ("十二月三日の午後三時半", vec![at(12, 3, 15, 30)]),
             ("十二月四日、一時的に都合が悪い", vec![day(12, 4)]),
             (
@@ -1339,6 +1401,9 @@ mod tests {
             ("木曜日の11時で", ReplyIntent::Choose(1)),
             ("金曜でお願いします", ReplyIntent::Choose(3)),
             ("一番最後の日時でお願いします", ReplyIntent::Choose(3)),
+            ("早い方でお願いします", ReplyIntent::Choose(1)),
+            ("遅いほうで", ReplyIntent::Choose(3)),
+            ("午後の方でお願いします", ReplyIntent::Choose(2)),
             (
                 "承知しました。\n山田太郎\n2026年11月26日",
                 ReplyIntent::Agree,

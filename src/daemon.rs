@@ -747,6 +747,11 @@ impl Desk {
                     self.enqueue(tx, row.id, "withdrawn", base, &thread, false, now)
                         .await?
                 }
+                Effect::AcknowledgeBooked => {
+                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), ..base };
+                    self.enqueue(tx, row.id, "after_booking", ctx_v, &thread, false, now)
+                        .await?;
+                }
                 Effect::Forwarded => {
                     let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), slots => offered, ..base };
                     self.enqueue(tx, row.id, "forwarded", ctx_v, &thread, false, now)

@@ -1101,3 +1101,44 @@ async fn each_room_hosts_one_session_per_slot() {
     rooms_used.sort();
     assert_eq!((rooms_used, reoffered), (vec![0, 1], 1));
 }
+
+/// Mail about a confirmed booking is acknowledged (with the phone number for
+/// same-day cancellation) and passed to staff; the booking stands.
+#[tokio::test]
+async fn mail_after_booking_is_acknowledged_and_passed_to_staff() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("after");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("確定 後子", "12月3日 11:00"),
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = seeker.inbox(1).await.remove(0);
+    seeker.reply(&offer, "お願いします").await;
+    desk.once_after(1, wed()).await;
+    let confirm = seeker.inbox(2).await.remove(1);
+    seeker
+        .reply(&confirm, "都合が悪くなったのでキャンセルしたいです")
+        .await;
+    desk.once_after(1, wed()).await;
+    let ack = seeker.inbox(3).await.remove(2);
+    assert!(
+        ack.text().contains("担当者が確認") && ack.text().contains("0853-21-8609"),
+        "{}",
+        ack.text()
+    );
+    let staff = wait_for(&desk.staff, "INBOX", 1).await;
+    assert!(
+        staff[0].text().contains("予約確定後"),
+        "{}",
+        staff[0].text()
+    );
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
+            .await,
+        1
+    );
+}

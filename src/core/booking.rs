@@ -165,6 +165,9 @@ pub enum Effect {
     Holding,
     /// The question was passed to staff; the offer still stands.
     Forwarded,
+    /// Mail about a confirmed booking: received, staff will answer; the
+    /// booking stands until the office changes it.
+    AcknowledgeBooked,
     NotifyStaff(StaffReason),
 }
 
@@ -295,7 +298,10 @@ pub fn step(
         }
         (Booked, Event::Reply(_) | Event::Request(_)) => {
             next.state = Booked;
-            vec![Effect::NotifyStaff(StaffReason::AfterBooking)]
+            vec![
+                Effect::AcknowledgeBooked,
+                Effect::NotifyStaff(StaffReason::AfterBooking),
+            ]
         }
         (Withdrawn | NeedsStaff, Event::Reply(_) | Event::Request(_)) => {
             next.state = NeedsStaff;
@@ -601,7 +607,13 @@ mod tests {
         );
         let (b, fx) = run(&booked, Event::Reply(ReplyIntent::Agree), &HashSet::new());
         assert_eq!(b.state, State::Booked);
-        assert_eq!(fx, vec![Effect::NotifyStaff(StaffReason::AfterBooking)]);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::AcknowledgeBooked,
+                Effect::NotifyStaff(StaffReason::AfterBooking)
+            ]
+        );
     }
 
     #[test]

@@ -75,6 +75,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "forwarded.txt.j2",
         include_str!("../../templates/forwarded.txt.j2"),
     ),
+    (
+        "after_booking.txt.j2",
+        include_str!("../../templates/after_booking.txt.j2"),
+    ),
     ("staff.txt.j2", include_str!("../../templates/staff.txt.j2")),
 ];
 const BUILTIN_TERMS: &str = include_str!("../../templates/terms.txt");

@@ -16,6 +16,8 @@
 //!   - [`mail::compose`]: templates → outgoing MIME with stable Message-IDs.
 //!   - [`mail::imap`]: IMAP session: fetch by UID, move, append, IDLE.
 //!   - [`mail::smtp`]: SMTP submission with time-outs.
+//!   - [`mail::net`]: plain/TLS streams (TCP_NODELAY, private CA) for both.
+//!   - [`mail::utf7`]: modified UTF-7 for Japanese folder names.
 //! - [`store`]: sqlx; the only place with SQL.
 //! - [`daemon`]: wires it together: handles a message in one transaction
 //!   (state + outbox + processed mark), flushes the outbox, fires timers.

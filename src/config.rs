@@ -738,7 +738,7 @@ fn secret(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const GOOD: &str = r#"
@@ -763,6 +763,11 @@ url = "sqlite://yoyaku.db"
 id = "123 456 7890"
 passcode = "abc"
 "#;
+
+    /// A valid config for tests elsewhere in the crate.
+    pub(crate) fn good() -> Config {
+        Config::parse(GOOD, Path::new("/tmp")).expect("valid test config")
+    }
 
     #[test]
     fn good_config_parses_with_defaults() {

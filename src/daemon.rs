@@ -13,11 +13,12 @@ use crate::core::classify::MailKind;
 use crate::core::quote::own_text;
 use crate::core::understand::{parse_reply, parse_request, WishTime};
 use crate::mail::compose::{random_token, ComposeError, Composer, DateView, SlotView, Thread};
-use crate::mail::imap::{ImapSession, MailError};
+use crate::mail::imap::ImapSession;
 use crate::mail::message::{self, Inbound};
 use crate::mail::smtp::SmtpSender;
+use crate::mail::MailError;
 use crate::store::{
-    self, bookings, outbox, processed, requests, ProcessedKey, RequestRow, Store, StoreError, Tx,
+    bookings, outbox, processed, requests, ProcessedKey, RequestRow, Store, StoreError, Tx,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use minijinja::Value;
@@ -225,16 +226,9 @@ impl Desk {
             self.cfg.imap.poll
         };
         let next = async {
-            let mut conn = self.store.pool().acquire().await.ok()?;
+            let mut conn = self.store.conn().await.ok()?;
             let due = requests::next_due(&mut conn).await.ok().flatten();
-            let retry: Option<String> = sqlx::query_scalar(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
-            )
-            .fetch_one(&mut *conn)
-            .await
-            .ok()
-            .flatten();
-            let retry = retry.and_then(|s| store::parse_ts("outbox", &s).ok());
+            let retry = outbox::next_attempt(&mut conn).await.ok().flatten();
             [due, retry].into_iter().flatten().min()
         }
         .await;
@@ -275,23 +269,13 @@ impl Desk {
                 uid,
             };
             let done = {
-                let mut conn = self
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(StoreError::from)?;
+                let mut conn = self.store.conn().await?;
                 processed::get(&mut conn, &key).await?
             };
             if let Some(p) = done {
                 // Committed before a crash, not yet filed: file it now.
                 session.move_to(uid, &p.folder).await?;
-                let mut conn = self
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(StoreError::from)?;
+                let mut conn = self.store.conn().await?;
                 processed::mark_moved(&mut conn, &key).await?;
                 continue;
             }
@@ -319,12 +303,7 @@ impl Desk {
                 Err(e) => {
                     report.message_failures += 1;
                     let n = {
-                        let mut conn = self
-                            .store
-                            .pool()
-                            .acquire()
-                            .await
-                            .map_err(StoreError::from)?;
+                        let mut conn = self.store.conn().await?;
                         processed::record_failure(&mut conn, &key, &e.to_string(), Utc::now())
                             .await?
                     };
@@ -338,12 +317,7 @@ impl Desk {
                 }
             };
             session.move_to(uid, &filing).await?;
-            let mut conn = self
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(StoreError::from)?;
+            let mut conn = self.store.conn().await?;
             processed::mark_moved(&mut conn, &key).await?;
         }
         Ok(())
@@ -472,16 +446,17 @@ impl Desk {
                     .filter(|r| r.seeker_address == inbound.from);
             }
         }
-        if existing.is_none() {
+        // Outside a thread the mail is read as a request (once).
+        let as_request = existing
+            .is_none()
+            .then(|| parse_request(&own_text(&inbound.body, false), today, cal));
+        if let Some(fresh) = &as_request {
             // Many write a new mail instead of replying (phone mail above
             // all): from the address of an open request, and not itself a
             // new request, it continues that request.
             let since = now - ChronoDuration::days(14);
             if let Some(open) = requests::find_open_by_address(tx, &inbound.from, since).await? {
-                let looks_new = {
-                    let p = parse_request(&own_text(&inbound.body, false), today, cal);
-                    p.seeker_number.is_some() || p.name.is_some()
-                };
+                let looks_new = fresh.seeker_number.is_some() || fresh.name.is_some();
                 if open.machine.state == State::AwaitingInfo || !looks_new {
                     existing = Some(open);
                 }
@@ -489,7 +464,8 @@ impl Desk {
         }
         let (row, event) = match existing {
             None => {
-                let parsed = parse_request(&own_text(&inbound.body, false), today, cal);
+                let parsed = as_request
+                    .unwrap_or_else(|| parse_request(&own_text(&inbound.body, false), today, cal));
                 // The contact address stated in the body, else Reply-To, else
                 // the sender; never one of the office's own addresses.
                 let staff = crate::config::bare_address(&self.cfg.office.staff_address);
@@ -871,12 +847,7 @@ impl Desk {
         report: &mut PassReport,
     ) -> Result<(), DeskError> {
         let ids = {
-            let mut conn = self
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(StoreError::from)?;
+            let mut conn = self.store.conn().await?;
             requests::due(&mut conn, now, 500).await?
         };
         for id in ids {
@@ -902,12 +873,7 @@ impl Desk {
                 other => {
                     // A stale due time: store the right one.
                     let next = other.map(|(t, _)| t);
-                    sqlx::query("UPDATE requests SET next_due_at = ? WHERE id = ?")
-                        .bind(next.map(store::ts))
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::from)?;
+                    requests::set_next_due(&mut tx, id, next).await?;
                 }
             }
             tx.commit().await.map_err(StoreError::from)?;
@@ -924,12 +890,7 @@ impl Desk {
     ) -> Result<(), DeskError> {
         self.send_pending(now, report).await?;
         let rows = {
-            let mut conn = self
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(StoreError::from)?;
+            let mut conn = self.store.conn().await?;
             outbox::unappended(&mut conn, 200).await?
         };
         for row in rows {
@@ -937,12 +898,7 @@ impl Desk {
                 .sent_folder(self.cfg.folders.sent.as_deref())
                 .await?;
             session.append(&sent, &row.raw).await?;
-            let mut conn = self
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(StoreError::from)?;
+            let mut conn = self.store.conn().await?;
             outbox::mark_appended(&mut conn, row.id).await?;
         }
         Ok(())
@@ -969,12 +925,7 @@ impl Desk {
         let until = now.max(Utc::now());
         loop {
             let rows = {
-                let mut conn = self
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(StoreError::from)?;
+                let mut conn = self.store.conn().await?;
                 outbox::pending(&mut conn, until, 100).await?
             };
             if rows.is_empty() {
@@ -983,12 +934,7 @@ impl Desk {
             let mut progressed = false;
             for row in rows {
                 let result = self.smtp.send(row.id, &row.recipient, &row.raw).await;
-                let mut conn = self
-                    .store
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(StoreError::from)?;
+                let mut conn = self.store.conn().await?;
                 match result {
                     Ok(()) => {
                         outbox::mark_sent(&mut conn, row.id, Utc::now()).await?;

@@ -91,7 +91,6 @@ pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
     let bytes = html.as_bytes();
     let mut i = 0;
-    let mut skip_depth: Vec<&'static str> = Vec::new();
     while i < bytes.len() {
         if bytes[i] == b'<' {
             let end = match lower[i..].find('>') {
@@ -133,7 +132,6 @@ pub fn html_to_text(html: &str) -> String {
                 } else {
                     "div"
                 };
-                skip_depth.push(elem);
                 let mut depth = 1usize;
                 let mut j = end;
                 while depth > 0 {
@@ -154,7 +152,6 @@ pub fn html_to_text(html: &str) -> String {
                         }
                     }
                 }
-                skip_depth.pop();
                 i = match lower[j.min(lower.len())..].find('>') {
                     Some(e) => j + e + 1,
                     None => bytes.len(),

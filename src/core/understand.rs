@@ -934,8 +934,8 @@ pub fn parse_reply(
     // A weekday alone ("木曜日の11時") names the offered slots on that day
     // of the week, not the next such day from today.
     let weekdays = free_weekdays(&normalized);
+    let times = reply_times(&normalized, today, cal);
     if !weekdays.is_empty() {
-        let times = reply_times(&normalized, today, cal);
         let matching: Vec<usize> = offered
             .iter()
             .enumerate()
@@ -1028,8 +1028,7 @@ pub fn parse_reply(
         return ReplyIntent::Other(found.wishes);
     }
     // A time alone ("11時でお願いします") picks the only option at that time.
-    let times = reply_times(&normalized, today, cal);
-    for t in times {
+    for &t in &times {
         let matching: Vec<usize> = offered
             .iter()
             .enumerate()

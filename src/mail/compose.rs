@@ -373,33 +373,9 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn config() -> Config {
-        Config::parse(
-            r#"
-[office]
-name = "ハローワーク出雲"
-phone = "0853-21-8609"
-staff_address = "staff@example.jp"
-[imap]
-host = "127.0.0.1"
-security = "none"
-username = "desk"
-password = "pw"
-[smtp]
-host = "127.0.0.1"
-security = "none"
-from = "ハローワーク出雲 <desk@example.jp>"
-[database]
-url = "sqlite://x.db"
-[[meeting.rooms]]
-id = "123 456 7890"
-passcode = "abc"
-"#,
-            Path::new("/tmp"),
-        )
-        .expect("config")
+        crate::config::tests::good()
     }
 
     #[test]

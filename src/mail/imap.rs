@@ -6,63 +6,12 @@
 use crate::config::{Imap as ImapConfig, Security, DEFAULT_SENT_FOLDER};
 use crate::mail::net::{wrap_tls, Stream};
 use crate::mail::utf7;
+use crate::mail::MailError;
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::Session;
 use futures::TryStreamExt;
 use std::future::Future;
 use std::time::Duration;
-
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    #[error("{what} timed out after {secs}s")]
-    Timeout { what: String, secs: u64 },
-    #[error("imap {what} failed: {source}")]
-    Imap {
-        what: String,
-        source: async_imap::error::Error,
-    },
-    #[error("connect to {addr} failed: {source}")]
-    Connect {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("tls to {host} failed: {message}")]
-    Tls { host: String, message: String },
-    #[error("imap server closed the connection during {0}")]
-    Closed(String),
-    #[error("imap {what}: {message}")]
-    Protocol { what: String, message: String },
-    /// Shown without the server's text, which often quotes the address.
-    #[error("smtp send of outbox {outbox_id} failed: {}", smtp_summary(source))]
-    Smtp {
-        outbox_id: i64,
-        source: lettre::transport::smtp::Error,
-    },
-    #[error("smtp setup failed: {0}")]
-    SmtpSetup(String),
-}
-
-impl MailError {
-    /// Whether retrying later may help (network, server down, 4xx), as
-    /// opposed to a permanent refusal (5xx, bad address).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            MailError::Smtp { source, .. } => !source.is_permanent(),
-            MailError::SmtpSetup(_) => false,
-            _ => true,
-        }
-    }
-}
-
-fn smtp_summary(e: &lettre::transport::smtp::Error) -> String {
-    match e.status() {
-        Some(code) => format!("server answered {code}"),
-        None if e.is_timeout() => "timed out".into(),
-        None if e.is_tls() => "tls error".into(),
-        None if e.is_client() => "client error".into(),
-        None => "connection error".into(),
-    }
-}
 
 pub struct ImapSession {
     session: Option<Session<Stream>>,
@@ -218,29 +167,14 @@ impl ImapSession {
         let t = self.timeout;
         let set = uid_set(uids);
         let session = self.s()?;
-        let fetches: Vec<_> = match tokio::time::timeout(t, async {
+        let fetches = timed(t, "fetch sizes", async {
             session
                 .uid_fetch(&set, "(UID RFC822.SIZE)")
                 .await?
                 .try_collect::<Vec<_>>()
                 .await
         })
-        .await
-        {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                return Err(MailError::Imap {
-                    what: "fetch sizes".into(),
-                    source: e,
-                })
-            }
-            Err(_) => {
-                return Err(MailError::Timeout {
-                    what: "imap fetch sizes".into(),
-                    secs: t.as_secs(),
-                })
-            }
-        };
+        .await?;
         Ok(fetches
             .iter()
             .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
@@ -249,31 +183,18 @@ impl ImapSession {
 
     /// The raw message with `uid`, or None if it vanished meanwhile.
     pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, MailError> {
+        // A whole message may be large: four times the usual time-out.
         let t = self.timeout * 4;
         let session = self.s()?;
-        let fetches: Vec<_> = match tokio::time::timeout(t, async {
+        let what = format!("fetch uid {uid}");
+        let fetches = timed(t, &what, async {
             session
                 .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
                 .await?
                 .try_collect::<Vec<_>>()
                 .await
         })
-        .await
-        {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                return Err(MailError::Imap {
-                    what: format!("fetch uid {uid}"),
-                    source: e,
-                })
-            }
-            Err(_) => {
-                return Err(MailError::Timeout {
-                    what: format!("imap fetch uid {uid}"),
-                    secs: t.as_secs(),
-                })
-            }
-        };
+        .await?;
         Ok(fetches
             .iter()
             .find(|f| f.uid == Some(uid))
@@ -323,7 +244,7 @@ impl ImapSession {
     async fn list(&mut self, pattern: &str) -> Result<Vec<async_imap::types::Name>, MailError> {
         let t = self.timeout;
         let session = self.s()?;
-        match tokio::time::timeout(t, async {
+        timed(t, "list", async {
             session
                 .list(Some(""), Some(pattern))
                 .await?
@@ -331,17 +252,6 @@ impl ImapSession {
                 .await
         })
         .await
-        {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(MailError::Imap {
-                what: "list".into(),
-                source: e,
-            }),
-            Err(_) => Err(MailError::Timeout {
-                what: "imap list".into(),
-                secs: t.as_secs(),
-            }),
-        }
     }
 
     async fn delimiter(&mut self) -> Result<Option<String>, MailError> {
@@ -396,7 +306,7 @@ impl ImapSession {
                 session.uid_copy(uid.to_string(), &encoded),
             )
             .await?;
-            match tokio::time::timeout(t, async {
+            timed(t, &format!("expunge uid {uid}"), async {
                 session
                     .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Deleted)")
                     .await?
@@ -408,22 +318,7 @@ impl ImapSession {
                     .try_collect::<Vec<_>>()
                     .await
             })
-            .await
-            {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    return Err(MailError::Imap {
-                        what: format!("expunge uid {uid}"),
-                        source: e,
-                    })
-                }
-                Err(_) => {
-                    return Err(MailError::Timeout {
-                        what: format!("imap expunge uid {uid}"),
-                        secs: t.as_secs(),
-                    })
-                }
-            }
+            .await?;
         }
         Ok(())
     }

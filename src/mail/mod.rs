@@ -7,3 +7,56 @@ pub mod message;
 pub mod net;
 pub mod smtp;
 pub mod utf7;
+
+/// A failure at the mail edge, IMAP or SMTP.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("{what} timed out after {secs}s")]
+    Timeout { what: String, secs: u64 },
+    #[error("imap {what} failed: {source}")]
+    Imap {
+        what: String,
+        source: async_imap::error::Error,
+    },
+    #[error("connect to {addr} failed: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("tls to {host} failed: {message}")]
+    Tls { host: String, message: String },
+    #[error("imap server closed the connection during {0}")]
+    Closed(String),
+    #[error("imap {what}: {message}")]
+    Protocol { what: String, message: String },
+    /// Shown without the server's text, which often quotes the address.
+    #[error("smtp send of outbox {outbox_id} failed: {}", smtp_summary(source))]
+    Smtp {
+        outbox_id: i64,
+        source: lettre::transport::smtp::Error,
+    },
+    #[error("smtp setup failed: {0}")]
+    SmtpSetup(String),
+}
+
+impl MailError {
+    /// Whether retrying later may help (network, server down, 4xx), as
+    /// opposed to a permanent refusal (5xx, bad address).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MailError::Smtp { source, .. } => !source.is_permanent(),
+            MailError::SmtpSetup(_) => false,
+            _ => true,
+        }
+    }
+}
+
+fn smtp_summary(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => format!("server answered {code}"),
+        None if e.is_timeout() => "timed out".into(),
+        None if e.is_tls() => "tls error".into(),
+        None if e.is_client() => "client error".into(),
+        None => "connection error".into(),
+    }
+}

@@ -3,7 +3,7 @@
 //! small writes; with it on every SMTP transaction waits for a delayed ACK)
 //! and an optional private CA beside the public roots.
 
-use crate::mail::imap::MailError;
+use crate::mail::MailError;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};

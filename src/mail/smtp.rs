@@ -8,8 +8,8 @@
 //! delayed ACK (measured: 45 ms per mail against 4 ms with it off).
 
 use crate::config::{Security, Smtp as SmtpConfig};
-use crate::mail::imap::MailError;
 use crate::mail::net::{connect_tcp, wrap_tls, Stream};
+use crate::mail::MailError;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};

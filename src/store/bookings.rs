@@ -92,31 +92,3 @@ pub async fn try_book(
     }
     Ok(None)
 }
-
-/// The confirmed booking of a request, if any.
-pub async fn for_request(
-    conn: &mut SqliteConnection,
-    request_id: i64,
-) -> Result<Option<Booking>, StoreError> {
-    let row = sqlx::query("SELECT id, reservation, room_id, slot_start FROM bookings WHERE request_id = ? AND status = 'confirmed' ORDER BY id DESC LIMIT 1")
-        .bind(request_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(r) => Ok(Some(Booking {
-            id: r.try_get("id")?,
-            reservation: r.try_get("reservation")?,
-            room_id: r.try_get("room_id")?,
-            slot_start: parse_ts("bookings", &r.try_get::<String, _>("slot_start")?)?,
-        })),
-        None => Ok(None),
-    }
-}
-
-/// Number of confirmed bookings per (room, slot) pair greater than one: a
-/// check used by tests and `check`; always 0 unless the index is gone.
-pub async fn double_bookings(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT room_id, slot_start FROM bookings WHERE status = 'confirmed' GROUP BY room_id, slot_start HAVING COUNT(*) > 1)")
-        .fetch_one(&mut *conn)
-        .await?)
-}

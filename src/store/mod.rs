@@ -117,12 +117,13 @@ impl Store {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// One connection from the pool, for reads and single statements.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
+        Ok(self.pool.acquire().await?)
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 }
 

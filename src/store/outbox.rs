@@ -67,6 +67,17 @@ pub async fn pending(
     rows_to_outbox(rows)
 }
 
+/// When the next pending mail is due for a (re)try.
+pub async fn next_attempt(
+    conn: &mut SqliteConnection,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let at: Option<String> =
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+            .fetch_one(&mut *conn)
+            .await?;
+    at.map(|s| super::parse_ts("outbox", &s)).transpose()
+}
+
 /// Sent mail not yet copied to the sent folder.
 pub async fn unappended(
     conn: &mut SqliteConnection,
@@ -113,17 +124,6 @@ pub async fn mark_attempt_failed(
         }
     }
     Ok(())
-}
-
-/// (pending, failed) counts, for `check` and tests.
-pub async fn counts(conn: &mut SqliteConnection) -> Result<(i64, i64), StoreError> {
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
-        .fetch_one(&mut *conn)
-        .await?;
-    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((pending, failed))
 }
 
 /// The raw mails sent (or to be sent) for a request, oldest first.

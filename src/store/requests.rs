@@ -218,6 +218,20 @@ pub async fn save(
     Ok(())
 }
 
+/// Corrects a request's stored timer.
+pub async fn set_next_due(
+    tx: &mut Tx,
+    id: i64,
+    next_due_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE requests SET next_due_at = ? WHERE id = ?")
+        .bind(next_due_at.map(ts))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Remembers the latest inbound message of the thread, to reply to it.
 pub async fn set_last_inbound(
     tx: &mut Tx,
@@ -248,27 +262,4 @@ pub async fn add_thread_id(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// (at, from_state, to_state, event) of a request, oldest first.
-pub async fn history(
-    conn: &mut SqliteConnection,
-    id: i64,
-) -> Result<Vec<(String, Option<String>, String, String)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT at, from_state, to_state, event FROM history WHERE request_id = ? ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("at")?,
-                r.try_get("from_state")?,
-                r.try_get("to_state")?,
-                r.try_get("event")?,
-            ))
-        })
-        .collect()
 }

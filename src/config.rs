@@ -2,6 +2,7 @@
 //! [`Config`] whose errors name the key and say what is wrong. Secrets come
 //! from the environment or a file when asked; they are never logged.
 
+use crate::core::booking::Rules;
 use crate::core::calendar::Calendar;
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
@@ -45,6 +46,27 @@ struct RawConfig {
     templates: RawTemplates,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default, alias = "reminder")]
+    reminders: RawTimed,
+    #[serde(default)]
+    no_show: RawNoShow,
+    #[serde(default)]
+    digest: RawTimed,
+}
+
+/// A daily job that can be turned off: `enabled`, local `time`.
+#[derive(Debug, Default, Deserialize)]
+struct RawTimed {
+    enabled: Option<bool>,
+    time: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawNoShow {
+    #[serde(alias = "grace_minutes", alias = "minutes")]
+    after_minutes: Option<i64>,
+    #[serde(alias = "threshold", alias = "max_no_shows")]
+    limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -356,6 +378,9 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub terms_file: Option<PathBuf>,
     pub max_message_bytes: u64,
+    pub rules: Rules,
+    /// Local time of the staff digest on business mornings; `None`: off.
+    pub digest_at: Option<NaiveTime>,
     /// Keys the config has that yoyaku does not know (probably typos).
     pub unknown_keys: Vec<String>,
 }
@@ -569,6 +594,33 @@ impl Config {
         if raw.limits.max_message_bytes < 1024 {
             return Err(key_err("limits.max_message_bytes", "must be at least 1024"));
         }
+        let daily = |section: &str, raw: &RawTimed, default: &str| {
+            if raw.enabled == Some(false) {
+                return Ok(None);
+            }
+            let text = raw.time.as_deref().unwrap_or(default);
+            NaiveTime::parse_from_str(text.trim(), "%H:%M")
+                .map(Some)
+                .map_err(|_| {
+                    key_err(
+                        &format!("{section}.time"),
+                        format!("{text:?} is not a time like \"09:00\""),
+                    )
+                })
+        };
+        let reminder_at = daily("reminders", &raw.reminders, "10:00")?;
+        let digest_at = daily("digest", &raw.digest, "08:30")?;
+        let no_show_after_minutes = raw.no_show.after_minutes.unwrap_or(10);
+        if !(0..=240).contains(&no_show_after_minutes) {
+            return Err(key_err(
+                "no_show.after_minutes",
+                "must be between 0 and 240",
+            ));
+        }
+        let no_show_limit = raw.no_show.limit.unwrap_or(2);
+        if no_show_limit == 0 {
+            return Err(key_err("no_show.limit", "must be at least 1"));
+        }
         Ok(Config {
             office: Office {
                 name: raw.office.name,
@@ -624,6 +676,12 @@ impl Config {
             templates_dir,
             terms_file,
             max_message_bytes: raw.limits.max_message_bytes,
+            rules: Rules {
+                reminder_at,
+                no_show_after_minutes,
+                no_show_limit,
+            },
+            digest_at,
             unknown_keys,
         })
     }
@@ -810,6 +868,15 @@ passcode = "abc"
             (
                 format!("{GOOD}\n[schedule]\nclosed = [\"2026-13-01\"]"),
                 "schedule.closed[0]",
+            ),
+            (
+                format!("{GOOD}\n[reminders]\ntime = \"25:00\""),
+                "reminders.time",
+            ),
+            (format!("{GOOD}\n[no_show]\nlimit = 0"), "no_show.limit"),
+            (
+                format!("{GOOD}\n[digest]\ntime = \"morning\""),
+                "digest.time",
             ),
             (
                 GOOD.replace(

@@ -8,17 +8,23 @@
 //! and a message whose transaction never committed is handled again.
 
 use crate::config::Config;
-use crate::core::booking::{self, Context, Effect, Event, Request, State};
+use crate::core::booking::{
+    self, By, Context, Effect, Event, Request, StaffAction, StaffReason, Standing, State,
+};
+use crate::core::calendar::Slot;
 use crate::core::classify::MailKind;
 use crate::core::quote::own_text;
-use crate::core::understand::{parse_reply, parse_request, WishTime};
+use crate::core::understand::{
+    parse_booked, parse_reply, parse_request, session_needs, BookedIntent, WishTime,
+};
 use crate::mail::compose::{random_token, ComposeError, Composer, DateView, SlotView, Thread};
 use crate::mail::imap::ImapSession;
 use crate::mail::message::{self, Inbound};
 use crate::mail::smtp::SmtpSender;
 use crate::mail::MailError;
+use crate::store::bookings::BookingRecord;
 use crate::store::{
-    bookings, outbox, processed, requests, ProcessedKey, RequestRow, Store, StoreError, Tx,
+    bookings, office, outbox, processed, requests, ProcessedKey, RequestRow, Store, StoreError, Tx,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use minijinja::Value;
@@ -38,6 +44,9 @@ pub enum DeskError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// A staff command that cannot be done (wrong state, slot full, unknown id).
+    #[error("{0}")]
+    Staff(String),
 }
 
 impl DeskError {
@@ -45,7 +54,7 @@ impl DeskError {
         match self {
             DeskError::Store(e) => e.is_transient(),
             DeskError::Mail(e) => e.is_transient(),
-            DeskError::Compose(_) => false,
+            DeskError::Compose(_) | DeskError::Staff(_) => false,
         }
     }
 }
@@ -76,6 +85,9 @@ pub struct Desk {
     smtp: SmtpSender,
     room_ids: Vec<String>,
 }
+
+static RESERVATION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{6}-[A-Z0-9]{4})\b").expect("reservation regex"));
 
 static SUBJECT_REF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
@@ -446,6 +458,21 @@ impl Desk {
                     .filter(|r| r.seeker_address == inbound.from);
             }
         }
+        if existing.is_none() {
+            // A new mail quoting a reservation number (予約番号 261203-AB3C)
+            // belongs to that booking, when it comes from the bound address.
+            let text = format!("{}\n{}", inbound.subject, inbound.body);
+            for caps in RESERVATION.captures_iter(&crate::core::text::normalize(&text)) {
+                if let Some(b) = bookings::find_by_reservation(tx, &caps[1]).await? {
+                    existing = requests::find_by_id(tx, b.request_id)
+                        .await?
+                        .filter(|r| r.seeker_address == inbound.from);
+                    if existing.is_some() {
+                        break;
+                    }
+                }
+            }
+        }
         // Outside a thread the mail is read as a request (once).
         let as_request = existing
             .is_none()
@@ -461,8 +488,77 @@ impl Desk {
                     existing = Some(open);
                 }
             }
+            // A new mail from a booked seeker that asks to cancel or move
+            // is about that booking (the one on the date it names, or the
+            // only one).
+            if existing.is_none() {
+                let booked = requests::booked_by_address(tx, &inbound.from).await?;
+                let text = own_text(&inbound.body, false);
+                let pick = |r: &RequestRow| {
+                    matches!(
+                        parse_booked(&text, r.machine.booked, today, cal),
+                        BookedIntent::Cancel | BookedIntent::Change(_)
+                    )
+                };
+                let named: Vec<&RequestRow> = booked
+                    .iter()
+                    .filter(|r| {
+                        r.machine
+                            .booked
+                            .is_some_and(|b| fresh.wishes.iter().any(|w| w.date == b.date))
+                    })
+                    .collect();
+                let candidate = match (named.as_slice(), booked.as_slice()) {
+                    ([one], _) => Some(*one),
+                    ([], [only]) => Some(only),
+                    _ => None,
+                };
+                if let Some(r) = candidate.filter(|r| pick(r)) {
+                    existing = Some(r.clone());
+                }
+            }
         }
+        let mut needs: Vec<String> = Vec::new();
         let (row, event) = match existing {
+            Some(row) if inbound.from != row.seeker_address => (row, Event::ForeignReply),
+            Some(row) => {
+                let ours = outbox::raws_for_request(tx, row.id).await?;
+                let fresh_mail = as_request.is_some();
+                match row.machine.state {
+                    State::AwaitingInfo | State::New => {
+                        let text = without_our_lines(&own_text(&inbound.body, false), &ours);
+                        (row, Event::Request(parse_request(&text, today, cal)))
+                    }
+                    State::Booked => {
+                        let text = without_our_lines(&own_text(&inbound.body, !fresh_mail), &ours);
+                        needs = session_needs(&text);
+                        match parse_booked(&text, row.machine.booked, today, cal) {
+                            BookedIntent::Cancel => (row, Event::Cancel),
+                            BookedIntent::Change(w) => (row, Event::Change(w)),
+                            BookedIntent::Another(wishes) => {
+                                // The next session is a request of its own, in this thread.
+                                let mut data = row.machine.data.clone();
+                                data.wishes = wishes;
+                                data.invalid_dates.clear();
+                                let new_row = self
+                                    .insert_request(tx, &row.seeker_address, &inbound.subject, now)
+                                    .await?;
+                                needs.clear();
+                                (new_row, Event::Request(data))
+                            }
+                            BookedIntent::Other => {
+                                (row, Event::Reply(parse_reply(&text, &[], today, cal)))
+                            }
+                        }
+                    }
+                    _ => {
+                        let text = without_our_lines(&own_text(&inbound.body, true), &ours);
+                        needs = session_needs(&text);
+                        let intent = parse_reply(&text, &row.machine.offered, today, cal);
+                        (row, Event::Reply(intent))
+                    }
+                }
+            }
             None => {
                 let parsed = as_request
                     .unwrap_or_else(|| parse_request(&own_text(&inbound.body, false), today, cal));
@@ -477,53 +573,8 @@ impl Desk {
                     .filter(usable)
                     .or_else(|| inbound.reply_to.clone().filter(usable))
                     .unwrap_or_else(|| inbound.from.clone());
-                let reference = random_ref();
-                let token = random_token(24);
-                let id = requests::insert(
-                    tx,
-                    &requests::NewRequest {
-                        reference: &reference,
-                        token: &token,
-                        seeker_address: &to,
-                        thread_subject: &inbound.subject,
-                        created_at: now,
-                    },
-                )
-                .await?;
-                let row =
-                    requests::find_by_id(tx, id)
-                        .await?
-                        .ok_or_else(|| StoreError::Corrupt {
-                            table: "requests",
-                            problem: format!("request {id} vanished"),
-                        })?;
-                let row = RequestRow {
-                    machine: Request {
-                        state: State::New,
-                        ..row.machine
-                    },
-                    ..row
-                };
+                let row = self.insert_request(tx, &to, &inbound.subject, now).await?;
                 (row, Event::Request(parsed))
-            }
-            Some(row) => {
-                let event = if inbound.from != row.seeker_address {
-                    Event::ForeignReply
-                } else {
-                    match row.machine.state {
-                        State::AwaitingInfo | State::New => {
-                            let ours = outbox::raws_for_request(tx, row.id).await?;
-                            let text = without_our_lines(&own_text(&inbound.body, false), &ours);
-                            Event::Request(parse_request(&text, today, cal))
-                        }
-                        _ => {
-                            let ours = outbox::raws_for_request(tx, row.id).await?;
-                            let text = without_our_lines(&own_text(&inbound.body, true), &ours);
-                            Event::Reply(parse_reply(&text, &row.machine.offered, today, cal))
-                        }
-                    }
-                };
-                (row, event)
             }
         };
         if let Some(id) = &inbound.message_id {
@@ -542,11 +593,37 @@ impl Desk {
                 subject: inbound.subject.clone(),
             })
         };
+        let mut filing = Filing::Handled;
+        let row = if needs.is_empty() || row.machine.state == State::New {
+            row
+        } else {
+            // 第12条(3): the need is recorded and staff told, whatever else the mail says.
+            let f = self
+                .step_and_apply(
+                    tx,
+                    &row,
+                    Event::Needs(needs),
+                    thread.clone(),
+                    None,
+                    &inbound.subject,
+                    now,
+                )
+                .await?;
+            if f == Filing::Staff {
+                filing = f;
+            }
+            requests::find_by_id(tx, row.id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "requests",
+                    problem: format!("request {} vanished", row.id),
+                })?
+        };
         let consent = Consent {
             message_id: inbound.message_id.clone(),
             from: inbound.from.clone(),
         };
-        let filing = self
+        let main = self
             .step_and_apply(
                 tx,
                 &row,
@@ -557,6 +634,9 @@ impl Desk {
                 now,
             )
             .await?;
+        if main != Filing::Handled {
+            filing = main;
+        }
         let outcome = match filing {
             Filing::Staff => "needs_staff",
             _ => "handled",
@@ -564,9 +644,24 @@ impl Desk {
         Ok((filing, outcome, Some(row.id)))
     }
 
+    /// What the office's records say about the seeker with this number.
+    async fn standing(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        seeker_number: Option<&str>,
+    ) -> Result<Standing, DeskError> {
+        let Some(number) = seeker_number else {
+            return Ok(Standing::default());
+        };
+        Ok(Standing {
+            refused: office::refusal(conn, number).await?.is_some(),
+            unexcused_no_shows: requests::unexcused_no_shows(conn, number).await?,
+        })
+    }
+
     /// Runs the state machine on `row` and carries out its effects inside `tx`.
     #[allow(clippy::too_many_arguments)]
-    async fn step_and_apply(
+    pub(crate) async fn step_and_apply(
         &self,
         tx: &mut Tx,
         row: &RequestRow,
@@ -586,15 +681,26 @@ impl Desk {
             &self.room_ids,
         )
         .await?;
+        let number = match &event {
+            Event::Request(d) | Event::Staff(StaffAction::Book(_, d)) => d.seeker_number.clone(),
+            _ => None,
+        }
+        .or_else(|| row.machine.data.seeker_number.clone());
+        let standing = self.standing(tx, number.as_deref()).await?;
         let event_name = event.name();
+        let by_staff = matches!(event, Event::Staff(_));
         let before = row.machine.state;
+        let rules = &self.cfg.rules;
         let mut ctx = Context {
             cal,
             now,
             full: &full,
+            rules,
+            standing,
         };
         let (mut next, effects) = match booking::step(&row.machine, event.clone(), &ctx) {
             Ok(r) => r,
+            Err(e) if by_staff => return Err(DeskError::Staff(e.to_string())),
             Err(e) => {
                 warn!(request = row.id, error = %e, "no transition; staff notified");
                 self.notify_staff(tx, Some(row), "unreadable", subject, now)
@@ -606,13 +712,17 @@ impl Desk {
         let mut filing = Filing::Handled;
         let mut queue = effects;
         let mut full_now = full.clone();
+        let booking = bookings::latest_for_request(tx, row.id).await?;
+        // The booking a cancellation freed, for the offer that follows it.
+        let mut cancelled: Option<BookingRecord> = None;
         while !queue.is_empty() {
             let effect = queue.remove(0);
             // Every mail to the seeker shows their name and the request's reference.
             let base = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
             let offered = slot_views(&next.offered, cal.slot_minutes);
             match effect {
-                Effect::Book(slot) => {
+                Effect::Book(slot) | Effect::StaffBook(slot) => {
+                    let staff = by_staff;
                     let reservation =
                         format!("{}-{}", slot.date.format("%y%m%d"), &random_ref()[..4]);
                     let new = bookings::NewBooking {
@@ -620,21 +730,57 @@ impl Desk {
                         reservation: &reservation,
                         slot_start: cal.slot_start_utc(slot),
                         consent_message_id: consent.and_then(|c| c.message_id.as_deref()),
-                        consent_from: consent.map_or("", |c| c.from.as_str()),
-                        terms_sha256: self.composer.terms_sha256(),
+                        consent_from: consent.map(|c| c.from.as_str()),
+                        terms_sha256: (!staff).then(|| {
+                            row.offer_terms_sha256
+                                .as_deref()
+                                .unwrap_or(self.composer.terms_sha256())
+                        }),
+                        booked_by: if staff { "staff" } else { "seeker" },
                         now,
                     };
                     match bookings::try_book(tx, &new, &self.room_ids).await? {
                         Some(b) => {
                             info!(request = row.id, booking = b.id, "booked");
-                            let room = self.cfg.rooms.iter().find(|r| r.id == b.room_id).map(|r| {
-                                minijinja::context! { id => r.id.clone(), passcode => r.passcode.clone(), url => r.url.clone() }
-                            });
-                            let ctx_v = minijinja::context! {
-                                reservation => b.reservation, slot => SlotView::new(slot, cal.slot_minutes), room => room, ..base
+                            let record = BookingRecord {
+                                id: b.id,
+                                reservation: b.reservation.clone(),
+                                request_id: row.id,
+                                room_id: b.room_id.clone(),
+                                slot_start: b.slot_start,
+                                status: "confirmed".into(),
+                                booked_by: new.booked_by.into(),
+                                consent_message_id: None,
+                                consent_from: None,
+                                consent_at: None,
+                                terms_sha256: None,
+                                cancelled_by: None,
+                                excused: false,
+                                outcome_at: None,
+                                created_at: now,
                             };
-                            self.enqueue(tx, row.id, "confirm", ctx_v, &thread, false, now)
-                                .await?;
+                            let ctx_v = minijinja::context! {
+                                reservation => b.reservation, slot => SlotView::new(slot, cal.slot_minutes), room => self.room_view(&b.room_id), ..base
+                            };
+                            let invite = self.invite(&record, "PUBLISH", now)?;
+                            let kind = if staff { "staff_booked" } else { "confirm" };
+                            self.enqueue_with(
+                                tx,
+                                row.id,
+                                kind,
+                                ctx_v,
+                                &thread,
+                                false,
+                                Some(invite),
+                                now,
+                            )
+                            .await?;
+                        }
+                        None if staff => {
+                            return Err(DeskError::Staff(format!(
+                                "every room is booked at {}",
+                                slot.start.format("%H:%M")
+                            )))
                         }
                         None => {
                             // Taken meanwhile (another consent won): a fresh offer.
@@ -643,6 +789,8 @@ impl Desk {
                                 cal,
                                 now,
                                 full: &full_now,
+                                rules,
+                                standing,
                             };
                             let (n2, fx2) = booking::step(&row.machine, Event::SlotTaken, &ctx)
                                 .map_err(|e| StoreError::Corrupt {
@@ -652,6 +800,80 @@ impl Desk {
                             next = n2;
                             queue.extend(fx2);
                         }
+                    }
+                }
+                Effect::CancelBooking { by, notify } => {
+                    let Some(b) = booking.as_ref().filter(|b| b.status == "confirmed") else {
+                        warn!(request = row.id, "no live booking to cancel");
+                        continue;
+                    };
+                    let by_name = match by {
+                        By::Seeker => "email",
+                        By::Staff => "staff",
+                    };
+                    bookings::set_outcome(tx, b.id, "cancelled", Some(by_name), false, now).await?;
+                    info!(
+                        request = row.id,
+                        booking = b.id,
+                        by = by_name,
+                        "booking cancelled"
+                    );
+                    if notify {
+                        let ctx_v = minijinja::context! {
+                            reservation => b.reservation.clone(), slot => self.booking_slot_view(b), by => if by == By::Staff { "staff" } else { "seeker" }, ..base
+                        };
+                        let invite = self.invite(b, "CANCEL", now)?;
+                        self.enqueue_with(
+                            tx,
+                            row.id,
+                            "cancelled",
+                            ctx_v,
+                            &thread,
+                            false,
+                            Some(invite),
+                            now,
+                        )
+                        .await?;
+                    }
+                    cancelled = Some(b.clone());
+                }
+                Effect::RefuseSameDayCancel => {
+                    let (reservation, slot) = match booking.as_ref() {
+                        Some(b) => (b.reservation.clone(), Some(self.booking_slot_view(b))),
+                        None => ("-".to_string(), None),
+                    };
+                    let ctx_v =
+                        minijinja::context! { reservation => reservation, slot => slot, ..base };
+                    self.enqueue(tx, row.id, "same_day_cancel", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::Remind => {
+                    let Some(b) = booking.as_ref().filter(|b| b.status == "confirmed") else {
+                        continue;
+                    };
+                    let ctx_v = minijinja::context! {
+                        reservation => b.reservation.clone(), slot => self.booking_slot_view(b), room => self.room_view(&b.room_id), ..base
+                    };
+                    self.enqueue(tx, row.id, "reminder", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::RecordNoShow { excused } => {
+                    if let Some(b) = booking.as_ref().filter(|b| b.status == "confirmed") {
+                        bookings::set_outcome(tx, b.id, "no_show", None, excused, now).await?;
+                        info!(
+                            request = row.id,
+                            booking = b.id,
+                            excused,
+                            "no-show recorded"
+                        );
+                    }
+                }
+                Effect::RecordAttended => {
+                    if let Some(b) = booking
+                        .as_ref()
+                        .filter(|b| b.status == "confirmed" || b.status == "no_show")
+                    {
+                        bookings::set_outcome(tx, b.id, "attended", None, false, now).await?;
                     }
                 }
                 Effect::Offer { slots, reason } => {
@@ -671,10 +893,14 @@ impl Desk {
                         .wishes
                         .iter()
                         .all(|w| slots.iter().any(|s| meets(w, s)));
+                    let cancelled_v = cancelled.as_ref().map(|b| {
+                        minijinja::context! { reservation => b.reservation.clone(), slot => self.booking_slot_view(b) }
+                    });
                     let ctx_v = minijinja::context! {
                         reason => reason.as_str(), wished_available => wished_available, all_wishes_met => all_wishes_met,
-                        slots => slot_views(&slots, cal.slot_minutes), ..base
+                        slots => slot_views(&slots, cal.slot_minutes), cancelled => cancelled_v, ..base
                     };
+                    requests::set_offer_terms(tx, row.id, self.composer.terms_sha256()).await?;
                     self.enqueue(tx, row.id, "offer", ctx_v, &thread, true, now)
                         .await?;
                 }
@@ -704,7 +930,7 @@ impl Desk {
                     .await?;
                 }
                 Effect::FollowUp => {
-                    let lapse = booking::next_timer(&next, cal)
+                    let lapse = booking::next_timer(&next, cal, rules)
                         .map(|(t, _)| t)
                         .unwrap_or(now);
                     // The notice names the last day to reply: the day before the lapse instant.
@@ -733,13 +959,15 @@ impl Desk {
                     self.enqueue(tx, row.id, "forwarded", ctx_v, &thread, false, now)
                         .await?;
                 }
-                Effect::Holding => {
-                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), ..base };
+                Effect::Holding(reason) => {
+                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), reason => reason.as_str(), ..base };
                     self.enqueue(tx, row.id, "holding", ctx_v, &thread, false, now)
                         .await?;
                 }
                 Effect::NotifyStaff(reason) => {
-                    filing = Filing::Staff;
+                    if !matches!(reason, StaffReason::NoShow) {
+                        filing = Filing::Staff;
+                    }
                     let shown = RequestRow {
                         machine: next.clone(),
                         ..row.clone()
@@ -749,9 +977,81 @@ impl Desk {
                 }
             }
         }
-        let due = booking::next_timer(&next, cal).map(|(t, _)| t);
+        let due = booking::next_timer(&next, cal, rules).map(|(t, _)| t);
         requests::save(tx, row.id, before, &next, event_name, due, now).await?;
         Ok(filing)
+    }
+
+    /// The meeting room as templates show it.
+    fn room_view(&self, room_id: &str) -> Option<Value> {
+        self.cfg.rooms.iter().find(|r| r.id == room_id).map(|r| {
+            minijinja::context! { id => r.id.clone(), passcode => r.passcode.clone(), url => r.url.clone() }
+        })
+    }
+
+    fn booking_slot(&self, b: &BookingRecord) -> Slot {
+        let local = b.slot_start.with_timezone(&self.cfg.calendar.tz);
+        Slot::new(local.date_naive(), local.time())
+    }
+
+    fn booking_slot_view(&self, b: &BookingRecord) -> SlotView {
+        SlotView::new(self.booking_slot(b), self.cfg.calendar.slot_minutes)
+    }
+
+    /// The `.ics` for a booking: PUBLISH (no RSVP mail comes back to the
+    /// desk) or CANCEL, with a UID stable across both.
+    fn invite(
+        &self,
+        b: &BookingRecord,
+        method: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::mail::compose::Extra, DeskError> {
+        let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+        let end = b.slot_start + ChronoDuration::minutes(i64::from(self.cfg.calendar.slot_minutes));
+        let ctx = minijinja::context! {
+            uid => format!("{}@{}", b.reservation, self.cfg.mail_domain()),
+            sequence => if method == "CANCEL" { 1 } else { 0 },
+            stamp => stamp(now), start => stamp(b.slot_start), end => stamp(end),
+            reservation => b.reservation.clone(),
+            room => self.room_view(&b.room_id).unwrap_or_else(|| minijinja::context! { id => b.room_id.clone() }),
+        };
+        Ok(self.composer.calendar(ctx, method)?)
+    }
+
+    /// A new request row bound to `address`, in state `New` for the machine.
+    async fn insert_request(
+        &self,
+        tx: &mut Tx,
+        address: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, DeskError> {
+        let reference = random_ref();
+        let token = random_token(24);
+        let id = requests::insert(
+            tx,
+            &requests::NewRequest {
+                reference: &reference,
+                token: &token,
+                seeker_address: address,
+                thread_subject: subject,
+                created_at: now,
+            },
+        )
+        .await?;
+        let row = requests::find_by_id(tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "requests",
+                problem: format!("request {id} vanished"),
+            })?;
+        Ok(RequestRow {
+            machine: Request {
+                state: State::New,
+                ..row.machine
+            },
+            ..row
+        })
     }
 
     /// The thread of a request, for mail the bot starts (timers).
@@ -771,7 +1071,6 @@ impl Desk {
         cal.add_business_days(cal.local_date(now), 3)
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// Renders `templates/{kind}.txt.j2` into the outbox, in this transaction.
     #[allow(clippy::too_many_arguments)]
     async fn enqueue(
@@ -784,9 +1083,30 @@ impl Desk {
         attach_terms: bool,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
-        let out = self
-            .composer
-            .compose(&format!("{kind}.txt.j2"), ctx, thread, attach_terms)?;
+        self.enqueue_with(tx, request_id, kind, ctx, thread, attach_terms, None, now)
+            .await
+    }
+
+    /// [`Desk::enqueue`] with one more attachment.
+    #[allow(clippy::too_many_arguments)]
+    async fn enqueue_with(
+        &self,
+        tx: &mut Tx,
+        request_id: i64,
+        kind: &str,
+        ctx: Value,
+        thread: &Thread,
+        attach_terms: bool,
+        extra: Option<crate::mail::compose::Extra>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        let out = self.composer.compose_with(
+            &format!("{kind}.txt.j2"),
+            ctx,
+            thread,
+            attach_terms,
+            extra,
+        )?;
         requests::add_thread_id(tx, request_id, &out.message_id).await?;
         outbox::enqueue(
             tx,
@@ -855,7 +1175,7 @@ impl Desk {
             let Some(row) = requests::find_by_id(&mut tx, id).await? else {
                 continue;
             };
-            match booking::next_timer(&row.machine, &self.cfg.calendar) {
+            match booking::next_timer(&row.machine, &self.cfg.calendar, &self.cfg.rules) {
                 Some((due, event)) if due <= now => {
                     self.step_and_apply(
                         &mut tx,
@@ -981,7 +1301,7 @@ impl Desk {
     }
 }
 
-struct Consent {
+pub(crate) struct Consent {
     message_id: Option<String>,
     from: String,
 }

@@ -27,6 +27,14 @@ pub enum State {
     Withdrawn,
     /// The bot cannot go on; staff must answer.
     NeedsStaff,
+    /// The booking was cancelled (by the seeker's mail or by staff).
+    Cancelled,
+    /// Staff recorded that the seeker attended.
+    Attended,
+    /// No attendance and no cancellation 10 minutes after the start (第6条(5)).
+    NoShow,
+    /// Staff dealt with it outside the bot.
+    Closed,
 }
 
 impl State {
@@ -40,6 +48,10 @@ impl State {
             State::Lapsed => "lapsed",
             State::Withdrawn => "withdrawn",
             State::NeedsStaff => "needs_staff",
+            State::Cancelled => "cancelled",
+            State::Attended => "attended",
+            State::NoShow => "no_show",
+            State::Closed => "closed",
         }
     }
 
@@ -53,6 +65,10 @@ impl State {
             "lapsed" => State::Lapsed,
             "withdrawn" => State::Withdrawn,
             "needs_staff" => State::NeedsStaff,
+            "cancelled" => State::Cancelled,
+            "attended" => State::Attended,
+            "no_show" => State::NoShow,
+            "closed" => State::Closed,
             _ => return None,
         })
     }
@@ -74,6 +90,10 @@ pub struct Request {
     pub offered_at: Option<DateTime<Utc>>,
     pub followed_up_at: Option<DateTime<Utc>>,
     pub booked: Option<Slot>,
+    pub booked_at: Option<DateTime<Utc>>,
+    pub reminded_at: Option<DateTime<Utc>>,
+    /// The last mail from the seeker while booked: contact, for the no-show rule.
+    pub contact_at: Option<DateTime<Utc>>,
 }
 
 impl Request {
@@ -85,6 +105,9 @@ impl Request {
             offered_at: None,
             followed_up_at: None,
             booked: None,
+            booked_at: None,
+            reminded_at: None,
+            contact_at: None,
         }
     }
 }
@@ -107,6 +130,32 @@ pub enum Event {
     SlotTaken,
     FollowUpDue,
     LapseDue,
+    /// The seeker asks by mail to cancel the booking.
+    Cancel,
+    /// The seeker asks by mail to move the booking to these wishes.
+    Change(Vec<Wish>),
+    /// The seeker mentioned someone or something needed at the session
+    /// (通訳, 手話, 介助 …; 第12条(3)), by key.
+    Needs(Vec<String>),
+    /// The business day before the session.
+    ReminderDue,
+    /// The grace minutes after the start have passed.
+    NoShowDue,
+    /// What staff did on the command line.
+    Staff(StaffAction),
+}
+
+/// Staff verbs that change a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffAction {
+    /// A session agreed during a consultation (第6条(4)): booked at once,
+    /// without consent round trip or previous-day cutoff.
+    Book(Slot, BookingRequest),
+    Cancel,
+    Attended,
+    NoShow,
+    /// Handled outside the bot; nothing more to do.
+    Close,
 }
 
 impl Event {
@@ -118,7 +167,25 @@ impl Event {
             Event::SlotTaken => "slot_taken",
             Event::FollowUpDue => "follow_up_due",
             Event::LapseDue => "lapse_due",
+            Event::Cancel => "cancel",
+            Event::Change(_) => "change",
+            Event::Needs(_) => "needs",
+            Event::ReminderDue => "reminder_due",
+            Event::NoShowDue => "no_show_due",
+            Event::Staff(StaffAction::Book(..)) => "staff_book",
+            Event::Staff(StaffAction::Cancel) => "staff_cancel",
+            Event::Staff(StaffAction::Attended) => "staff_attended",
+            Event::Staff(StaffAction::NoShow) => "staff_no_show",
+            Event::Staff(StaffAction::Close) => "staff_close",
         }
+    }
+
+    /// Mail written by the seeker (as opposed to timers and staff).
+    fn from_seeker(&self) -> bool {
+        matches!(
+            self,
+            Event::Request(_) | Event::Reply(_) | Event::Cancel | Event::Change(_)
+        )
     }
 }
 
@@ -130,6 +197,15 @@ pub enum StaffReason {
     AfterBooking,
     AfterClose,
     Question,
+    /// A cancellation by mail on the day itself (only by phone, 第6条(5)).
+    SameDayCancel,
+    NoShow,
+    /// The seeker reached the no-show limit; the bot offers nothing.
+    NoShowLimit,
+    /// The office refused service to this seeker (第12条(1)).
+    Refused,
+    /// Someone or something is needed at the session (第12条(3)).
+    Needs,
 }
 
 impl StaffReason {
@@ -140,6 +216,35 @@ impl StaffReason {
             StaffReason::AfterBooking => "after_booking",
             StaffReason::AfterClose => "after_close",
             StaffReason::Question => "question",
+            StaffReason::SameDayCancel => "same_day_cancel",
+            StaffReason::NoShow => "no_show",
+            StaffReason::NoShowLimit => "no_show_limit",
+            StaffReason::Refused => "refused",
+            StaffReason::Needs => "needs",
+        }
+    }
+}
+
+/// Who cancelled a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Seeker,
+    Staff,
+}
+
+/// Why the bot answers with a holding reply instead of an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldingReason {
+    NoFreeSlots,
+    /// No-show limit or refusal: staff will contact the seeker.
+    StaffWillContact,
+}
+
+impl HoldingReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldingReason::NoFreeSlots => "no_free_slots",
+            HoldingReason::StaffWillContact => "staff_will_contact",
         }
     }
 }
@@ -157,12 +262,28 @@ pub enum Effect {
     /// Book this slot and send the confirmation; if every room is taken the
     /// daemon feeds back [`Event::SlotTaken`].
     Book(Slot),
+    /// Book this slot for staff and mail the seeker the details; every
+    /// room taken is an error for the staff member.
+    StaffBook(Slot),
+    /// Mark the live booking cancelled; `notify`: mail the seeker that it is.
+    CancelBooking {
+        by: By,
+        notify: bool,
+    },
+    /// Same-day cancellation by mail: nothing cancelled; by phone only.
+    RefuseSameDayCancel,
+    Remind,
+    RecordNoShow {
+        /// The seeker made contact on the day (not counted for the limit).
+        excused: bool,
+    },
+    RecordAttended,
     AskWhich,
     FollowUp,
     Lapse,
     AcknowledgeWithdrawal,
     /// A polite holding reply: the office will answer in person.
-    Holding,
+    Holding(HoldingReason),
     /// The question was passed to staff; the offer still stands.
     Forwarded,
     /// Mail about a confirmed booking: received, staff will answer; the
@@ -180,6 +301,8 @@ pub enum OfferReason {
     Taken,
     /// The reply asked for other dates: the offer for those.
     NewWish,
+    /// The booking was cancelled to move it: the offer for the new dates.
+    Change,
 }
 
 impl OfferReason {
@@ -188,6 +311,7 @@ impl OfferReason {
             OfferReason::Request => "request",
             OfferReason::Taken => "taken",
             OfferReason::NewWish => "new_wish",
+            OfferReason::Change => "change",
         }
     }
 }
@@ -199,12 +323,43 @@ pub struct TransitionError {
     pub event: &'static str,
 }
 
+/// The office's rules that are settings, not law.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// Local time of the reminder on the business day before a session;
+    /// `None` turns reminders off.
+    pub reminder_at: Option<NaiveTime>,
+    /// Minutes after the start without attendance that make a no-show (第6条(5)).
+    pub no_show_after_minutes: i64,
+    /// Unexcused no-shows after which new requests go to staff.
+    pub no_show_limit: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            reminder_at: NaiveTime::from_hms_opt(10, 0, 0),
+            no_show_after_minutes: 10,
+            no_show_limit: 2,
+        }
+    }
+}
+
+/// What the office's records say about the seeker of a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub refused: bool,
+    pub unexcused_no_shows: u32,
+}
+
 /// Everything outside the request that a decision depends on.
 pub struct Context<'a> {
     pub cal: &'a Calendar,
     pub now: DateTime<Utc>,
     /// Slots with every room booked.
     pub full: &'a HashSet<Slot>,
+    pub rules: &'a Rules,
+    pub standing: Standing,
 }
 
 impl Context<'_> {
@@ -226,7 +381,35 @@ pub fn step(
 ) -> Result<(Request, Vec<Effect>), TransitionError> {
     use State::*;
     let mut next = req.clone();
+    if event.from_seeker() && req.state == Booked {
+        next.contact_at = Some(ctx.now);
+    }
+    // 第12条(1): a refused seeker's mail goes to staff, whatever it says.
+    if ctx.standing.refused && event.from_seeker() {
+        if req.state != Booked {
+            next.state = NeedsStaff;
+        }
+        return Ok((
+            next,
+            vec![
+                Effect::Holding(HoldingReason::StaffWillContact),
+                Effect::NotifyStaff(StaffReason::Refused),
+            ],
+        ));
+    }
     let effects = match (req.state, event) {
+        (_, Event::Needs(needs)) => {
+            let new: Vec<String> = needs
+                .into_iter()
+                .filter(|n| !req.data.needs.contains(n))
+                .collect();
+            if new.is_empty() {
+                vec![]
+            } else {
+                next.data.needs.extend(new);
+                vec![Effect::NotifyStaff(StaffReason::Needs)]
+            }
+        }
         (New | AwaitingInfo, Event::Request(data)) => {
             next.data.merge(data);
             let missing = next.data.missing();
@@ -234,12 +417,12 @@ pub fn step(
                 next.state = AwaitingInfo;
                 vec![Effect::AskMissing { missing }]
             } else {
-                offer(&mut next, ctx, OfferReason::Request)
+                offer_or_hold(&mut next, ctx, OfferReason::Request)
             }
         }
         (Offered | FollowedUp, Event::Reply(intent)) => match intent {
             ReplyIntent::Choose(n) => match req.offered.get(n.wrapping_sub(1)) {
-                Some(&slot) if ctx.free(slot) => book(&mut next, slot),
+                Some(&slot) if ctx.free(slot) => book(&mut next, slot, ctx.now),
                 _ => offer(&mut next, ctx, OfferReason::Taken),
             },
             ReplyIntent::Agree => {
@@ -254,7 +437,7 @@ pub fn step(
                 } else {
                     None
                 }) {
-                    Some(slot) if ctx.free(slot) => book(&mut next, slot),
+                    Some(slot) if ctx.free(slot) => book(&mut next, slot, ctx.now),
                     Some(_) => offer(&mut next, ctx, OfferReason::Taken),
                     None => vec![Effect::AskWhich],
                 }
@@ -275,6 +458,16 @@ pub fn step(
                 Effect::NotifyStaff(StaffReason::Question),
             ],
         },
+        (Offered | FollowedUp, Event::Cancel) => {
+            next.state = Withdrawn;
+            vec![Effect::AcknowledgeWithdrawal]
+        }
+        (Offered | FollowedUp, Event::Change(wishes)) => {
+            if !wishes.is_empty() {
+                next.data.wishes = wishes;
+            }
+            offer(&mut next, ctx, OfferReason::NewWish)
+        }
         (Offered | FollowedUp, Event::SlotTaken) => offer(&mut next, ctx, OfferReason::Taken),
         (Offered, Event::FollowUpDue) => {
             next.state = FollowedUp;
@@ -285,25 +478,135 @@ pub fn step(
             next.state = Lapsed;
             vec![Effect::Lapse]
         }
+        (Booked, Event::Cancel | Event::Change(_)) if on_or_after_day(req, ctx) => {
+            vec![
+                Effect::RefuseSameDayCancel,
+                Effect::NotifyStaff(StaffReason::SameDayCancel),
+            ]
+        }
+        (Booked, Event::Cancel) => {
+            cancelled(&mut next);
+            vec![Effect::CancelBooking {
+                by: By::Seeker,
+                notify: true,
+            }]
+        }
+        (Booked, Event::Change(wishes)) => {
+            let wishes = if wishes.is_empty() {
+                req.data.wishes.clone()
+            } else {
+                wishes
+            };
+            let freed: HashSet<Slot> = ctx
+                .full
+                .iter()
+                .copied()
+                .filter(|s| Some(*s) != req.booked)
+                .collect();
+            let widened = Context {
+                full: &freed,
+                ..*ctx
+            };
+            let alternatives: Vec<Slot> = offer_slots(&wishes, &widened)
+                .into_iter()
+                .filter(|s| Some(*s) != req.booked)
+                .collect();
+            if alternatives.is_empty() {
+                // Moving to nothing would leave the seeker with nothing:
+                // the booking stands and a person answers.
+                vec![
+                    Effect::AcknowledgeBooked,
+                    Effect::NotifyStaff(StaffReason::AfterBooking),
+                ]
+            } else {
+                next.data.wishes = wishes;
+                cancelled(&mut next);
+                next.state = Offered;
+                next.offered = alternatives.clone();
+                next.offered_at = Some(ctx.now);
+                next.followed_up_at = None;
+                vec![
+                    Effect::CancelBooking {
+                        by: By::Seeker,
+                        notify: false,
+                    },
+                    Effect::Offer {
+                        slots: alternatives,
+                        reason: OfferReason::Change,
+                    },
+                ]
+            }
+        }
+        (Booked, Event::ReminderDue) => {
+            next.reminded_at = Some(ctx.now);
+            vec![Effect::Remind]
+        }
+        (Booked, Event::NoShowDue) => {
+            next.state = NoShow;
+            let day = req.booked.map(|s| s.date);
+            let excused = req
+                .contact_at
+                .is_some_and(|c| Some(ctx.cal.local_date(c)) == day);
+            vec![
+                Effect::RecordNoShow { excused },
+                Effect::NotifyStaff(StaffReason::NoShow),
+            ]
+        }
+        (Booked, Event::Staff(StaffAction::Cancel)) => {
+            cancelled(&mut next);
+            vec![Effect::CancelBooking {
+                by: By::Staff,
+                notify: true,
+            }]
+        }
+        (Booked | NoShow, Event::Staff(StaffAction::Attended)) => {
+            next.state = Attended;
+            vec![Effect::RecordAttended]
+        }
+        (Booked, Event::Staff(StaffAction::NoShow)) => {
+            next.state = NoShow;
+            vec![Effect::RecordNoShow { excused: false }]
+        }
+        (New, Event::Staff(StaffAction::Book(slot, data))) => {
+            next.data = data;
+            next.state = Booked;
+            next.booked = Some(slot);
+            next.booked_at = Some(ctx.now);
+            vec![Effect::StaffBook(slot)]
+        }
+        (state, Event::Staff(StaffAction::Close)) if state != Booked => {
+            next.state = Closed;
+            next.offered.clear();
+            vec![]
+        }
         // A reply after the request lapsed is a new attempt with what we know.
         (Lapsed, Event::Reply(intent)) => {
             if let ReplyIntent::Other(wishes) = intent {
                 next.data.wishes = wishes;
             }
-            offer(&mut next, ctx, OfferReason::Request)
+            offer_or_hold(&mut next, ctx, OfferReason::Request)
         }
-        (Lapsed | Withdrawn, Event::Request(data)) => {
+        // After a finished booking, new dates in the thread are the next session.
+        (Cancelled | Attended | NoShow, Event::Reply(ReplyIntent::Other(wishes))) => {
+            next.data.wishes = wishes;
+            next.booked = None;
+            offer_or_hold(&mut next, ctx, OfferReason::Request)
+        }
+        (Lapsed | Withdrawn | Cancelled | Attended | NoShow, Event::Request(data)) => {
             next.data.merge(data);
-            offer(&mut next, ctx, OfferReason::Request)
+            next.booked = None;
+            offer_or_hold(&mut next, ctx, OfferReason::Request)
         }
         (Booked, Event::Reply(_) | Event::Request(_)) => {
-            next.state = Booked;
             vec![
                 Effect::AcknowledgeBooked,
                 Effect::NotifyStaff(StaffReason::AfterBooking),
             ]
         }
-        (Withdrawn | NeedsStaff, Event::Reply(_) | Event::Request(_)) => {
+        (
+            Withdrawn | NeedsStaff | Closed | Cancelled | Attended | NoShow,
+            Event::Reply(_) | Event::Request(_) | Event::Cancel | Event::Change(_),
+        ) => {
             next.state = NeedsStaff;
             vec![Effect::NotifyStaff(StaffReason::AfterClose)]
         }
@@ -315,13 +618,47 @@ pub fn step(
             })
         }
     };
+    let mut effects = effects;
+    let needs_told = effects.contains(&Effect::NotifyStaff(StaffReason::Needs));
+    if next.data.needs.len() > req.data.needs.len() && !needs_told {
+        effects.push(Effect::NotifyStaff(StaffReason::Needs));
+    }
     Ok((next, effects))
 }
 
-fn book(next: &mut Request, slot: Slot) -> Vec<Effect> {
+/// Whether the booked session is today or already begun: a cancellation by
+/// mail no longer counts (当日キャンセルは電話のみ).
+fn on_or_after_day(req: &Request, ctx: &Context<'_>) -> bool {
+    req.booked
+        .is_some_and(|s| ctx.cal.local_date(ctx.now) >= s.date)
+}
+
+fn cancelled(next: &mut Request) {
+    next.state = State::Cancelled;
+    next.booked = None;
+    next.offered.clear();
+}
+
+fn book(next: &mut Request, slot: Slot, now: DateTime<Utc>) -> Vec<Effect> {
     next.state = State::Booked;
     next.booked = Some(slot);
+    next.booked_at = Some(now);
+    next.reminded_at = None;
+    next.contact_at = None;
     vec![Effect::Book(slot)]
+}
+
+/// An offer for a new request, unless the seeker reached the no-show limit.
+fn offer_or_hold(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> Vec<Effect> {
+    if ctx.standing.unexcused_no_shows >= ctx.rules.no_show_limit {
+        next.state = State::NeedsStaff;
+        next.offered.clear();
+        return vec![
+            Effect::Holding(HoldingReason::StaffWillContact),
+            Effect::NotifyStaff(StaffReason::NoShowLimit),
+        ];
+    }
+    offer(next, ctx, reason)
 }
 
 fn offer(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> Vec<Effect> {
@@ -330,7 +667,7 @@ fn offer(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> Vec<Effe
         next.state = State::NeedsStaff;
         next.offered.clear();
         return vec![
-            Effect::Holding,
+            Effect::Holding(HoldingReason::NoFreeSlots),
             Effect::NotifyStaff(StaffReason::NoFreeSlots),
         ];
     }
@@ -408,7 +745,7 @@ pub fn offer_slots(wishes: &[Wish], ctx: &Context<'_>) -> Vec<Slot> {
 }
 
 /// When the next timer of a request fires, and which.
-pub fn next_timer(req: &Request, cal: &Calendar) -> Option<(DateTime<Utc>, Event)> {
+pub fn next_timer(req: &Request, cal: &Calendar, rules: &Rules) -> Option<(DateTime<Utc>, Event)> {
     let last_cutoff = req.offered.iter().map(|s| cal.cutoff(*s)).max();
     match req.state {
         State::Offered => {
@@ -423,6 +760,25 @@ pub fn next_timer(req: &Request, cal: &Calendar) -> Option<(DateTime<Utc>, Event
         State::FollowedUp => {
             let lapse = cal.end_of_next_business_day(req.followed_up_at?);
             Some((lapse.min(last_cutoff.unwrap_or(lapse)), Event::LapseDue))
+        }
+        State::Booked => {
+            let slot = req.booked?;
+            let no_show = cal.slot_start_utc(slot)
+                + chrono::Duration::minutes(rules.no_show_after_minutes.max(0));
+            let reminder = rules.reminder_at.and_then(|at| {
+                if req.reminded_at.is_some() {
+                    return None;
+                }
+                let day = cal.previous_business_day(slot.date);
+                let when = cal.instant(day, at);
+                // Booked on the reminder day or later: the confirmation is fresh.
+                let booked_day = req.booked_at.map(|b| cal.local_date(b));
+                (booked_day.is_none_or(|b| b < day) && when < no_show).then_some(when)
+            });
+            match reminder {
+                Some(when) => Some((when, Event::ReminderDue)),
+                None => Some((no_show, Event::NoShowDue)),
+            }
         }
         _ => None,
     }
@@ -473,6 +829,8 @@ mod tests {
             cal: &c,
             now: now(),
             full,
+            rules: &Rules::default(),
+            standing: Standing::default(),
         };
         step(req, ev, &ctx).expect("legal transition")
     }
@@ -625,20 +983,20 @@ mod tests {
             time: Some(WishTime::At(t(9, 30))),
         }];
         let (offered, _) = run(&Request::new(), Event::Request(data), &HashSet::new());
-        let (due, ev) = next_timer(&offered, &c).expect("timer");
+        let (due, ev) = next_timer(&offered, &c, &Rules::default()).expect("timer");
         assert_eq!(ev, Event::FollowUpDue);
         // Wed 11-25 10:00 + 3 business days = Mon 11-30 10:00.
         assert_eq!(due, c.instant(d(11, 30), t(10, 0)));
         let (followed, fx) = run(&offered, Event::FollowUpDue, &HashSet::new());
         assert_eq!(fx, vec![Effect::FollowUp]);
-        let (due, ev) = next_timer(&followed, &c).expect("timer");
+        let (due, ev) = next_timer(&followed, &c, &Rules::default()).expect("timer");
         assert_eq!(ev, Event::LapseDue);
         // followed up "now" (Wed) -> end of Thu.
         assert_eq!(due, c.instant(d(11, 27), NaiveTime::MIN));
         let (lapsed, fx) = run(&followed, Event::LapseDue, &HashSet::new());
         assert_eq!(lapsed.state, State::Lapsed);
         assert_eq!(fx, vec![Effect::Lapse]);
-        assert_eq!(next_timer(&lapsed, &c), None);
+        assert_eq!(next_timer(&lapsed, &c, &Rules::default()), None);
     }
 
     #[test]
@@ -652,7 +1010,7 @@ mod tests {
         let (offered, _) = run(&Request::new(), Event::Request(data), &HashSet::new());
         assert_eq!(offered.offered, vec![Slot::new(d(11, 26), t(9, 30))]);
         assert_eq!(
-            next_timer(&offered, &c),
+            next_timer(&offered, &c, &Rules::default()),
             Some((c.instant(d(11, 26), NaiveTime::MIN), Event::LapseDue))
         );
     }
@@ -666,7 +1024,7 @@ mod tests {
         assert_eq!(
             fx,
             vec![
-                Effect::Holding,
+                Effect::Holding(HoldingReason::NoFreeSlots),
                 Effect::NotifyStaff(StaffReason::NoFreeSlots)
             ]
         );
@@ -680,6 +1038,8 @@ mod tests {
             cal: &c,
             now: now(),
             full: &full,
+            rules: &Rules::default(),
+            standing: Standing::default(),
         };
         assert!(step(&Request::new(), Event::FollowUpDue, &ctx).is_err());
         assert!(step(&Request::new(), Event::Reply(ReplyIntent::Agree), &ctx).is_err());
@@ -733,6 +1093,8 @@ mod tests {
             cal: &c,
             now: now(),
             full: &ctx_full,
+            rules: &Rules::default(),
+            standing: Standing::default(),
         };
         assert!(step(&followed, Event::FollowUpDue, &ctx).is_err());
         // A reply after lapsing is a new attempt.
@@ -781,6 +1143,279 @@ mod tests {
         );
     }
 
+    fn at_time(now: DateTime<Utc>, full: &HashSet<Slot>, standing: Standing) -> Context<'_> {
+        // Leaked so the context can borrow them in tests.
+        let cal: &'static Calendar = Box::leak(Box::new(cal()));
+        let rules: &'static Rules = Box::leak(Box::new(Rules::default()));
+        Context {
+            cal,
+            now,
+            full,
+            rules,
+            standing,
+        }
+    }
+
+    fn jst(m: u32, day: u32, h: u32, min: u32) -> DateTime<Utc> {
+        cal().instant(d(m, day), t(h, min))
+    }
+
+    fn booked_on_dec_3() -> Request {
+        let (offered, _) = run(&Request::new(), Event::Request(complete()), &HashSet::new());
+        let (booked, _) = run(
+            &offered,
+            Event::Reply(ReplyIntent::Choose(1)),
+            &HashSet::new(),
+        );
+        assert_eq!(booked.booked, Some(Slot::new(d(12, 3), t(11, 0))));
+        booked
+    }
+
+    #[test]
+    fn cancel_before_the_day_and_refusal_on_the_day() {
+        let booked = booked_on_dec_3();
+        let none = HashSet::new();
+        let before = at_time(jst(12, 2, 18, 0), &none, Standing::default());
+        let (r, fx) = step(&booked, Event::Cancel, &before).expect("cancel");
+        assert_eq!(r.state, State::Cancelled);
+        assert_eq!(r.booked, None);
+        assert_eq!(
+            fx,
+            vec![Effect::CancelBooking {
+                by: By::Seeker,
+                notify: true
+            }]
+        );
+        let on_the_day = at_time(jst(12, 3, 8, 0), &none, Standing::default());
+        let (r, fx) = step(&booked, Event::Cancel, &on_the_day).expect("same day");
+        assert_eq!(r.state, State::Booked);
+        assert!(r.contact_at.is_some());
+        assert_eq!(
+            fx,
+            vec![
+                Effect::RefuseSameDayCancel,
+                Effect::NotifyStaff(StaffReason::SameDayCancel)
+            ]
+        );
+        // A change is a cancellation: on the day, refused the same way.
+        let (_, fx) = step(&booked, Event::Change(vec![]), &on_the_day).expect("change");
+        assert_eq!(fx[0], Effect::RefuseSameDayCancel);
+        // Staff may cancel on the day (the seeker phoned).
+        let (r, fx) = step(&booked, Event::Staff(StaffAction::Cancel), &on_the_day).expect("staff");
+        assert_eq!(r.state, State::Cancelled);
+        assert_eq!(
+            fx,
+            vec![Effect::CancelBooking {
+                by: By::Staff,
+                notify: true
+            }]
+        );
+    }
+
+    #[test]
+    fn change_cancels_and_offers_or_keeps_the_booking() {
+        let booked = booked_on_dec_3();
+        let wish = Wish {
+            date: d(12, 4),
+            time: Some(WishTime::At(t(13, 30))),
+        };
+        let full: HashSet<Slot> = [Slot::new(d(12, 3), t(11, 0))].into();
+        let ctx = at_time(now(), &full, Standing::default());
+        let (r, fx) = step(&booked, Event::Change(vec![wish.clone()]), &ctx).expect("change");
+        assert_eq!(r.state, State::Offered);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::CancelBooking {
+                    by: By::Seeker,
+                    notify: false
+                },
+                Effect::Offer {
+                    slots: vec![Slot::new(d(12, 4), t(13, 30))],
+                    reason: OfferReason::Change
+                }
+            ]
+        );
+        // Nothing free to move to: the booking stands, staff answer.
+        let everything: HashSet<Slot> = cal().bookable_slots(now()).into_iter().collect();
+        let ctx = at_time(now(), &everything, Standing::default());
+        let (r, fx) = step(&booked, Event::Change(vec![wish]), &ctx).expect("change");
+        assert_eq!(r.state, State::Booked);
+        assert_eq!(fx[0], Effect::AcknowledgeBooked);
+    }
+
+    #[test]
+    fn reminder_then_no_show_timer() {
+        let c = cal();
+        let rules = Rules::default();
+        let booked = booked_on_dec_3();
+        // Booked Wed 11-25 for Thu 12-3: the reminder on Wed 12-2 at 10:00.
+        assert_eq!(
+            next_timer(&booked, &c, &rules),
+            Some((jst(12, 2, 10, 0), Event::ReminderDue))
+        );
+        let none = HashSet::new();
+        let ctx = at_time(jst(12, 2, 10, 0), &none, Standing::default());
+        let (reminded, fx) = step(&booked, Event::ReminderDue, &ctx).expect("remind");
+        assert_eq!(fx, vec![Effect::Remind]);
+        // Then the no-show check 10 minutes after the start.
+        assert_eq!(
+            next_timer(&reminded, &c, &rules),
+            Some((jst(12, 3, 11, 10), Event::NoShowDue))
+        );
+        let ctx = at_time(jst(12, 3, 11, 10), &none, Standing::default());
+        let (r, fx) = step(&reminded, Event::NoShowDue, &ctx).expect("no-show");
+        assert_eq!(r.state, State::NoShow);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::RecordNoShow { excused: false },
+                Effect::NotifyStaff(StaffReason::NoShow)
+            ]
+        );
+        // Contact on the day excuses it; attendance recorded stops the timer.
+        let mut contacted = reminded.clone();
+        contacted.contact_at = Some(jst(12, 3, 9, 0));
+        let (_, fx) = step(&contacted, Event::NoShowDue, &ctx).expect("no-show");
+        assert_eq!(fx[0], Effect::RecordNoShow { excused: true });
+        let (attended, _) =
+            step(&reminded, Event::Staff(StaffAction::Attended), &ctx).expect("attended");
+        assert_eq!(attended.state, State::Attended);
+        assert_eq!(next_timer(&attended, &c, &rules), None);
+        // Reminders off, or booked on the reminder day: straight to the no-show check.
+        let off = Rules {
+            reminder_at: None,
+            ..Rules::default()
+        };
+        assert_eq!(
+            next_timer(&booked, &c, &off).map(|(_, e)| e),
+            Some(Event::NoShowDue)
+        );
+        let mut late = booked.clone();
+        late.booked_at = Some(jst(12, 2, 15, 0));
+        assert_eq!(
+            next_timer(&late, &c, &rules).map(|(_, e)| e),
+            Some(Event::NoShowDue)
+        );
+    }
+
+    #[test]
+    fn no_show_limit_and_refusal_hold_new_requests() {
+        let none = HashSet::new();
+        let two = Standing {
+            refused: false,
+            unexcused_no_shows: 2,
+        };
+        let one = Standing {
+            refused: false,
+            unexcused_no_shows: 1,
+        };
+        let (r, _) = step(
+            &Request::new(),
+            Event::Request(complete()),
+            &at_time(now(), &none, one),
+        )
+        .expect("request");
+        assert_eq!(r.state, State::Offered);
+        let (r, fx) = step(
+            &Request::new(),
+            Event::Request(complete()),
+            &at_time(now(), &none, two),
+        )
+        .expect("request");
+        assert_eq!(r.state, State::NeedsStaff);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Holding(HoldingReason::StaffWillContact),
+                Effect::NotifyStaff(StaffReason::NoShowLimit)
+            ]
+        );
+        let refused = Standing {
+            refused: true,
+            unexcused_no_shows: 0,
+        };
+        let (offered, _) = run(&Request::new(), Event::Request(complete()), &none);
+        let (r, fx) = step(
+            &offered,
+            Event::Reply(ReplyIntent::Choose(1)),
+            &at_time(now(), &none, refused),
+        )
+        .expect("reply");
+        assert_eq!(r.state, State::NeedsStaff);
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Holding(HoldingReason::StaffWillContact),
+                Effect::NotifyStaff(StaffReason::Refused)
+            ]
+        );
+    }
+
+    #[test]
+    fn needs_are_recorded_once_and_staff_told() {
+        let (offered, _) = run(&Request::new(), Event::Request(complete()), &HashSet::new());
+        let (r, fx) = run(
+            &offered,
+            Event::Needs(vec!["interpreter".into()]),
+            &HashSet::new(),
+        );
+        assert_eq!(r.state, State::Offered);
+        assert_eq!(r.data.needs, vec!["interpreter".to_string()]);
+        assert_eq!(fx, vec![Effect::NotifyStaff(StaffReason::Needs)]);
+        let (_, fx) = run(
+            &r,
+            Event::Needs(vec!["interpreter".into()]),
+            &HashSet::new(),
+        );
+        assert!(fx.is_empty());
+        // In a request, the need rides along with the offer.
+        let mut data = complete();
+        data.needs = vec!["sign_language".into()];
+        let (r, fx) = run(&Request::new(), Event::Request(data), &HashSet::new());
+        assert_eq!(r.state, State::Offered);
+        assert!(fx.contains(&Effect::NotifyStaff(StaffReason::Needs)));
+    }
+
+    #[test]
+    fn staff_booking_skips_consent_and_cutoff() {
+        // Booked at 10:00 for 15:00 the same day: no cutoff for staff.
+        let slot = Slot::new(d(11, 25), t(15, 0));
+        let (r, fx) = run(
+            &Request::new(),
+            Event::Staff(StaffAction::Book(slot, complete())),
+            &HashSet::new(),
+        );
+        assert_eq!(r.state, State::Booked);
+        assert_eq!(fx, vec![Effect::StaffBook(slot)]);
+        // A second session after attendance, by mail in the same thread.
+        let (attended, _) = run(&r, Event::Staff(StaffAction::Attended), &HashSet::new());
+        let wish = vec![Wish {
+            date: d(12, 10),
+            time: Some(WishTime::At(t(9, 30))),
+        }];
+        let (again, fx) = run(
+            &attended,
+            Event::Reply(ReplyIntent::Other(wish)),
+            &HashSet::new(),
+        );
+        assert_eq!(again.state, State::Offered);
+        assert!(matches!(fx[0], Effect::Offer { .. }));
+        // Close is for what is not booked.
+        let c = cal();
+        let none = HashSet::new();
+        let ctx = Context {
+            cal: &c,
+            now: now(),
+            full: &none,
+            rules: &Rules::default(),
+            standing: Standing::default(),
+        };
+        assert!(step(&r, Event::Staff(StaffAction::Close), &ctx).is_err());
+        let (closed, _) = step(&again, Event::Staff(StaffAction::Close), &ctx).expect("close");
+        assert_eq!(closed.state, State::Closed);
+    }
+
     #[test]
     fn state_names_round_trip() {
         for s in [
@@ -792,6 +1427,10 @@ mod tests {
             State::Lapsed,
             State::Withdrawn,
             State::NeedsStaff,
+            State::Cancelled,
+            State::Attended,
+            State::NoShow,
+            State::Closed,
         ] {
             assert_eq!(State::parse(s.as_str()), Some(s));
         }

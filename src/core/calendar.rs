@@ -140,6 +140,18 @@ impl Calendar {
         d
     }
 
+    /// The last business day before `date` (the day of a reminder).
+    pub fn previous_business_day(&self, date: NaiveDate) -> NaiveDate {
+        let mut d = date - Duration::days(1);
+        for _ in 0..3660 {
+            if self.is_business_day(d) {
+                break;
+            }
+            d -= Duration::days(1);
+        }
+        d
+    }
+
     /// The instant `n` business days after `at`: the same local time on the
     /// n-th business day after that local date.
     pub fn business_days_after(&self, at: DateTime<Utc>, n: u32) -> DateTime<Utc> {
@@ -244,6 +256,17 @@ pub fn holiday_name(date: NaiveDate) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn previous_business_day_skips_weekends_and_closures() {
+        let c = super::Calendar::standard();
+        let d = |m, day| chrono::NaiveDate::from_ymd_opt(2026, m, day).expect("date");
+        // Monday 2026-11-30 -> Friday 11-27.
+        assert_eq!(c.previous_business_day(d(11, 30)), d(11, 27));
+        assert_eq!(c.previous_business_day(d(12, 3)), d(12, 2));
+        // Tuesday 2026-11-24 -> Friday 11-20 (Mon 11-23 is 勤労感謝の日).
+        assert_eq!(c.previous_business_day(d(11, 24)), d(11, 20));
+    }
+
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

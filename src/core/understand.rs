@@ -41,6 +41,8 @@ pub struct BookingRequest {
     pub invalid_dates: Vec<String>,
     /// A time or slot number was given, but no date to go with it.
     pub time_without_date: bool,
+    /// Someone or something needed at the session, by key (see [`session_needs`]).
+    pub needs: Vec<String>,
 }
 
 /// One of the items a request must carry; used to name what is missing.
@@ -84,6 +86,11 @@ impl BookingRequest {
 
     /// Fills what `self` lacks from `newer`; a newer value wins when given.
     pub fn merge(&mut self, newer: BookingRequest) {
+        for need in newer.needs {
+            if !self.needs.contains(&need) {
+                self.needs.push(need);
+            }
+        }
         if newer.name.is_some() {
             self.name = newer.name;
         }
@@ -350,6 +357,7 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
     req.wishes = found.wishes;
     req.invalid_dates = found.invalid;
     req.time_without_date = req.wishes.is_empty() && found.loose_times;
+    req.needs = session_needs(&text);
     req
 }
 
@@ -1048,6 +1056,105 @@ pub fn parse_reply(
     ReplyIntent::Agree
 }
 
+/// Who or what may be needed at a session (第12条(3)), as stable keys.
+const NEEDS: &[(&str, &str)] = &[
+    ("sign_language", r"手話"),
+    ("interpreter", r"通訳|つうやく"),
+    ("written", r"筆談"),
+    ("assistant", r"介助|介護者|付き?添い|ヘルパー|支援者"),
+    ("companion", r"同席|同伴"),
+];
+
+static NEEDS_RE: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    NEEDS
+        .iter()
+        .map(|(k, p)| (*k, Regex::new(p).expect("needs regex")))
+        .collect()
+});
+
+/// A sentence that says the thing is not needed.
+static NOT_NEEDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"不要|必要(?:は|も)?(?:ありません|ない|なし|ございません)|いりません|要りません|なしで|無しで|一人で|ひとりで")
+        .expect("not needed regex")
+});
+
+/// The needs a text mentions (通訳, 手話, 介助, 同席 …), skipping
+/// sentences that say they are not needed.
+pub fn session_needs(text: &str) -> Vec<String> {
+    let text = normalize(text);
+    let mut found: Vec<String> = Vec::new();
+    for sentence in text.split(['。', '\n', '!', '?']) {
+        if NOT_NEEDED.is_match(sentence) {
+            continue;
+        }
+        for (key, re) in NEEDS_RE.iter() {
+            if re.is_match(sentence) && !found.iter().any(|f| f == key) {
+                found.push((*key).to_string());
+            }
+        }
+    }
+    found
+}
+
+/// What a mail about a confirmed booking asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookedIntent {
+    /// Cancel the booking (キャンセル, 取り消し, 行けなくなった …).
+    Cancel,
+    /// Move it; the new wishes if any were given.
+    Change(Vec<Wish>),
+    /// Another session besides this one (次回, 2回目 …).
+    Another(Vec<Wish>),
+    /// Anything else (thanks, a question): a person reads it.
+    Other,
+}
+
+static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"変更|変え(?:て|たい|られ)|振り?替|別の日|ずらし|ずらせ|延期|日程(?:を|の)?(?:調整|再調整)|日を改め")
+        .expect("change regex")
+});
+static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"次回|次の(?:相談|予約)|[2２二]回目|もう(?:一|1|１)(?:度|回)|追加で|別途|引き続き|続けて",
+    )
+    .expect("another regex")
+});
+
+/// Reads a mail about the booking of `booked` (quotes already removed).
+pub fn parse_booked(
+    text: &str,
+    booked: Option<crate::core::calendar::Slot>,
+    today: NaiveDate,
+    cal: &Calendar,
+) -> BookedIntent {
+    let normalized: String = normalize(text)
+        .lines()
+        .filter(|l| !DATE_ONLY_LINE.is_match(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Naming the booked date is naming the booking, not a new wish.
+    let wishes: Vec<Wish> = parse_wishes(&normalized, today, cal)
+        .wishes
+        .into_iter()
+        .filter(|w| booked.is_none_or(|b| w.date != b.date))
+        .collect();
+    if CHANGE.is_match(&normalized) {
+        return BookedIntent::Change(wishes);
+    }
+    if DECLINE.is_match(&normalized) {
+        // "3日はキャンセルして10日に": a move.
+        return if wishes.is_empty() {
+            BookedIntent::Cancel
+        } else {
+            BookedIntent::Change(wishes)
+        };
+    }
+    if ANOTHER.is_match(&normalized) && !wishes.is_empty() {
+        return BookedIntent::Another(wishes);
+    }
+    BookedIntent::Other
+}
+
 static EARLY_LATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:一番)?(?:早い|遅い)(?:方|ほう|日|日時|もの)").expect("early regex")
 });
@@ -1164,6 +1271,69 @@ mod tests {
 
     fn wishes(text: &str) -> Vec<Wish> {
         parse_request(text, today(), &cal()).wishes
+    }
+
+    #[test]
+    fn needs_at_the_session() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "当日は手話通訳者の同席をお願いしたいです。",
+                &["sign_language", "interpreter", "companion"],
+            ),
+            ("ベトナム語の通訳が必要です", &["interpreter"]),
+            ("介助者が付き添います。", &["assistant"]),
+            ("母が同席してもよいでしょうか", &["companion"]),
+            ("筆談でお願いできますか", &["written"]),
+            ("通訳は不要です。", &[]),
+            ("同席者はいません、一人で参加します", &[]),
+            ("12月3日の11時を希望します", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(session_needs(text), *expected, "{text}");
+        }
+        let req = parse_request("氏名：山田太郎\n通訳が必要です", today(), &cal());
+        assert_eq!(req.needs, vec!["interpreter".to_string()]);
+    }
+
+    #[test]
+    fn mail_about_a_booking() {
+        let booked = Some(Slot::new(
+            NaiveDate::from_ymd_opt(2026, 12, 3).expect("date"),
+            NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
+        ));
+        let read = |t: &str| parse_booked(t, booked, today(), &cal());
+        for t in [
+            "キャンセルをお願いします",
+            "12月3日の予約を取り消してください",
+            "急用で行けなくなりました。申し訳ありません。",
+            "都合が悪くなってしまいました",
+            "予約をキャンセルしたいです",
+        ] {
+            assert_eq!(read(t), BookedIntent::Cancel, "{t}");
+        }
+        assert_eq!(
+            read("12月4日の13時30分に変更できますか"),
+            BookedIntent::Change(vec![at(12, 4, 13, 30)])
+        );
+        assert_eq!(read("日程を変更したいです"), BookedIntent::Change(vec![]));
+        assert_eq!(
+            read("3日はキャンセルして、12月10日の午前にしてください"),
+            BookedIntent::Change(vec![Wish {
+                date: NaiveDate::from_ymd_opt(2026, 12, 10).expect("date"),
+                time: Some(WishTime::Morning)
+            }])
+        );
+        assert_eq!(
+            read("次回の相談も予約したいです。12月17日 15:00 希望です"),
+            BookedIntent::Another(vec![at(12, 17, 15, 0)])
+        );
+        for t in [
+            "ありがとうございます。当日よろしくお願いします。",
+            "ZOOMのアプリは入れておけばいいですか？",
+            "12月10日も空いていますか",
+        ] {
+            assert_eq!(read(t), BookedIntent::Other, "{t}");
+        }
     }
 
     /// (text, expected wishes): the date and time phrasings seekers use.

@@ -80,6 +80,30 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/after_booking.txt.j2"),
     ),
     ("staff.txt.j2", include_str!("../../templates/staff.txt.j2")),
+    (
+        "cancelled.txt.j2",
+        include_str!("../../templates/cancelled.txt.j2"),
+    ),
+    (
+        "same_day_cancel.txt.j2",
+        include_str!("../../templates/same_day_cancel.txt.j2"),
+    ),
+    (
+        "reminder.txt.j2",
+        include_str!("../../templates/reminder.txt.j2"),
+    ),
+    (
+        "staff_booked.txt.j2",
+        include_str!("../../templates/staff_booked.txt.j2"),
+    ),
+    (
+        "digest.txt.j2",
+        include_str!("../../templates/digest.txt.j2"),
+    ),
+    (
+        "invite.ics.j2",
+        include_str!("../../templates/invite.ics.j2"),
+    ),
 ];
 const BUILTIN_TERMS: &str = include_str!("../../templates/terms.txt");
 const TERMS_FILENAME: &str = "オンライン職業相談等利用規約.txt";
@@ -96,7 +120,14 @@ pub struct Thread {
 }
 
 /// A fully built message, ready for the outbox.
+/// One more attachment of a mail.
 #[derive(Debug, Clone)]
+pub struct Extra {
+    pub filename: String,
+    pub content_type: String,
+    pub body: String,
+}
+
 pub struct Outgoing {
     /// Without angle brackets.
     pub message_id: String,
@@ -170,6 +201,7 @@ impl Composer {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_keep_trailing_newline(true);
+        env.add_filter("ics", super::ics::escape);
         let dir = config.templates_dir.clone();
         env.set_loader(move |name| {
             if let Some(dir) = &dir {
@@ -239,6 +271,45 @@ impl Composer {
         ctx: Value,
         thread: &Thread,
         attach_terms: bool,
+    ) -> Result<Outgoing, ComposeError> {
+        self.compose_with(template, ctx, thread, attach_terms, None)
+    }
+
+    /// Renders a calendar object (`templates/invite.ics.j2`) as an
+    /// attachment: CRLF lines folded at 75 octets (RFC 5545 §3.1).
+    pub fn calendar(&self, ctx: Value, method: &str) -> Result<Extra, ComposeError> {
+        let name = "invite.ics.j2";
+        let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), method => method, ..ctx };
+        let text = self
+            .env
+            .get_template(name)
+            .and_then(|t| t.render(full_ctx))
+            .map_err(|source| ComposeError::Template {
+                name: name.to_string(),
+                source,
+            })?;
+        let body: String = text
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .map(super::ics::fold)
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        Ok(Extra {
+            filename: "invite.ics".into(),
+            content_type: format!("text/calendar; charset=utf-8; method={method}"),
+            body: body + "\r\n",
+        })
+    }
+
+    /// As [`Composer::compose`], with one more attachment (an invitation).
+    pub fn compose_with(
+        &self,
+        template: &str,
+        ctx: Value,
+        thread: &Thread,
+        attach_terms: bool,
+        extra: Option<Extra>,
     ) -> Result<Outgoing, ComposeError> {
         let ctx_for_tag = ctx.clone();
         let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), ..ctx };
@@ -318,14 +389,28 @@ impl Composer {
             .header(ContentType::TEXT_PLAIN)
             .header(lettre::message::header::ContentTransferEncoding::Base64)
             .body(body.replace("\r\n", "\n").replace('\n', "\r\n"));
-        let message = if attach_terms {
+        let mut parts: Vec<SinglePart> = Vec::new();
+        if attach_terms {
             let content_type = ContentType::parse("text/plain; charset=utf-8")
                 .map_err(|e| ComposeError::Build(e.to_string()))?;
-            let attachment = Attachment::new(TERMS_FILENAME.to_string())
-                .body(self.terms.clone().replace('\n', "\r\n"), content_type);
-            builder.multipart(MultiPart::mixed().singlepart(text).singlepart(attachment))
-        } else {
+            parts.push(
+                Attachment::new(TERMS_FILENAME.to_string())
+                    .body(self.terms.clone().replace('\n', "\r\n"), content_type),
+            );
+        }
+        if let Some(extra) = extra {
+            let content_type = ContentType::parse(&extra.content_type)
+                .map_err(|e| ComposeError::Build(e.to_string()))?;
+            parts.push(Attachment::new(extra.filename).body(extra.body, content_type));
+        }
+        let message = if parts.is_empty() {
             builder.singlepart(text)
+        } else {
+            let mut multipart = MultiPart::mixed().singlepart(text);
+            for part in parts {
+                multipart = multipart.singlepart(part);
+            }
+            builder.multipart(multipart)
         }
         .map_err(|e| ComposeError::Build(e.to_string()))?;
         Ok(Outgoing {
@@ -397,6 +482,37 @@ mod tests {
     }
 
     #[test]
+    fn calendar_attachment_is_valid_ics() {
+        let c = Composer::new(&config()).expect("composer");
+        let ctx = minijinja::context! {
+            uid => "261203-AB3C@example.jp", sequence => 0, stamp => "20261125T010000Z",
+            start => "20261203T020000Z", end => "20261203T023000Z", reservation => "261203-AB3C",
+            room => minijinja::context! { id => "812 3456 7890", passcode => "p,;w", url => "https://zoom.us/j/81234567890?pwd=abcdefghijklmnopqrstuvwxyz0123456789" },
+        };
+        let ics = c.calendar(ctx, "PUBLISH").expect("ics");
+        assert!(ics.content_type.starts_with("text/calendar"));
+        let body = &ics.body;
+        assert!(body.starts_with("BEGIN:VCALENDAR\r\n"));
+        assert!(body.ends_with("END:VCALENDAR\r\n"));
+        for line in body.split("\r\n") {
+            assert!(line.len() <= 75, "{line}");
+        }
+        let unfolded = body.replace("\r\n ", "");
+        assert!(unfolded.contains("DTSTART:20261203T020000Z"));
+        assert!(unfolded.contains("METHOD:PUBLISH"));
+        assert!(unfolded.contains("STATUS:CONFIRMED"));
+        assert!(unfolded.contains("UID:261203-AB3C@example.jp"));
+        assert!(unfolded.contains("パスコード p\\,\\;w"), "{unfolded}");
+        let cancel = c
+            .calendar(
+                minijinja::context! { uid => "u", sequence => 1, stamp => "s", start => "a", end => "b", reservation => "r", room => minijinja::context! { id => "1" } },
+                "CANCEL",
+            )
+            .expect("ics");
+        assert!(cancel.body.contains("STATUS:CANCELLED"));
+    }
+
+    #[test]
     fn every_builtin_template_renders() {
         let c = Composer::new(&config()).expect("composer");
         let slot = SlotView::new(
@@ -413,8 +529,15 @@ mod tests {
             reservation => "R-1", room => minijinja::context! { id => "123 456 7890", passcode => "abc" },
             answer_by => day.clone(), lapse_date => day, reason => "no_free_slots", state => "offered",
             received_at => "2026-11-25 10:00", subject => "予約", folder => "要対応", reason => "request", wished_available => true,
+            today => day.clone(), next_day => day.clone(), by => "seeker", needs => vec!["interpreter"],
+            today_sessions => vec![minijinja::context! { start => "09:30", end => "10:00", reservation => "R-1", name => "山田", room => "1", needs => vec!["sign_language"] }],
+            next_sessions => Vec::<Value>::new(), waiting => vec![minijinja::context! { ref => "ABC123", answer_by => day.clone(), overdue => true }],
+            lapsed => Vec::<Value>::new(), no_shows => vec![minijinja::context! { reservation => "R-2", start => "12/1 09:30", excused => true }],
         };
-        for (name, _) in BUILTIN.iter().filter(|(n, _)| !n.starts_with('_')) {
+        for (name, _) in BUILTIN
+            .iter()
+            .filter(|(n, _)| !n.starts_with('_') && n.ends_with(".txt.j2"))
+        {
             let thread = Thread {
                 to: "taro@example.jp".into(),
                 in_reply_to: Some("a@b".into()),
@@ -426,7 +549,9 @@ mod tests {
                 .expect(name);
             let parsed = crate::mail::message::parse(&out.raw);
             assert!(
-                parsed.body.contains("ハローワーク出雲") || *name == "staff.txt.j2",
+                parsed.body.contains("ハローワーク出雲")
+                    || *name == "staff.txt.j2"
+                    || *name == "digest.txt.j2",
                 "{name}: {}",
                 parsed.body
             );

@@ -20,9 +20,171 @@ pub struct NewBooking<'a> {
     pub reservation: &'a str,
     pub slot_start: DateTime<Utc>,
     pub consent_message_id: Option<&'a str>,
-    pub consent_from: &'a str,
-    pub terms_sha256: &'a str,
+    pub consent_from: Option<&'a str>,
+    pub terms_sha256: Option<&'a str>,
+    /// "seeker" (consent by reply) or "staff" (第6条(4)).
+    pub booked_by: &'a str,
     pub now: DateTime<Utc>,
+}
+
+/// A booking as staff see it.
+#[derive(Debug, Clone)]
+pub struct BookingRecord {
+    pub id: i64,
+    pub reservation: String,
+    pub request_id: i64,
+    pub room_id: String,
+    pub slot_start: DateTime<Utc>,
+    pub status: String,
+    pub booked_by: String,
+    pub consent_message_id: Option<String>,
+    pub consent_from: Option<String>,
+    pub consent_at: Option<DateTime<Utc>>,
+    pub terms_sha256: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub excused: bool,
+    pub outcome_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `SELECT <all booking columns> FROM bookings <tail>`.
+macro_rules! select_bookings {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, reservation, request_id, room_id, slot_start, status, booked_by, consent_message_id, consent_from, ",
+            "consent_at, terms_sha256, cancelled_by, excused, outcome_at, created_at FROM bookings ",
+            $tail
+        )
+    };
+}
+
+fn record(row: &sqlx::sqlite::SqliteRow) -> Result<BookingRecord, StoreError> {
+    let opt_ts = |col: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
+        match row.try_get::<Option<String>, _>(col)? {
+            Some(s) => Ok(Some(parse_ts("bookings", &s)?)),
+            None => Ok(None),
+        }
+    };
+    Ok(BookingRecord {
+        id: row.try_get("id")?,
+        reservation: row.try_get("reservation")?,
+        request_id: row.try_get("request_id")?,
+        room_id: row.try_get("room_id")?,
+        slot_start: parse_ts("bookings", &row.try_get::<String, _>("slot_start")?)?,
+        status: row.try_get("status")?,
+        booked_by: row.try_get("booked_by")?,
+        consent_message_id: row.try_get("consent_message_id")?,
+        consent_from: row.try_get("consent_from")?,
+        consent_at: opt_ts("consent_at")?,
+        terms_sha256: row.try_get("terms_sha256")?,
+        cancelled_by: row.try_get("cancelled_by")?,
+        excused: row.try_get::<i64, _>("excused")? != 0,
+        outcome_at: opt_ts("outcome_at")?,
+        created_at: parse_ts("bookings", &row.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+/// Every booking of a request, oldest first.
+pub async fn for_request(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+) -> Result<Vec<BookingRecord>, StoreError> {
+    let rows = sqlx::query(select_bookings!("WHERE request_id = ? ORDER BY id"))
+        .bind(request_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(record).collect()
+}
+
+/// The confirmed booking of a request, if it has one.
+pub async fn live_for_request(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+) -> Result<Option<BookingRecord>, StoreError> {
+    let row = sqlx::query(select_bookings!(
+        "WHERE request_id = ? AND status = 'confirmed' ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(request_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(record).transpose()
+}
+
+/// The newest booking of a request whatever its status.
+pub async fn latest_for_request(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+) -> Result<Option<BookingRecord>, StoreError> {
+    let row = sqlx::query(select_bookings!(
+        "WHERE request_id = ? ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(request_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(record).transpose()
+}
+
+pub async fn find_by_reservation(
+    conn: &mut SqliteConnection,
+    reservation: &str,
+) -> Result<Option<BookingRecord>, StoreError> {
+    let row = sqlx::query(select_bookings!("WHERE reservation = ?"))
+        .bind(reservation)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(record).transpose()
+}
+
+/// Bookings whose session starts in `[from, to)`, by start time.
+pub async fn starting_between(
+    conn: &mut SqliteConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<BookingRecord>, StoreError> {
+    let rows = sqlx::query(select_bookings!(
+        "WHERE slot_start >= ? AND slot_start < ? ORDER BY slot_start, room_id"
+    ))
+    .bind(ts(from))
+    .bind(ts(to))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(record).collect()
+}
+
+/// Bookings created, or with an outcome, in `[from, to)`: the usage records.
+pub async fn touched_between(
+    conn: &mut SqliteConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<BookingRecord>, StoreError> {
+    let rows = sqlx::query(select_bookings!("WHERE (created_at >= ? AND created_at < ?) OR (outcome_at >= ? AND outcome_at < ?) ORDER BY id"))
+    .bind(ts(from))
+    .bind(ts(to))
+    .bind(ts(from))
+    .bind(ts(to))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(record).collect()
+}
+
+/// Records the end of a confirmed (or, for attendance, no-show) booking.
+pub async fn set_outcome(
+    tx: &mut Tx,
+    id: i64,
+    status: &str,
+    cancelled_by: Option<&str>,
+    excused: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE bookings SET status = ?, cancelled_by = ?, excused = ?, outcome_at = ? WHERE id = ?")
+        .bind(status)
+        .bind(cancelled_by)
+        .bind(i64::from(excused))
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Slots between `from` and `to` where every one of `rooms` is booked.
@@ -67,16 +229,17 @@ pub async fn try_book(
 ) -> Result<Option<Booking>, StoreError> {
     for room in rooms {
         let result = sqlx::query(
-            "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, consent_message_id, consent_from, consent_at, terms_sha256, created_at)
-             VALUES (?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?) ON CONFLICT (room_id, slot_start) WHERE status = 'confirmed' DO NOTHING",
+            "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, booked_by, consent_message_id, consent_from, consent_at, terms_sha256, created_at)
+             VALUES (?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, slot_start) WHERE status = 'confirmed' DO NOTHING",
         )
         .bind(new.reservation)
         .bind(new.request_id)
         .bind(room)
         .bind(ts(new.slot_start))
+        .bind(new.booked_by)
         .bind(new.consent_message_id)
         .bind(new.consent_from)
-        .bind(ts(new.now))
+        .bind(new.consent_from.map(|_| ts(new.now)))
         .bind(new.terms_sha256)
         .bind(ts(new.now))
         .execute(&mut **tx)

@@ -3,8 +3,10 @@
 //! run at start-up. Times are stored as UTC RFC 3339 text.
 
 pub mod bookings;
+pub mod office;
 pub mod outbox;
 pub mod processed;
+pub mod report;
 pub mod requests;
 
 pub use bookings::{Booking, NewBooking};

@@ -20,6 +20,9 @@ pub struct RequestRow {
     pub last_inbound_id: Option<String>,
     pub thread_refs: Vec<String>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// SHA-256 of the terms attached to the latest offer (recorded with consent).
+    pub offer_terms_sha256: Option<String>,
 }
 
 pub struct NewRequest<'a> {
@@ -35,7 +38,8 @@ macro_rules! select_requests {
     ($tail:literal) => {
         concat!(
             "SELECT r.id, r.ref, r.token, r.state, r.seeker_address, r.data, r.offered, r.offered_at, r.followed_up_at, ",
-            "r.next_due_at, r.thread_subject, r.last_inbound_id, r.thread_refs, r.created_at FROM requests r ",
+            "r.next_due_at, r.thread_subject, r.last_inbound_id, r.thread_refs, r.created_at, r.booked_slot, r.booked_at, ",
+            "r.reminded_at, r.contact_at, r.offer_terms_sha256, r.updated_at FROM requests r ",
             $tail
         )
     };
@@ -73,8 +77,16 @@ fn from_row(row: &SqliteRow) -> Result<RequestRow, StoreError> {
             offered,
             offered_at: opt_ts("offered_at")?,
             followed_up_at: opt_ts("followed_up_at")?,
-            booked: None,
+            booked: match row.try_get::<Option<String>, _>("booked_slot")? {
+                Some(s) => Some(serde_json::from_str(&s).map_err(|e| corrupt(e.to_string()))?),
+                None => None,
+            },
+            booked_at: opt_ts("booked_at")?,
+            reminded_at: opt_ts("reminded_at")?,
+            contact_at: opt_ts("contact_at")?,
         },
+        offer_terms_sha256: row.try_get("offer_terms_sha256")?,
+        updated_at: parse_ts("requests", &row.try_get::<String, _>("updated_at")?)?,
         next_due_at: opt_ts("next_due_at")?,
         thread_subject: row.try_get("thread_subject")?,
         last_inbound_id: row.try_get("last_inbound_id")?,
@@ -142,6 +154,20 @@ pub async fn find_open_by_address(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Requests bound to `address` with a confirmed booking, soonest first.
+pub async fn booked_by_address(
+    conn: &mut SqliteConnection,
+    address: &str,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let rows = sqlx::query(select_requests!(
+        "WHERE r.seeker_address = ? AND r.state = 'booked' ORDER BY r.booked_slot LIMIT 20"
+    ))
+    .bind(address)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Ids of requests whose next timer is due at `now`.
 pub async fn due(
     conn: &mut SqliteConnection,
@@ -194,28 +220,217 @@ pub async fn save(
 ) -> Result<(), StoreError> {
     let data = serde_json::to_string(&after.data).map_err(|e| corrupt(e.to_string()))?;
     let offered = serde_json::to_string(&after.offered).map_err(|e| corrupt(e.to_string()))?;
-    sqlx::query("UPDATE requests SET state = ?, data = ?, offered = ?, offered_at = ?, followed_up_at = ?, next_due_at = ?, updated_at = ? WHERE id = ?")
+    let booked = after
+        .booked
+        .map(|b| serde_json::to_string(&b))
+        .transpose()
+        .map_err(|e| corrupt(e.to_string()))?;
+    sqlx::query("UPDATE requests SET state = ?, data = ?, seeker_number = ?, offered = ?, offered_at = ?, followed_up_at = ?, booked_slot = ?, booked_at = ?, reminded_at = ?, contact_at = ?, next_due_at = ?, updated_at = ? WHERE id = ?")
         .bind(after.state.as_str())
         .bind(data)
+        .bind(after.data.seeker_number.as_deref())
         .bind(offered)
         .bind(after.offered_at.map(ts))
         .bind(after.followed_up_at.map(ts))
+        .bind(booked)
+        .bind(after.booked_at.map(ts))
+        .bind(after.reminded_at.map(ts))
+        .bind(after.contact_at.map(ts))
         .bind(next_due_at.map(ts))
         .bind(ts(now))
         .bind(id)
         .execute(&mut **tx)
         .await?;
     if before != after.state || event != "request" {
-        sqlx::query("INSERT INTO history (request_id, at, from_state, to_state, event) VALUES (?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(ts(now))
-            .bind(before.as_str())
-            .bind(after.state.as_str())
-            .bind(event)
-            .execute(&mut **tx)
-            .await?;
+        add_history(tx, id, Some(before), after.state, event, now).await?;
     }
     Ok(())
+}
+
+/// One line of the append-only history.
+pub async fn add_history(
+    tx: &mut Tx,
+    id: i64,
+    before: Option<State>,
+    after: State,
+    event: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO history (request_id, at, from_state, to_state, event) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(ts(now))
+    .bind(before.map(State::as_str))
+    .bind(after.as_str())
+    .bind(event)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Remembers which terms text the latest offer carried.
+pub async fn set_offer_terms(tx: &mut Tx, id: i64, sha256: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE requests SET offer_terms_sha256 = ? WHERE id = ?")
+        .bind(sha256)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub event: String,
+}
+
+pub async fn history(conn: &mut SqliteConnection, id: i64) -> Result<Vec<HistoryLine>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT at, from_state, to_state, event FROM history WHERE request_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryLine {
+                at: parse_ts("history", &r.try_get::<String, _>("at")?)?,
+                from_state: r.try_get("from_state")?,
+                to_state: r.try_get("to_state")?,
+                event: r.try_get("event")?,
+            })
+        })
+        .collect()
+}
+
+/// Requests in `states` (all when empty), newest first.
+pub async fn list(
+    conn: &mut SqliteConnection,
+    states: &[State],
+    limit: i64,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let rows = sqlx::query(select_requests!("ORDER BY r.id DESC LIMIT ?"))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let r = from_row(row)?;
+        if states.is_empty() || states.contains(&r.machine.state) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// When each request now waiting for staff went to staff.
+pub async fn waiting_for_staff(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<(RequestRow, DateTime<Utc>)>, StoreError> {
+    let rows = sqlx::query(select_requests!(
+        "WHERE r.state = 'needs_staff' ORDER BY r.id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let r = from_row(row)?;
+        let since: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(at) FROM history WHERE request_id = ? AND to_state = 'needs_staff'",
+        )
+        .bind(r.id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let since = match since {
+            Some(s) => parse_ts("history", &s)?,
+            None => r.updated_at,
+        };
+        out.push((r, since));
+    }
+    Ok(out)
+}
+
+/// Requests that changed to `state` in `[from, to)`, by id.
+pub async fn entered_state(
+    conn: &mut SqliteConnection,
+    state: State,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let rows = sqlx::query(select_requests!(
+        "WHERE r.id IN (SELECT request_id FROM history WHERE to_state = ? AND (from_state IS NULL OR from_state <> to_state) AND at >= ? AND at < ?) ORDER BY r.id"
+    ))
+    .bind(state.as_str())
+    .bind(ts(from))
+    .bind(ts(to))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Ids of requests with no open business whose last change is before
+/// `before`: their personal data may go.
+pub async fn finished_before(
+    conn: &mut SqliteConnection,
+    before: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM requests WHERE state IN ('lapsed','withdrawn','cancelled','attended','no_show','closed') AND updated_at < ? AND seeker_address <> ''",
+    )
+    .bind(ts(before))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get::<i64, _>("id").map_err(StoreError::from))
+        .collect()
+}
+
+/// Deletes what identifies the seeker of request `id` (第8条), keeping the
+/// row, its states and times for the anonymous usage counts (第7条).
+pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE requests SET seeker_address = '', seeker_number = NULL, data = '{}', offered = '[]', thread_subject = '', last_inbound_id = NULL, thread_refs = '[]' WHERE id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM thread_ids WHERE request_id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE bookings SET consent_message_id = NULL, consent_from = NULL WHERE request_id = ?",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE outbox SET recipient = '', raw = X'' WHERE request_id = ? AND status <> 'pending'",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE processed SET message_id = NULL WHERE request_id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Unexcused no-shows of the seeker with this job-seeker number, whatever
+/// address they wrote from.
+pub async fn unexcused_no_shows(
+    conn: &mut SqliteConnection,
+    seeker_number: &str,
+) -> Result<u32, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_number = ? AND b.status = 'no_show' AND b.excused = 0",
+    )
+    .bind(seeker_number)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// Corrects a request's stored timer.

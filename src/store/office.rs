@@ -1,0 +1,67 @@
+//! The `refusals` and `meta` tables: the office's own decisions and facts.
+
+use super::{parse_ts, ts, StoreError, Tx};
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqliteConnection};
+
+/// 第12条(1): stop offering service to this job-seeker number.
+pub async fn refuse(
+    tx: &mut Tx,
+    seeker_number: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO refusals (seeker_number, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (seeker_number) DO UPDATE SET reason = excluded.reason")
+        .bind(seeker_number)
+        .bind(reason)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Lifts a refusal; whether there was one.
+pub async fn unrefuse(tx: &mut Tx, seeker_number: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM refusals WHERE seeker_number = ?")
+        .bind(seeker_number)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The refusal of a seeker: its reason and date.
+pub async fn refusal(
+    conn: &mut SqliteConnection,
+    seeker_number: &str,
+) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    let row = sqlx::query("SELECT reason, created_at FROM refusals WHERE seeker_number = ?")
+        .bind(seeker_number)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => Ok(Some((
+            r.try_get("reason")?,
+            parse_ts("refusals", &r.try_get::<String, _>("created_at")?)?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+pub async fn get_meta(
+    conn: &mut SqliteConnection,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+pub async fn set_meta(tx: &mut Tx, key: &str, value: &str) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use common::Mail;
 use std::collections::HashSet;
 use std::time::Instant;
-use yoyaku::core::booking::{step, Context, Event, Request};
+use yoyaku::core::booking::{step, Context, Event, Request, Rules, Standing};
 use yoyaku::core::calendar::Calendar;
 use yoyaku::core::quote::own_text;
 use yoyaku::core::understand::parse_request;
@@ -60,10 +60,13 @@ fn main() {
         .with_timezone(&Utc);
     let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("today");
     let full = HashSet::new();
+    let rules = Rules::default();
     let ctx = Context {
         cal: &cal,
         now,
         full: &full,
+        rules: &rules,
+        standing: Standing::default(),
     };
     let run = |n: usize| {
         let mut offers = 0usize;

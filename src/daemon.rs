@@ -121,6 +121,10 @@ impl Desk {
         &self.cfg
     }
 
+    pub(crate) fn composer(&self) -> &Composer {
+        &self.composer
+    }
+
     /// `yoyaku once`: connect, one pass, log out.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<PassReport, DeskError> {
         let mut session = ImapSession::connect(&self.cfg.imap).await?;
@@ -682,7 +686,8 @@ impl Desk {
         )
         .await?;
         let number = match &event {
-            Event::Request(d) | Event::Staff(StaffAction::Book(_, d)) => d.seeker_number.clone(),
+            Event::Request(d) => d.seeker_number.clone(),
+            Event::Staff(StaffAction::Book(_, d)) => d.seeker_number.clone(),
             _ => None,
         }
         .or_else(|| row.machine.data.seeker_number.clone());
@@ -1019,7 +1024,7 @@ impl Desk {
     }
 
     /// A new request row bound to `address`, in state `New` for the machine.
-    async fn insert_request(
+    pub(crate) async fn insert_request(
         &self,
         tx: &mut Tx,
         address: &str,
@@ -1132,7 +1137,22 @@ impl Desk {
         let cal = &self.cfg.calendar;
         let received_local = now.with_timezone(&cal.tz);
         let answer_by = self.answer_by(now);
+        let (booking, no_shows) = match row {
+            Some(r) => {
+                let b = bookings::latest_for_request(tx, r.id).await?;
+                let n = match r.machine.data.seeker_number.as_deref() {
+                    Some(num) => requests::unexcused_no_shows(tx, num).await?,
+                    None => 0,
+                };
+                (b, n)
+            }
+            None => (None, 0),
+        };
         let ctx = minijinja::context! {
+            reservation => booking.as_ref().map(|b| b.reservation.clone()),
+            slot => booking.as_ref().map(|b| self.booking_slot_view(b)),
+            needs => row.map(|r| r.machine.data.needs.clone()).unwrap_or_default(),
+            no_shows => no_shows,
             reason => reason,
             ref => row.map(|r| r.reference.clone()).unwrap_or_else(|| "-".into()),
             state => row.map(|r| r.machine.state.as_str()).unwrap_or("-"),
@@ -1160,7 +1180,8 @@ impl Desk {
         Ok(())
     }
 
-    /// Fires every timer due at `now` (follow-ups and lapses).
+    /// Fires every timer due at `now` (follow-ups, lapses, reminders,
+    /// no-shows) and writes the staff digest when it is time.
     pub async fn fire_timers(
         &self,
         now: DateTime<Utc>,
@@ -1197,6 +1218,9 @@ impl Desk {
                 }
             }
             tx.commit().await.map_err(StoreError::from)?;
+        }
+        if self.maybe_send_digest(now).await? {
+            report.timers += 1;
         }
         Ok(())
     }

@@ -1,12 +1,14 @@
 //! The command line. anyhow lives only here; the library has typed errors.
 
 use anyhow::{Context as _, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use yoyaku::config::Config;
+use yoyaku::core::booking::{StaffAction, State};
 use yoyaku::daemon::Desk;
+use yoyaku::staff::{parse_duration, parse_month, ListFilter, StaffBooking};
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +40,103 @@ enum Command {
     Check {
         #[arg(long)]
         config: PathBuf,
+    },
+    /// List requests and bookings (newest first).
+    List {
+        #[arg(long)]
+        config: PathBuf,
+        /// Only sessions on this date (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<String>,
+        /// Only this state: awaiting_info, offered, followed_up, booked, lapsed,
+        /// withdrawn, needs_staff, cancelled, attended, no_show, closed.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show a request with its bookings, consent record and history.
+    Show {
+        #[arg(long)]
+        config: PathBuf,
+        /// Reservation number (261203-AB3C) or reference (K7M2QP).
+        reservation: String,
+    },
+    /// Book a follow-up session agreed during a consultation (第6条(4)): confirmed and mailed at once.
+    Book {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long = "seeker-number")]
+        seeker_number: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        date: String,
+        /// HH:MM
+        #[arg(long)]
+        time: String,
+        #[arg(long)]
+        phone: Option<String>,
+        /// Someone or something needed at the session: interpreter, sign_language, assistant, companion, written.
+        #[arg(long = "need")]
+        needs: Vec<String>,
+    },
+    /// Cancel a booking (e.g. after the seeker phoned); the seeker is mailed.
+    Cancel {
+        #[arg(long)]
+        config: PathBuf,
+        reservation: String,
+    },
+    /// Record that the seeker attended.
+    Attended {
+        #[arg(long)]
+        config: PathBuf,
+        reservation: String,
+    },
+    /// Record a no-show (no attendance, no contact; 第6条(5)).
+    #[command(name = "no-show")]
+    NoShow {
+        #[arg(long)]
+        config: PathBuf,
+        reservation: String,
+    },
+    /// Close a request that staff handled outside the bot.
+    Close {
+        #[arg(long)]
+        config: PathBuf,
+        reference: String,
+    },
+    /// Stop offering service to a seeker (第12条(1)); their mail goes to staff.
+    Refuse {
+        #[arg(long)]
+        config: PathBuf,
+        seeker_number: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a refusal.
+    Unrefuse {
+        #[arg(long)]
+        config: PathBuf,
+        seeker_number: String,
+    },
+    /// Monthly usage counts (第7条), anonymous.
+    Report {
+        #[arg(long)]
+        config: PathBuf,
+        /// YYYY-MM
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Delete personal data of requests finished longer ago than DURATION (180d, 26w, 6mo, 1y).
+    Purge {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long = "older-than")]
+        older_than: String,
     },
 }
 
@@ -88,8 +187,206 @@ fn run() -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Check { config } => check(&config).await,
+            other => staff(other).await,
         }
     })
+}
+
+async fn desk(config: &std::path::Path) -> Result<Desk> {
+    let cfg = Config::load(config)?;
+    Ok(Desk::new(cfg).await?)
+}
+
+/// The staff verbs.
+async fn staff(command: Command) -> Result<ExitCode> {
+    let now = Utc::now();
+    match command {
+        Command::List {
+            config,
+            date,
+            status,
+        } => {
+            let filter = ListFilter {
+                date: date
+                    .map(|d| {
+                        NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                            .with_context(|| format!("--date {d:?} is not a date like 2026-12-03"))
+                    })
+                    .transpose()?,
+                state: status
+                    .map(|s| {
+                        State::parse(&s.replace('-', "_")).with_context(|| {
+                            format!(
+                                "--status {s:?} is not a state (booked, offered, needs_staff, …)"
+                            )
+                        })
+                    })
+                    .transpose()?,
+            };
+            let items = desk(&config).await?.list(&filter).await?;
+            for i in &items {
+                println!(
+                    "{:<7} {:<13} {:<12} {:<17} {}{}",
+                    i.reference,
+                    i.state.as_str(),
+                    i.reservation.as_deref().unwrap_or("-"),
+                    i.slot.map_or("-".to_string(), |s| format!(
+                        "{} {}",
+                        s.date,
+                        s.start.format("%H:%M")
+                    )),
+                    i.name.as_deref().unwrap_or("-"),
+                    if i.needs.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  [needs: {}]", i.needs.join(", "))
+                    }
+                );
+            }
+            println!("{} request(s)", items.len());
+        }
+        Command::Show {
+            config,
+            reservation,
+        } => {
+            print!("{}", desk(&config).await?.show(&reservation).await?);
+        }
+        Command::Book {
+            config,
+            seeker_number,
+            name,
+            email,
+            date,
+            time,
+            phone,
+            needs,
+        } => {
+            let booking = StaffBooking {
+                seeker_number,
+                name,
+                email,
+                phone,
+                date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                    .with_context(|| format!("--date {date:?} is not a date like 2026-12-03"))?,
+                time: NaiveTime::parse_from_str(&time, "%H:%M")
+                    .with_context(|| format!("--time {time:?} is not a time like 13:30"))?,
+                needs,
+            };
+            let reservation = desk(&config).await?.staff_book(&booking, now).await?;
+            println!("booked {reservation}; the seeker has been mailed the date, time and meeting details");
+        }
+        Command::Cancel {
+            config,
+            reservation,
+        } => {
+            let state = desk(&config)
+                .await?
+                .staff_action(&reservation, StaffAction::Cancel, now)
+                .await?;
+            println!("{reservation}: {state}; the seeker has been mailed");
+        }
+        Command::Attended {
+            config,
+            reservation,
+        } => {
+            let state = desk(&config)
+                .await?
+                .staff_action(&reservation, StaffAction::Attended, now)
+                .await?;
+            println!("{reservation}: {state}");
+        }
+        Command::NoShow {
+            config,
+            reservation,
+        } => {
+            let state = desk(&config)
+                .await?
+                .staff_action(&reservation, StaffAction::NoShow, now)
+                .await?;
+            println!("{reservation}: {state}");
+        }
+        Command::Close { config, reference } => {
+            let state = desk(&config)
+                .await?
+                .staff_action(&reference, StaffAction::Close, now)
+                .await?;
+            println!("{reference}: {state}");
+        }
+        Command::Refuse {
+            config,
+            seeker_number,
+            reason,
+        } => {
+            let closed = desk(&config)
+                .await?
+                .refuse(&seeker_number, &reason, now)
+                .await?;
+            println!("refused; {closed} open request(s) closed; further mail goes to staff");
+        }
+        Command::Unrefuse {
+            config,
+            seeker_number,
+        } => {
+            let had = desk(&config).await?.unrefuse(&seeker_number).await?;
+            println!(
+                "{}",
+                if had {
+                    "refusal lifted"
+                } else {
+                    "there was no refusal"
+                }
+            );
+        }
+        Command::Report { config, month, csv } => {
+            let first = parse_month(&month).map_err(anyhow::Error::msg)?;
+            let u = desk(&config).await?.report(first).await?;
+            let rows = [
+                ("requests", u.requests.to_string()),
+                ("offers", u.offers.to_string()),
+                ("bookings_by_email", u.bookings_by_email.to_string()),
+                ("bookings_by_staff", u.bookings_by_staff.to_string()),
+                ("attended", u.attended.to_string()),
+                ("no_shows", u.no_shows.to_string()),
+                ("no_shows_excused", u.no_shows_excused.to_string()),
+                ("cancelled_by_email", u.cancelled_by_email.to_string()),
+                ("cancelled_by_staff", u.cancelled_by_staff.to_string()),
+                ("lapsed", u.lapsed.to_string()),
+                (
+                    "mean_minutes_to_answer",
+                    u.mean_minutes_to_answer
+                        .map_or(String::new(), |m| format!("{m:.1}")),
+                ),
+            ];
+            if csv {
+                println!(
+                    "month,{}",
+                    rows.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(",")
+                );
+                println!(
+                    "{month},{}",
+                    rows.iter()
+                        .map(|(_, v)| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+            } else {
+                println!("usage {month}");
+                for (k, v) in rows {
+                    println!("  {k:<24} {}", if v.is_empty() { "-" } else { &v });
+                }
+            }
+        }
+        Command::Purge { config, older_than } => {
+            let age = parse_duration(&older_than).map_err(anyhow::Error::msg)?;
+            let purged = desk(&config).await?.purge(age, now).await?;
+            println!(
+                "personal data removed from {} finished request(s); the counts remain",
+                purged.requests
+            );
+        }
+        Command::Run { .. } | Command::Once { .. } | Command::Check { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn check(path: &std::path::Path) -> Result<ExitCode> {

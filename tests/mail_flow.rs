@@ -1102,8 +1102,9 @@ async fn each_room_hosts_one_session_per_slot() {
     assert_eq!((rooms_used, reoffered), (vec![0, 1], 1));
 }
 
-/// Mail about a confirmed booking is acknowledged (with the phone number for
-/// same-day cancellation) and passed to staff; the booking stands.
+/// Mail about a confirmed booking that is neither a cancellation nor a
+/// change is acknowledged (with the phone number for same-day
+/// cancellation) and passed to staff; the booking stands.
 #[tokio::test]
 async fn mail_after_booking_is_acknowledged_and_passed_to_staff() {
     let desk = TestDesk::new().await;
@@ -1121,7 +1122,7 @@ async fn mail_after_booking_is_acknowledged_and_passed_to_staff() {
     desk.once_after(1, wed()).await;
     let confirm = seeker.inbox(2).await.remove(1);
     seeker
-        .reply(&confirm, "都合が悪くなったのでキャンセルしたいです")
+        .reply(&confirm, "ZOOMのアプリはスマホ版でも大丈夫でしょうか？")
         .await;
     desk.once_after(1, wed()).await;
     let ack = seeker.inbox(3).await.remove(2);

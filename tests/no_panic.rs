@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use std::collections::HashSet;
-use yoyaku::core::booking::{step, Context, Event, Request};
+use yoyaku::core::booking::{step, Context, Event, Request, Rules, Standing};
 use yoyaku::core::calendar::{Calendar, Slot};
 use yoyaku::core::quote::own_text;
 use yoyaku::core::text::html_to_text;
@@ -151,10 +151,13 @@ fn random_text_never_panics_the_understanding_and_the_state_machine() {
         .expect("now")
         .with_timezone(&Utc);
     let full = HashSet::new();
+    let rules = Rules::default();
     let ctx = Context {
         cal: &cal,
         now,
         full: &full,
+        rules: &rules,
+        standing: Standing::default(),
     };
     let offered: Vec<Slot> = cal.bookable_slots(now).into_iter().take(4).collect();
     for _ in 0..20_000 {
@@ -164,6 +167,8 @@ fn random_text_never_panics_the_understanding_and_the_state_machine() {
         let req = parse_request(&own, today, &cal);
         let _ = html_to_text(&text);
         let intent = parse_reply(&own, &offered, today, &cal);
+        let _ = yoyaku::core::understand::parse_booked(&own, offered.first().copied(), today, &cal);
+        let _ = yoyaku::core::understand::session_needs(&own);
         if let Ok((offered_req, _)) = step(&Request::new(), Event::Request(req), &ctx) {
             let _ = step(&offered_req, Event::Reply(intent), &ctx);
         }

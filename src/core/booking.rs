@@ -150,7 +150,7 @@ pub enum Event {
 pub enum StaffAction {
     /// A session agreed during a consultation (第6条(4)): booked at once,
     /// without consent round trip or previous-day cutoff.
-    Book(Slot, BookingRequest),
+    Book(Slot, Box<BookingRequest>),
     Cancel,
     Attended,
     NoShow,
@@ -181,7 +181,7 @@ impl Event {
     }
 
     /// Mail written by the seeker (as opposed to timers and staff).
-    fn from_seeker(&self) -> bool {
+    fn is_seekers_mail(&self) -> bool {
         matches!(
             self,
             Event::Request(_) | Event::Reply(_) | Event::Cancel | Event::Change(_)
@@ -381,11 +381,11 @@ pub fn step(
 ) -> Result<(Request, Vec<Effect>), TransitionError> {
     use State::*;
     let mut next = req.clone();
-    if event.from_seeker() && req.state == Booked {
+    if event.is_seekers_mail() && req.state == Booked {
         next.contact_at = Some(ctx.now);
     }
     // 第12条(1): a refused seeker's mail goes to staff, whatever it says.
-    if ctx.standing.refused && event.from_seeker() {
+    if ctx.standing.refused && event.is_seekers_mail() {
         if req.state != Booked {
             next.state = NeedsStaff;
         }
@@ -568,7 +568,7 @@ pub fn step(
             vec![Effect::RecordNoShow { excused: false }]
         }
         (New, Event::Staff(StaffAction::Book(slot, data))) => {
-            next.data = data;
+            next.data = *data;
             next.state = Booked;
             next.booked = Some(slot);
             next.booked_at = Some(ctx.now);
@@ -1383,7 +1383,7 @@ mod tests {
         let slot = Slot::new(d(11, 25), t(15, 0));
         let (r, fx) = run(
             &Request::new(),
-            Event::Staff(StaffAction::Book(slot, complete())),
+            Event::Staff(StaffAction::Book(slot, Box::new(complete()))),
             &HashSet::new(),
         );
         assert_eq!(r.state, State::Booked);

@@ -168,6 +168,20 @@ pub async fn booked_by_address(
     rows.iter().map(from_row).collect()
 }
 
+/// Requests of this job-seeker number still waiting for the seeker.
+pub async fn open_by_seeker_number(
+    conn: &mut SqliteConnection,
+    seeker_number: &str,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let rows = sqlx::query(select_requests!(
+        "WHERE r.seeker_number = ? AND r.state IN ('awaiting_info', 'offered', 'followed_up')"
+    ))
+    .bind(seeker_number)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Ids of requests whose next timer is due at `now`.
 pub async fn due(
     conn: &mut SqliteConnection,

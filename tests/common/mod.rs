@@ -79,6 +79,9 @@ pub struct Options {
     pub extra: String,
     /// (imap security, imap port, smtp security, smtp port) with the test CA.
     pub tls: Option<(&'static str, u16, &'static str, u16)>,
+    /// The daily staff digest (off unless a test is about it: it would
+    /// land among the staff notes other tests count).
+    pub digest: bool,
 }
 
 impl Default for Options {
@@ -87,6 +90,7 @@ impl Default for Options {
             rooms: 1,
             extra: String::new(),
             tls: None,
+            digest: false,
         }
     }
 }
@@ -138,9 +142,15 @@ timeout_seconds = 10
 url = "sqlite://{db}"
 
 {rooms}
+{digest}
 {extra}
 "#,
         extra = opts.extra,
+        digest = if opts.digest {
+            "[digest]\ntime = \"08:30\""
+        } else {
+            "[digest]\nenabled = false"
+        },
         imap_sec = tls.0,
         imap_port = tls.1,
         smtp_sec = tls.2,

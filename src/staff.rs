@@ -1,0 +1,589 @@
+//! What staff do: the command-line verbs (`book`, `cancel`, `attended`,
+//! `no-show`, `close`, `refuse`, `list`, `show`, `report`, `purge`) and the
+//! daily digest mail. Each verb that changes a request goes through the same
+//! state machine and outbox as mail does, in one transaction.
+
+use crate::core::booking::{Event, StaffAction, State};
+use crate::core::calendar::Slot;
+use crate::core::understand::{self, BookingRequest};
+use crate::daemon::Desk;
+use crate::daemon::{DeskError, PassReport};
+use crate::mail::compose::{DateView, Thread};
+use crate::store::bookings::{self, BookingRecord};
+use crate::store::report::Usage;
+use crate::store::{office, outbox, parse_ts, requests, ts, RequestRow, StoreError};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use std::fmt::Write as _;
+use tracing::info;
+
+/// A session agreed during a consultation (第6条(4)).
+#[derive(Debug, Clone)]
+pub struct StaffBooking {
+    pub seeker_number: String,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub date: NaiveDate,
+    pub time: NaiveTime,
+    pub needs: Vec<String>,
+}
+
+/// Filters of `yoyaku list`.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Sessions on this local date (requests with a booking then).
+    pub date: Option<NaiveDate>,
+    pub state: Option<State>,
+}
+
+/// One line of `yoyaku list`.
+#[derive(Debug, Clone)]
+pub struct ListItem {
+    pub reference: String,
+    pub state: State,
+    pub reservation: Option<String>,
+    pub slot: Option<Slot>,
+    pub name: Option<String>,
+    pub needs: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How much `purge` removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub requests: usize,
+}
+
+/// `180d`, `26w`, `6mo`, `1y` (a month is 30 days, a year 365).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 180d, 26w, 6mo or 1y"))?;
+    let days = match unit.trim() {
+        "d" | "day" | "days" => n,
+        "w" | "week" | "weeks" => n * 7,
+        "mo" | "month" | "months" => n * 30,
+        "y" | "year" | "years" => n * 365,
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit must be d, w, mo or y (e.g. 180d)"
+            ))
+        }
+    };
+    if days <= 0 {
+        return Err(format!("{text:?} must be longer than zero days"));
+    }
+    Ok(Duration::days(days))
+}
+
+/// `2026-12` → its first day.
+pub fn parse_month(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a month like 2026-12"))
+}
+
+impl Desk {
+    /// A request by its reservation number (予約番号) or reference (受付番号).
+    pub async fn find_request(
+        &self,
+        key: &str,
+    ) -> Result<(RequestRow, Option<BookingRecord>), DeskError> {
+        let key = key.trim().to_ascii_uppercase();
+        let mut conn = self.store().conn().await?;
+        if let Some(b) = bookings::find_by_reservation(&mut conn, &key).await? {
+            let row = requests::find_by_id(&mut conn, b.request_id)
+                .await?
+                .ok_or_else(|| DeskError::Staff(format!("reservation {key} has no request")))?;
+            return Ok((row, Some(b)));
+        }
+        match requests::find_by_ref(&mut conn, &key).await? {
+            Some(row) => {
+                let b = bookings::latest_for_request(&mut conn, row.id).await?;
+                Ok((row, b))
+            }
+            None => Err(DeskError::Staff(format!(
+                "no reservation or request {key:?} (a reservation looks like 261203-AB3C, a reference like K7M2QP)"
+            ))),
+        }
+    }
+
+    /// `yoyaku book`: confirmed at once and mailed (第6条(4)); no consent
+    /// round trip and no previous-day cutoff. Returns the reservation number.
+    pub async fn staff_book(
+        &self,
+        b: &StaffBooking,
+        now: DateTime<Utc>,
+    ) -> Result<String, DeskError> {
+        let number = understand::seeker_number(&b.seeker_number).ok_or_else(|| {
+            DeskError::Staff(format!(
+                "--seeker-number {:?} is not a 求職番号 (5 + 8 digits)",
+                b.seeker_number
+            ))
+        })?;
+        let email = crate::config::bare_address(&b.email);
+        if !email.contains('@') || email.parse::<lettre::Address>().is_err() {
+            return Err(DeskError::Staff(format!(
+                "--email {:?} is not an address",
+                b.email
+            )));
+        }
+        if b.name.trim().is_empty() {
+            return Err(DeskError::Staff("--name must not be empty".into()));
+        }
+        let cal = &self.config().calendar;
+        let slot = Slot::new(b.date, b.time);
+        if cal.slot_start_utc(slot) <= now {
+            return Err(DeskError::Staff(format!(
+                "{} {} has already begun",
+                b.date,
+                b.time.format("%H:%M")
+            )));
+        }
+        let data = BookingRequest {
+            name: Some(b.name.trim().to_string()),
+            seeker_number: Some(number),
+            phone: b.phone.clone(),
+            email: Some(email.clone()),
+            needs: b.needs.clone(),
+            ..Default::default()
+        };
+        let mut tx = self.store().begin().await?;
+        let row = self.insert_request(&mut tx, &email, "", now).await?;
+        self.step_and_apply(
+            &mut tx,
+            &row,
+            Event::Staff(StaffAction::Book(slot, Box::new(data))),
+            None,
+            None,
+            "",
+            now,
+        )
+        .await?;
+        let booking = bookings::live_for_request(&mut tx, row.id)
+            .await?
+            .ok_or_else(|| DeskError::Staff("the booking was not made".into()))?;
+        tx.commit().await.map_err(StoreError::from)?;
+        info!(request = row.id, booking = booking.id, "booked by staff");
+        self.send_now(now).await;
+        Ok(booking.reservation)
+    }
+
+    /// `yoyaku cancel|attended|no-show|close KEY`.
+    pub async fn staff_action(
+        &self,
+        key: &str,
+        action: StaffAction,
+        now: DateTime<Utc>,
+    ) -> Result<State, DeskError> {
+        let (row, booking) = self.find_request(key).await?;
+        // A reservation number names one booking: it must be the request's current one.
+        if let (Some(b), true) = (&booking, key.contains('-')) {
+            let current = matches!(
+                (&action, b.status.as_str()),
+                (StaffAction::Cancel | StaffAction::NoShow, "confirmed")
+                    | (StaffAction::Attended, "confirmed" | "no_show")
+                    | (StaffAction::Close, _)
+            );
+            if !current {
+                return Err(DeskError::Staff(format!(
+                    "reservation {} is {}",
+                    b.reservation, b.status
+                )));
+            }
+        }
+        let mut tx = self.store().begin().await?;
+        // Read again inside the transaction: the daemon may have moved it.
+        let row = requests::find_by_id(&mut tx, row.id)
+            .await?
+            .ok_or_else(|| DeskError::Staff(format!("request {} vanished", row.reference)))?;
+        self.step_and_apply(&mut tx, &row, Event::Staff(action), None, None, "", now)
+            .await?;
+        let after = requests::find_by_id(&mut tx, row.id)
+            .await?
+            .map_or(State::Closed, |r| r.machine.state);
+        tx.commit().await.map_err(StoreError::from)?;
+        self.send_now(now).await;
+        Ok(after)
+    }
+
+    /// `yoyaku refuse`: 第12条(1). Open requests of the seeker are closed
+    /// without mail; later mail gets a holding reply and goes to staff.
+    pub async fn refuse(
+        &self,
+        seeker_number: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, DeskError> {
+        let number = understand::seeker_number(seeker_number).ok_or_else(|| {
+            DeskError::Staff(format!(
+                "{seeker_number:?} is not a 求職番号 (5 + 8 digits)"
+            ))
+        })?;
+        if reason.trim().is_empty() {
+            return Err(DeskError::Staff("--reason must say why".into()));
+        }
+        let mut tx = self.store().begin().await?;
+        office::refuse(&mut tx, &number, reason.trim(), now).await?;
+        let open = requests::open_by_seeker_number(&mut tx, &number).await?;
+        for row in &open {
+            self.step_and_apply(
+                &mut tx,
+                row,
+                Event::Staff(StaffAction::Close),
+                None,
+                None,
+                "",
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(open.len())
+    }
+
+    pub async fn unrefuse(&self, seeker_number: &str) -> Result<bool, DeskError> {
+        let number = understand::seeker_number(seeker_number).ok_or_else(|| {
+            DeskError::Staff(format!(
+                "{seeker_number:?} is not a 求職番号 (5 + 8 digits)"
+            ))
+        })?;
+        let mut tx = self.store().begin().await?;
+        let had = office::unrefuse(&mut tx, &number).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(had)
+    }
+
+    /// Mail committed by a staff verb goes out now; if the server is down
+    /// the daemon retries it (it stays in the outbox).
+    async fn send_now(&self, now: DateTime<Utc>) {
+        if let Err(e) = self.send_pending(now, &mut PassReport::default()).await {
+            tracing::warn!(error = %e, "sending now failed; the daemon will retry");
+        }
+    }
+
+    /// `yoyaku list`.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<ListItem>, DeskError> {
+        let cal = &self.config().calendar;
+        let mut conn = self.store().conn().await?;
+        let rows: Vec<RequestRow> = match filter.date {
+            Some(date) => {
+                let from = cal.instant(date, NaiveTime::MIN);
+                let to = cal.instant(date + Duration::days(1), NaiveTime::MIN);
+                let mut out = Vec::new();
+                for b in bookings::starting_between(&mut conn, from, to).await? {
+                    if let Some(r) = requests::find_by_id(&mut conn, b.request_id).await? {
+                        if !out.iter().any(|o: &RequestRow| o.id == r.id) {
+                            out.push(r);
+                        }
+                    }
+                }
+                out
+            }
+            None => requests::list(&mut conn, &[], 1000).await?,
+        };
+        let mut items = Vec::new();
+        for r in rows {
+            if filter.state.is_some_and(|s| s != r.machine.state) {
+                continue;
+            }
+            let b = bookings::latest_for_request(&mut conn, r.id).await?;
+            items.push(ListItem {
+                reference: r.reference.clone(),
+                state: r.machine.state,
+                reservation: b.as_ref().map(|b| b.reservation.clone()),
+                slot: b.as_ref().map(|b| {
+                    let l = b.slot_start.with_timezone(&cal.tz);
+                    Slot::new(l.date_naive(), l.time())
+                }),
+                name: r.machine.data.name.clone(),
+                needs: r.machine.data.needs.clone(),
+                updated_at: r.updated_at,
+            });
+        }
+        Ok(items)
+    }
+
+    /// `yoyaku show`: the request, its bookings with consent records, and
+    /// its whole history.
+    pub async fn show(&self, key: &str) -> Result<String, DeskError> {
+        let (row, _) = self.find_request(key).await?;
+        let cal = &self.config().calendar;
+        let local = |t: DateTime<Utc>| {
+            t.with_timezone(&cal.tz)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        };
+        let mut conn = self.store().conn().await?;
+        let d = &row.machine.data;
+        let mut out = String::new();
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "request {}  state {}",
+            row.reference, row.machine.state
+        );
+        let _ = writeln!(out, "  name           {}", dash(&d.name));
+        let _ = writeln!(out, "  seeker number  {}", dash(&d.seeker_number));
+        let _ = writeln!(out, "  phone          {}", dash(&d.phone));
+        let _ = writeln!(
+            out,
+            "  address        {}",
+            if row.seeker_address.is_empty() {
+                "-"
+            } else {
+                &row.seeker_address
+            }
+        );
+        let _ = writeln!(
+            out,
+            "  needs          {}",
+            if d.needs.is_empty() {
+                "-".to_string()
+            } else {
+                d.needs.join(", ")
+            }
+        );
+        let wishes: Vec<String> = d
+            .wishes
+            .iter()
+            .map(|w| match w.time {
+                Some(understand::WishTime::At(t)) => format!("{} {}", w.date, t.format("%H:%M")),
+                Some(understand::WishTime::Morning) => format!("{} am", w.date),
+                Some(understand::WishTime::Afternoon) => format!("{} pm", w.date),
+                None => w.date.to_string(),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  wishes         {}",
+            if wishes.is_empty() {
+                "-".to_string()
+            } else {
+                wishes.join(", ")
+            }
+        );
+        if !row.machine.offered.is_empty() {
+            let offered: Vec<String> = row
+                .machine
+                .offered
+                .iter()
+                .map(|s| format!("{} {}", s.date, s.start.format("%H:%M")))
+                .collect();
+            let _ = writeln!(out, "  offered        {}", offered.join(", "));
+        }
+        if let Some(n) = &d.seeker_number {
+            if let Some((reason, at)) = office::refusal(&mut conn, n).await? {
+                let _ = writeln!(out, "  REFUSED        since {} ({reason})", local(at));
+            }
+            let no_shows = requests::unexcused_no_shows(&mut conn, n).await?;
+            let _ = writeln!(
+                out,
+                "  no-shows       {no_shows} unexcused (this seeker number)"
+            );
+        }
+        let _ = writeln!(out, "  created        {}", local(row.created_at));
+        for b in bookings::for_request(&mut conn, row.id).await? {
+            let _ = writeln!(
+                out,
+                "booking {}  {}  room {}  {}  (booked by {}, {})",
+                b.reservation,
+                local(b.slot_start),
+                b.room_id,
+                b.status,
+                b.booked_by,
+                local(b.created_at)
+            );
+            if b.booked_by == "seeker" {
+                let _ = writeln!(
+                    out,
+                    "  consent        {} from {} at {}",
+                    b.consent_message_id
+                        .as_deref()
+                        .map_or("-".to_string(), |m| format!("<{m}>")),
+                    b.consent_from.as_deref().unwrap_or("-"),
+                    b.consent_at.map_or("-".to_string(), local)
+                );
+                let _ = writeln!(
+                    out,
+                    "  terms sha256   {}",
+                    b.terms_sha256.as_deref().unwrap_or("-")
+                );
+            }
+            if let Some(at) = b.outcome_at {
+                let _ = writeln!(
+                    out,
+                    "  {}        {}{}{}",
+                    b.status,
+                    local(at),
+                    b.cancelled_by
+                        .as_deref()
+                        .map_or(String::new(), |c| format!(" by {c}")),
+                    if b.excused {
+                        " (contact on the day)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        let _ = writeln!(out, "history");
+        for h in requests::history(&mut conn, row.id).await? {
+            let _ = writeln!(
+                out,
+                "  {}  {} -> {}  ({})",
+                local(h.at),
+                h.from_state.as_deref().unwrap_or("-"),
+                h.to_state,
+                h.event
+            );
+        }
+        Ok(out)
+    }
+
+    /// `yoyaku report --month`: anonymous counts (第7条).
+    pub async fn report(&self, month: NaiveDate) -> Result<Usage, DeskError> {
+        let cal = &self.config().calendar;
+        let first = month.with_day(1).unwrap_or(month);
+        let next = if first.month() == 12 {
+            NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+        }
+        .unwrap_or(first);
+        let mut conn = self.store().conn().await?;
+        Ok(crate::store::report::usage(
+            &mut conn,
+            cal.instant(first, NaiveTime::MIN),
+            cal.instant(next, NaiveTime::MIN),
+        )
+        .await?)
+    }
+
+    /// `yoyaku purge --older-than`: deletes the personal data of requests
+    /// finished before `now - age` (第8条), keeping the anonymous counts.
+    pub async fn purge(&self, age: Duration, now: DateTime<Utc>) -> Result<Purged, DeskError> {
+        let ids = {
+            let mut conn = self.store().conn().await?;
+            requests::finished_before(&mut conn, now - age).await?
+        };
+        // Small transactions: the daemon keeps working meanwhile.
+        for chunk in ids.chunks(100) {
+            let mut tx = self.store().begin().await?;
+            for id in chunk {
+                requests::anonymize(&mut tx, *id).await?;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+        }
+        info!(requests = ids.len(), "personal data purged");
+        Ok(Purged {
+            requests: ids.len(),
+        })
+    }
+
+    /// The staff digest, once each business morning at `digest.time`.
+    /// Whether one was written.
+    pub async fn maybe_send_digest(&self, now: DateTime<Utc>) -> Result<bool, DeskError> {
+        let Some(at) = self.config().digest_at else {
+            return Ok(false);
+        };
+        let cal = &self.config().calendar;
+        let today = cal.local_date(now);
+        if !cal.is_business_day(today) || now < cal.instant(today, at) {
+            return Ok(false);
+        }
+        let mut tx = self.store().begin().await?;
+        if office::get_meta(&mut tx, "digest_date").await?.as_deref()
+            == Some(today.to_string().as_str())
+        {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Ok(false);
+        }
+        let since = match office::get_meta(&mut tx, "digest_at").await? {
+            Some(s) => parse_ts("meta", &s)?,
+            None => now - Duration::days(1),
+        };
+        let next_day = cal.add_business_days(today, 1);
+        let day_bounds = |d: NaiveDate| {
+            (
+                cal.instant(d, NaiveTime::MIN),
+                cal.instant(d + Duration::days(1), NaiveTime::MIN),
+            )
+        };
+        let mut sessions = Vec::new();
+        for day in [today, next_day] {
+            let (from, to) = day_bounds(day);
+            let mut list = Vec::new();
+            for b in bookings::starting_between(&mut tx, from, to).await? {
+                if b.status != "confirmed" {
+                    continue;
+                }
+                let r = requests::find_by_id(&mut tx, b.request_id).await?;
+                let start = b.slot_start.with_timezone(&cal.tz).time();
+                let end = start + Duration::minutes(i64::from(cal.slot_minutes));
+                list.push(minijinja::context! {
+                    start => start.format("%H:%M").to_string(), end => end.format("%H:%M").to_string(),
+                    reservation => b.reservation.clone(), room => b.room_id.clone(), by_staff => b.booked_by == "staff",
+                    name => r.as_ref().and_then(|r| r.machine.data.name.clone()),
+                    needs => r.map(|r| r.machine.data.needs).unwrap_or_default(),
+                });
+            }
+            sessions.push(list);
+        }
+        let waiting: Vec<minijinja::Value> = requests::waiting_for_staff(&mut tx)
+            .await?
+            .into_iter()
+            .map(|(r, since)| {
+                let answer_by = cal.add_business_days(cal.local_date(since), 3);
+                minijinja::context! {
+                    ref => r.reference, name => r.machine.data.name, answer_by => DateView::from(answer_by), overdue => answer_by < today,
+                }
+            })
+            .collect();
+        let lapsed: Vec<minijinja::Value> =
+            requests::entered_state(&mut tx, State::Lapsed, since, now)
+                .await?
+                .into_iter()
+                .map(|r| minijinja::context! { ref => r.reference, name => r.machine.data.name })
+                .collect();
+        let mut no_shows = Vec::new();
+        for r in requests::entered_state(&mut tx, State::NoShow, since, now).await? {
+            if let Some(b) = bookings::latest_for_request(&mut tx, r.id).await? {
+                no_shows.push(minijinja::context! {
+                    reservation => b.reservation.clone(), name => r.machine.data.name.clone(), excused => b.excused,
+                    start => b.slot_start.with_timezone(&cal.tz).format("%m/%d %H:%M").to_string(),
+                });
+            }
+        }
+        let mut sessions = sessions.into_iter();
+        let ctx = minijinja::context! {
+            today => DateView::from(today), next_day => DateView::from(next_day),
+            today_sessions => sessions.next().unwrap_or_default(), next_sessions => sessions.next().unwrap_or_default(),
+            waiting => waiting, lapsed => lapsed, no_shows => no_shows,
+        };
+        let thread = Thread {
+            to: crate::config::bare_address(&self.config().office.staff_address),
+            ..Default::default()
+        };
+        let out = self
+            .composer()
+            .compose("digest.txt.j2", ctx, &thread, false)?;
+        outbox::enqueue(
+            &mut tx,
+            &out.message_id,
+            None,
+            "digest",
+            &out.to,
+            &out.raw,
+            now,
+        )
+        .await?;
+        office::set_meta(&mut tx, "digest_date", &today.to_string()).await?;
+        office::set_meta(&mut tx, "digest_at", &ts(now)).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        info!("staff digest written");
+        Ok(true)
+    }
+}

@@ -101,6 +101,13 @@ impl Desk {
             warn!(key = %key, "unknown config key ignored (a typo?)");
         }
         let store = Store::open(&cfg.database_url).await?;
+        {
+            let mut conn = store.conn().await?;
+            let n = requests::backfill_booked_slots(&mut conn, cfg.calendar.tz).await?;
+            if n > 0 {
+                info!(requests = n, "booked slots of older bookings filled in");
+            }
+        }
         let composer = Composer::new(&cfg)?;
         let smtp = SmtpSender::new(&cfg.smtp)?;
         let room_ids = cfg.rooms.iter().map(|r| r.id.clone()).collect();

@@ -477,6 +477,9 @@ impl Desk {
             }
             tx.commit().await.map_err(StoreError::from)?;
         }
+        let mut tx = self.store().begin().await?;
+        outbox::forget_unowned_before(&mut tx, now - age).await?;
+        tx.commit().await.map_err(StoreError::from)?;
         info!(requests = ids.len(), "personal data purged");
         Ok(Purged {
             requests: ids.len(),

@@ -1132,16 +1132,22 @@ pub fn parse_booked(
         .filter(|l| !DATE_ONLY_LINE.is_match(l))
         .collect::<Vec<_>>()
         .join("\n");
-    // Naming the booked date is naming the booking, not a new wish.
+    // Naming the booked slot (or only its day) is naming the booking, not a new wish.
     let wishes: Vec<Wish> = parse_wishes(&normalized, today, cal)
         .wishes
         .into_iter()
-        .filter(|w| booked.is_none_or(|b| w.date != b.date))
+        .filter(|w| {
+            booked.is_none_or(|b| {
+                w.date != b.date || !(w.time.is_none() || w.time == Some(WishTime::At(b.start)))
+            })
+        })
         .collect();
-    if CHANGE.is_match(&normalized) {
+    // "キャンセルはしません", "キャンセルする場合は?": about cancelling, not a request to.
+    let hypothetical = NOT_CANCELLING.is_match(&normalized) || CONDITIONAL.is_match(&normalized);
+    if CHANGE.is_match(&normalized) && !hypothetical {
         return BookedIntent::Change(wishes);
     }
-    if DECLINE.is_match(&normalized) {
+    if (DECLINE.is_match(&normalized) || CANCEL_MORE.is_match(&normalized)) && !hypothetical {
         // "3日はキャンセルして10日に": a move.
         return if wishes.is_empty() {
             BookedIntent::Cancel
@@ -1154,6 +1160,20 @@ pub fn parse_booked(
     }
     BookedIntent::Other
 }
+
+/// Ways to say one will not come, beyond those that withdraw an offer.
+static CANCEL_MORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"欠席|参加(?:が)?でき(?:ません|なく|ない)|出席(?:が)?でき(?:ません|なく|ない)|行けません|伺えません|うかがえません|来られなく|見送(?:り|ら|ります)|取りやめ|取り止め|中止(?:して|させて|に|します|したい|をお願い)")
+        .expect("cancel regex")
+});
+static NOT_CANCELLING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:キャンセル|取り消し|取消|変更)(?:は|を|も)?(?:しません|せず|しない|ではなく|じゃなく|不要|なしで|しないで)")
+        .expect("not cancelling regex")
+});
+static CONDITIONAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:キャンセル|取り消|取消|変更|欠席)[^。\n]{0,12}(?:場合|時は|ときは|とき、|たら|なら|方法|には|にはどう|どうすれば|どのように)|(?:万が一|もし)[^。\n]{0,20}(?:キャンセル|取り消|変更|欠席)")
+        .expect("conditional regex")
+});
 
 static EARLY_LATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:一番)?(?:早い|遅い)(?:方|ほう|日|日時|もの)").expect("early regex")
@@ -1331,9 +1351,26 @@ mod tests {
             "ありがとうございます。当日よろしくお願いします。",
             "ZOOMのアプリは入れておけばいいですか？",
             "12月10日も空いていますか",
+            "キャンセルする場合はどうすればよいですか？",
+            "万が一キャンセルしたいときは電話ですか",
+            "キャンセルはしません。予定どおり参加します。",
+            "変更の方法を教えてください",
         ] {
             assert_eq!(read(t), BookedIntent::Other, "{t}");
         }
+        for t in [
+            "申し訳ありませんが、当日は欠席します",
+            "仕事が入り参加できなくなりました",
+            "今回は見送らせてください",
+            "予約の取りやめをお願いします",
+        ] {
+            assert_eq!(read(t), BookedIntent::Cancel, "{t}");
+        }
+        // The same day at another time is a move, not the booking itself.
+        assert_eq!(
+            read("12月3日の15時に変更をお願いします"),
+            BookedIntent::Change(vec![at(12, 3, 15, 0)])
+        );
     }
 
     /// (text, expected wishes): the date and time phrasings seekers use.

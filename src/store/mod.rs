@@ -148,3 +148,89 @@ fn create_private_file(path: &str) -> std::io::Result<()> {
         .open(path)
         .map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database written by schema v2 (issue 2) upgrades in place: the
+    /// rebuilt tables keep every row, the booking keeps its slot, and the
+    /// one-booking-per-slot index still holds.
+    #[tokio::test]
+    async fn a_v2_database_upgrades_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("v2.db").display());
+        {
+            let options = SqliteConnectOptions::from_str(&url)
+                .expect("url")
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .expect("pool");
+            sqlx::migrate!("./migrations")
+                .run_to(2, &pool)
+                .await
+                .expect("v2");
+            for sql in [
+                r#"INSERT INTO requests (id, ref, token, state, seeker_address, data, offered, thread_subject, created_at, updated_at)
+                   VALUES (1, 'ABC234', 'tok', 'booked', 'taro@example.jp', '{"name":"山田 太郎","seeker_number":"32010-12345678"}', '[]', '予約', '2026-11-25T01:00:00Z', '2026-11-25T01:05:00Z')"#,
+                "INSERT INTO thread_ids (message_id, request_id) VALUES ('a@b', 1)",
+                "INSERT INTO history (request_id, at, from_state, to_state, event) VALUES (1, '2026-11-25T01:05:00Z', 'offered', 'booked', 'reply')",
+                "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, consent_message_id, consent_from, consent_at, terms_sha256, created_at)
+                   VALUES ('261203-ABCD', 1, 'room', '2026-12-03T02:00:00Z', 'confirmed', 'c@d', 'taro@example.jp', '2026-11-25T01:05:00Z', 'ff', '2026-11-25T01:05:00Z')",
+            ] {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        }
+        let store = Store::open(&url).await.expect("upgrade");
+        let mut conn = store.conn().await.expect("conn");
+        assert_eq!(
+            requests::backfill_booked_slots(&mut conn, chrono_tz::Asia::Tokyo)
+                .await
+                .expect("backfill"),
+            1
+        );
+        let row = requests::find_by_id(&mut conn, 1)
+            .await
+            .expect("read")
+            .expect("row kept");
+        assert_eq!(row.machine.state, crate::core::booking::State::Booked);
+        let slot = row.machine.booked.expect("slot filled in");
+        assert_eq!(slot.date.to_string(), "2026-12-03");
+        assert_eq!(slot.start.to_string(), "11:00:00");
+        let seeker_number: Option<String> =
+            sqlx::query_scalar("SELECT seeker_number FROM requests WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("number");
+        assert_eq!(seeker_number.as_deref(), Some("32010-12345678"));
+        let b = bookings::find_by_reservation(&mut conn, "261203-ABCD")
+            .await
+            .expect("read")
+            .expect("booking kept");
+        assert_eq!(
+            (b.status.as_str(), b.booked_by.as_str()),
+            ("confirmed", "seeker")
+        );
+        assert_eq!(
+            requests::find_by_thread(&mut conn, &["a@b".to_string()])
+                .await
+                .expect("thread")
+                .map(|r| r.id),
+            Some(1)
+        );
+        let again = sqlx::query("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, created_at) VALUES ('X', 1, 'room', '2026-12-03T02:00:00Z', 'confirmed', '2026-11-25T01:05:00Z')")
+            .execute(&mut *conn)
+            .await;
+        assert!(again.is_err(), "still one booking per room and slot");
+        let fk: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("fk check");
+        assert!(fk.is_empty(), "foreign keys intact");
+    }
+}

@@ -140,3 +140,13 @@ pub async fn raws_for_request(
         .map(|r| r.try_get::<Vec<u8>, _>("raw").map_err(StoreError::from))
         .collect()
 }
+
+/// Empties mail older than `before` that belongs to no request (staff
+/// notes, digests): it names seekers too. Returns how many.
+pub async fn forget_unowned_before(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE outbox SET recipient = '', raw = X'', appended = 1 WHERE request_id IS NULL AND status <> 'pending' AND created_at < ? AND length(raw) > 0")
+        .bind(ts(before))
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -182,6 +182,38 @@ pub async fn open_by_seeker_number(
     rows.iter().map(from_row).collect()
 }
 
+/// Requests booked before schema v3 did not store their slot: take it from
+/// their confirmed booking, so reminders and the no-show rule apply to them.
+pub async fn backfill_booked_slots(
+    conn: &mut SqliteConnection,
+    tz: chrono_tz::Tz,
+) -> Result<usize, StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.id, b.slot_start, b.created_at FROM requests r JOIN bookings b ON b.request_id = r.id AND b.status = 'confirmed'
+         WHERE r.state = 'booked' AND r.booked_slot IS NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let start =
+            parse_ts("bookings", &row.try_get::<String, _>("slot_start")?)?.with_timezone(&tz);
+        let slot = Slot::new(start.date_naive(), start.time());
+        let json = serde_json::to_string(&slot).map_err(|e| corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE requests SET booked_slot = ?, booked_at = ?, next_due_at = ? WHERE id = ?",
+        )
+        .bind(json)
+        .bind(row.try_get::<String, _>("created_at")?)
+        // Due now: the daemon's next pass stores the real timer.
+        .bind(row.try_get::<String, _>("created_at")?)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(rows.len())
+}
+
 /// Ids of requests whose next timer is due at `now`.
 pub async fn due(
     conn: &mut SqliteConnection,
@@ -420,7 +452,7 @@ pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "UPDATE outbox SET recipient = '', raw = X'' WHERE request_id = ? AND status <> 'pending'",
+        "UPDATE outbox SET recipient = '', raw = X'', appended = 1 WHERE request_id = ? AND status <> 'pending'",
     )
     .bind(id)
     .execute(&mut **tx)

@@ -83,5 +83,11 @@ CREATE TABLE meta (
     value  TEXT NOT NULL
 );
 
+-- The history is append-only: the database refuses to rewrite it.
+CREATE TRIGGER history_no_update BEFORE UPDATE ON history
+BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+CREATE TRIGGER history_no_delete BEFORE DELETE ON history
+BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+
 COMMIT;
 PRAGMA foreign_keys = ON;

@@ -64,18 +64,21 @@ enum Command {
     Book {
         #[arg(long)]
         config: PathBuf,
-        #[arg(long = "seeker-number")]
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long = "seeker-number", visible_alias = "seeker", alias = "number")]
         seeker_number: String,
         #[arg(long)]
         name: String,
-        #[arg(long)]
+        #[arg(long, alias = "address")]
         email: String,
-        /// YYYY-MM-DD
-        #[arg(long)]
+        /// YYYY-MM-DD (or YYYY/MM/DD); with a time ("2026-12-10 13:30") --time may be left out
+        #[arg(long, alias = "day")]
         date: String,
         /// HH:MM
-        #[arg(long)]
-        time: String,
+        #[arg(long, alias = "start")]
+        time: Option<String>,
         #[arg(long)]
         phone: Option<String>,
         /// Someone or something needed at the session: interpreter, sign_language, assistant, companion, written.
@@ -86,12 +89,18 @@ enum Command {
     Cancel {
         #[arg(long)]
         config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
         reservation: String,
     },
     /// Record that the seeker attended.
     Attended {
         #[arg(long)]
         config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
         reservation: String,
     },
     /// Record a no-show (no attendance, no contact; 第6条(5)).
@@ -99,18 +108,27 @@ enum Command {
     NoShow {
         #[arg(long)]
         config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
         reservation: String,
     },
     /// Close a request that staff handled outside the bot.
     Close {
         #[arg(long)]
         config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
         reference: String,
     },
     /// Stop offering service to a seeker (第12条(1)); their mail goes to staff.
     Refuse {
         #[arg(long)]
         config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
         seeker_number: String,
         #[arg(long)]
         reason: String,
@@ -135,6 +153,9 @@ enum Command {
     Purge {
         #[arg(long)]
         config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
         #[arg(long = "older-than")]
         older_than: String,
     },
@@ -198,8 +219,35 @@ async fn desk(config: &std::path::Path) -> Result<Desk> {
 }
 
 /// The staff verbs.
+fn clock(now: Option<String>) -> Result<DateTime<Utc>> {
+    match now {
+        Some(s) => Ok(DateTime::parse_from_rfc3339(&s)
+            .with_context(|| {
+                format!("--now {s:?} is not an RFC 3339 time like 2026-12-01T09:00:00+09:00")
+            })?
+            .with_timezone(&Utc)),
+        None => Ok(Utc::now()),
+    }
+}
+
+/// `2026-12-10`, `2026/12/10`, optionally followed by a time (` 13:30`, `T13:30`).
+fn date_and_time(date: &str, time: Option<&str>) -> Result<(NaiveDate, NaiveTime)> {
+    let text = date.trim().replace('/', "-").replace('T', " ");
+    let mut parts = text.split_whitespace();
+    let day = parts.next().unwrap_or("");
+    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .with_context(|| format!("--date {date:?} is not a date like 2026-12-10"))?;
+    let t_text = time
+        .map(str::to_string)
+        .or_else(|| parts.next().map(str::to_string))
+        .context("--time is missing (e.g. --time 13:30)")?;
+    let t = NaiveTime::parse_from_str(t_text.trim(), "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(t_text.trim(), "%H:%M:%S"))
+        .with_context(|| format!("--time {t_text:?} is not a time like 13:30"))?;
+    Ok((d, t))
+}
+
 async fn staff(command: Command) -> Result<ExitCode> {
-    let now = Utc::now();
     match command {
         Command::List {
             config,
@@ -253,6 +301,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
         }
         Command::Book {
             config,
+            now,
             seeker_number,
             name,
             email,
@@ -261,65 +310,75 @@ async fn staff(command: Command) -> Result<ExitCode> {
             phone,
             needs,
         } => {
+            let (date, time) = date_and_time(&date, time.as_deref())?;
             let booking = StaffBooking {
                 seeker_number,
                 name,
                 email,
                 phone,
-                date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-                    .with_context(|| format!("--date {date:?} is not a date like 2026-12-03"))?,
-                time: NaiveTime::parse_from_str(&time, "%H:%M")
-                    .with_context(|| format!("--time {time:?} is not a time like 13:30"))?,
+                date,
+                time,
                 needs,
             };
-            let reservation = desk(&config).await?.staff_book(&booking, now).await?;
+            let reservation = desk(&config)
+                .await?
+                .staff_book(&booking, clock(now)?)
+                .await?;
             println!("booked {reservation}; the seeker has been mailed the date, time and meeting details");
         }
         Command::Cancel {
             config,
+            now,
             reservation,
         } => {
             let state = desk(&config)
                 .await?
-                .staff_action(&reservation, StaffAction::Cancel, now)
+                .staff_action(&reservation, StaffAction::Cancel, clock(now)?)
                 .await?;
             println!("{reservation}: {state}; the seeker has been mailed");
         }
         Command::Attended {
             config,
+            now,
             reservation,
         } => {
             let state = desk(&config)
                 .await?
-                .staff_action(&reservation, StaffAction::Attended, now)
+                .staff_action(&reservation, StaffAction::Attended, clock(now)?)
                 .await?;
             println!("{reservation}: {state}");
         }
         Command::NoShow {
             config,
+            now,
             reservation,
         } => {
             let state = desk(&config)
                 .await?
-                .staff_action(&reservation, StaffAction::NoShow, now)
+                .staff_action(&reservation, StaffAction::NoShow, clock(now)?)
                 .await?;
             println!("{reservation}: {state}");
         }
-        Command::Close { config, reference } => {
+        Command::Close {
+            config,
+            now,
+            reference,
+        } => {
             let state = desk(&config)
                 .await?
-                .staff_action(&reference, StaffAction::Close, now)
+                .staff_action(&reference, StaffAction::Close, clock(now)?)
                 .await?;
             println!("{reference}: {state}");
         }
         Command::Refuse {
             config,
+            now,
             seeker_number,
             reason,
         } => {
             let closed = desk(&config)
                 .await?
-                .refuse(&seeker_number, &reason, now)
+                .refuse(&seeker_number, &reason, clock(now)?)
                 .await?;
             println!("refused; {closed} open request(s) closed; further mail goes to staff");
         }
@@ -376,9 +435,13 @@ async fn staff(command: Command) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Purge { config, older_than } => {
+        Command::Purge {
+            config,
+            now,
+            older_than,
+        } => {
             let age = parse_duration(&older_than).map_err(anyhow::Error::msg)?;
-            let purged = desk(&config).await?.purge(age, now).await?;
+            let purged = desk(&config).await?.purge(age, clock(now)?).await?;
             println!(
                 "personal data removed from {} finished request(s); the counts remain",
                 purged.requests

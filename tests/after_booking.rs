@@ -822,6 +822,47 @@ async fn the_staff_verbs_work_from_the_command_line() {
     assert!(ok, "{out}");
     let (ok, out) = run(&["unrefuse", "32010-55555555"]);
     assert!(ok && out.contains("lifted"), "{out}");
+    // A date with its time, an injected clock, then the no-show rule from
+    // `once --now` ten minutes after the start.
+    let (ok, out) = run(&[
+        "book",
+        "--seeker",
+        "3201055555555",
+        "--name",
+        "二回目 予約",
+        "--email",
+        &seeker.address,
+        "--date",
+        "2027/03/17 09:30",
+        "--now",
+        "2027-03-16T17:00:00+09:00",
+    ]);
+    assert!(ok, "{out}");
+    let second = regex::Regex::new(r"(\d{6}-[A-Z0-9]{4})")
+        .expect("regex")
+        .captures(&out)
+        .map(|c| c[1].to_string())
+        .expect("reservation printed");
+    let (ok, out) = run(&["once", "--now", "2027-03-17T09:39:00+09:00"]);
+    assert!(ok, "{out}");
+    let (_, out) = run(&["list", "--status", "no-show"]);
+    assert!(!out.contains(&second), "not yet: {out}");
+    let (ok, out) = run(&["once", "--now", "2027-03-17T09:40:00+09:00"]);
+    assert!(ok, "{out}");
+    let (_, out) = run(&["list", "--status", "no-show"]);
+    assert!(out.contains(&second), "{out}");
+    let (ok, out) = run(&[
+        "book",
+        "--seeker",
+        "3201055555555",
+        "--name",
+        "x",
+        "--email",
+        &seeker.address,
+        "--date",
+        "2027-03-18",
+    ]);
+    assert!(!ok && out.contains("--time"), "{out}");
     let (ok, out) = run(&["show", "NOSUCH"]);
     assert!(!ok && out.contains("no reservation or request"), "{out}");
 }

@@ -1144,10 +1144,14 @@ pub fn parse_booked(
         .collect();
     // "キャンセルはしません", "キャンセルする場合は?": about cancelling, not a request to.
     let hypothetical = NOT_CANCELLING.is_match(&normalized) || CONDITIONAL.is_match(&normalized);
-    if CHANGE.is_match(&normalized) && !hypothetical {
+    // "電話番号を変更しました" is not a move: a change names a date or the schedule.
+    if CHANGE.is_match(&normalized)
+        && !hypothetical
+        && (!wishes.is_empty() || SCHEDULE.is_match(&normalized))
+    {
         return BookedIntent::Change(wishes);
     }
-    if (DECLINE.is_match(&normalized) || CANCEL_MORE.is_match(&normalized)) && !hypothetical {
+    if CANCEL_BOOKING.is_match(&normalized) && !hypothetical {
         // "3日はキャンセルして10日に": a move.
         return if wishes.is_empty() {
             BookedIntent::Cancel
@@ -1161,9 +1165,15 @@ pub fn parse_booked(
     BookedIntent::Other
 }
 
-/// Ways to say one will not come, beyond those that withdraw an offer.
-static CANCEL_MORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"欠席|参加(?:が)?でき(?:ません|なく|ない)|出席(?:が)?でき(?:ません|なく|ない)|行けません|伺えません|うかがえません|来られなく|見送(?:り|ら|ります)|取りやめ|取り止め|中止(?:して|させて|に|します|したい|をお願い)")
+static SCHEDULE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"日程|日時|予約|時間|日にち|時刻|別の日|他の日|ほかの日|曜日|相談日|振り?替")
+        .expect("schedule regex")
+});
+
+/// Ways to say one will not come. Narrower than [`DECLINE`]: "折り返しは
+/// 不要です" about a booking must not cancel it.
+static CANCEL_BOOKING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"キャンセル|取り?消|辞退|行けなく|いけなく|伺えなく|うかがえなく|都合が(?:悪|つかな|合わな)|必要(?:が)?なくな|不要にな|やめます|やめたい|欠席|参加(?:が)?でき(?:ません|なく|ない)|出席(?:が)?でき(?:ません|なく|ない)|行けません|伺えません|うかがえません|来られなく|見送(?:り|ら|ります)|取りやめ|取り止め|中止(?:して|させて|に|します|したい|をお願い)")
         .expect("cancel regex")
 });
 static NOT_CANCELLING: LazyLock<Regex> = LazyLock::new(|| {
@@ -1355,6 +1365,10 @@ mod tests {
             "万が一キャンセルしたいときは電話ですか",
             "キャンセルはしません。予定どおり参加します。",
             "変更の方法を教えてください",
+            "登録している電話番号が変更になりました。",
+            "メールアドレスを変更しました",
+            "折り返しのお電話は不要です。",
+            "それで結構です。よろしくお願いします。",
         ] {
             assert_eq!(read(t), BookedIntent::Other, "{t}");
         }
@@ -1363,6 +1377,7 @@ mod tests {
             "仕事が入り参加できなくなりました",
             "今回は見送らせてください",
             "予約の取りやめをお願いします",
+            "就職が決まったので、相談は必要なくなりました",
         ] {
             assert_eq!(read(t), BookedIntent::Cancel, "{t}");
         }

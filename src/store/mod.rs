@@ -232,5 +232,11 @@ mod tests {
             .await
             .expect("fk check");
         assert!(fk.is_empty(), "foreign keys intact");
+        let rewrite = sqlx::query("UPDATE history SET event = 'x'")
+            .execute(&mut *conn)
+            .await;
+        assert!(rewrite.is_err(), "history is append-only");
+        let erase = sqlx::query("DELETE FROM history").execute(&mut *conn).await;
+        assert!(erase.is_err(), "history is append-only");
     }
 }

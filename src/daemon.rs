@@ -754,23 +754,12 @@ impl Desk {
                     match bookings::try_book(tx, &new, &self.room_ids).await? {
                         Some(b) => {
                             info!(request = row.id, booking = b.id, "booked");
-                            let record = BookingRecord {
-                                id: b.id,
-                                reservation: b.reservation.clone(),
-                                request_id: row.id,
-                                room_id: b.room_id.clone(),
-                                slot_start: b.slot_start,
-                                status: "confirmed".into(),
-                                booked_by: new.booked_by.into(),
-                                consent_message_id: None,
-                                consent_from: None,
-                                consent_at: None,
-                                terms_sha256: None,
-                                cancelled_by: None,
-                                excused: false,
-                                outcome_at: None,
-                                created_at: now,
-                            };
+                            let record = bookings::find_by_reservation(tx, &b.reservation)
+                                .await?
+                                .ok_or_else(|| StoreError::Corrupt {
+                                table: "bookings",
+                                problem: format!("booking {} vanished", b.id),
+                            })?;
                             let ctx_v = minijinja::context! {
                                 reservation => b.reservation, slot => SlotView::new(slot, cal.slot_minutes), room => self.room_view(&b.room_id), ..base
                             };

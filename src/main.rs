@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use yoyaku::config::Config;
 use yoyaku::core::booking::{StaffAction, State};
@@ -213,7 +213,7 @@ fn run() -> Result<ExitCode> {
     })
 }
 
-async fn desk(config: &std::path::Path) -> Result<Desk> {
+async fn desk(config: &Path) -> Result<Desk> {
     let cfg = Config::load(config)?;
     Ok(Desk::new(cfg).await?)
 }
@@ -245,6 +245,24 @@ fn date_and_time(date: &str, time: Option<&str>) -> Result<(NaiveDate, NaiveTime
         .or_else(|_| NaiveTime::parse_from_str(t_text.trim(), "%H:%M:%S"))
         .with_context(|| format!("--time {t_text:?} is not a time like 13:30"))?;
     Ok((d, t))
+}
+
+/// `cancel`, `attended`, `no-show`, `close`: one state change, printed.
+async fn act(config: &Path, now: Option<String>, key: &str, action: StaffAction) -> Result<()> {
+    let mailed = matches!(action, StaffAction::Cancel);
+    let state = desk(config)
+        .await?
+        .staff_action(key, action, clock(now)?)
+        .await?;
+    println!(
+        "{key}: {state}{}",
+        if mailed {
+            "; the seeker has been mailed"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
 async fn staff(command: Command) -> Result<ExitCode> {
@@ -330,46 +348,22 @@ async fn staff(command: Command) -> Result<ExitCode> {
             config,
             now,
             reservation,
-        } => {
-            let state = desk(&config)
-                .await?
-                .staff_action(&reservation, StaffAction::Cancel, clock(now)?)
-                .await?;
-            println!("{reservation}: {state}; the seeker has been mailed");
-        }
+        } => act(&config, now, &reservation, StaffAction::Cancel).await?,
         Command::Attended {
             config,
             now,
             reservation,
-        } => {
-            let state = desk(&config)
-                .await?
-                .staff_action(&reservation, StaffAction::Attended, clock(now)?)
-                .await?;
-            println!("{reservation}: {state}");
-        }
+        } => act(&config, now, &reservation, StaffAction::Attended).await?,
         Command::NoShow {
             config,
             now,
             reservation,
-        } => {
-            let state = desk(&config)
-                .await?
-                .staff_action(&reservation, StaffAction::NoShow, clock(now)?)
-                .await?;
-            println!("{reservation}: {state}");
-        }
+        } => act(&config, now, &reservation, StaffAction::NoShow).await?,
         Command::Close {
             config,
             now,
             reference,
-        } => {
-            let state = desk(&config)
-                .await?
-                .staff_action(&reference, StaffAction::Close, clock(now)?)
-                .await?;
-            println!("{reference}: {state}");
-        }
+        } => act(&config, now, &reference, StaffAction::Close).await?,
         Command::Refuse {
             config,
             now,

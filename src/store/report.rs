@@ -58,7 +58,9 @@ pub async fn usage(
     };
     let rows = sqlx::query(
         "SELECT r.created_at AS received, MIN(o.created_at) AS answered FROM requests r JOIN outbox o ON o.request_id = r.id AND o.kind <> 'staff'
-         WHERE r.created_at >= ? AND r.created_at < ? GROUP BY r.id",
+         WHERE r.created_at >= ? AND r.created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book')
+         GROUP BY r.id",
     )
     .bind(ts(from))
     .bind(ts(to))

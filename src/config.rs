@@ -608,7 +608,7 @@ impl Config {
                     )
                 })
         };
-        let reminder_at = daily("reminders", &raw.reminders, "10:00")?;
+        let reminder_at = daily("reminders", &raw.reminders, "08:00")?;
         let digest_at = daily("digest", &raw.digest, "08:30")?;
         let no_show_after_minutes = raw.no_show.after_minutes.unwrap_or(10);
         if !(0..=240).contains(&no_show_after_minutes) {

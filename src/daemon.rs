@@ -87,7 +87,11 @@ pub struct Desk {
 }
 
 static RESERVATION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{6}-[A-Z0-9]{4})\b").expect("reservation regex"));
+    // Not \b: between 予約番号 and the digits there is no word boundary.
+    LazyLock::new(|| {
+        Regex::new(r"(?:^|[^0-9A-Za-z])(\d{6}-[A-Za-z0-9]{4})(?:$|[^0-9A-Za-z])")
+            .expect("reservation regex")
+    });
 
 static SUBJECT_REF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
@@ -474,7 +478,8 @@ impl Desk {
             // belongs to that booking, when it comes from the bound address.
             let text = format!("{}\n{}", inbound.subject, inbound.body);
             for caps in RESERVATION.captures_iter(&crate::core::text::normalize(&text)) {
-                if let Some(b) = bookings::find_by_reservation(tx, &caps[1]).await? {
+                let reservation = caps[1].to_ascii_uppercase();
+                if let Some(b) = bookings::find_by_reservation(tx, &reservation).await? {
                     existing = requests::find_by_id(tx, b.request_id)
                         .await?
                         .filter(|r| r.seeker_address == inbound.from);

@@ -98,6 +98,16 @@ fn staff_booking(seeker: &Seeker, number: &str, date: NaiveDate, h: u32, m: u32)
     }
 }
 
+/// How phone users often type: full-width letters and digits.
+fn full_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}
+
 fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).expect("date")
 }
@@ -263,7 +273,10 @@ async fn a_new_mail_quoting_the_reservation_number_cancels_only_from_its_address
         .send(
             &desk.address,
             "予約のキャンセル",
-            &format!("予約番号：{reservation}\n都合により取り消しをお願いします。"),
+            &format!(
+                "予約番号{}\n都合により取り消しをお願いします。",
+                full_width(&reservation.to_ascii_lowercase())
+            ),
         )
         .await;
     desk.once_after(1, wed()).await;

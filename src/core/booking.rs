@@ -338,7 +338,7 @@ pub struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            reminder_at: NaiveTime::from_hms_opt(10, 0, 0),
+            reminder_at: NaiveTime::from_hms_opt(8, 0, 0),
             no_show_after_minutes: 10,
             no_show_limit: 2,
         }
@@ -1249,10 +1249,10 @@ mod tests {
         let c = cal();
         let rules = Rules::default();
         let booked = booked_on_dec_3();
-        // Booked Wed 11-25 for Thu 12-3: the reminder on Wed 12-2 at 10:00.
+        // Booked Wed 11-25 for Thu 12-3: the reminder on Wed 12-2 at 08:00.
         assert_eq!(
             next_timer(&booked, &c, &rules),
-            Some((jst(12, 2, 10, 0), Event::ReminderDue))
+            Some((jst(12, 2, 8, 0), Event::ReminderDue))
         );
         let none = HashSet::new();
         let ctx = at_time(jst(12, 2, 10, 0), &none, Standing::default());

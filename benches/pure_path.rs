@@ -67,6 +67,7 @@ fn main() {
         full: &full,
         rules: &rules,
         standing: Standing::default(),
+        trusted: true,
     };
     let run = |n: usize| {
         let mut offers = 0usize;

@@ -466,11 +466,24 @@ impl Desk {
         let cal = &self.cfg.calendar;
         let today = cal.local_date(now);
         let mut existing = requests::find_by_thread(tx, &inbound.thread_ids).await?;
-        if existing.is_none() {
-            if let Some(caps) = SUBJECT_REF.captures(&inbound.subject) {
-                existing = requests::find_by_ref(tx, &caps[1])
-                    .await?
-                    .filter(|r| r.seeker_address == inbound.from);
+        // A reply to one of our own mails (their Message-IDs are random and
+        // only the seeker has seen them), our reference in the subject or
+        // the reservation number: the mail carries the request's secret.
+        let mut trusted = match &existing {
+            Some(r) => outbox::sent_any_of(tx, r.id, &inbound.thread_ids).await?,
+            None => false,
+        };
+        if let Some(caps) = SUBJECT_REF.captures(&inbound.subject) {
+            let by_ref = requests::find_by_ref(tx, &caps[1])
+                .await?
+                .filter(|r| r.seeker_address == inbound.from);
+            match (&existing, by_ref) {
+                (None, Some(r)) => {
+                    existing = Some(r);
+                    trusted = true;
+                }
+                (Some(e), Some(r)) if e.id == r.id => trusted = true,
+                _ => {}
             }
         }
         if existing.is_none() {
@@ -484,6 +497,7 @@ impl Desk {
                         .await?
                         .filter(|r| r.seeker_address == inbound.from);
                     if existing.is_some() {
+                        trusted = true;
                         break;
                     }
                 }
@@ -638,6 +652,7 @@ impl Desk {
         let consent = Consent {
             message_id: inbound.message_id.clone(),
             from: inbound.from.clone(),
+            trusted,
         };
         let main = self
             .step_and_apply(
@@ -714,6 +729,7 @@ impl Desk {
             full: &full,
             rules,
             standing,
+            trusted: consent.is_none_or(|c| c.trusted),
         };
         let (mut next, effects) = match booking::step(&row.machine, event.clone(), &ctx) {
             Ok(r) => r,
@@ -797,6 +813,7 @@ impl Desk {
                                 full: &full_now,
                                 rules,
                                 standing,
+                                trusted: true,
                             };
                             let (n2, fx2) = booking::step(&row.machine, Event::SlotTaken, &ctx)
                                 .map_err(|e| StoreError::Corrupt {
@@ -851,6 +868,17 @@ impl Desk {
                     let ctx_v =
                         minijinja::context! { reservation => reservation, slot => slot, ..base };
                     self.enqueue(tx, row.id, "same_day_cancel", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::AskConfirmByReply => {
+                    let (reservation, slot) = match booking.as_ref() {
+                        Some(b) => (b.reservation.clone(), Some(self.booking_slot_view(b))),
+                        None => ("-".to_string(), None),
+                    };
+                    let ctx_v = minijinja::context! {
+                        reservation => reservation, slot => slot, change => event_name == "change", ..base
+                    };
+                    self.enqueue(tx, row.id, "confirm_by_reply", ctx_v, &thread, false, now)
                         .await?;
                 }
                 Effect::Remind => {
@@ -1326,9 +1354,12 @@ impl Desk {
     }
 }
 
+/// The inbound mail behind an event: who sent it, and whether it carries
+/// the request's secret (see `Context::trusted`).
 pub(crate) struct Consent {
     message_id: Option<String>,
     from: String,
+    trusted: bool,
 }
 
 /// Drops the lines of a reply that repeat our own mails of the thread: a

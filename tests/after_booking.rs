@@ -285,6 +285,32 @@ async fn a_new_mail_quoting_the_reservation_number_cancels_only_from_its_address
     assert_eq!(booking_status(&desk, &reservation).await.0, "cancelled");
 }
 
+/// A new mail from the booked address without the reservation number or a
+/// reply's headers could be forged: the seeker confirms by replying first.
+#[tokio::test]
+async fn a_cancel_without_the_secret_is_confirmed_by_reply_first() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("unsure");
+    let confirm = book_by_mail(&desk, &seeker, "確認 五郎", "12月3日 11:00").await;
+    let reservation = reservation_in(confirm.text());
+    seeker
+        .send(
+            &desk.address,
+            "キャンセル",
+            "12月3日の予約をキャンセルします。",
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let ask = seeker.inbox(3).await.remove(2);
+    assert!(ask.text().contains("このメールに返信"), "{}", ask.text());
+    assert_eq!(booking_status(&desk, &reservation).await.0, "confirmed");
+    seeker.reply(&ask, "キャンセルでお願いします").await;
+    desk.once_after(1, wed()).await;
+    let done = seeker.inbox(4).await.remove(3);
+    assert!(done.text().contains("取り消しました"), "{}", done.text());
+    assert_eq!(booking_status(&desk, &reservation).await.0, "cancelled");
+}
+
 /// 第6条(4): a session agreed during a consultation is booked by staff and
 /// mailed at once, with no consent round trip and no previous-day cutoff.
 #[tokio::test]

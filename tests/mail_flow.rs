@@ -986,11 +986,25 @@ async fn new_mails_instead_of_replies_continue_the_open_request() {
         "{}",
         offer.text()
     );
+    // A new mail is not a reply to ours: it carries no secret of the
+    // request, so the choice is confirmed by replying before it books.
     seeker
         .send(&desk.address, "予約の件", "１でお願いします")
         .await;
     desk.once_after(1, wed()).await;
-    assert!(seeker.inbox(3).await[2]
+    let confirm_first = seeker.inbox(3).await.remove(2);
+    assert!(
+        confirm_first.text().contains("このメールへのご返信で確定")
+            && confirm_first
+                .text()
+                .contains("【1】2026年12月3日（木）11:00"),
+        "{}",
+        confirm_first.text()
+    );
+    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    seeker.reply(&confirm_first, "お願いします").await;
+    desk.once_after(1, wed()).await;
+    assert!(seeker.inbox(4).await[3]
         .text()
         .contains("予約が確定しました"));
     assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 1);

@@ -272,6 +272,9 @@ pub enum Effect {
     },
     /// Same-day cancellation by mail: nothing cancelled; by phone only.
     RefuseSameDayCancel,
+    /// A cancellation or change without the request's secret: the seeker
+    /// is asked to confirm it by replying to this mail.
+    AskConfirmByReply,
     Remind,
     RecordNoShow {
         /// The seeker made contact on the day (not counted for the limit).
@@ -303,6 +306,9 @@ pub enum OfferReason {
     NewWish,
     /// The booking was cancelled to move it: the offer for the new dates.
     Change,
+    /// A choice that came without the request's secret: the chosen slot
+    /// alone, to be confirmed by replying.
+    Confirm,
 }
 
 impl OfferReason {
@@ -312,6 +318,7 @@ impl OfferReason {
             OfferReason::Taken => "taken",
             OfferReason::NewWish => "new_wish",
             OfferReason::Change => "change",
+            OfferReason::Confirm => "confirm",
         }
     }
 }
@@ -360,6 +367,11 @@ pub struct Context<'a> {
     pub full: &'a HashSet<Slot>,
     pub rules: &'a Rules,
     pub standing: Standing,
+    /// The mail carries the request's secret (a reply to one of our mails,
+    /// the reference in the subject, the reservation number). Without it,
+    /// mail from the bound address may still be forged: consent and
+    /// cancellation are then asked to be confirmed by reply.
+    pub trusted: bool,
 }
 
 impl Context<'_> {
@@ -422,6 +434,7 @@ pub fn step(
         }
         (Offered | FollowedUp, Event::Reply(intent)) => match intent {
             ReplyIntent::Choose(n) => match req.offered.get(n.wrapping_sub(1)) {
+                Some(&slot) if ctx.free(slot) && !ctx.trusted => confirm_first(&mut next, slot),
                 Some(&slot) if ctx.free(slot) => book(&mut next, slot, ctx.now),
                 _ => offer(&mut next, ctx, OfferReason::Taken),
             },
@@ -437,6 +450,7 @@ pub fn step(
                 } else {
                     None
                 }) {
+                    Some(slot) if ctx.free(slot) && !ctx.trusted => confirm_first(&mut next, slot),
                     Some(slot) if ctx.free(slot) => book(&mut next, slot, ctx.now),
                     Some(_) => offer(&mut next, ctx, OfferReason::Taken),
                     None => vec![Effect::AskWhich],
@@ -483,6 +497,9 @@ pub fn step(
                 Effect::RefuseSameDayCancel,
                 Effect::NotifyStaff(StaffReason::SameDayCancel),
             ]
+        }
+        (Booked, Event::Cancel | Event::Change(_)) if !ctx.trusted => {
+            vec![Effect::AskConfirmByReply]
         }
         (Booked, Event::Cancel) => {
             cancelled(&mut next);
@@ -637,6 +654,17 @@ fn cancelled(next: &mut Request) {
     next.state = State::Cancelled;
     next.booked = None;
     next.offered.clear();
+}
+
+/// The chosen slot offered alone: the reply to this mail books it. The
+/// offer's timers keep running from the first offer.
+fn confirm_first(next: &mut Request, slot: Slot) -> Vec<Effect> {
+    next.state = State::Offered;
+    next.offered = vec![slot];
+    vec![Effect::Offer {
+        slots: vec![slot],
+        reason: OfferReason::Confirm,
+    }]
 }
 
 fn book(next: &mut Request, slot: Slot, now: DateTime<Utc>) -> Vec<Effect> {
@@ -831,6 +859,7 @@ mod tests {
             full,
             rules: &Rules::default(),
             standing: Standing::default(),
+            trusted: true,
         };
         step(req, ev, &ctx).expect("legal transition")
     }
@@ -1040,6 +1069,7 @@ mod tests {
             full: &full,
             rules: &Rules::default(),
             standing: Standing::default(),
+            trusted: true,
         };
         assert!(step(&Request::new(), Event::FollowUpDue, &ctx).is_err());
         assert!(step(&Request::new(), Event::Reply(ReplyIntent::Agree), &ctx).is_err());
@@ -1095,6 +1125,7 @@ mod tests {
             full: &ctx_full,
             rules: &Rules::default(),
             standing: Standing::default(),
+            trusted: true,
         };
         assert!(step(&followed, Event::FollowUpDue, &ctx).is_err());
         // A reply after lapsing is a new attempt.
@@ -1153,6 +1184,7 @@ mod tests {
             full,
             rules,
             standing,
+            trusted: true,
         }
     }
 
@@ -1410,10 +1442,45 @@ mod tests {
             full: &none,
             rules: &Rules::default(),
             standing: Standing::default(),
+            trusted: true,
         };
         assert!(step(&r, Event::Staff(StaffAction::Close), &ctx).is_err());
         let (closed, _) = step(&again, Event::Staff(StaffAction::Close), &ctx).expect("close");
         assert_eq!(closed.state, State::Closed);
+    }
+
+    #[test]
+    fn without_the_secret_consent_and_cancel_are_confirmed_by_reply() {
+        let none = HashSet::new();
+        let mut ctx = at_time(now(), &none, Standing::default());
+        ctx.trusted = false;
+        let mut whole_day = complete();
+        whole_day.wishes = vec![Wish {
+            date: d(12, 3),
+            time: None,
+        }];
+        let (offered, _) = run(&Request::new(), Event::Request(whole_day), &none);
+        assert_eq!(offered.offered.len(), 4);
+        let (r, fx) = step(&offered, Event::Reply(ReplyIntent::Choose(2)), &ctx).expect("choose");
+        assert_eq!(r.state, State::Offered);
+        assert_eq!(r.offered, vec![Slot::new(d(12, 3), t(11, 0))]);
+        assert_eq!(
+            fx,
+            vec![Effect::Offer {
+                slots: vec![Slot::new(d(12, 3), t(11, 0))],
+                reason: OfferReason::Confirm
+            }]
+        );
+        // The reply to that mail carries the secret and books the one slot.
+        let (booked, fx) = run(&r, Event::Reply(ReplyIntent::Agree), &none);
+        assert_eq!(booked.state, State::Booked);
+        assert_eq!(fx, vec![Effect::Book(Slot::new(d(12, 3), t(11, 0)))]);
+        let (r, fx) = step(&booked, Event::Cancel, &ctx).expect("cancel");
+        assert_eq!(r.state, State::Booked);
+        assert_eq!(fx, vec![Effect::AskConfirmByReply]);
+        let (r, fx) = step(&booked, Event::Change(vec![]), &ctx).expect("change");
+        assert_eq!(r.state, State::Booked);
+        assert_eq!(fx, vec![Effect::AskConfirmByReply]);
     }
 
     #[test]

@@ -101,6 +101,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/digest.txt.j2"),
     ),
     (
+        "confirm_by_reply.txt.j2",
+        include_str!("../../templates/confirm_by_reply.txt.j2"),
+    ),
+    (
         "invite.ics.j2",
         include_str!("../../templates/invite.ics.j2"),
     ),

@@ -150,3 +150,23 @@ pub async fn forget_unowned_before(tx: &mut Tx, before: DateTime<Utc>) -> Result
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Whether any of `ids` is a mail we sent for this request.
+pub async fn sent_any_of(
+    conn: &mut SqliteConnection,
+    request_id: i64,
+    ids: &[String],
+) -> Result<bool, StoreError> {
+    for id in ids.iter().take(50) {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM outbox WHERE message_id = ? AND request_id = ?")
+                .bind(id)
+                .bind(request_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -235,10 +235,43 @@ adduser() {
     fi
 }
 
+# Outage tests stop and start one server at a time.
+wait_closed() {
+    for _ in $(seq 1 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null || return 0
+        sleep 0.1
+    done
+    log "port $1 is still open"
+    return 1
+}
+stop_smtp() {
+    $SUDO postfix -c "$DIR/postfix" stop >/dev/null 2>&1 || true
+    wait_closed "$SMTP_PORT"
+}
+start_smtp() {
+    $SUDO postfix -c "$DIR/postfix" start >/dev/null 2>&1 || $SUDO postfix -c "$DIR/postfix" start
+    wait_port "$SMTP_PORT"
+}
+stop_imap() {
+    $SUDO doveadm -c "$DIR/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
+    wait_closed "$IMAP_PORT"
+}
+start_imap() {
+    $SUDO dovecot -c "$DIR/dovecot/dovecot.conf"
+    wait_port "$IMAP_PORT"
+    wait_port "$LMTP_PORT"
+    # Mail deferred while LMTP was down goes now, not at Postfix's next retry.
+    $SUDO postqueue -c "$DIR/postfix" -f >/dev/null 2>&1 || true
+}
+
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
+    stop-smtp) stop_smtp ;;
+    start-smtp) start_smtp ;;
+    stop-imap) stop_imap ;;
+    start-imap) start_imap ;;
     status) status && echo running || { echo stopped; exit 1; } ;;
     adduser) adduser "$2" "$3" ;;
-    *) echo "usage: $0 start|stop|status|adduser NAME@DOMAIN PASSWORD" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|status|stop-smtp|start-smtp|stop-imap|start-imap|adduser NAME@DOMAIN PASSWORD" >&2; exit 2 ;;
 esac

@@ -361,6 +361,17 @@ impl ImapSession {
         }
     }
 
+    /// Deletes a folder and everything in it (test harnesses recreate a
+    /// mailbox to force a new UIDVALIDITY).
+    pub async fn delete_folder(&mut self, folder: &str) -> Result<(), MailError> {
+        let t = self.timeout;
+        let name = utf7::encode(folder);
+        self.known_folders.remove(folder);
+        let session = self.s()?;
+        timed(t, &format!("delete folder {name}"), session.delete(&name)).await?;
+        Ok(())
+    }
+
     pub async fn noop(&mut self) -> Result<(), MailError> {
         let t = self.timeout;
         timed(t, "noop", self.s()?.noop()).await

@@ -82,6 +82,8 @@ pub struct Options {
     /// The daily staff digest (off unless a test is about it: it would
     /// land among the staff notes other tests count).
     pub digest: bool,
+    /// The mailbox the desk reads (default INBOX).
+    pub mailbox: Option<String>,
 }
 
 impl Default for Options {
@@ -91,6 +93,7 @@ impl Default for Options {
             extra: String::new(),
             tls: None,
             digest: false,
+            mailbox: None,
         }
     }
 }
@@ -129,6 +132,7 @@ username = "{address}"
 password = "{PASSWORD}"
 poll_seconds = 1
 timeout_seconds = 10
+mailbox = "{mailbox}"
 
 [smtp]
 host = "127.0.0.1"
@@ -146,6 +150,7 @@ url = "sqlite://{db}"
 {extra}
 "#,
         extra = opts.extra,
+        mailbox = opts.mailbox.as_deref().unwrap_or("INBOX"),
         digest = if opts.digest {
             "[digest]\ntime = \"08:30\""
         } else {
@@ -469,7 +474,7 @@ pub async fn send_raw(from: &str, to: &str, raw: &[u8]) {
         .expect("smtp submission");
 }
 
-fn imap_for(user: &str) -> Imap {
+pub fn imap_for(user: &str) -> Imap {
     Imap {
         host: "127.0.0.1".into(),
         port: IMAP_PORT,

@@ -1,0 +1,363 @@
+//! Faults through the real mail stack (issue 4): the SMTP and IMAP servers
+//! stopped and started under the desk, the database locked, the same mail
+//! delivered three times and the mailbox recreated (a new UIDVALIDITY), and
+//! two daemons with hundreds of consents racing for one slot.
+//!
+//! The tests of this file stop shared servers, so they take turns (cargo
+//! runs test binaries one after another, so no other file is affected).
+//! Sizes come from the environment; `scripts/harness.sh` runs the long ones.
+
+mod common;
+
+use chrono::{Duration as ChronoDuration, Utc};
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use yoyaku::config::Config;
+use yoyaku::daemon::Desk;
+use yoyaku::mail::imap::ImapSession;
+
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn mailstack(cmd: &str) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+    let status = Command::new("bash")
+        .arg(script)
+        .arg(cmd)
+        .status()
+        .expect("mailstack");
+    assert!(status.success(), "mailstack {cmd}");
+}
+
+/// Starts a stopped server again even when the test fails half-way.
+struct Restart(&'static str);
+
+impl Drop for Restart {
+    fn drop(&mut self) {
+        mailstack(self.0);
+    }
+}
+
+fn spawn_daemon(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("YOYAKU_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start yoyaku run")
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Daemon {
+    fn alive(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+/// SMTP down for minutes: the desk keeps handling mail, the answers wait in
+/// the outbox with growing pauses between attempts, and go out once the
+/// server is back, each exactly once.
+#[tokio::test]
+async fn smtp_down_for_minutes_delays_but_loses_nothing() {
+    let _turn = SERIAL.lock().await;
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("smtpdown");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("送信 停止", "12月3日 11:00"),
+        )
+        .await;
+    wait_for(&desk.address, "INBOX", 1).await;
+    mailstack("stop-smtp");
+    let restart = Restart("start-smtp");
+    let now = Utc::now();
+    let r = desk
+        .desk
+        .run_once(now)
+        .await
+        .expect("a pass with SMTP down");
+    assert_eq!((r.handled, r.sent), (1, 0));
+    assert!(r.send_failures >= 1);
+    // Minutes later, still down: no mail lost, no storm of attempts.
+    for minutes in [1, 3, 6] {
+        let r = desk
+            .desk
+            .run_once(now + ChronoDuration::minutes(minutes))
+            .await
+            .expect("pass");
+        assert_eq!(r.sent, 0);
+    }
+    let attempts = desk
+        .db_scalar("SELECT MAX(attempts) FROM outbox WHERE status = 'pending'")
+        .await;
+    assert!(
+        (1..=4).contains(&attempts),
+        "backed off, {attempts} attempts"
+    );
+    drop(restart);
+    // Past every back-off: the pass that follows the outage delivers.
+    let r = desk
+        .desk
+        .run_once(now + ChronoDuration::hours(2))
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 1);
+    let got = seeker.inbox(1).await;
+    assert!(got[0].text().contains("【1】"), "{}", got[0].text());
+    assert_eq!(settle_and_read(&seeker.address, "INBOX").await.len(), 1);
+}
+
+/// IMAP down while the daemon idles: it reconnects with back-off and
+/// answers what arrives once the server is back; it never exits.
+#[tokio::test]
+async fn imap_down_mid_idle_reconnects_and_answers() {
+    let _turn = SERIAL.lock().await;
+    let desk = TestDesk::new().await;
+    let mut daemon = Daemon(spawn_daemon(&desk.config_path));
+    let first = Seeker::new("idle1");
+    first
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("接続 一郎", "12月3日 11:00"),
+        )
+        .await;
+    first.inbox(1).await;
+    mailstack("stop-imap");
+    let restart = Restart("start-imap");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(daemon.alive(), "the daemon survives the outage");
+    drop(restart);
+    let second = Seeker::new("idle2");
+    second
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("接続 二郎", "12月4日 11:00"),
+        )
+        .await;
+    let start = Instant::now();
+    loop {
+        if !read_folder(&second.address, "INBOX").await.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(45),
+            "no answer after the IMAP outage"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(daemon.alive());
+    assert_eq!(settle_and_read(&first.address, "INBOX").await.len(), 1);
+}
+
+/// The database locked by another process for longer than the busy
+/// time-out: the pass fails, the daemon keeps running and retries, and the
+/// request is answered once the lock is gone.
+#[tokio::test]
+async fn a_locked_database_delays_but_loses_nothing() {
+    let _turn = SERIAL.lock().await;
+    let desk = TestDesk::new().await;
+    let db = desk.dir.path().join("yoyaku.db");
+    let mut daemon = Daemon(spawn_daemon(&desk.config_path));
+    let locker = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("second connection");
+    let mut conn = locker.acquire().await.expect("conn");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut *conn)
+        .await
+        .expect("lock");
+    let seeker = Seeker::new("locked");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("施錠 太郎", "12月3日 11:00"),
+        )
+        .await;
+    // Longer than the 10 s busy time-out.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert!(daemon.alive());
+    assert!(read_folder(&seeker.address, "INBOX").await.is_empty());
+    sqlx::query("COMMIT")
+        .execute(&mut *conn)
+        .await
+        .expect("unlock");
+    drop(conn);
+    locker.close().await;
+    let start = Instant::now();
+    while read_folder(&seeker.address, "INBOX").await.is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not answered after the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(daemon.alive());
+    assert_eq!(settle_and_read(&seeker.address, "INBOX").await.len(), 1);
+}
+
+fn replay_request(i: usize, from: &str, to: &str, with_id: bool) -> Vec<u8> {
+    let mut mail = Mail::new(from, to, "オンライン相談の予約");
+    if with_id {
+        mail = mail.id(&format!("replay-{i}-{}@yoyaku.test", std::process::id()));
+    }
+    mail.utf8_base64(&request_text(&format!("再送 {i}号"), "12月3日"))
+        .build()
+}
+
+/// The same messages delivered three times, then the mailbox recreated (a
+/// new UIDVALIDITY) and delivered again: each request is answered once,
+/// found again by UIDVALIDITY+UID, then Message-ID, then the hash of the raw
+/// message (a fifth of them have no Message-ID).
+#[tokio::test]
+async fn replay_three_times_and_a_new_uidvalidity_answer_each_request_once() {
+    let _turn = SERIAL.lock().await;
+    let n = env_or("YOYAKU_REPLAY_MESSAGES", 100);
+    let folder = "受付";
+    let desk = TestDesk::with(Options {
+        mailbox: Some(folder.into()),
+        ..Options::default()
+    })
+    .await;
+    let started = Instant::now();
+    let raws: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            replay_request(
+                i,
+                &format!("replay{i}-{:x}@yoyaku.test", std::process::id()),
+                &desk.address,
+                i % 5 != 0,
+            )
+        })
+        .collect();
+    let mut imap = ImapSession::connect(&imap_for(&desk.address))
+        .await
+        .expect("imap");
+    let name = imap.ensure_folder(folder).await.expect("folder");
+    for _ in 0..3 {
+        for raw in &raws {
+            imap.append(&name, raw).await.expect("append");
+        }
+    }
+    let r = desk.desk.run_once(wed()).await.expect("pass");
+    assert_eq!(r.handled + r.duplicates, 3 * n);
+    assert_eq!(r.duplicates, 2 * n);
+    imap.delete_folder(folder).await.expect("delete");
+    let name = imap.ensure_folder(folder).await.expect("recreate");
+    for raw in &raws {
+        imap.append(&name, raw).await.expect("append");
+    }
+    imap.logout().await;
+    let r = desk.desk.run_once(wed()).await.expect("pass");
+    assert_eq!((r.handled, r.duplicates), (0, n), "the new UIDVALIDITY");
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM requests").await,
+        n as i64
+    );
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'offer'")
+            .await,
+        n as i64
+    );
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(DISTINCT uidvalidity) FROM processed")
+            .await,
+        2
+    );
+    println!(
+        "replay: {n} messages x 3 + a recreated mailbox: {n} requests, {n} offers, {} duplicates caught, {:.1} s",
+        3 * n,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn wed() -> chrono::DateTime<Utc> {
+    jst(2026, 11, 25, 10, 0)
+}
+
+/// Two daemons on one mailbox and one database, and every seeker consenting
+/// to the same slot at once: one booking, every mail handled once, every
+/// seeker answered once (one confirmation, the rest a fresh offer).
+#[tokio::test]
+async fn contention_many_consents_for_one_slot_and_two_daemons() {
+    let _turn = SERIAL.lock().await;
+    let m = env_or("YOYAKU_CONTENTION_CONSENTS", 200);
+    let a = TestDesk::new().await;
+    let b = Desk::new(Config::load(&a.config_path).expect("config"))
+        .await
+        .expect("second daemon");
+    let seekers: Vec<Seeker> = (0..m).map(|i| Seeker::new(&format!("race{i}"))).collect();
+    for (i, s) in seekers.iter().enumerate() {
+        s.send(
+            &a.address,
+            "予約",
+            &request_text(&format!("競争 {i}"), "12月3日 11:00"),
+        )
+        .await;
+    }
+    wait_for(&a.address, "INBOX", m).await;
+    let (ra, rb) = tokio::join!(a.desk.run_once(wed()), b.run_once(wed()));
+    let handled = ra.expect("a").handled + rb.expect("b").handled;
+    assert_eq!(handled, m, "each request handled by one daemon");
+    for s in &seekers {
+        let offer = s.inbox(1).await.remove(0);
+        assert!(offer.text().contains("【1】2026年12月3日（木）11:00"));
+        s.reply(&offer, "1番でお願いします").await;
+    }
+    wait_for(&a.address, "INBOX", m).await;
+    let started = Instant::now();
+    let (ra, rb) = tokio::join!(a.desk.run_once(wed()), b.run_once(wed()));
+    let handled = ra.expect("a").handled + rb.expect("b").handled;
+    assert_eq!(handled, m, "each consent handled by one daemon");
+    let mut confirmations = 0;
+    for s in &seekers {
+        let got = s.inbox(2).await;
+        confirmations += got
+            .iter()
+            .filter(|g| g.text().contains("予約が確定しました"))
+            .count();
+    }
+    let answered = started.elapsed();
+    assert_eq!(confirmations, 1);
+    assert_eq!(
+        a.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
+            .await,
+        1
+    );
+    assert_eq!(
+        a.db_scalar("SELECT COUNT(*) FROM processed").await,
+        2 * m as i64
+    );
+    for s in seekers.iter().take(20) {
+        assert_eq!(settle_and_read(&s.address, "INBOX").await.len(), 2);
+    }
+    println!(
+        "contention: {m} consents for one slot, two daemons: 1 booking, {} answers, every consent answered in {:.1} s",
+        m,
+        answered.as_secs_f64()
+    );
+}

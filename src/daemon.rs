@@ -105,12 +105,16 @@ impl Desk {
             warn!(key = %key, "unknown config key ignored (a typo?)");
         }
         let store = Store::open(&cfg.database_url).await?;
-        {
+        // Housekeeping; a locked database must not stop the start.
+        let housekeeping = async {
             let mut conn = store.conn().await?;
-            let n = requests::backfill_booked_slots(&mut conn, cfg.calendar.tz).await?;
-            if n > 0 {
-                info!(requests = n, "booked slots of older bookings filled in");
-            }
+            outbox::release_append_claims(&mut conn).await?;
+            requests::backfill_booked_slots(&mut conn, cfg.calendar.tz).await
+        };
+        match housekeeping.await {
+            Ok(0) => {}
+            Ok(n) => info!(requests = n, "booked slots of older bookings filled in"),
+            Err(e) => warn!(error = %e, "start-up housekeeping skipped"),
         }
         let composer = Composer::new(&cfg)?;
         let smtp = SmtpSender::new(&cfg.smtp)?;
@@ -1267,6 +1271,13 @@ impl Desk {
             outbox::unappended(&mut conn, 200).await?
         };
         for row in rows {
+            let claimed = {
+                let mut conn = self.store.conn().await?;
+                outbox::claim_append(&mut conn, row.id).await?
+            };
+            if !claimed {
+                continue;
+            }
             let sent = session
                 .sent_folder(self.cfg.folders.sent.as_deref())
                 .await?;
@@ -1306,6 +1317,18 @@ impl Desk {
             }
             let mut progressed = false;
             for row in rows {
+                // Leased for twice the SMTP time-out: long enough to finish,
+                // short enough that a crashed sender's mail is soon retried.
+                let lease = ChronoDuration::from_std(self.cfg.smtp.timeout * 2)
+                    .unwrap_or(ChronoDuration::seconds(60));
+                let claimed = {
+                    let mut conn = self.store.conn().await?;
+                    outbox::claim(&mut conn, row.id, until, until.max(Utc::now()) + lease).await?
+                };
+                if !claimed {
+                    // Another desk on this database is sending it.
+                    continue;
+                }
                 let result = self.smtp.send(row.id, &row.recipient, &row.raw).await;
                 let mut conn = self.store.conn().await?;
                 match result {

@@ -189,8 +189,26 @@ fn run() -> Result<ExitCode> {
         match cli.command {
             Command::Run { config } => {
                 let cfg = Config::load(&config)?;
-                let desk = Desk::new(cfg).await?;
-                desk.run(shutdown_signal()).await?;
+                let shutdown = shutdown_signal();
+                tokio::pin!(shutdown);
+                // A database that is locked or briefly unavailable at start
+                // is waited for, like every other outage.
+                let mut backoff = std::time::Duration::from_secs(1);
+                let desk = loop {
+                    match Desk::new(cfg.clone()).await {
+                        Ok(d) => break d,
+                        Err(e) if e.is_transient() => {
+                            tracing::warn!(error = %e, retry_in_secs = backoff.as_secs(), "start failed; retrying");
+                            tokio::select! {
+                                _ = &mut shutdown => return Ok(ExitCode::SUCCESS),
+                                _ = tokio::time::sleep(backoff) => {}
+                            }
+                            backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                desk.run(shutdown).await?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Once { config, now } => {

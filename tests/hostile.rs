@@ -583,9 +583,7 @@ fn build_corpus(desk: &str, tag: &str) -> Corpus {
     }
     for k in 0..3 {
         let from = format!("MAILER-DAEMON@bounce{k}.example");
-        let body = format!(
-            "--r\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\nFinal-Recipient: rfc822; someone@example.jp\r\nAction: failed\r\nStatus: 5.1.1\r\n--r--\r\n"
-        );
+        let body = "--r\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\nFinal-Recipient: rfc822; someone@example.jp\r\nAction: failed\r\nStatus: 5.1.1\r\n--r--\r\n".to_string();
         let r = raw(
             &from,
             desk,

@@ -287,7 +287,19 @@ impl ImapSession {
     }
 
     /// Moves message `uid` of the selected mailbox into `folder`.
+    /// Moves a message; one already gone (another desk on the same mailbox
+    /// moved it first) counts as moved.
     pub async fn move_to(&mut self, uid: u32, folder: &str) -> Result<(), MailError> {
+        match self.move_to_inner(uid, folder).await {
+            Err(MailError::Imap {
+                source: async_imap::error::Error::No(text),
+                ..
+            }) if text.contains("EXPUNGEISSUED") || text.contains("no longer exist") => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn move_to_inner(&mut self, uid: u32, folder: &str) -> Result<(), MailError> {
         let encoded = self.ensure_folder(folder).await?;
         let t = self.timeout;
         let can_move = self.can_move;

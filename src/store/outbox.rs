@@ -170,3 +170,41 @@ pub async fn sent_any_of(
     }
     Ok(false)
 }
+
+/// Takes a pending mail for sending until `lease_until`, so a second
+/// daemon on the same database does not send it too. Whether we got it.
+/// A sender that dies holding it frees it when the lease runs out.
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    id: i64,
+    until: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
+    )
+    .bind(ts(lease_until))
+    .bind(id)
+    .bind(ts(until))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes a sent mail for copying to the sent folder (appended = 2 while
+/// being copied). Whether we got it.
+pub async fn claim_append(conn: &mut SqliteConnection, id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE outbox SET appended = 2 WHERE id = ? AND appended = 0")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Copies interrupted by a crash are taken up again at start-up.
+pub async fn release_append_claims(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE outbox SET appended = 0 WHERE appended = 2")
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

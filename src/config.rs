@@ -265,14 +265,27 @@ struct RawTemplates {
 struct RawLimits {
     #[serde(default = "default_max_bytes")]
     max_message_bytes: u64,
+    #[serde(default = "default_per_sender")]
+    per_sender_per_day: u32,
+    #[serde(default = "default_per_seeker")]
+    per_seeker_per_day: u32,
 }
 
 impl Default for RawLimits {
     fn default() -> Self {
         RawLimits {
             max_message_bytes: default_max_bytes(),
+            per_sender_per_day: default_per_sender(),
+            per_seeker_per_day: default_per_seeker(),
         }
     }
+}
+
+fn default_per_sender() -> u32 {
+    20
+}
+fn default_per_seeker() -> u32 {
+    10
 }
 
 fn default_max_bytes() -> u64 {
@@ -378,6 +391,10 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub terms_file: Option<PathBuf>,
     pub max_message_bytes: u64,
+    /// Messages answered per sender address in 24 hours; more go to staff.
+    pub per_sender_per_day: u32,
+    /// New requests per job-seeker number in 24 hours; more go to staff.
+    pub per_seeker_per_day: u32,
     pub rules: Rules,
     /// Local time of the staff digest on business mornings; `None`: off.
     pub digest_at: Option<NaiveTime>,
@@ -591,6 +608,12 @@ impl Config {
                 ));
             }
         }
+        if raw.limits.per_sender_per_day == 0 {
+            return Err(key_err("limits.per_sender_per_day", "must be at least 1"));
+        }
+        if raw.limits.per_seeker_per_day == 0 {
+            return Err(key_err("limits.per_seeker_per_day", "must be at least 1"));
+        }
         if raw.limits.max_message_bytes < 1024 {
             return Err(key_err("limits.max_message_bytes", "must be at least 1024"));
         }
@@ -676,6 +699,8 @@ impl Config {
             templates_dir,
             terms_file,
             max_message_bytes: raw.limits.max_message_bytes,
+            per_sender_per_day: raw.limits.per_sender_per_day,
+            per_seeker_per_day: raw.limits.per_seeker_per_day,
             rules: Rules {
                 reminder_at,
                 no_show_after_minutes,

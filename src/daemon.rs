@@ -375,6 +375,7 @@ impl Desk {
             outcome: reason,
             folder,
             now,
+            sender: None,
         };
         processed::insert(&mut tx, &record).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -410,6 +411,7 @@ impl Desk {
                     outcome: "duplicate",
                     folder: self.folder(Filing::Handled),
                     now,
+                    sender: Some(inbound.from.as_str()).filter(|f| !f.is_empty()),
                 },
             )
             .await?;
@@ -427,6 +429,7 @@ impl Desk {
                 outcome,
                 folder: self.folder(filing),
                 now,
+                sender: Some(inbound.from.as_str()).filter(|f| !f.is_empty()),
             },
         )
         .await?;
@@ -466,6 +469,18 @@ impl Desk {
         }
         if inbound.from == crate::config::bare_address(&self.cfg.office.staff_address) {
             return Ok((Filing::Staff, "from_staff", None));
+        }
+        // A flood from one address goes to staff (told once a day) and gets
+        // no answers: it cannot fill the outbox or crowd out other seekers.
+        let day_ago = now - ChronoDuration::hours(24);
+        let (recent, told) = processed::recent_from(tx, &inbound.from, day_ago).await?;
+        if recent >= i64::from(self.cfg.per_sender_per_day) {
+            if !told {
+                self.notify_staff(tx, None, "flood_sender", &inbound.subject, now)
+                    .await?;
+            }
+            warn!(recent, "sender over the daily limit; filed for staff");
+            return Ok((Filing::Staff, "rate_limited", None));
         }
         let cal = &self.cfg.calendar;
         let today = cal.local_date(now);
@@ -607,6 +622,24 @@ impl Desk {
                     .filter(usable)
                     .or_else(|| inbound.reply_to.clone().filter(usable))
                     .unwrap_or_else(|| inbound.from.clone());
+                // Many new requests under one 求職番号 in a day (from any
+                // addresses): staff look at them; no more automatic answers.
+                if let Some(number) = parsed.seeker_number.as_deref() {
+                    let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
+                    if recent >= i64::from(self.cfg.per_seeker_per_day) {
+                        let told = format!("flood_seeker:{number}:{today}");
+                        if office::get_meta(tx, &told).await?.is_none() {
+                            self.notify_staff(tx, None, "flood_seeker", &inbound.subject, now)
+                                .await?;
+                            office::set_meta(tx, &told, "1").await?;
+                        }
+                        warn!(
+                            recent,
+                            "job-seeker number over the daily limit; filed for staff"
+                        );
+                        return Ok((Filing::Staff, "rate_limited", None));
+                    }
+                }
                 let row = self.insert_request(tx, &to, &inbound.subject, now).await?;
                 (row, Event::Request(parsed))
             }
@@ -948,12 +981,23 @@ impl Desk {
                     {
                         keys.push("seeker_number");
                     }
+                    // The same notice to the same address at most once a day.
+                    let variant = keys.join(",");
+                    let day_ago = now - ChronoDuration::hours(24);
+                    if outbox::sent_variant_since(tx, &thread.to, "missing", &variant, day_ago)
+                        .await?
+                    {
+                        debug!(request = row.id, "same notice already sent today");
+                        continue;
+                    }
                     let ctx_v = minijinja::context! {
                         missing => keys, invalid_seeker_number => next.data.invalid_seeker_number.clone(),
                         invalid_dates => next.data.invalid_dates.clone(), time_without_date => next.data.time_without_date, ..base
                     };
-                    self.enqueue(tx, row.id, "missing", ctx_v, &thread, false, now)
+                    let id = self
+                        .enqueue(tx, row.id, "missing", ctx_v, &thread, false, now)
                         .await?;
+                    outbox::set_variant(tx, &id, &variant).await?;
                 }
                 Effect::AskWhich => {
                     self.enqueue(
@@ -981,11 +1025,11 @@ impl Desk {
                 }
                 Effect::Lapse => {
                     self.enqueue(tx, row.id, "lapsed", base, &thread, false, now)
-                        .await?
+                        .await?;
                 }
                 Effect::AcknowledgeWithdrawal => {
                     self.enqueue(tx, row.id, "withdrawn", base, &thread, false, now)
-                        .await?
+                        .await?;
                 }
                 Effect::AcknowledgeBooked => {
                     let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), ..base };
@@ -1120,7 +1164,7 @@ impl Desk {
         thread: &Thread,
         attach_terms: bool,
         now: DateTime<Utc>,
-    ) -> Result<(), DeskError> {
+    ) -> Result<String, DeskError> {
         self.enqueue_with(tx, request_id, kind, ctx, thread, attach_terms, None, now)
             .await
     }
@@ -1137,7 +1181,7 @@ impl Desk {
         attach_terms: bool,
         extra: Option<crate::mail::compose::Extra>,
         now: DateTime<Utc>,
-    ) -> Result<(), DeskError> {
+    ) -> Result<String, DeskError> {
         let out = self.composer.compose_with(
             &format!("{kind}.txt.j2"),
             ctx,
@@ -1156,7 +1200,7 @@ impl Desk {
             now,
         )
         .await?;
-        Ok(())
+        Ok(out.message_id)
     }
 
     async fn notify_staff(

@@ -182,10 +182,10 @@ fn exercise(raw: &[u8], state_pick: usize) {
         full: &full,
         rules: &rules,
         standing: Standing {
-            refused: state_pick % 7 == 0,
+            refused: state_pick.is_multiple_of(7),
             unexcused_no_shows: (state_pick % 4) as u32,
         },
-        trusted: state_pick % 2 == 0,
+        trusted: state_pick.is_multiple_of(2),
     };
     let states = [
         State::New,

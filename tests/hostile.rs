@@ -1074,3 +1074,108 @@ async fn quoted_choices_book_nothing() {
         "{answered} asked, {staff} to staff"
     );
 }
+
+/// A flood from one address (and one 求職番号 from many addresses) goes to
+/// staff after the daily limit, told once; other seekers' mail in between
+/// is answered as usual; the same error notice goes to an address once a day.
+#[tokio::test]
+async fn floods_go_to_staff_and_notices_are_not_repeated() {
+    let desk = TestDesk::with(Options {
+        limits: (20, 10),
+        ..Options::default()
+    })
+    .await;
+    let tag = format!("f{:x}", std::process::id());
+    let flooder = format!("flood-{tag}@yoyaku.test");
+    let mut imap = ImapSession::connect(&imap_for(&desk.address))
+        .await
+        .expect("imap");
+    for i in 0..30 {
+        // Every one incomplete in a different way (distinct text, so not duplicates).
+        let r = raw(
+            &flooder,
+            &desk.address,
+            &format!("flood-{i}-{tag}@x"),
+            &[("Content-Type", "text/plain; charset=UTF-8")],
+            format!("予約したいです {i}").as_bytes(),
+        );
+        imap.append("INBOX", &r).await.expect("append");
+        if i == 15 {
+            let other = raw(
+                &format!("calm-{tag}@yoyaku.test"),
+                &desk.address,
+                &format!("calm-{tag}@x"),
+                &[("Content-Type", "text/plain; charset=UTF-8")],
+                request()
+                    .replace("32010-12345678", "32010-99999999")
+                    .replace('\n', "\r\n")
+                    .as_bytes(),
+            );
+            imap.append("INBOX", &other).await.expect("append");
+        }
+    }
+    // One 求職番号 from 15 addresses.
+    for i in 0..15 {
+        let r = raw(
+            &format!("many{i}-{tag}@yoyaku.test"),
+            &desk.address,
+            &format!("many-{i}-{tag}@x"),
+            &[("Content-Type", "text/plain; charset=UTF-8")],
+            request_text(&format!("同一 {i}"), "12月4日 11:00")
+                .replace('\n', "\r\n")
+                .as_bytes(),
+        );
+        imap.append("INBOX", &r).await.expect("append");
+    }
+    imap.logout().await;
+    desk.desk
+        .run_once(jst(2026, 11, 25, 10, 0))
+        .await
+        .expect("pass");
+    let count = |sql: &'static str| desk.db_scalar(sql);
+    let to_flooder: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE recipient = ?")
+        .bind(&flooder)
+        .fetch_one(desk.desk.store().pool())
+        .await
+        .expect("count");
+    // 20 handled, and of those the same "what is missing" notice only once.
+    assert_eq!(to_flooder, 1, "one notice of the same kind a day");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM processed WHERE outcome = 'rate_limited'").await,
+        10 + 5
+    );
+    let calm: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = 'offer'")
+            .bind(format!("calm-{tag}@yoyaku.test"))
+            .fetch_one(desk.desk.store().pool())
+            .await
+            .expect("count");
+    assert_eq!(calm, 1, "the other seeker is answered");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM requests WHERE seeker_number = '32010-12345678'").await,
+        10,
+        "ten requests under one number"
+    );
+    let staff: Vec<Vec<u8>> = sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = 'staff'")
+        .fetch_all(desk.desk.store().pool())
+        .await
+        .expect("staff");
+    let bodies: Vec<String> = staff
+        .iter()
+        .map(|r| yoyaku::mail::message::parse(r).body)
+        .collect();
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b.contains("同じアドレスから"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b.contains("同じ求職番号で"))
+            .count(),
+        1
+    );
+}

@@ -897,7 +897,7 @@ async fn unmarked_quotes_and_bottom_posting_are_read_correctly() {
 async fn an_oversized_message_is_left_for_staff_without_downloading() {
     let desk = TestDesk::with(Options {
         rooms: 1,
-        extra: "[limits]\nmax_message_bytes = 4096\n".into(),
+        extra: "max_message_bytes = 4096\n".into(), // inside [limits]
         ..Default::default()
     })
     .await;

@@ -208,3 +208,32 @@ pub async fn release_append_claims(conn: &mut SqliteConnection) -> Result<u64, S
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Whether a notice of this kind and variant went to `recipient` since `since`.
+pub async fn sent_variant_since(
+    conn: &mut SqliteConnection,
+    recipient: &str,
+    kind: &str,
+    variant: &str,
+    since: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM outbox WHERE recipient = ? AND kind = ? AND variant = ? AND created_at >= ? LIMIT 1",
+    )
+    .bind(recipient)
+    .bind(kind)
+    .bind(variant)
+    .bind(ts(since))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+pub async fn set_variant(tx: &mut Tx, message_id: &str, variant: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET variant = ? WHERE message_id = ?")
+        .bind(variant)
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -70,10 +70,12 @@ pub struct Record<'a> {
     pub outcome: &'a str,
     pub folder: &'a str,
     pub now: DateTime<Utc>,
+    /// The sender's bare address, for the rate limit.
+    pub sender: Option<&'a str>,
 }
 
 pub async fn insert(tx: &mut Tx, r: &Record<'_>) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO processed (mailbox, uidvalidity, uid, message_id, raw_sha256, request_id, outcome, folder, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO processed (mailbox, uidvalidity, uid, message_id, raw_sha256, request_id, outcome, folder, processed_at, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(&r.key.mailbox)
         .bind(i64::from(r.key.uidvalidity))
         .bind(i64::from(r.key.uid))
@@ -83,6 +85,7 @@ pub async fn insert(tx: &mut Tx, r: &Record<'_>) -> Result<(), StoreError> {
         .bind(r.outcome)
         .bind(r.folder)
         .bind(ts(r.now))
+        .bind(r.sender)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -125,4 +128,28 @@ pub async fn record_failure(
     .bind(i64::from(key.uid))
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// Messages from `sender` handled since `since` (duplicates and machine
+/// mail not counted), and whether one of them was already over the limit.
+pub async fn recent_from(
+    conn: &mut SqliteConnection,
+    sender: &str,
+    since: DateTime<Utc>,
+) -> Result<(i64, bool), StoreError> {
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed WHERE sender = ? AND processed_at >= ? AND outcome IN ('handled', 'needs_staff')",
+    )
+    .bind(sender)
+    .bind(ts(since))
+    .fetch_one(&mut *conn)
+    .await?;
+    let limited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed WHERE sender = ? AND processed_at >= ? AND outcome = 'rate_limited'",
+    )
+    .bind(sender)
+    .bind(ts(since))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((counted, limited > 0))
 }

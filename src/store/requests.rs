@@ -214,6 +214,21 @@ pub async fn backfill_booked_slots(
     Ok(rows.len())
 }
 
+/// Requests under this job-seeker number created since `since`.
+pub async fn recent_by_seeker_number(
+    conn: &mut SqliteConnection,
+    seeker_number: &str,
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM requests WHERE seeker_number = ? AND created_at >= ?",
+    )
+    .bind(seeker_number)
+    .bind(ts(since))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// Ids of requests whose next timer is due at `now`.
 pub async fn due(
     conn: &mut SqliteConnection,

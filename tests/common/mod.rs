@@ -84,6 +84,9 @@ pub struct Options {
     pub digest: bool,
     /// The mailbox the desk reads (default INBOX).
     pub mailbox: Option<String>,
+    /// (per sender, per 求職番号) daily limits; tests reuse one 求職番号 for
+    /// many seekers, so the default here is generous.
+    pub limits: (u32, u32),
 }
 
 impl Default for Options {
@@ -94,6 +97,7 @@ impl Default for Options {
             tls: None,
             digest: false,
             mailbox: None,
+            limits: (1000, 1000),
         }
     }
 }
@@ -147,8 +151,13 @@ url = "sqlite://{db}"
 
 {rooms}
 {digest}
+[limits]
+per_sender_per_day = {per_sender}
+per_seeker_per_day = {per_seeker}
 {extra}
 "#,
+        per_sender = opts.limits.0,
+        per_seeker = opts.limits.1,
         extra = opts.extra,
         mailbox = opts.mailbox.as_deref().unwrap_or("INBOX"),
         digest = if opts.digest {

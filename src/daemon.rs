@@ -458,6 +458,11 @@ impl Desk {
         if inbound.from == own {
             return Ok((Filing::Machine, "own_mail", None));
         }
+        if inbound.too_complex && inbound.kind == MailKind::Person {
+            self.notify_staff(tx, None, "too_complex", &inbound.subject, now)
+                .await?;
+            return Ok((Filing::Staff, "too_complex", None));
+        }
         match inbound.kind {
             MailKind::Bounce => {
                 self.notify_staff(tx, None, "bounce", &inbound.subject, now)

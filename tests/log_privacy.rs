@@ -56,6 +56,55 @@ async fn a_full_flow_logs_no_personal_data() {
     desk.once_after(1, now).await;
     let confirm = seeker.inbox(2).await.remove(1);
     assert!(confirm.text().contains("pass0word"), "the flow really ran");
+    // After booking: a need, a reminder, a cancellation, a staff booking
+    // with its reminder and no-show, the digest, a report and a purge.
+    seeker
+        .reply(
+            &confirm,
+            "手話通訳をお願いできますか。やはりキャンセルします。",
+        )
+        .await;
+    desk.once_after(1, jst(2026, 12, 2, 9, 0)).await;
+    let reservation = desk
+        .desk
+        .staff_book(
+            &yoyaku::staff::StaffBooking {
+                seeker_number: "32010-98765432".into(),
+                name: name.into(),
+                email: seeker.address.clone(),
+                phone: Some("090-9876-5432".into()),
+                date: chrono::NaiveDate::from_ymd_opt(2026, 12, 8).expect("date"),
+                time: chrono::NaiveTime::from_hms_opt(13, 30, 0).expect("time"),
+                needs: vec!["interpreter".into()],
+            },
+            jst(2026, 12, 2, 9, 5),
+        )
+        .await
+        .expect("staff booking");
+    desk.desk
+        .run_once(jst(2026, 12, 7, 9, 0))
+        .await
+        .expect("reminder pass");
+    desk.desk
+        .run_once(jst(2026, 12, 8, 13, 45))
+        .await
+        .expect("no-show pass");
+    let _ = desk.desk.show(&reservation).await.expect("show");
+    let _ = desk
+        .desk
+        .report(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("month"))
+        .await
+        .expect("report");
+    let _ = desk
+        .desk
+        .purge(chrono::Duration::days(1), jst(2027, 1, 1, 0, 0))
+        .await
+        .expect("purge");
+    assert_eq!(
+        seeker.inbox(5).await.len(),
+        5,
+        "offer, confirmation, cancellation, staff booking, reminder"
+    );
 
     let logs =
         String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();

@@ -24,6 +24,29 @@ pub struct Inbound {
     pub kind: MailKind,
     /// Whether mail-parser could read the message at all.
     pub parsed: bool,
+    /// More MIME nesting or parts than a person's mail has: only the
+    /// headers were read; staff look at it.
+    pub too_complex: bool,
+}
+
+/// Nested multiparts and body parts beyond these are not a person's mail
+/// (phone and desktop mailers nest 3 or 4 deep); bounded work per message.
+const MAX_MULTIPARTS: usize = 32;
+const MAX_PARTS: usize = 500;
+
+static MULTIPART: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?i)content-type:\s*multipart/").expect("multipart regex")
+});
+
+/// Whether the raw message nests or splits more than [`MAX_MULTIPARTS`] /
+/// [`MAX_PARTS`] allow (counted before any parsing).
+fn too_complex(raw: &[u8]) -> bool {
+    MULTIPART.find_iter(raw).nth(MAX_MULTIPARTS).is_some()
+        || raw
+            .windows(3)
+            .filter(|w| w == b"\n--")
+            .nth(MAX_PARTS * 2)
+            .is_some()
 }
 
 /// Upper bound on the body text we look at; long tails are signatures,
@@ -77,6 +100,22 @@ fn normalise_charsets(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 }
 
 pub fn parse(raw: &[u8]) -> Inbound {
+    if too_complex(raw) {
+        // The headers alone: who sent it, so staff can answer.
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(raw.len().min(64 * 1024), |p| p + 4);
+        let head = normalise_charsets(&raw[..end]);
+        let mut inbound = parse_readable(&head);
+        inbound.body.clear();
+        inbound.too_complex = true;
+        return inbound;
+    }
+    parse_readable(raw)
+}
+
+fn parse_readable(raw: &[u8]) -> Inbound {
     let raw = normalise_charsets(raw);
     let Some(msg) = MessageParser::default().parse(&raw) else {
         return Inbound::default();
@@ -178,6 +217,7 @@ pub fn parse(raw: &[u8]) -> Inbound {
         body,
         kind,
         parsed: true,
+        too_complex: false,
     }
 }
 
@@ -200,6 +240,20 @@ fn unflow(text: &str, delsp: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn deep_or_many_part_mail_is_read_only_to_its_headers() {
+        let mut body = "Content-Type: text/plain\r\n\r\n12月3日 11:00\r\n".to_string();
+        for d in 0..40 {
+            body = format!("Content-Type: multipart/mixed; boundary=\"d{d}\"\r\n\r\n--d{d}\r\n{body}\r\n--d{d}--\r\n");
+        }
+        let raw = format!("From: a@example.jp\r\nSubject: x\r\n{body}");
+        let m = super::parse(raw.as_bytes());
+        assert!(m.too_complex && m.body.is_empty());
+        assert_eq!(m.from, "a@example.jp");
+        let plain = super::parse(b"From: a@example.jp\r\nSubject: x\r\n\r\nhello\r\n");
+        assert!(!plain.too_complex && plain.body.contains("hello"));
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,380 @@
+//! End-to-end benches through the real loopback Dovecot + Postfix (issue 5):
+//!
+//! - burst: N requests already in the inbox; time until every offer is in
+//!   its seeker's mailbox, for `yoyaku once` and, in the same run, for a
+//!   bare relay on the same crates (IMAP fetch, a fixed SMTP reply, no
+//!   parsing, no database): the mail stack's own limit;
+//! - latency: requests sent one at a time to a `yoyaku run` idling in IMAP
+//!   IDLE; submission to arrival in the seeker's mailbox, p50 and p99;
+//! - contention: M consents for one slot at once; time until each has its
+//!   answer, and exactly one booking;
+//! - memory: the daemon's peak RSS with B past bookings in its database.
+//!
+//! `cargo bench --bench end_to_end` (sizes from YOYAKU_BENCH_BURST=2000,
+//! YOYAKU_BENCH_LATENCY=200, YOYAKU_BENCH_CONTENTION=200,
+//! YOYAKU_BENCH_BOOKINGS=100000). Under `cargo test` it runs a small smoke
+//! version. Delivery is seen by counting files in the seekers' maildirs,
+//! which costs the mail stack nothing. No timing is asserted.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use yoyaku::mail::imap::ImapSession;
+use yoyaku::mail::smtp::SmtpSender;
+
+const BENCH_DOMAIN: &str = "bench.test";
+
+fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn maildir(address: &str) -> PathBuf {
+    let (user, domain) = address.split_once('@').unwrap_or((address, ""));
+    let root =
+        std::env::var("YOYAKU_MAILSTACK_DIR").unwrap_or_else(|_| "/tmp/yoyaku-mailstack".into());
+    PathBuf::from(root)
+        .join("mail")
+        .join(domain)
+        .join(user)
+        .join("Maildir")
+}
+
+fn delivered(address: &str) -> usize {
+    let dir = maildir(address);
+    ["new", "cur"]
+        .iter()
+        .map(|sub| std::fs::read_dir(dir.join(sub)).map_or(0, |d| d.count()))
+        .sum()
+}
+
+/// Waits until every address has at least `n` messages; the instant it happened.
+fn wait_delivered(addresses: &[String], n: usize, limit: Duration) -> Instant {
+    let start = Instant::now();
+    let mut pending: Vec<&String> = addresses.iter().collect();
+    loop {
+        pending.retain(|a| delivered(a) < n);
+        if pending.is_empty() {
+            return Instant::now();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{} of {} not delivered",
+            pending.len(),
+            addresses.len()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn request_raw(from: &str, to: &str, i: usize) -> Vec<u8> {
+    let day = 1 + (i % 20);
+    Mail::new(from, to, "オンライン相談の予約")
+        .id(&format!("bench-{i}-{}@{BENCH_DOMAIN}", std::process::id()))
+        .utf8_base64(&request_text(&format!("計測 {i}"), &format!("12月{day}日")))
+        .build()
+}
+
+async fn append_all(user: &str, raws: &[Vec<u8>]) {
+    let mut imap = ImapSession::connect(&imap_for(user)).await.expect("imap");
+    for raw in raws {
+        imap.append("INBOX", raw).await.expect("append");
+    }
+    imap.logout().await;
+}
+
+fn run_once(config: &std::path::Path, now: &str) {
+    let status = Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+        .args(["once", "--now", now, "--config"])
+        .arg(config)
+        .env("YOYAKU_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .expect("yoyaku once");
+    assert!(status.success());
+}
+
+fn seekers(prefix: &str, n: usize) -> Vec<String> {
+    let run = format!("{:x}", std::process::id() as u64 ^ rand_tag());
+    (0..n)
+        .map(|i| format!("{prefix}{i}-{run}@{BENCH_DOMAIN}"))
+        .collect()
+}
+
+fn rand_tag() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The bare relay: fetch each message over IMAP, send a fixed reply to its
+/// From over SMTP. No MIME parsing, no database, the same crates.
+async fn bare_relay(desk: &TestDesk) {
+    let cfg = desk.desk.config().clone();
+    let smtp = SmtpSender::new(&cfg.smtp).expect("smtp");
+    let mut imap = ImapSession::connect(&cfg.imap).await.expect("imap");
+    imap.select("INBOX").await.expect("select");
+    let uids = imap.uids().await.expect("uids");
+    for (i, uid) in uids.into_iter().enumerate() {
+        let Some(raw) = imap.fetch(uid).await.expect("fetch") else {
+            continue;
+        };
+        let head = &raw[..raw.len().min(2048)];
+        let text = String::from_utf8_lossy(head);
+        let Some(from) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("From: "))
+            .map(|f| f.trim().to_string())
+        else {
+            continue;
+        };
+        let reply = format!(
+            "From: {}\r\nTo: {from}\r\nSubject: Re\r\nMessage-ID: <relay-{i}@{BENCH_DOMAIN}>\r\n\r\nreceived\r\n",
+            cfg.from_address()
+        );
+        smtp.send(i as i64, &from, reply.as_bytes())
+            .await
+            .expect("send");
+    }
+    smtp.close().await;
+    imap.logout().await;
+}
+
+/// Every bench seeker shares one 求職番号: no daily limits here.
+fn unlimited() -> Options {
+    Options {
+        limits: (1_000_000, 1_000_000),
+        ..Options::default()
+    }
+}
+
+fn rooms_for(n: usize) -> usize {
+    // About 80 slots in the 30-day horizon: a room per 80 seekers.
+    n.div_ceil(60).max(1)
+}
+
+async fn burst(n: usize) -> (f64, f64) {
+    // yoyaku.
+    let desk = TestDesk::with(Options {
+        rooms: rooms_for(n),
+        limits: (1_000_000, 1_000_000),
+        ..Options::default()
+    })
+    .await;
+    let who = seekers("b", n);
+    let raws: Vec<Vec<u8>> = who
+        .iter()
+        .enumerate()
+        .map(|(i, s)| request_raw(s, &desk.address, i))
+        .collect();
+    append_all(&desk.address, &raws).await;
+    let start = Instant::now();
+    run_once(&desk.config_path, "2026-11-25T10:00:00+09:00");
+    let done = wait_delivered(&who, 1, Duration::from_secs(600));
+    let yoyaku_secs = (done - start).as_secs_f64();
+    // The bare relay, same messages, its own seekers.
+    let relay_desk = TestDesk::with(unlimited()).await;
+    let relay_who = seekers("r", n);
+    let raws: Vec<Vec<u8>> = relay_who
+        .iter()
+        .enumerate()
+        .map(|(i, s)| request_raw(s, &relay_desk.address, i))
+        .collect();
+    append_all(&relay_desk.address, &raws).await;
+    let start = Instant::now();
+    bare_relay(&relay_desk).await;
+    let done = wait_delivered(&relay_who, 1, Duration::from_secs(600));
+    (yoyaku_secs, (done - start).as_secs_f64())
+}
+
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_run(config: &std::path::Path) -> Daemon {
+    Daemon(
+        Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env("YOYAKU_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("yoyaku run"),
+    )
+}
+
+async fn latency(n: usize) -> Vec<f64> {
+    let desk = TestDesk::with(Options {
+        rooms: rooms_for(n),
+        limits: (1_000_000, 1_000_000),
+        ..Options::default()
+    })
+    .await;
+    let _daemon = spawn_run(&desk.config_path);
+    // Let it connect and enter IDLE.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let who = seekers("l", n);
+    let mut out = Vec::with_capacity(n);
+    for (i, s) in who.iter().enumerate() {
+        let raw = request_raw(s, &desk.address, i);
+        let start = Instant::now();
+        send_raw(s, &desk.address, &raw).await;
+        let done = wait_delivered(std::slice::from_ref(s), 1, Duration::from_secs(30));
+        out.push((done - start).as_secs_f64() * 1000.0);
+    }
+    out
+}
+
+async fn contention(m: usize) -> (f64, i64) {
+    let desk = TestDesk::with(unlimited()).await;
+    let who = seekers("c", m);
+    let raws: Vec<Vec<u8>> = who
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Mail::new(s, &desk.address, "予約")
+                .id(&format!("c-{i}-{}@{BENCH_DOMAIN}", rand_tag()))
+                .utf8_base64(&request_text("競合", "12月3日 11:00"))
+                .build()
+        })
+        .collect();
+    append_all(&desk.address, &raws).await;
+    run_once(&desk.config_path, "2026-11-25T10:00:00+09:00");
+    wait_delivered(&who, 1, Duration::from_secs(300));
+    let offers: Vec<(String, String)> =
+        sqlx::query_as("SELECT recipient, message_id FROM outbox WHERE kind = 'offer'")
+            .fetch_all(desk.desk.store().pool())
+            .await
+            .expect("offers");
+    let consents: Vec<Vec<u8>> = offers
+        .iter()
+        .enumerate()
+        .map(|(i, (to, id))| {
+            Mail::new(to, &desk.address, "Re: 予約")
+                .id(&format!("consent-{i}-{}@{BENCH_DOMAIN}", rand_tag()))
+                .header("In-Reply-To", &format!("<{id}>"))
+                .header("References", &format!("<{id}>"))
+                .utf8_base64("1番でお願いします")
+                .build()
+        })
+        .collect();
+    append_all(&desk.address, &consents).await;
+    let start = Instant::now();
+    run_once(&desk.config_path, "2026-11-25T10:05:00+09:00");
+    let done = wait_delivered(&who, 2, Duration::from_secs(300));
+    let bookings = desk
+        .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
+        .await;
+    ((done - start).as_secs_f64(), bookings)
+}
+
+/// Peak RSS (kB) of a daemon answering requests with `b` past bookings.
+async fn memory(b: usize) -> (u64, f64) {
+    let desk = TestDesk::with(unlimited()).await;
+    let pool = desk.desk.store().pool().clone();
+    let started = Instant::now();
+    let mut tx = pool.begin().await.expect("tx");
+    for i in 0..b {
+        let day = i / 4;
+        let slot = ["00:30", "02:00", "04:30", "06:00"][i % 4];
+        let date = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date")
+            + chrono::Duration::days(day as i64);
+        let at = format!("{date}T{slot}:00Z");
+        sqlx::query("INSERT INTO requests (ref, token, state, seeker_address, seeker_number, data, created_at, updated_at) VALUES (?, ?, 'attended', ?, ?, ?, ?, ?)")
+            .bind(format!("P{i:07}"))
+            .bind(format!("tok{i}"))
+            .bind(format!("past{i}@{BENCH_DOMAIN}"))
+            .bind(format!("{:05}-{:08}", 32010, i))
+            .bind(format!(r#"{{"name":"過去 {i}","seeker_number":"32010-{i:08}","phone":"090-0000-0000"}}"#))
+            .bind(&at)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await
+            .expect("request");
+        sqlx::query("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, booked_by, created_at, outcome_at) VALUES (?, last_insert_rowid(), '810 0000 0000', ?, 'attended', 'seeker', ?, ?)")
+            .bind(format!("P{i:07}"))
+            .bind(&at)
+            .bind(&at)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await
+            .expect("booking");
+    }
+    tx.commit().await.expect("commit");
+    let fill = started.elapsed().as_secs_f64();
+    let daemon = spawn_run(&desk.config_path);
+    let pid = daemon.0.id();
+    let who = seekers("m", 20);
+    for (i, s) in who.iter().enumerate() {
+        send_raw(s, &desk.address, &request_raw(s, &desk.address, i)).await;
+    }
+    wait_delivered(&who, 1, Duration::from_secs(120));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    drop(daemon);
+    (hwm, fill)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test` does not: a smoke run.
+    let full = std::env::args().any(|a| a == "--bench");
+    let scale = |key: &str, big: usize, small: usize| if full { env_or(key, big) } else { small };
+    let n = scale("YOYAKU_BENCH_BURST", 2000, 20);
+    let l = scale("YOYAKU_BENCH_LATENCY", 200, 5);
+    let m = scale("YOYAKU_BENCH_CONTENTION", 200, 10);
+    let b = scale("YOYAKU_BENCH_BOOKINGS", 100_000, 500);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        ensure_mailstack();
+        let (ours, relay) = burst(n).await;
+        println!(
+            "burst: {n} requests: yoyaku {ours:.2} s ({:.0}/s), bare relay {relay:.2} s ({:.0}/s), yoyaku/relay throughput {:.2}",
+            n as f64 / ours,
+            n as f64 / relay,
+            relay / ours
+        );
+        let mut lat = latency(l).await;
+        lat.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "latency (IDLE): {l} requests one at a time: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat.last().copied().unwrap_or(0.0)
+        );
+        let (secs, bookings) = contention(m).await;
+        assert_eq!(bookings, 1, "one booking for one slot");
+        println!("contention: {m} consents for one slot: every answer in {secs:.2} s, {bookings} booking");
+        let (hwm, fill) = memory(b).await;
+        println!(
+            "memory: {b} past bookings (filled in {fill:.1} s): daemon peak RSS {:.1} MB",
+            hwm as f64 / 1024.0
+        );
+    });
+}

@@ -293,6 +293,7 @@ impl Desk {
             return Ok(());
         }
         let sizes: HashMap<u32, u32> = session.sizes(&uids).await?.into_iter().collect();
+        let mut moved: Vec<ProcessedKey> = Vec::new();
         for uid in uids {
             let key = ProcessedKey {
                 mailbox: mailbox.clone(),
@@ -348,9 +349,26 @@ impl Desk {
                 }
             };
             session.move_to(uid, &filing).await?;
-            let mut conn = self.store.conn().await?;
-            processed::mark_moved(&mut conn, &key).await?;
+            moved.push(key);
+            if moved.len() >= 100 {
+                self.mark_moved(&mut moved).await?;
+            }
         }
+        self.mark_moved(&mut moved).await
+    }
+
+    /// Records filed messages in one transaction (one disk sync per batch).
+    /// The mark is bookkeeping: a message not marked is found filed later.
+    async fn mark_moved(&self, keys: &mut Vec<ProcessedKey>) -> Result<(), DeskError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        for key in keys.iter() {
+            processed::mark_moved(&mut tx, key).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        keys.clear();
         Ok(())
     }
 
@@ -1319,22 +1337,39 @@ impl Desk {
             let mut conn = self.store.conn().await?;
             outbox::unappended(&mut conn, 200).await?
         };
-        for row in rows {
-            let claimed = {
-                let mut conn = self.store.conn().await?;
-                outbox::claim_append(&mut conn, row.id).await?
-            };
-            if !claimed {
-                continue;
-            }
-            let sent = session
-                .sent_folder(self.cfg.folders.sent.as_deref())
-                .await?;
-            session.append(&sent, &row.raw).await?;
-            let mut conn = self.store.conn().await?;
-            outbox::mark_appended(&mut conn, row.id).await?;
+        if rows.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut claimed = Vec::new();
+        {
+            let mut tx = self.store.begin().await?;
+            for row in &rows {
+                if outbox::claim_append(&mut tx, row.id).await? {
+                    claimed.push(row);
+                }
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+        }
+        let sent = session
+            .sent_folder(self.cfg.folders.sent.as_deref())
+            .await?;
+        let mut done = Vec::new();
+        let mut result = Ok(());
+        for row in claimed {
+            if let Err(e) = session.append(&sent, &row.raw).await {
+                result = Err(e.into());
+                break;
+            }
+            done.push(row.id);
+        }
+        // Marked in one transaction; copies a failure left claimed are
+        // released at the next start.
+        let mut tx = self.store.begin().await?;
+        for id in done {
+            outbox::mark_appended(&mut tx, id).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        result
     }
 
     /// Sends what the outbox holds over one SMTP connection, closed after.
@@ -1364,25 +1399,31 @@ impl Desk {
             if rows.is_empty() {
                 return Ok(());
             }
-            let mut progressed = false;
-            for row in rows {
-                // Leased for twice the SMTP time-out: long enough to finish,
-                // short enough that a crashed sender's mail is soon retried.
-                let lease = ChronoDuration::from_std(self.cfg.smtp.timeout * 2)
-                    .unwrap_or(ChronoDuration::seconds(60));
-                let claimed = {
-                    let mut conn = self.store.conn().await?;
-                    outbox::claim(&mut conn, row.id, until, until.max(Utc::now()) + lease).await?
-                };
-                if !claimed {
-                    // Another desk on this database is sending it.
-                    continue;
+            // Leased for twice the SMTP time-out: long enough to finish,
+            // short enough that a crashed sender's mail is soon retried.
+            let lease = ChronoDuration::from_std(self.cfg.smtp.timeout * 2)
+                .unwrap_or(ChronoDuration::seconds(60));
+            let lease_until = until.max(Utc::now()) + lease;
+            // The whole batch is claimed in one transaction: one disk sync,
+            // not one per mail.
+            let mut claimed = std::collections::HashSet::new();
+            {
+                let mut tx = self.store.begin().await?;
+                for row in &rows {
+                    if outbox::claim(&mut tx, row.id, until, lease_until).await? {
+                        claimed.insert(row.id);
+                    }
                 }
-                let result = self.smtp.send(row.id, &row.recipient, &row.raw).await;
-                let mut conn = self.store.conn().await?;
-                match result {
+                tx.commit().await.map_err(StoreError::from)?;
+            }
+            let mut progressed = false;
+            let mut sent: Vec<i64> = Vec::new();
+            let mut stop = false;
+            // Rows another desk claimed are its to send.
+            for row in rows.iter().filter(|r| claimed.contains(&r.id)) {
+                match self.smtp.send(row.id, &row.recipient, &row.raw).await {
                     Ok(()) => {
-                        outbox::mark_sent(&mut conn, row.id, Utc::now()).await?;
+                        sent.push(row.id);
                         report.sent += 1;
                         progressed = true;
                         debug!(outbox = row.id, kind = %row.kind, "sent");
@@ -1393,6 +1434,7 @@ impl Desk {
                             .saturating_mul(1 << row.attempts.clamp(0, 7))
                             .min(3600);
                         warn!(outbox = row.id, attempts = row.attempts + 1, error = %e, "send failed; will retry");
+                        let mut conn = self.store.conn().await?;
                         outbox::mark_attempt_failed(
                             &mut conn,
                             row.id,
@@ -1400,15 +1442,19 @@ impl Desk {
                             Some(Utc::now() + ChronoDuration::seconds(delay)),
                         )
                         .await?;
-                        // The server is likely down: stop this round.
-                        return Ok(());
+                        // The server is likely down: stop this round (the
+                        // rest of the batch is retried when its lease ends).
+                        stop = true;
+                        break;
                     }
                     Err(e) => {
                         report.send_failures += 1;
                         warn!(outbox = row.id, error = %e, "send failed permanently");
-                        outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), None)
-                            .await?;
-                        drop(conn);
+                        {
+                            let mut conn = self.store.conn().await?;
+                            outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), None)
+                                .await?;
+                        }
                         if row.kind != "staff" {
                             let mut tx = self.store.begin().await?;
                             self.notify_staff(&mut tx, None, "send_failed", "", now)
@@ -1418,6 +1464,17 @@ impl Desk {
                         progressed = true;
                     }
                 }
+            }
+            if !sent.is_empty() {
+                let mut tx = self.store.begin().await?;
+                let at = Utc::now();
+                for id in &sent {
+                    outbox::mark_sent(&mut tx, *id, at).await?;
+                }
+                tx.commit().await.map_err(StoreError::from)?;
+            }
+            if stop {
+                return Ok(());
             }
             if !progressed {
                 return Ok(());

@@ -96,6 +96,10 @@ static RESERVATION: LazyLock<Regex> =
 static SUBJECT_REF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
 
+/// Messages fetched and filed per IMAP round trip, and their total size.
+const FETCH_BATCH: usize = 50;
+const FETCH_BYTES: u64 = 16 * 1024 * 1024;
+
 /// A message whose handling failed this many times goes to the failed folder.
 const POISON_ATTEMPTS: u32 = 3;
 
@@ -293,68 +297,117 @@ impl Desk {
             return Ok(());
         }
         let sizes: HashMap<u32, u32> = session.sizes(&uids).await?.into_iter().collect();
-        let mut moved: Vec<ProcessedKey> = Vec::new();
-        for uid in uids {
-            let key = ProcessedKey {
-                mailbox: mailbox.clone(),
-                uidvalidity,
-                uid,
-            };
-            let done = {
-                let mut conn = self.store.conn().await?;
-                processed::get(&mut conn, &key).await?
-            };
-            if let Some(p) = done {
-                // Committed before a crash, not yet filed: file it now.
-                session.move_to(uid, &p.folder).await?;
-                let mut conn = self.store.conn().await?;
-                processed::mark_moved(&mut conn, &key).await?;
-                continue;
-            }
-            let size = u64::from(sizes.get(&uid).copied().unwrap_or(0));
-            let outcome = if size > self.cfg.max_message_bytes {
-                self.set_aside(&key, "too_large", self.folder(Filing::Staff), now)
-                    .await
-                    .map(|_| (Filing::Staff, false))
-            } else {
-                match session.fetch(uid).await? {
-                    Some(raw) => self.handle_message(&key, &raw, now).await,
-                    None => continue,
+        let size_of = |uid: u32| u64::from(sizes.get(&uid).copied().unwrap_or(0));
+        // Messages are fetched and filed in batches (one IMAP round trip and
+        // one MOVE per folder for each), each still committed on its own
+        // before it is filed: a crash between leaves it committed and
+        // unfiled, and the next pass files it.
+        // At most FETCH_BATCH messages and FETCH_BYTES per batch.
+        let mut chunks: Vec<Vec<u32>> = Vec::new();
+        let mut bytes = 0u64;
+        for &uid in &uids {
+            let size = size_of(uid).min(self.cfg.max_message_bytes);
+            match chunks.last_mut() {
+                Some(c) if c.len() < FETCH_BATCH && bytes + size <= FETCH_BYTES => {
+                    c.push(uid);
+                    bytes += size;
                 }
-            };
-            let filing = match outcome {
-                Ok((filing, duplicate)) => {
-                    if duplicate {
-                        report.duplicates += 1;
-                    } else {
-                        report.handled += 1;
-                    }
-                    self.folder(filing).to_string()
+                _ => {
+                    chunks.push(vec![uid]);
+                    bytes = size;
                 }
-                Err(e) if e.is_transient() => return Err(e),
-                Err(e) => {
-                    report.message_failures += 1;
-                    let n = {
-                        let mut conn = self.store.conn().await?;
-                        processed::record_failure(&mut conn, &key, &e.to_string(), Utc::now())
-                            .await?
-                    };
-                    warn!(uid, attempts = n, error = %e, "message handling failed");
-                    if n < i64::from(POISON_ATTEMPTS) {
-                        continue;
-                    }
-                    self.set_aside(&key, "unreadable", &self.cfg.folders.failed, now)
-                        .await?;
-                    self.cfg.folders.failed.clone()
-                }
-            };
-            session.move_to(uid, &filing).await?;
-            moved.push(key);
-            if moved.len() >= 100 {
-                self.mark_moved(&mut moved).await?;
             }
         }
-        self.mark_moved(&mut moved).await
+        for chunk in &chunks {
+            let wanted: Vec<u32> = chunk
+                .iter()
+                .copied()
+                .filter(|&uid| size_of(uid) <= self.cfg.max_message_bytes)
+                .collect();
+            let mut raws: HashMap<u32, Vec<u8>> =
+                session.fetch_many(&wanted).await?.into_iter().collect();
+            let mut to_file: Vec<(u32, String)> = Vec::new();
+            let mut keys: Vec<ProcessedKey> = Vec::new();
+            for &uid in chunk {
+                let key = ProcessedKey {
+                    mailbox: mailbox.clone(),
+                    uidvalidity,
+                    uid,
+                };
+                let done = {
+                    let mut conn = self.store.conn().await?;
+                    processed::get(&mut conn, &key).await?
+                };
+                if let Some(p) = done {
+                    // Committed before a crash, not yet filed: file it now.
+                    to_file.push((uid, p.folder));
+                    keys.push(key);
+                    continue;
+                }
+                let outcome = if size_of(uid) > self.cfg.max_message_bytes {
+                    self.set_aside(&key, "too_large", self.folder(Filing::Staff), now)
+                        .await
+                        .map(|_| (Filing::Staff, false))
+                } else {
+                    match raws.remove(&uid) {
+                        Some(raw) => self.handle_message(&key, &raw, now).await,
+                        // Gone meanwhile (another desk filed it).
+                        None => continue,
+                    }
+                };
+                let filing = match outcome {
+                    Ok((filing, duplicate)) => {
+                        if duplicate {
+                            report.duplicates += 1;
+                        } else {
+                            report.handled += 1;
+                        }
+                        self.folder(filing).to_string()
+                    }
+                    Err(e) if e.is_transient() => {
+                        self.file(session, &mut to_file, &mut keys).await?;
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        report.message_failures += 1;
+                        let n = {
+                            let mut conn = self.store.conn().await?;
+                            processed::record_failure(&mut conn, &key, &e.to_string(), Utc::now())
+                                .await?
+                        };
+                        warn!(uid, attempts = n, error = %e, "message handling failed");
+                        if n < i64::from(POISON_ATTEMPTS) {
+                            continue;
+                        }
+                        self.set_aside(&key, "unreadable", &self.cfg.folders.failed, now)
+                            .await?;
+                        self.cfg.folders.failed.clone()
+                    }
+                };
+                to_file.push((uid, filing));
+                keys.push(key);
+            }
+            self.file(session, &mut to_file, &mut keys).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves committed messages to their folders, one MOVE per folder, and
+    /// records them as filed.
+    async fn file(
+        &self,
+        session: &mut ImapSession,
+        to_file: &mut Vec<(u32, String)>,
+        keys: &mut Vec<ProcessedKey>,
+    ) -> Result<(), DeskError> {
+        let mut by_folder: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+        for (uid, folder) in to_file.drain(..) {
+            by_folder.entry(folder).or_default().push(uid);
+        }
+        for (folder, uids) in by_folder {
+            session.move_many(&uids, &folder).await?;
+        }
+        self.mark_moved(keys).await
     }
 
     /// Records filed messages in one transaction (one disk sync per batch).

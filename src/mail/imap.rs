@@ -287,10 +287,45 @@ impl ImapSession {
     }
 
     /// Moves message `uid` of the selected mailbox into `folder`.
+    /// Fetches whole messages in one command (the caller bounds the total
+    /// size); messages gone meanwhile are simply absent.
+    pub async fn fetch_many(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, MailError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t = self.timeout * 4;
+        let set = uid_set(uids);
+        let session = self.s()?;
+        let fetches = timed(t, "fetch messages", async {
+            session
+                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        Ok(fetches
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+            .collect())
+    }
+
+    /// Moves several messages to one folder in one command.
+    pub async fn move_many(&mut self, uids: &[u32], folder: &str) -> Result<(), MailError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        self.move_to_set(&uid_set(uids), folder).await
+    }
+
     /// Moves a message; one already gone (another desk on the same mailbox
     /// moved it first) counts as moved.
     pub async fn move_to(&mut self, uid: u32, folder: &str) -> Result<(), MailError> {
-        match self.move_to_inner(uid, folder).await {
+        self.move_to_set(&uid.to_string(), folder).await
+    }
+
+    async fn move_to_set(&mut self, set: &str, folder: &str) -> Result<(), MailError> {
+        match self.move_to_inner(set, folder).await {
             Err(MailError::Imap {
                 source: async_imap::error::Error::No(text),
                 ..
@@ -299,7 +334,7 @@ impl ImapSession {
         }
     }
 
-    async fn move_to_inner(&mut self, uid: u32, folder: &str) -> Result<(), MailError> {
+    async fn move_to_inner(&mut self, uid: &str, folder: &str) -> Result<(), MailError> {
         let encoded = self.ensure_folder(folder).await?;
         let t = self.timeout;
         let can_move = self.can_move;

@@ -328,32 +328,40 @@ impl Desk {
                 session.fetch_many(&wanted).await?.into_iter().collect();
             let mut to_file: Vec<(u32, String)> = Vec::new();
             let mut keys: Vec<ProcessedKey> = Vec::new();
+            // One transaction per batch, one savepoint per message: a
+            // message that fails is undone alone; the batch is one disk sync.
+            let mut batch = self.store.begin().await?;
             for &uid in chunk {
                 let key = ProcessedKey {
                     mailbox: mailbox.clone(),
                     uidvalidity,
                     uid,
                 };
-                let done = {
-                    let mut conn = self.store.conn().await?;
-                    processed::get(&mut conn, &key).await?
-                };
-                if let Some(p) = done {
+                if let Some(p) = processed::get(&mut batch, &key).await? {
                     // Committed before a crash, not yet filed: file it now.
                     to_file.push((uid, p.folder));
                     keys.push(key);
                     continue;
                 }
                 let outcome = if size_of(uid) > self.cfg.max_message_bytes {
-                    self.set_aside(&key, "too_large", self.folder(Filing::Staff), now)
-                        .await
-                        .map(|_| (Filing::Staff, false))
+                    self.set_aside(
+                        &mut batch,
+                        &key,
+                        "too_large",
+                        self.folder(Filing::Staff),
+                        now,
+                    )
+                    .await
+                    .map(|_| (Filing::Staff, false))
                 } else {
-                    match raws.remove(&uid) {
-                        Some(raw) => self.handle_message(&key, &raw, now).await,
+                    let Some(raw) = raws.remove(&uid) else {
                         // Gone meanwhile (another desk filed it).
-                        None => continue,
-                    }
+                        continue;
+                    };
+                    savepoint(&mut batch, "BEGIN").await?;
+                    let handled = self.handle_message(&mut batch, &key, &raw, now).await;
+                    savepoint(&mut batch, if handled.is_ok() { "RELEASE" } else { "UNDO" }).await?;
+                    handled
                 };
                 let filing = match outcome {
                     Ok((filing, duplicate)) => {
@@ -365,28 +373,36 @@ impl Desk {
                         self.folder(filing).to_string()
                     }
                     Err(e) if e.is_transient() => {
-                        self.file(session, &mut to_file, &mut keys).await?;
+                        // What the batch did so far stands if it can commit.
+                        if batch.commit().await.is_ok() {
+                            self.file(session, &mut to_file, &mut keys).await?;
+                        }
                         return Err(e);
                     }
                     Err(e) => {
                         report.message_failures += 1;
-                        let n = {
-                            let mut conn = self.store.conn().await?;
-                            processed::record_failure(&mut conn, &key, &e.to_string(), Utc::now())
-                                .await?
-                        };
+                        let n =
+                            processed::record_failure(&mut batch, &key, &e.to_string(), Utc::now())
+                                .await?;
                         warn!(uid, attempts = n, error = %e, "message handling failed");
                         if n < i64::from(POISON_ATTEMPTS) {
                             continue;
                         }
-                        self.set_aside(&key, "unreadable", &self.cfg.folders.failed, now)
-                            .await?;
+                        self.set_aside(
+                            &mut batch,
+                            &key,
+                            "unreadable",
+                            &self.cfg.folders.failed,
+                            now,
+                        )
+                        .await?;
                         self.cfg.folders.failed.clone()
                     }
                 };
                 to_file.push((uid, filing));
                 keys.push(key);
             }
+            batch.commit().await.map_err(StoreError::from)?;
             self.file(session, &mut to_file, &mut keys).await?;
         }
         Ok(())
@@ -429,13 +445,13 @@ impl Desk {
     /// failing): a note to staff and the processed mark, in one transaction.
     async fn set_aside(
         &self,
+        tx: &mut Tx,
         key: &ProcessedKey,
         reason: &str,
         folder: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
-        let mut tx = self.store.begin().await?;
-        self.notify_staff(&mut tx, None, reason, "", now).await?;
+        self.notify_staff(tx, None, reason, "", now).await?;
         // No hash of content we did not read: a per-UID marker instead.
         let marker = format!("{reason}:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
         let record = processed::Record {
@@ -448,32 +464,30 @@ impl Desk {
             now,
             sender: None,
         };
-        processed::insert(&mut tx, &record).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        processed::insert(tx, &record).await?;
         info!(uid = key.uid, reason, "message set aside for staff");
         Ok(())
     }
 
-    /// Handles one message in one transaction. Returns where to file it and
-    /// whether it was a duplicate.
+    /// Handles one message inside `tx` (the batch's transaction). Returns
+    /// where to file it and whether it was a duplicate.
     pub async fn handle_message(
         &self,
+        tx: &mut Tx,
         key: &ProcessedKey,
         raw: &[u8],
         now: DateTime<Utc>,
     ) -> Result<(Filing, bool), DeskError> {
         let hash = hex(&Sha256::digest(raw));
         let inbound = message::parse(raw);
-        let mut tx = self.store.begin().await?;
-        if processed::get(&mut tx, key).await?.is_some() {
+        if processed::get(tx, key).await?.is_some() {
             // Another daemon on the same mailbox got here first.
-            tx.rollback().await.map_err(StoreError::from)?;
             return Ok((Filing::Handled, true));
         }
-        if processed::seen_before(&mut tx, inbound.message_id.as_deref(), &hash).await? {
+        if processed::seen_before(tx, inbound.message_id.as_deref(), &hash).await? {
             debug!(uid = key.uid, "duplicate message");
             processed::insert(
-                &mut tx,
+                tx,
                 &processed::Record {
                     key,
                     message_id: inbound.message_id.as_deref(),
@@ -486,12 +500,11 @@ impl Desk {
                 },
             )
             .await?;
-            tx.commit().await.map_err(StoreError::from)?;
             return Ok((Filing::Handled, true));
         }
-        let (filing, outcome, request_id) = self.decide_and_apply(&mut tx, &inbound, now).await?;
+        let (filing, outcome, request_id) = self.decide_and_apply(tx, &inbound, now).await?;
         processed::insert(
-            &mut tx,
+            tx,
             &processed::Record {
                 key,
                 message_id: inbound.message_id.as_deref(),
@@ -504,7 +517,6 @@ impl Desk {
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
         info!(
             uid = key.uid,
             request = request_id,
@@ -1582,6 +1594,17 @@ fn random_ref() -> String {
     (0..6)
         .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
         .collect()
+}
+
+/// The per-message savepoint inside a batch transaction.
+async fn savepoint(tx: &mut Tx, step: &str) -> Result<(), StoreError> {
+    let sql = match step {
+        "BEGIN" => "SAVEPOINT message",
+        "RELEASE" => "RELEASE SAVEPOINT message",
+        _ => "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message",
+    };
+    sqlx::raw_sql(sql).execute(&mut **tx).await?;
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -183,23 +183,12 @@ impl ImapSession {
 
     /// The raw message with `uid`, or None if it vanished meanwhile.
     pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, MailError> {
-        // A whole message may be large: four times the usual time-out.
-        let t = self.timeout * 4;
-        let session = self.s()?;
-        let what = format!("fetch uid {uid}");
-        let fetches = timed(t, &what, async {
-            session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?;
-        Ok(fetches
-            .iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.body())
-            .map(|b| b.to_vec()))
+        Ok(self
+            .fetch_many(&[uid])
+            .await?
+            .into_iter()
+            .find(|(u, _)| *u == uid)
+            .map(|(_, raw)| raw))
     }
 
     /// Creates `folder` unless it exists; returns its name on the server.

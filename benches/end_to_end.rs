@@ -193,28 +193,6 @@ async fn burst(n: usize) -> (f64, f64) {
     (yoyaku_secs, (done - start).as_secs_f64())
 }
 
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_run(config: &std::path::Path) -> Daemon {
-    Daemon(
-        Command::new(env!("CARGO_BIN_EXE_yoyaku"))
-            .args(["run", "--config"])
-            .arg(config)
-            .env("YOYAKU_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("yoyaku run"),
-    )
-}
-
 async fn latency(n: usize) -> Vec<f64> {
     let desk = TestDesk::with(Options {
         rooms: rooms_for(n),
@@ -222,7 +200,7 @@ async fn latency(n: usize) -> Vec<f64> {
         ..Options::default()
     })
     .await;
-    let _daemon = spawn_run(&desk.config_path);
+    let _daemon = Daemon::start(&desk.config_path);
     // Let it connect and enter IDLE.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let who = seekers("l", n);
@@ -314,7 +292,7 @@ async fn memory(b: usize) -> (u64, f64) {
     }
     tx.commit().await.expect("commit");
     let fill = started.elapsed().as_secs_f64();
-    let daemon = spawn_run(&desk.config_path);
+    let daemon = Daemon::start(&desk.config_path);
     let pid = daemon.0.id();
     let who = seekers("m", 20);
     for (i, s) in who.iter().enumerate() {

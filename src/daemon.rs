@@ -986,20 +986,14 @@ impl Desk {
                     cancelled = Some(b.clone());
                 }
                 Effect::RefuseSameDayCancel => {
-                    let (reservation, slot) = match booking.as_ref() {
-                        Some(b) => (b.reservation.clone(), Some(self.booking_slot_view(b))),
-                        None => ("-".to_string(), None),
-                    };
+                    let (reservation, slot) = self.booking_view(booking.as_ref());
                     let ctx_v =
                         minijinja::context! { reservation => reservation, slot => slot, ..base };
                     self.enqueue(tx, row.id, "same_day_cancel", ctx_v, &thread, false, now)
                         .await?;
                 }
                 Effect::AskConfirmByReply => {
-                    let (reservation, slot) = match booking.as_ref() {
-                        Some(b) => (b.reservation.clone(), Some(self.booking_slot_view(b))),
-                        None => ("-".to_string(), None),
-                    };
+                    let (reservation, slot) = self.booking_view(booking.as_ref());
                     let ctx_v = minijinja::context! {
                         reservation => reservation, slot => slot, change => event_name == "change", ..base
                     };
@@ -1162,6 +1156,14 @@ impl Desk {
     fn booking_slot(&self, b: &BookingRecord) -> Slot {
         let local = b.slot_start.with_timezone(&self.cfg.calendar.tz);
         Slot::new(local.date_naive(), local.time())
+    }
+
+    /// The reservation number and slot of a booking as templates show them.
+    fn booking_view(&self, b: Option<&BookingRecord>) -> (String, Option<SlotView>) {
+        match b {
+            Some(b) => (b.reservation.clone(), Some(self.booking_slot_view(b))),
+            None => ("-".to_string(), None),
+        }
     }
 
     fn booking_slot_view(&self, b: &BookingRecord) -> SlotView {

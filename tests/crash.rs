@@ -13,7 +13,6 @@ mod common;
 
 use common::*;
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn env_or(key: &str, default: usize) -> usize {
@@ -21,22 +20,6 @@ fn env_or(key: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn spawn_daemon(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_yoyaku"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("YOYAKU_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start yoyaku run")
-}
-
-fn kill(mut child: Child) {
-    let _ = child.kill(); // SIGKILL on Unix
-    let _ = child.wait();
 }
 
 /// Distinct Message-IDs per seeker mailbox.
@@ -67,12 +50,12 @@ async fn crash_and_settle(
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
         *seed ^= *seed << 17;
-        let child = spawn_daemon(config);
+        let child = Daemon::start(config);
         tokio::time::sleep(Duration::from_millis(30 + *seed % 400)).await;
-        kill(child);
+        drop(child);
         *kills_done += 1;
     }
-    let child = spawn_daemon(config);
+    let child = Daemon::start(config);
     let start = Instant::now();
     let limit = Duration::from_secs(60 + want_sent as u64 / 5);
     loop {
@@ -91,7 +74,7 @@ async fn crash_and_settle(
     }
     // Time for any duplicate to show up before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    kill(child);
+    drop(child);
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ mod common;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use yoyaku::config::Config;
@@ -43,32 +43,6 @@ struct Restart(&'static str);
 impl Drop for Restart {
     fn drop(&mut self) {
         mailstack(self.0);
-    }
-}
-
-fn spawn_daemon(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_yoyaku"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("YOYAKU_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start yoyaku run")
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Daemon {
-    fn alive(&mut self) -> bool {
-        matches!(self.0.try_wait(), Ok(None))
     }
 }
 
@@ -133,7 +107,7 @@ async fn smtp_down_for_minutes_delays_but_loses_nothing() {
 async fn imap_down_mid_idle_reconnects_and_answers() {
     let _turn = SERIAL.lock().await;
     let desk = TestDesk::new().await;
-    let mut daemon = Daemon(spawn_daemon(&desk.config_path));
+    let mut daemon = Daemon::start(&desk.config_path);
     let first = Seeker::new("idle1");
     first
         .send(
@@ -179,7 +153,7 @@ async fn a_locked_database_delays_but_loses_nothing() {
     let _turn = SERIAL.lock().await;
     let desk = TestDesk::new().await;
     let db = desk.dir.path().join("yoyaku.db");
-    let mut daemon = Daemon(spawn_daemon(&desk.config_path));
+    let mut daemon = Daemon::start(&desk.config_path);
     let locker = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .connect(&format!("sqlite://{}", db.display()))

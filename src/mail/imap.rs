@@ -159,22 +159,35 @@ impl ImapSession {
         Ok(uids)
     }
 
+    /// One UID FETCH of `query` for `uids`, collected.
+    async fn fetch_set(
+        &mut self,
+        uids: &[u32],
+        query: &str,
+        t: Duration,
+        what: &str,
+    ) -> Result<Vec<async_imap::types::Fetch>, MailError> {
+        let set = uid_set(uids);
+        let session = self.s()?;
+        timed(t, what, async {
+            session
+                .uid_fetch(&set, query)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+    }
+
     /// (uid, size) of every message in the selected mailbox.
     pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u32)>, MailError> {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
         let t = self.timeout;
-        let set = uid_set(uids);
-        let session = self.s()?;
-        let fetches = timed(t, "fetch sizes", async {
-            session
-                .uid_fetch(&set, "(UID RFC822.SIZE)")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?;
+        let fetches = self
+            .fetch_set(uids, "(UID RFC822.SIZE)", t, "fetch sizes")
+            .await?;
         Ok(fetches
             .iter()
             .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
@@ -282,17 +295,11 @@ impl ImapSession {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
+        // Whole messages may be large: four times the usual time-out.
         let t = self.timeout * 4;
-        let set = uid_set(uids);
-        let session = self.s()?;
-        let fetches = timed(t, "fetch messages", async {
-            session
-                .uid_fetch(&set, "(UID BODY.PEEK[])")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?;
+        let fetches = self
+            .fetch_set(uids, "(UID BODY.PEEK[])", t, "fetch messages")
+            .await?;
         Ok(fetches
             .iter()
             .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))

@@ -551,3 +551,32 @@ pub async fn settle_and_read(user: &str, folder: &str) -> Vec<Received> {
 pub fn request_text(name: &str, wish: &str) -> String {
     format!("オンライン職業相談の予約をお願いします。\n\n氏名：{name}\n求職番号：32010-12345678\n希望日時：{wish}\n電話番号：090-1234-5678\n\nよろしくお願いいたします。")
 }
+
+/// A `yoyaku run` of the real binary, killed (SIGKILL) when dropped.
+pub struct Daemon(pub std::process::Child);
+
+impl Daemon {
+    pub fn start(config: &std::path::Path) -> Daemon {
+        Daemon(
+            std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+                .args(["run", "--config"])
+                .arg(config)
+                .env("YOYAKU_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start yoyaku run"),
+        )
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -52,6 +52,22 @@ struct RawConfig {
     no_show: RawNoShow,
     #[serde(default)]
     digest: RawTimed,
+    #[serde(default)]
+    daemon: RawDaemon,
+}
+
+/// How the process runs.
+#[derive(Debug, Deserialize)]
+struct RawDaemon {
+    /// Keep the desk's threads on one CPU (see `cpu.rs` for why).
+    #[serde(default = "default_true")]
+    one_cpu: bool,
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        RawDaemon { one_cpu: true }
+    }
 }
 
 /// A daily job that can be turned off: `enabled`, local `time`.
@@ -127,6 +143,13 @@ struct RawSmtp {
     ca_file: Option<PathBuf>,
     #[serde(default = "default_timeout", alias = "timeout")]
     timeout_seconds: u64,
+    /// SMTP connections used side by side when a batch of mail goes out.
+    #[serde(default = "default_smtp_connections")]
+    connections: usize,
+}
+
+fn default_smtp_connections() -> usize {
+    2
 }
 
 fn default_security() -> String {
@@ -340,6 +363,8 @@ pub struct Smtp {
     pub from: String,
     pub credentials: Option<(String, String)>,
     pub timeout: Duration,
+    /// Connections used side by side for a batch (`smtp.connections`).
+    pub connections: usize,
     /// PEM of extra CA certificates to trust (`smtp.ca_file`).
     pub ca_pem: Option<Vec<u8>>,
 }
@@ -398,6 +423,8 @@ pub struct Config {
     pub rules: Rules,
     /// Local time of the staff digest on business mornings; `None`: off.
     pub digest_at: Option<NaiveTime>,
+    /// Keep the desk's threads on one CPU (`daemon.one_cpu`, default true).
+    pub one_cpu: bool,
     /// Keys the config has that yoyaku does not know (probably typos).
     pub unknown_keys: Vec<String>,
 }
@@ -490,6 +517,9 @@ impl Config {
         }
         if raw.smtp.timeout_seconds == 0 {
             return Err(key_err("smtp.timeout_seconds", "must be at least 1"));
+        }
+        if !(1..=8).contains(&raw.smtp.connections) {
+            return Err(key_err("smtp.connections", "must be from 1 to 8"));
         }
         if raw.imap.poll_seconds == 0 {
             return Err(key_err("imap.poll_seconds", "must be at least 1"));
@@ -678,6 +708,7 @@ impl Config {
                 from: raw.smtp.from,
                 credentials,
                 timeout: Duration::from_secs(raw.smtp.timeout_seconds),
+                connections: raw.smtp.connections,
                 ca_pem: smtp_ca,
             },
             database_url,
@@ -707,6 +738,7 @@ impl Config {
                 no_show_limit,
             },
             digest_at,
+            one_cpu: raw.daemon.one_cpu,
             unknown_keys,
         })
     }

@@ -24,7 +24,8 @@ use crate::mail::smtp::SmtpSender;
 use crate::mail::MailError;
 use crate::store::bookings::BookingRecord;
 use crate::store::{
-    bookings, office, outbox, processed, requests, ProcessedKey, RequestRow, Store, StoreError, Tx,
+    self as store, bookings, office, outbox, processed, requests, OutboxRow, ProcessedKey,
+    RequestRow, Savepoint, Store, StoreError, Tx,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use minijinja::Value;
@@ -32,8 +33,10 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 #[derive(Debug, thiserror::Error)]
@@ -159,9 +162,41 @@ impl Desk {
         now: DateTime<Utc>,
     ) -> Result<PassReport, DeskError> {
         let mut report = PassReport::default();
-        self.process_inbox(session, now, &mut report).await?;
+        let mut sending = PassReport::default();
+        // Replies go out while the inbox is still being read: each batch's
+        // mail is sent as soon as it is committed, on the SMTP connection,
+        // while the next batch is fetched and handled on the IMAP one.
+        let committed = Notify::new();
+        let inbox_done = AtomicBool::new(false);
+        let inbox = async {
+            let result = self
+                .process_inbox(session, now, &mut report, &committed)
+                .await;
+            inbox_done.store(true, Ordering::Release);
+            committed.notify_one();
+            result
+        };
+        let sender = async {
+            loop {
+                let last = inbox_done.load(Ordering::Acquire);
+                let sending_failed = self.send_due(now, &mut sending).await?;
+                // A failing server is not tried again in this pass; the
+                // mail waits for its retry time.
+                if last || sending_failed {
+                    return Ok::<bool, DeskError>(sending_failed);
+                }
+                committed.notified().await;
+            }
+        };
+        let (read, sent) = futures::join!(inbox, sender);
+        self.smtp.close().await;
+        report.sent += sending.sent;
+        report.send_failures += sending.send_failures;
+        read?;
+        let smtp_failing = sent?;
         self.fire_timers(now, &mut report).await?;
-        self.flush_outbox(session, now, &mut report).await?;
+        self.flush_outbox(session, now, &mut report, !smtp_failing)
+            .await?;
         Ok(report)
     }
 
@@ -284,11 +319,14 @@ impl Desk {
         }
     }
 
+    /// Reads the inbox in batches; `committed` is told after each batch's
+    /// commit, so its mail can be sent at once.
     async fn process_inbox(
         &self,
         session: &mut ImapSession,
         now: DateTime<Utc>,
         report: &mut PassReport,
+        committed: &Notify,
     ) -> Result<(), DeskError> {
         let mailbox = self.cfg.imap.mailbox.clone();
         let uidvalidity = session.select(&mailbox).await?;
@@ -330,14 +368,16 @@ impl Desk {
             let mut keys: Vec<ProcessedKey> = Vec::new();
             // One transaction per batch, one savepoint per message: a
             // message that fails is undone alone; the batch is one disk sync.
+            let turn = self.store.turn().await;
             let mut batch = self.store.begin().await?;
+            let mut done = processed::get_many(&mut batch, &mailbox, uidvalidity, chunk).await?;
             for &uid in chunk {
                 let key = ProcessedKey {
                     mailbox: mailbox.clone(),
                     uidvalidity,
                     uid,
                 };
-                if let Some(p) = processed::get(&mut batch, &key).await? {
+                if let Some(p) = done.remove(&uid) {
                     // Committed before a crash, not yet filed: file it now.
                     to_file.push((uid, p.folder));
                     keys.push(key);
@@ -358,9 +398,17 @@ impl Desk {
                         // Gone meanwhile (another desk filed it).
                         continue;
                     };
-                    savepoint(&mut batch, "BEGIN").await?;
+                    store::savepoint(&mut batch, Savepoint::Begin).await?;
                     let handled = self.handle_message(&mut batch, &key, &raw, now).await;
-                    savepoint(&mut batch, if handled.is_ok() { "RELEASE" } else { "UNDO" }).await?;
+                    store::savepoint(
+                        &mut batch,
+                        if handled.is_ok() {
+                            Savepoint::Release
+                        } else {
+                            Savepoint::Undo
+                        },
+                    )
+                    .await?;
                     handled
                 };
                 let filing = match outcome {
@@ -374,7 +422,10 @@ impl Desk {
                     }
                     Err(e) if e.is_transient() => {
                         // What the batch did so far stands if it can commit.
-                        if batch.commit().await.is_ok() {
+                        let saved = batch.commit().await.is_ok();
+                        drop(turn);
+                        if saved {
+                            committed.notify_one();
                             self.file(session, &mut to_file, &mut keys).await?;
                         }
                         return Err(e);
@@ -403,6 +454,8 @@ impl Desk {
                 keys.push(key);
             }
             batch.commit().await.map_err(StoreError::from)?;
+            drop(turn);
+            committed.notify_one();
             self.file(session, &mut to_file, &mut keys).await?;
         }
         Ok(())
@@ -432,9 +485,17 @@ impl Desk {
         if keys.is_empty() {
             return Ok(());
         }
-        let mut tx = self.store.begin().await?;
+        let mut by_mailbox: std::collections::BTreeMap<(&str, u32), Vec<u32>> = Default::default();
         for key in keys.iter() {
-            processed::mark_moved(&mut tx, key).await?;
+            by_mailbox
+                .entry((key.mailbox.as_str(), key.uidvalidity))
+                .or_default()
+                .push(key.uid);
+        }
+        let _turn = self.store.turn().await;
+        let mut tx = self.store.begin().await?;
+        for ((mailbox, uidvalidity), uids) in by_mailbox {
+            processed::mark_moved_many(&mut tx, mailbox, uidvalidity, &uids).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
         keys.clear();
@@ -471,7 +532,10 @@ impl Desk {
 
     /// Handles one message inside `tx` (the batch's transaction). Returns
     /// where to file it and whether it was a duplicate.
-    pub async fn handle_message(
+    /// Handles one message not yet processed under its UID (the caller
+    /// checked in the same transaction). Returns where to file it and
+    /// whether it was a duplicate.
+    async fn handle_message(
         &self,
         tx: &mut Tx,
         key: &ProcessedKey,
@@ -480,10 +544,6 @@ impl Desk {
     ) -> Result<(Filing, bool), DeskError> {
         let hash = hex(&Sha256::digest(raw));
         let inbound = message::parse(raw);
-        if processed::get(tx, key).await?.is_some() {
-            // Another daemon on the same mailbox got here first.
-            return Ok((Filing::Handled, true));
-        }
         if processed::seen_before(tx, inbound.message_id.as_deref(), &hash).await? {
             debug!(uid = key.uid, "duplicate message");
             processed::insert(
@@ -1392,14 +1452,18 @@ impl Desk {
         Ok(())
     }
 
-    /// Sends pending mail, then copies sent mail into the sent folder.
+    /// Sends pending mail (unless `send` is false: SMTP failed earlier in
+    /// the pass), then copies sent mail into the sent folder.
     async fn flush_outbox(
         &self,
         session: &mut ImapSession,
         now: DateTime<Utc>,
         report: &mut PassReport,
+        send: bool,
     ) -> Result<(), DeskError> {
-        self.send_pending(now, report).await?;
+        if send {
+            self.send_pending(now, report).await?;
+        }
         let rows = {
             let mut conn = self.store.conn().await?;
             outbox::unappended(&mut conn, 200).await?
@@ -1407,16 +1471,15 @@ impl Desk {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut claimed = Vec::new();
-        {
-            let mut tx = self.store.begin().await?;
-            for row in &rows {
-                if outbox::claim_append(&mut tx, row.id).await? {
-                    claimed.push(row);
-                }
-            }
-            tx.commit().await.map_err(StoreError::from)?;
-        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let claimed_ids: std::collections::HashSet<i64> = {
+            let mut conn = self.store.conn().await?;
+            outbox::claim_append_many(&mut conn, &ids)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let claimed = rows.iter().filter(|r| claimed_ids.contains(&r.id));
         let sent = session
             .sent_folder(self.cfg.folders.sent.as_deref())
             .await?;
@@ -1431,64 +1494,90 @@ impl Desk {
         }
         // Marked in one transaction; copies a failure left claimed are
         // released at the next start.
-        let mut tx = self.store.begin().await?;
-        for id in done {
-            outbox::mark_appended(&mut tx, id).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)?;
+        let mut conn = self.store.conn().await?;
+        outbox::mark_appended_many(&mut conn, &done).await?;
         result
     }
 
-    /// Sends what the outbox holds over one SMTP connection, closed after.
+    /// Sends what the outbox holds, then closes the SMTP connections.
     pub async fn send_pending(
         &self,
         now: DateTime<Utc>,
         report: &mut PassReport,
     ) -> Result<(), DeskError> {
-        let result = self.send_pending_on_one_connection(now, report).await;
+        let result = self.send_due(now, report).await;
         self.smtp.close().await;
-        result
+        result.map(|_| ())
     }
 
-    /// Sends what the outbox holds. Transient failures back off
-    /// (30 s doubling to 1 h); permanent ones are marked failed and staff told.
-    async fn send_pending_on_one_connection(
+    /// Sends what the outbox holds, leaving the connections open for the
+    /// next round. Transient failures back off (30 s doubling to 1 h);
+    /// permanent ones are marked failed and staff told. Returns whether
+    /// sending stopped at a transient failure.
+    async fn send_due(
         &self,
         now: DateTime<Utc>,
         report: &mut PassReport,
-    ) -> Result<(), DeskError> {
+    ) -> Result<bool, DeskError> {
         let until = now.max(Utc::now());
+        // Sent in the last round, marked with the next round's claim: one
+        // write a round, so the sender waits less for the inbox batches.
+        let mut sent: Vec<i64> = Vec::new();
         loop {
             let rows = {
                 let mut conn = self.store.conn().await?;
                 outbox::pending(&mut conn, until, 100).await?
             };
-            if rows.is_empty() {
-                return Ok(());
-            }
             // Leased for twice the SMTP time-out: long enough to finish,
             // short enough that a crashed sender's mail is soon retried.
             let lease = ChronoDuration::from_std(self.cfg.smtp.timeout * 2)
                 .unwrap_or(ChronoDuration::seconds(60));
             let lease_until = until.max(Utc::now()) + lease;
-            // The whole batch is claimed in one transaction: one disk sync,
+            // The whole batch is claimed in one statement: one disk sync,
             // not one per mail.
-            let mut claimed = std::collections::HashSet::new();
-            {
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let claimed: std::collections::HashSet<i64> = {
+                let _turn = self.store.turn().await;
                 let mut tx = self.store.begin().await?;
-                for row in &rows {
-                    if outbox::claim(&mut tx, row.id, until, lease_until).await? {
-                        claimed.insert(row.id);
-                    }
-                }
+                outbox::mark_sent_many(&mut tx, &sent, Utc::now()).await?;
+                let claimed = outbox::claim_many(&mut tx, &ids, until, lease_until).await?;
                 tx.commit().await.map_err(StoreError::from)?;
+                claimed.into_iter().collect()
+            };
+            sent.clear();
+            if rows.is_empty() {
+                return Ok(false);
             }
             let mut progressed = false;
-            let mut sent: Vec<i64> = Vec::new();
             let mut stop = false;
-            // Rows another desk claimed are its to send.
-            for row in rows.iter().filter(|r| claimed.contains(&r.id)) {
-                match self.smtp.send(row.id, &row.recipient, &row.raw).await {
+            // Rows another desk claimed are its to send. Ours are dealt
+            // round-robin to the SMTP lanes; each lane sends its share in
+            // order and stops at a transient failure (the server is likely
+            // down: the rest is retried when its lease ends).
+            let mine: Vec<&OutboxRow> = rows.iter().filter(|r| claimed.contains(&r.id)).collect();
+            let lanes = self.smtp.lanes().min(mine.len()).max(1);
+            let outcomes = futures::future::join_all((0..lanes).map(|lane| {
+                let share: Vec<&OutboxRow> =
+                    mine.iter().skip(lane).step_by(lanes).copied().collect();
+                async move {
+                    let mut done = Vec::with_capacity(share.len());
+                    for row in share {
+                        let result = self
+                            .smtp
+                            .send_on(lane, row.id, &row.recipient, &row.raw)
+                            .await;
+                        let transient = matches!(&result, Err(e) if e.is_transient());
+                        done.push((row, result));
+                        if transient {
+                            break;
+                        }
+                    }
+                    done
+                }
+            }))
+            .await;
+            for (row, result) in outcomes.into_iter().flatten() {
+                match result {
                     Ok(()) => {
                         sent.push(row.id);
                         report.sent += 1;
@@ -1509,10 +1598,7 @@ impl Desk {
                             Some(Utc::now() + ChronoDuration::seconds(delay)),
                         )
                         .await?;
-                        // The server is likely down: stop this round (the
-                        // rest of the batch is retried when its lease ends).
                         stop = true;
-                        break;
                     }
                     Err(e) => {
                         report.send_failures += 1;
@@ -1532,19 +1618,11 @@ impl Desk {
                     }
                 }
             }
-            if !sent.is_empty() {
-                let mut tx = self.store.begin().await?;
-                let at = Utc::now();
-                for id in &sent {
-                    outbox::mark_sent(&mut tx, *id, at).await?;
-                }
-                tx.commit().await.map_err(StoreError::from)?;
-            }
-            if stop {
-                return Ok(());
-            }
-            if !progressed {
-                return Ok(());
+            if stop || !progressed {
+                let _turn = self.store.turn().await;
+                let mut conn = self.store.conn().await?;
+                outbox::mark_sent_many(&mut conn, &sent, Utc::now()).await?;
+                return Ok(stop);
             }
         }
     }
@@ -1596,17 +1674,6 @@ fn random_ref() -> String {
     (0..6)
         .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
         .collect()
-}
-
-/// The per-message savepoint inside a batch transaction.
-async fn savepoint(tx: &mut Tx, step: &str) -> Result<(), StoreError> {
-    let sql = match step {
-        "BEGIN" => "SAVEPOINT message",
-        "RELEASE" => "RELEASE SAVEPOINT message",
-        _ => "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message",
-    };
-    sqlx::raw_sql(sql).execute(&mut **tx).await?;
-    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -21,12 +21,14 @@
 //! - [`store`]: sqlx; the only place with SQL.
 //! - [`daemon`]: wires it together: handles a message in one transaction
 //!   (state + outbox + processed mark), flushes the outbox, fires timers.
+//! - [`cpu`]: keeps the desk's threads on one CPU (why: see the module).
 //! - [`staff`]: what staff do from the command line (book, cancel,
 //!   attended, no-show, refuse, list, show, report, purge) and the daily
 //!   digest; through the same state machine and outbox.
 
 pub mod config;
 pub mod core;
+pub mod cpu;
 pub mod daemon;
 pub mod mail;
 pub mod staff;

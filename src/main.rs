@@ -181,7 +181,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -189,6 +189,7 @@ fn run() -> Result<ExitCode> {
         match cli.command {
             Command::Run { config } => {
                 let cfg = Config::load(&config)?;
+                pin(&cfg);
                 let shutdown = shutdown_signal();
                 tokio::pin!(shutdown);
                 // A database that is locked or briefly unavailable at start
@@ -217,6 +218,7 @@ fn run() -> Result<ExitCode> {
                     Some(s) => DateTime::parse_from_rfc3339(&s).with_context(|| format!("--now {s:?} is not an RFC 3339 time like 2026-12-01T09:00:00+09:00"))?.with_timezone(&Utc),
                     None => Utc::now(),
                 };
+                pin(&cfg);
                 let desk = Desk::new(cfg).await?;
                 let report = desk.run_once(now).await?;
                 println!(
@@ -229,6 +231,18 @@ fn run() -> Result<ExitCode> {
             other => staff(other).await,
         }
     })
+}
+
+/// Keeps the desk on one CPU before its database threads start (see
+/// `yoyaku::cpu`), unless the config says `[daemon] one_cpu = false`.
+fn pin(cfg: &Config) {
+    if !cfg.one_cpu {
+        return;
+    }
+    match yoyaku::cpu::keep_to_one_cpu() {
+        Some(cpu) => tracing::debug!(cpu, "threads kept on one cpu"),
+        None => tracing::debug!("threads not kept on one cpu: not supported here"),
+    }
 }
 
 async fn desk(config: &Path) -> Result<Desk> {

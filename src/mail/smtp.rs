@@ -1,5 +1,8 @@
-//! The SMTP side: submission of the raw messages from the outbox over one
-//! connection per flush, every step under the configured time-out. The
+//! The SMTP side: submission of the raw messages from the outbox, every step
+//! under the configured time-out. A flush uses up to `smtp.connections`
+//! connections ("lanes") side by side: one submission waits on four server
+//! replies in turn, and a second connection fills those waits (measured on
+//! the loopback Postfix, see BENCHMARKS.md). The
 //! envelope sender is our own address so bounces come back to the office
 //! mailbox, where they are recognised and noted for staff.
 //!
@@ -22,8 +25,8 @@ pub struct SmtpSender {
     cfg: SmtpConfig,
     from: Address,
     hello: ClientId,
-    /// The open connection of the current flush, if any.
-    conn: Mutex<Option<AsyncSmtpConnection>>,
+    /// The open connection of each lane in the current flush, if any.
+    lanes: Vec<Mutex<Option<AsyncSmtpConnection>>>,
 }
 
 impl SmtpSender {
@@ -35,7 +38,9 @@ impl SmtpSender {
             cfg: cfg.clone(),
             from,
             hello: hello_name(),
-            conn: Mutex::new(None),
+            lanes: (0..cfg.connections.max(1))
+                .map(|_| Mutex::new(None))
+                .collect(),
         };
         if cfg.security == Security::StartTls {
             // Fail at start-up, not at the first mail, on a bad ca_file.
@@ -116,15 +121,37 @@ impl SmtpSender {
         Ok(conn)
     }
 
-    /// Sends one raw message to `to`. `outbox_id` names it in errors (never
-    /// the address, which is personal data).
+    /// How many connections a flush may use side by side.
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// Sends one raw message to `to` on the first lane.
     pub async fn send(&self, outbox_id: i64, to: &str, raw: &[u8]) -> Result<(), MailError> {
+        self.send_on(0, outbox_id, to, raw).await
+    }
+
+    /// Sends one raw message to `to` on connection `lane` (`lane` is taken
+    /// modulo `lanes()`). `outbox_id` names it in errors (never the
+    /// address, which is personal data).
+    pub async fn send_on(
+        &self,
+        lane: usize,
+        outbox_id: i64,
+        to: &str,
+        raw: &[u8],
+    ) -> Result<(), MailError> {
         let rcpt: Address = to.parse().map_err(|e: lettre::address::AddressError| {
             MailError::SmtpSetup(format!("outbox {outbox_id}: bad recipient: {e}"))
         })?;
         let envelope = Envelope::new(Some(self.from.clone()), vec![rcpt])
             .map_err(|e| MailError::SmtpSetup(e.to_string()))?;
-        let mut guard = self.conn.lock().await;
+        let Some(slot) = self.lanes.get(lane % self.lanes.len().max(1)) else {
+            return Err(MailError::SmtpSetup(
+                "smtp.connections: no connection".into(),
+            ));
+        };
+        let mut guard = slot.lock().await;
         // A reused connection may have been closed by the server meanwhile:
         // one fresh attempt before reporting a failure.
         for attempt in 0..2 {
@@ -158,11 +185,14 @@ impl SmtpSender {
         })
     }
 
-    /// Ends the current connection (at the end of an outbox flush).
+    /// Ends the open connections (at the end of an outbox flush).
     pub async fn close(&self) {
-        if let Some(mut c) = self.conn.lock().await.take() {
-            let _ = tokio::time::timeout(self.cfg.timeout, c.quit()).await;
-        }
+        futures::future::join_all(self.lanes.iter().map(|slot| async move {
+            if let Some(mut c) = slot.lock().await.take() {
+                let _ = tokio::time::timeout(self.cfg.timeout, c.quit()).await;
+            }
+        }))
+        .await;
     }
 
     /// Connects, greets, logs in and quits, for `yoyaku check`.

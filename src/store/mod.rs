@@ -62,10 +62,44 @@ pub type Tx = Transaction<'static, Sqlite>;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Turns for this process's busy writers (the inbox batches and the
+    /// sender), first come first served. SQLite's busy handler polls with
+    /// growing sleeps and can miss every gap between back-to-back batch
+    /// transactions (a sender starved for seconds was measured); queued
+    /// here, the sender writes as soon as the current batch commits.
+    turns: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// A turn to write, held until dropped (see `Store::turn`).
+pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
 
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A savepoint inside a transaction: one message of a batch is undone
+/// alone when it fails.
+#[derive(Debug, Clone, Copy)]
+pub enum Savepoint {
+    Begin,
+    Release,
+    Undo,
+}
+
+pub async fn savepoint(tx: &mut Tx, step: Savepoint) -> Result<(), StoreError> {
+    let sql = match step {
+        Savepoint::Begin => "SAVEPOINT step",
+        Savepoint::Release => "RELEASE SAVEPOINT step",
+        Savepoint::Undo => "ROLLBACK TO SAVEPOINT step; RELEASE SAVEPOINT step",
+    };
+    sqlx::raw_sql(sql).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `?, ?, ?` for an `IN (…)` list of `n` values: a batch is one statement,
+/// one round trip to the database thread, not one per row.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }
 
 pub fn parse_ts(table: &'static str, s: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -110,13 +144,22 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            turns: Default::default(),
+        })
     }
 
     /// A write transaction that takes the lock at once, so two daemons on
     /// one database serialise instead of failing on upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Waits for this process's turn to write (see `turns`). Other daemons
+    /// on the same database are still ordered by SQLite's lock.
+    pub async fn turn(&self) -> WriteTurn {
+        self.turns.clone().lock_owned().await
     }
 
     /// One connection from the pool, for reads and single statements.

@@ -1,8 +1,9 @@
 //! The `outbox` table: mail written with the state change that caused it,
 //! sent afterwards, retried with backoff, appended to the sent folder.
 
-use super::{ts, StoreError, Tx};
+use super::{placeholders, ts, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::{Row, SqliteConnection};
 
 #[derive(Debug, Clone)]
@@ -90,20 +91,44 @@ pub async fn unappended(
     rows_to_outbox(rows)
 }
 
-pub async fn mark_sent(
+/// Records mail as sent, in one statement.
+pub async fn mark_sent_many(
     conn: &mut SqliteConnection,
-    id: i64,
+    ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").bind(ts(now)).bind(id).execute(&mut *conn).await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id IN ({})",
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ts(now));
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
-pub async fn mark_appended(conn: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET appended = 1 WHERE id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+/// Records sent mail as copied to the sent folder, in one statement.
+pub async fn mark_appended_many(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE outbox SET appended = 1 WHERE id IN ({})",
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -171,34 +196,50 @@ pub async fn sent_any_of(
     Ok(false)
 }
 
-/// Takes a pending mail for sending until `lease_until`, so a second
-/// daemon on the same database does not send it too. Whether we got it.
-/// A sender that dies holding it frees it when the lease runs out.
-pub async fn claim(
+/// Takes pending mail for sending until `lease_until`, so a second daemon
+/// on the same database does not send it too; returns the ids we got (one
+/// statement for the batch). A sender that dies holding mail frees it when
+/// the lease runs out.
+pub async fn claim_many(
     conn: &mut SqliteConnection,
-    id: i64,
+    ids: &[i64],
     until: DateTime<Utc>,
     lease_until: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
-    )
-    .bind(ts(lease_until))
-    .bind(id)
-    .bind(ts(until))
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+) -> Result<Vec<i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at <= ? AND id IN ({}) RETURNING id",
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(ts(lease_until))
+        .bind(ts(until));
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
 }
 
-/// Takes a sent mail for copying to the sent folder (appended = 2 while
-/// being copied). Whether we got it.
-pub async fn claim_append(conn: &mut SqliteConnection, id: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE outbox SET appended = 2 WHERE id = ? AND appended = 0")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+/// Takes sent mail for copying to the sent folder (appended = 2 while
+/// being copied); returns the ids we got.
+pub async fn claim_append_many(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+) -> Result<Vec<i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "UPDATE outbox SET appended = 2 WHERE appended = 0 AND id IN ({}) RETURNING id",
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
 }
 
 /// Copies interrupted by a crash are taken up again at start-up.

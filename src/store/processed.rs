@@ -1,9 +1,11 @@
 //! The `processed` table: which mailbox messages have been handled, so none
 //! is answered twice: by UIDVALIDITY+UID, then Message-ID, then raw hash.
 
-use super::{ts, StoreError, Tx};
+use super::{placeholders, ts, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::{Row, SqliteConnection};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessedKey {
@@ -18,48 +20,63 @@ pub struct Processed {
     pub moved: bool,
 }
 
-pub async fn get(
+/// Which of `uids` (of one mailbox and UIDVALIDITY) are already handled,
+/// in one query.
+pub async fn get_many(
     conn: &mut SqliteConnection,
-    key: &ProcessedKey,
-) -> Result<Option<Processed>, StoreError> {
-    let row = sqlx::query(
-        "SELECT folder, moved FROM processed WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
-    )
-    .bind(&key.mailbox)
-    .bind(i64::from(key.uidvalidity))
-    .bind(i64::from(key.uid))
-    .fetch_optional(&mut *conn)
-    .await?;
-    match row {
-        Some(r) => Ok(Some(Processed {
-            folder: r.try_get("folder")?,
-            moved: r.try_get::<i64, _>("moved")? != 0,
-        })),
-        None => Ok(None),
+    mailbox: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<HashMap<u32, Processed>, StoreError> {
+    if uids.is_empty() {
+        return Ok(HashMap::new());
     }
+    let sql = format!(
+        "SELECT uid, folder, moved FROM processed WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({})",
+        placeholders(uids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(mailbox)
+        .bind(i64::from(uidvalidity));
+    for uid in uids {
+        query = query.bind(i64::from(*uid));
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            let uid: i64 = r.try_get("uid")?;
+            let uid = u32::try_from(uid).map_err(|_| StoreError::Corrupt {
+                table: "processed",
+                problem: format!("uid {uid} out of range"),
+            })?;
+            Ok((
+                uid,
+                Processed {
+                    folder: r.try_get("folder")?,
+                    moved: r.try_get::<i64, _>("moved")? != 0,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Whether the same message was handled before under another UID (a
-/// redelivery, a replay, or a recreated mailbox).
+/// redelivery, a replay, or a recreated mailbox): by Message-ID, else by
+/// the hash of its bytes.
 pub async fn seen_before(
     conn: &mut SqliteConnection,
     message_id: Option<&str>,
     raw_sha256: &str,
 ) -> Result<bool, StoreError> {
-    if let Some(id) = message_id {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed WHERE message_id = ?")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-        if n > 0 {
-            return Ok(true);
-        }
-    }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM processed WHERE raw_sha256 = ?")
-        .bind(raw_sha256)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(n > 0)
+    // `message_id = NULL` matches nothing: a mail without one is found by hash.
+    let seen: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM processed WHERE message_id = ?) OR EXISTS (SELECT 1 FROM processed WHERE raw_sha256 = ?)",
+    )
+    .bind(message_id)
+    .bind(raw_sha256)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(seen)
 }
 
 pub struct Record<'a> {
@@ -91,13 +108,27 @@ pub async fn insert(tx: &mut Tx, r: &Record<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub async fn mark_moved(conn: &mut SqliteConnection, key: &ProcessedKey) -> Result<(), StoreError> {
-    sqlx::query("UPDATE processed SET moved = 1 WHERE mailbox = ? AND uidvalidity = ? AND uid = ?")
-        .bind(&key.mailbox)
-        .bind(i64::from(key.uidvalidity))
-        .bind(i64::from(key.uid))
-        .execute(&mut *conn)
-        .await?;
+/// Records messages of one mailbox and UIDVALIDITY as filed, in one statement.
+pub async fn mark_moved_many(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE processed SET moved = 1 WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({})",
+        placeholders(uids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(mailbox)
+        .bind(i64::from(uidvalidity));
+    for uid in uids {
+        query = query.bind(i64::from(*uid));
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -137,15 +168,9 @@ pub async fn recent_from(
     sender: &str,
     since: DateTime<Utc>,
 ) -> Result<(i64, bool), StoreError> {
-    let counted: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM processed WHERE sender = ? AND processed_at >= ? AND outcome IN ('handled', 'needs_staff')",
-    )
-    .bind(sender)
-    .bind(ts(since))
-    .fetch_one(&mut *conn)
-    .await?;
-    let limited: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM processed WHERE sender = ? AND processed_at >= ? AND outcome = 'rate_limited'",
+    let (counted, limited): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(outcome IN ('handled', 'needs_staff')), 0), COALESCE(SUM(outcome = 'rate_limited'), 0)
+         FROM processed WHERE sender = ? AND processed_at >= ?",
     )
     .bind(sender)
     .bind(ts(since))

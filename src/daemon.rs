@@ -869,9 +869,10 @@ impl Desk {
         let Some(number) = seeker_number else {
             return Ok(Standing::default());
         };
+        let (refused, unexcused_no_shows) = office::standing(conn, number).await?;
         Ok(Standing {
-            refused: office::refusal(conn, number).await?.is_some(),
-            unexcused_no_shows: requests::unexcused_no_shows(conn, number).await?,
+            refused,
+            unexcused_no_shows,
         })
     }
 
@@ -930,7 +931,12 @@ impl Desk {
         let mut filing = Filing::Handled;
         let mut queue = effects;
         let mut full_now = full.clone();
-        let booking = bookings::latest_for_request(tx, row.id).await?;
+        // A request just opened has no booking yet: no need to look.
+        let booking = if before == State::New {
+            None
+        } else {
+            bookings::latest_for_request(tx, row.id).await?
+        };
         // The booking a cancellation freed, for the offer that follows it.
         let mut cancelled: Option<BookingRecord> = None;
         while !queue.is_empty() {
@@ -1368,7 +1374,7 @@ impl Desk {
             Some(r) => {
                 let b = bookings::latest_for_request(tx, r.id).await?;
                 let n = match r.machine.data.seeker_number.as_deref() {
-                    Some(num) => requests::unexcused_no_shows(tx, num).await?,
+                    Some(num) => office::standing(tx, num).await?.1,
                     None => 0,
                 };
                 (b, n)

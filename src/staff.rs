@@ -378,7 +378,7 @@ impl Desk {
             if let Some((reason, at)) = office::refusal(&mut conn, n).await? {
                 let _ = writeln!(out, "  REFUSED        since {} ({reason})", local(at));
             }
-            let no_shows = requests::unexcused_no_shows(&mut conn, n).await?;
+            let (_, no_shows) = office::standing(&mut conn, n).await?;
             let _ = writeln!(
                 out,
                 "  no-shows       {no_shows} unexcused (this seeker number)"

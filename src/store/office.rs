@@ -47,6 +47,24 @@ pub async fn refusal(
     }
 }
 
+/// Whether staff refused the seeker, and their unexcused no-shows (any
+/// address), in one query.
+pub async fn standing(
+    conn: &mut SqliteConnection,
+    seeker_number: &str,
+) -> Result<(bool, u32), StoreError> {
+    let (refused, no_shows): (bool, i64) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM refusals WHERE seeker_number = ?),
+                (SELECT COUNT(*) FROM bookings b JOIN requests r ON r.id = b.request_id
+                 WHERE r.seeker_number = ? AND b.status = 'no_show' AND b.excused = 0)",
+    )
+    .bind(seeker_number)
+    .bind(seeker_number)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((refused, u32::try_from(no_shows).unwrap_or(u32::MAX)))
+}
+
 pub async fn get_meta(
     conn: &mut SqliteConnection,
     key: &str,

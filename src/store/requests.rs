@@ -479,21 +479,6 @@ pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Unexcused no-shows of the seeker with this job-seeker number, whatever
-/// address they wrote from.
-pub async fn unexcused_no_shows(
-    conn: &mut SqliteConnection,
-    seeker_number: &str,
-) -> Result<u32, StoreError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_number = ? AND b.status = 'no_show' AND b.excused = 0",
-    )
-    .bind(seeker_number)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
-}
-
 /// Corrects a request's stored timer.
 pub async fn set_next_due(
     tx: &mut Tx,

@@ -893,6 +893,8 @@ passcode = "abc"
         assert_eq!(c.folders.staff, "要対応");
         assert_eq!(c.from_address(), "desk@example.jp");
         assert_eq!(c.mail_domain(), "example.jp");
+        assert_eq!(c.smtp.connections, 2);
+        assert!(c.one_cpu);
     }
 
     #[test]
@@ -931,6 +933,10 @@ passcode = "abc"
                 "reminders.time",
             ),
             (format!("{GOOD}\n[no_show]\nlimit = 0"), "no_show.limit"),
+            (
+                GOOD.replace("[smtp]", "[smtp]\nconnections = 0"),
+                "smtp.connections",
+            ),
             (
                 format!("{GOOD}\n[digest]\ntime = \"morning\""),
                 "digest.time",

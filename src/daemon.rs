@@ -530,11 +530,9 @@ impl Desk {
         Ok(())
     }
 
-    /// Handles one message inside `tx` (the batch's transaction). Returns
-    /// where to file it and whether it was a duplicate.
-    /// Handles one message not yet processed under its UID (the caller
-    /// checked in the same transaction). Returns where to file it and
-    /// whether it was a duplicate.
+    /// Handles one message inside `tx` (the batch's transaction); the caller
+    /// checked in the same transaction that its UID is not processed yet.
+    /// Returns where to file it and whether it was a duplicate.
     async fn handle_message(
         &self,
         tx: &mut Tx,
@@ -1541,6 +1539,9 @@ impl Desk {
             let lease_until = until.max(Utc::now()) + lease;
             // The whole batch is claimed in one statement: one disk sync,
             // not one per mail.
+            if rows.is_empty() && sent.is_empty() {
+                return Ok(false);
+            }
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             let claimed: std::collections::HashSet<i64> = {
                 let _turn = self.store.turn().await;

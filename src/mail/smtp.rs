@@ -2,9 +2,9 @@
 //! under the configured time-out. A flush uses up to `smtp.connections`
 //! connections ("lanes") side by side: one submission waits on four server
 //! replies in turn, and a second connection fills those waits (measured on
-//! the loopback Postfix, see BENCHMARKS.md). The
-//! envelope sender is our own address so bounces come back to the office
-//! mailbox, where they are recognised and noted for staff.
+//! the loopback Postfix, see BENCHMARKS.md). The envelope sender is our own
+//! address so bounces come back to the office mailbox, where they are
+//! recognised and noted for staff.
 //!
 //! Built on lettre's `AsyncSmtpConnection` rather than its transport so the
 //! socket gets TCP_NODELAY: with Nagle on, each message waited ~40 ms for a

@@ -3,8 +3,10 @@
 
 use super::{placeholders, ts, StoreError, Tx};
 use chrono::{DateTime, Utc};
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::AssertSqlSafe;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, Sqlite, SqliteConnection};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,17 +33,14 @@ pub async fn get_many(
     if uids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
-        "SELECT uid, folder, moved FROM processed WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({})",
-        placeholders(uids.len())
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql))
-        .bind(mailbox)
-        .bind(i64::from(uidvalidity));
-    for uid in uids {
-        query = query.bind(i64::from(*uid));
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = for_uids(
+        "SELECT uid, folder, moved FROM processed",
+        mailbox,
+        uidvalidity,
+        uids,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .map(|r| {
             let uid: i64 = r.try_get("uid")?;
@@ -118,18 +117,31 @@ pub async fn mark_moved_many(
     if uids.is_empty() {
         return Ok(());
     }
+    for_uids("UPDATE processed SET moved = 1", mailbox, uidvalidity, uids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// `head` limited to a batch of UIDs of one mailbox and UIDVALIDITY, bound:
+/// one statement for the batch.
+fn for_uids(
+    head: &str,
+    mailbox: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+) -> Query<'static, Sqlite, SqliteArguments> {
     let sql = format!(
-        "UPDATE processed SET moved = 1 WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({})",
+        "{head} WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({})",
         placeholders(uids.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql))
-        .bind(mailbox)
+        .bind(mailbox.to_string())
         .bind(i64::from(uidvalidity));
     for uid in uids {
         query = query.bind(i64::from(*uid));
     }
-    query.execute(&mut *conn).await?;
-    Ok(())
+    query
 }
 
 /// Counts one more failed attempt at handling a message; returns the total.

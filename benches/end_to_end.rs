@@ -234,7 +234,21 @@ async fn bare_relay(desk: &TestDesk) {
     imap.logout().await;
 }
 
-/// Every bench seeker shares one 求職番号: no daily limits here.
+/// `n` new seekers (addresses starting with `prefix`), a request from each
+/// already in `desk`'s inbox; returns their addresses.
+async fn requests_in_inbox(desk: &TestDesk, prefix: &str, n: usize) -> Vec<String> {
+    let who = seekers(prefix, n);
+    let raws: Vec<Vec<u8>> = who
+        .iter()
+        .enumerate()
+        .map(|(i, s)| request_raw(s, &desk.address, i))
+        .collect();
+    append_all(&desk.address, &raws).await;
+    who
+}
+
+/// A burst is many requests from one place: no daily limits here (the
+/// contention bench's seekers share one 求職番号 too).
 fn unlimited() -> Options {
     Options {
         limits: (1_000_000, 1_000_000),
@@ -260,17 +274,10 @@ async fn burst(n: usize) -> Burst {
     // yoyaku.
     let desk = TestDesk::with(Options {
         rooms: rooms_for(n),
-        limits: (1_000_000, 1_000_000),
-        ..Options::default()
+        ..unlimited()
     })
     .await;
-    let who = seekers("b", n);
-    let raws: Vec<Vec<u8>> = who
-        .iter()
-        .enumerate()
-        .map(|(i, s)| request_raw(s, &desk.address, i))
-        .collect();
-    append_all(&desk.address, &raws).await;
+    let who = requests_in_inbox(&desk, "b", n).await;
     let start = Instant::now();
     let busy = machine_busy_secs();
     let yoyaku_cpu = run_once(&desk.config_path, "2026-11-25T10:00:00+09:00");
@@ -279,13 +286,7 @@ async fn burst(n: usize) -> Burst {
     let yoyaku_secs = (done - start).as_secs_f64();
     // The bare relay, same messages, its own seekers.
     let relay_desk = TestDesk::with(unlimited()).await;
-    let relay_who = seekers("r", n);
-    let raws: Vec<Vec<u8>> = relay_who
-        .iter()
-        .enumerate()
-        .map(|(i, s)| request_raw(s, &relay_desk.address, i))
-        .collect();
-    append_all(&relay_desk.address, &raws).await;
+    let relay_who = requests_in_inbox(&relay_desk, "r", n).await;
     let start = Instant::now();
     let busy = machine_busy_secs();
     let cpu_before = own_cpu_secs();
@@ -305,8 +306,7 @@ async fn burst(n: usize) -> Burst {
 async fn latency(n: usize) -> Vec<f64> {
     let desk = TestDesk::with(Options {
         rooms: rooms_for(n),
-        limits: (1_000_000, 1_000_000),
-        ..Options::default()
+        ..unlimited()
     })
     .await;
     let _daemon = Daemon::start(&desk.config_path);

@@ -187,20 +187,7 @@ fn exercise(raw: &[u8], state_pick: usize) {
         },
         trusted: state_pick.is_multiple_of(2),
     };
-    let states = [
-        State::New,
-        State::AwaitingInfo,
-        State::Offered,
-        State::FollowedUp,
-        State::Booked,
-        State::Lapsed,
-        State::Withdrawn,
-        State::NeedsStaff,
-        State::Cancelled,
-        State::Attended,
-        State::NoShow,
-        State::Closed,
-    ];
+    let states = State::ALL;
     let current = Request {
         state: states[state_pick % states.len()],
         offered: offered.clone(),

@@ -38,6 +38,22 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of the flow.
+    pub const ALL: [State; 12] = [
+        State::New,
+        State::AwaitingInfo,
+        State::Offered,
+        State::FollowedUp,
+        State::Booked,
+        State::Lapsed,
+        State::Withdrawn,
+        State::NeedsStaff,
+        State::Cancelled,
+        State::Attended,
+        State::NoShow,
+        State::Closed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::New => "new",
@@ -55,22 +71,9 @@ impl State {
         }
     }
 
+    /// The stored name back to the state (the inverse of `as_str`).
     pub fn parse(s: &str) -> Option<State> {
-        Some(match s {
-            "new" => State::New,
-            "awaiting_info" => State::AwaitingInfo,
-            "offered" => State::Offered,
-            "followed_up" => State::FollowedUp,
-            "booked" => State::Booked,
-            "lapsed" => State::Lapsed,
-            "withdrawn" => State::Withdrawn,
-            "needs_staff" => State::NeedsStaff,
-            "cancelled" => State::Cancelled,
-            "attended" => State::Attended,
-            "no_show" => State::NoShow,
-            "closed" => State::Closed,
-            _ => return None,
-        })
+        State::ALL.into_iter().find(|state| state.as_str() == s)
     }
 }
 
@@ -1485,20 +1488,7 @@ mod tests {
 
     #[test]
     fn state_names_round_trip() {
-        for s in [
-            State::New,
-            State::AwaitingInfo,
-            State::Offered,
-            State::FollowedUp,
-            State::Booked,
-            State::Lapsed,
-            State::Withdrawn,
-            State::NeedsStaff,
-            State::Cancelled,
-            State::Attended,
-            State::NoShow,
-            State::Closed,
-        ] {
+        for s in State::ALL {
             assert_eq!(State::parse(s.as_str()), Some(s));
         }
     }

@@ -23,20 +23,6 @@ use yoyaku::core::quote::own_text;
 use yoyaku::core::understand::{parse_booked, parse_reply, parse_request, session_needs};
 use yoyaku::mail::message;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 const TOKENS: &[&str] = &[
     "\r\n",
     "\r\n\r\n",

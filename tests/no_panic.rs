@@ -3,7 +3,10 @@
 //! time marks, labels, quote markers, HTML, controls), random bytes as raw
 //! mail, and truncated real messages. Deterministic (seeded), pure, fast.
 
+mod common;
+
 use chrono::{NaiveDate, TimeZone, Utc};
+use common::Rng;
 use std::collections::HashSet;
 use yoyaku::core::booking::{step, Context, Event, Request, Rules, Standing};
 use yoyaku::core::calendar::{Calendar, Slot};
@@ -11,20 +14,6 @@ use yoyaku::core::quote::own_text;
 use yoyaku::core::text::html_to_text;
 use yoyaku::core::understand::{parse_reply, parse_request};
 use yoyaku::mail::message;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const PIECES: &[&str] = &[
     "0",

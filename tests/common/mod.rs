@@ -580,3 +580,21 @@ impl Drop for Daemon {
         let _ = self.0.wait();
     }
 }
+
+/// A small deterministic generator (xorshift64) for the fuzz and no-panic
+/// tests: the same seed gives the same inputs, so a failure can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}

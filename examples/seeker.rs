@@ -193,7 +193,11 @@ async fn main() {
                             ("References".into(), refs.join(" ")),
                         ],
                     );
-                    send(&user, &to, &raw).await
+                    let sent = send(&user, &to, &raw).await;
+                    if sent.is_ok() {
+                        show(&raw);
+                    }
+                    sent
                 }
                 Ok(_) => Err("nothing to reply to".into()),
                 Err(e) => Err(e),

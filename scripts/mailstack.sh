@@ -32,6 +32,9 @@ install_packages() {
     [ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
     command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    # A real command-line mail client for the tests of headers as clients
+    # write them (tests/mail_flow.rs).
+    command -v s-nail >/dev/null 2>&1 || missing+=(s-nail)
     if [ ${#missing[@]} -eq 0 ]; then return; fi
     log "installing ${missing[*]} from Debian's packages"
     # Preseed so the install never prompts, and keep the system's own

@@ -87,6 +87,9 @@ pub struct Desk {
     composer: Composer,
     smtp: SmtpSender,
     room_ids: Vec<String>,
+    /// Who holds this desk's leases: host, process and a random part, so
+    /// two desks (or a staff verb beside a daemon) never take each other's.
+    owner: String,
 }
 
 static RESERVATION: LazyLock<Regex> =
@@ -103,6 +106,9 @@ static SUBJECT_REF: LazyLock<Regex> =
 const FETCH_BATCH: usize = 50;
 const FETCH_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Mails a round must hold per SMTP connection it opens side by side.
+const MAILS_PER_LANE: usize = 32;
+
 /// A message whose handling failed this many times goes to the failed folder.
 const POISON_ATTEMPTS: u32 = 3;
 
@@ -115,7 +121,6 @@ impl Desk {
         // Housekeeping; a locked database must not stop the start.
         let housekeeping = async {
             let mut conn = store.conn().await?;
-            outbox::release_append_claims(&mut conn).await?;
             requests::backfill_booked_slots(&mut conn, cfg.calendar.tz).await
         };
         match housekeeping.await {
@@ -132,6 +137,7 @@ impl Desk {
             composer,
             smtp,
             room_ids,
+            owner: lease_owner(),
         })
     }
 
@@ -1468,39 +1474,59 @@ impl Desk {
         if send {
             self.send_pending(now, report).await?;
         }
-        let rows = {
-            let mut conn = self.store.conn().await?;
-            outbox::unappended(&mut conn, 200).await?
-        };
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let claimed_ids: std::collections::HashSet<i64> = {
-            let mut conn = self.store.conn().await?;
-            outbox::claim_append_many(&mut conn, &ids)
-                .await?
-                .into_iter()
-                .collect()
-        };
-        let claimed = rows.iter().filter(|r| claimed_ids.contains(&r.id));
-        let sent = session
-            .sent_folder(self.cfg.folders.sent.as_deref())
-            .await?;
-        let mut done = Vec::new();
-        let mut result = Ok(());
-        for row in claimed {
-            if let Err(e) = session.append(&sent, &row.raw).await {
-                result = Err(e.into());
-                break;
+        // Copies are claimed under a lease of twice the IMAP time-out, in
+        // chunks short enough to finish inside it; each copy is marked as
+        // soon as the server has it, so a crash repeats at most one.
+        let lease = ChronoDuration::from_std(self.cfg.imap.timeout * 2)
+            .unwrap_or(ChronoDuration::seconds(60));
+        let margin =
+            ChronoDuration::from_std(self.cfg.imap.timeout).unwrap_or(ChronoDuration::seconds(30));
+        let mut sent_folder: Option<String> = None;
+        for _round in 0..10 {
+            let rows = {
+                let mut conn = self.store.conn().await?;
+                outbox::unappended(&mut conn, Utc::now(), 20).await?
+            };
+            if rows.is_empty() {
+                return Ok(());
             }
-            done.push(row.id);
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let lease_until = Utc::now() + lease;
+            let claimed_ids: std::collections::HashSet<i64> = {
+                let mut conn = self.store.conn().await?;
+                let lease = outbox::Lease {
+                    owner: &self.owner,
+                    until: lease_until,
+                    now: Utc::now(),
+                };
+                outbox::claim_append_many(&mut conn, &ids, lease)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
+            if claimed_ids.is_empty() {
+                return Ok(());
+            }
+            let sent = match &sent_folder {
+                Some(f) => f.clone(),
+                None => {
+                    let f = session
+                        .sent_folder(self.cfg.folders.sent.as_deref())
+                        .await?;
+                    sent_folder = Some(f.clone());
+                    f
+                }
+            };
+            for row in rows.iter().filter(|r| claimed_ids.contains(&r.id)) {
+                if Utc::now() >= lease_until - margin {
+                    break;
+                }
+                session.append(&sent, &row.raw).await?;
+                let mut conn = self.store.marks_conn().await?;
+                outbox::mark_appended(&mut conn, row.id).await?;
+            }
         }
-        // Marked in one transaction; copies a failure left claimed are
-        // released at the next start.
-        let mut conn = self.store.conn().await?;
-        outbox::mark_appended_many(&mut conn, &done).await?;
-        result
+        Ok(())
     }
 
     /// Sends what the outbox holds, then closes the SMTP connections.
@@ -1515,7 +1541,9 @@ impl Desk {
     }
 
     /// Sends what the outbox holds, leaving the connections open for the
-    /// next round. Transient failures back off (30 s doubling to 1 h);
+    /// next round. Each mail is claimed under a lease and marked sent right
+    /// after the server accepts it, before the next submission on that
+    /// connection. Transient failures back off (30 s doubling to 1 h);
     /// permanent ones are marked failed and staff told. Returns whether
     /// sending stopped at a transient failure.
     async fn send_due(
@@ -1524,115 +1552,159 @@ impl Desk {
         report: &mut PassReport,
     ) -> Result<bool, DeskError> {
         let until = now.max(Utc::now());
-        // Sent in the last round, marked with the next round's claim: one
-        // write a round, so the sender waits less for the inbox batches.
-        let mut sent: Vec<i64> = Vec::new();
+        // Leased for twice the SMTP time-out: long enough to finish a
+        // submission, short enough that a crashed sender's mail is soon
+        // retried. A lane stops before a submission that could outlast it.
+        let lease = ChronoDuration::from_std(self.cfg.smtp.timeout * 2)
+            .unwrap_or(ChronoDuration::seconds(60));
+        let margin =
+            ChronoDuration::from_std(self.cfg.smtp.timeout).unwrap_or(ChronoDuration::seconds(30));
         loop {
             let rows = {
                 let mut conn = self.store.conn().await?;
-                outbox::pending(&mut conn, until, 100).await?
+                outbox::pending(&mut conn, until, Utc::now(), 100).await?
             };
-            // Leased for twice the SMTP time-out: long enough to finish,
-            // short enough that a crashed sender's mail is soon retried.
-            let lease = ChronoDuration::from_std(self.cfg.smtp.timeout * 2)
-                .unwrap_or(ChronoDuration::seconds(60));
-            let lease_until = until.max(Utc::now()) + lease;
-            // The whole batch is claimed in one statement: one disk sync,
-            // not one per mail.
-            if rows.is_empty() && sent.is_empty() {
-                return Ok(false);
-            }
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let claimed: std::collections::HashSet<i64> = {
-                let _turn = self.store.turn().await;
-                let mut tx = self.store.begin().await?;
-                outbox::mark_sent_many(&mut tx, &sent, Utc::now()).await?;
-                let claimed = outbox::claim_many(&mut tx, &ids, until, lease_until).await?;
-                tx.commit().await.map_err(StoreError::from)?;
-                claimed.into_iter().collect()
-            };
-            sent.clear();
             if rows.is_empty() {
                 return Ok(false);
             }
-            let mut progressed = false;
-            let mut stop = false;
+            let lease_until = Utc::now() + lease;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            // The whole batch is claimed in one statement: one disk sync,
+            // not one per mail.
+            let claimed: std::collections::HashSet<i64> = {
+                let _turn = self.store.turn().await;
+                let mut conn = self.store.conn().await?;
+                let lease = outbox::Lease {
+                    owner: &self.owner,
+                    until: lease_until,
+                    now: Utc::now(),
+                };
+                outbox::claim_many(&mut conn, &ids, until, lease)
+                    .await?
+                    .into_iter()
+                    .collect()
+            };
             // Rows another desk claimed are its to send. Ours are dealt
             // round-robin to the SMTP lanes; each lane sends its share in
             // order and stops at a transient failure (the server is likely
             // down: the rest is retried when its lease ends).
             let mine: Vec<&OutboxRow> = rows.iter().filter(|r| claimed.contains(&r.id)).collect();
-            let lanes = self.smtp.lanes().min(mine.len()).max(1);
+            if mine.is_empty() {
+                return Ok(false);
+            }
+            // A second connection pays for itself only in a burst; each
+            // connection also has one submission in flight that a crash
+            // could leave in doubt, so a quiet round uses one.
+            let lanes = self
+                .smtp
+                .lanes()
+                .min(mine.len().div_ceil(MAILS_PER_LANE))
+                .max(1);
             let outcomes = futures::future::join_all((0..lanes).map(|lane| {
                 let share: Vec<&OutboxRow> =
                     mine.iter().skip(lane).step_by(lanes).copied().collect();
-                async move {
-                    let mut done = Vec::with_capacity(share.len());
-                    for row in share {
-                        let result = self
-                            .smtp
-                            .send_on(lane, row.id, &row.recipient, &row.raw)
-                            .await;
-                        let transient = matches!(&result, Err(e) if e.is_transient());
-                        done.push((row, result));
-                        if transient {
-                            break;
-                        }
-                    }
-                    done
-                }
+                self.send_lane(lane, share, lease_until - margin)
             }))
             .await;
-            for (row, result) in outcomes.into_iter().flatten() {
-                match result {
-                    Ok(()) => {
-                        sent.push(row.id);
-                        report.sent += 1;
-                        progressed = true;
-                        debug!(outbox = row.id, kind = %row.kind, "sent");
+            let mut progressed = false;
+            let mut stop = false;
+            for outcome in outcomes {
+                report.sent += outcome.sent;
+                progressed |= outcome.sent > 0;
+                stop |= outcome.lease_ran_out;
+                if let Some(e) = outcome.store_error {
+                    return Err(e.into());
+                }
+                let Some((row, e)) = outcome.failed else {
+                    continue;
+                };
+                report.send_failures += 1;
+                let mut conn = self.store.conn().await?;
+                if e.is_transient() {
+                    let delay = 30i64
+                        .saturating_mul(1 << row.attempts.clamp(0, 7))
+                        .min(3600);
+                    warn!(outbox = row.id, attempts = row.attempts + 1, error = %e, "send failed; will retry");
+                    // The back-off runs on the decision clock, so a replayed
+                    // pass (`once --now`) retries consistently with it.
+                    outbox::mark_attempt_failed(
+                        &mut conn,
+                        row.id,
+                        &e.to_string(),
+                        Some(now + ChronoDuration::seconds(delay)),
+                    )
+                    .await?;
+                    stop = true;
+                } else {
+                    warn!(outbox = row.id, error = %e, "send failed permanently");
+                    outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), None).await?;
+                    drop(conn);
+                    if row.kind != "staff" {
+                        let mut tx = self.store.begin().await?;
+                        self.notify_staff(&mut tx, None, "send_failed", "", now)
+                            .await?;
+                        tx.commit().await.map_err(StoreError::from)?;
                     }
-                    Err(e) if e.is_transient() => {
-                        report.send_failures += 1;
-                        let delay = 30i64
-                            .saturating_mul(1 << row.attempts.clamp(0, 7))
-                            .min(3600);
-                        warn!(outbox = row.id, attempts = row.attempts + 1, error = %e, "send failed; will retry");
-                        let mut conn = self.store.conn().await?;
-                        outbox::mark_attempt_failed(
-                            &mut conn,
-                            row.id,
-                            &e.to_string(),
-                            Some(Utc::now() + ChronoDuration::seconds(delay)),
-                        )
-                        .await?;
-                        stop = true;
-                    }
-                    Err(e) => {
-                        report.send_failures += 1;
-                        warn!(outbox = row.id, error = %e, "send failed permanently");
-                        {
-                            let mut conn = self.store.conn().await?;
-                            outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), None)
-                                .await?;
-                        }
-                        if row.kind != "staff" {
-                            let mut tx = self.store.begin().await?;
-                            self.notify_staff(&mut tx, None, "send_failed", "", now)
-                                .await?;
-                            tx.commit().await.map_err(StoreError::from)?;
-                        }
-                        progressed = true;
-                    }
+                    progressed = true;
                 }
             }
             if stop || !progressed {
-                let _turn = self.store.turn().await;
-                let mut conn = self.store.conn().await?;
-                outbox::mark_sent_many(&mut conn, &sent, Utc::now()).await?;
                 return Ok(stop);
             }
         }
     }
+
+    /// Sends one lane's share in order on SMTP connection `lane`, marking
+    /// each mail sent as soon as the server accepted it. Stops at the first
+    /// failure, and before a submission that could end after `send_by` (the
+    /// claim's lease minus one time-out): another desk may take the rest.
+    async fn send_lane<'r>(
+        &self,
+        lane: usize,
+        share: Vec<&'r OutboxRow>,
+        send_by: DateTime<Utc>,
+    ) -> LaneOutcome<'r> {
+        let mut outcome = LaneOutcome::default();
+        for row in share {
+            if Utc::now() >= send_by {
+                outcome.lease_ran_out = true;
+                break;
+            }
+            if let Err(e) = self
+                .smtp
+                .send_on(lane, row.id, &row.recipient, &row.raw)
+                .await
+            {
+                outcome.failed = Some((row, e));
+                break;
+            }
+            debug!(outbox = row.id, kind = %row.kind, "sent");
+            let marked = async {
+                let _turn = self.store.turn().await;
+                let mut conn = self.store.marks_conn().await?;
+                outbox::mark_sent(&mut conn, row.id, Utc::now()).await
+            }
+            .await;
+            outcome.sent += 1;
+            if let Err(e) = marked {
+                // Sent but not marked: it is resent (same Message-ID) when
+                // the lease runs out. Nothing more on this lane until then.
+                warn!(outbox = row.id, error = %e, "sent mail could not be marked");
+                outcome.store_error = Some(e);
+                break;
+            }
+        }
+        outcome
+    }
+}
+
+/// What one SMTP lane did with its share of a claimed batch.
+#[derive(Default)]
+struct LaneOutcome<'r> {
+    sent: usize,
+    failed: Option<(&'r OutboxRow, crate::mail::MailError)>,
+    lease_ran_out: bool,
+    store_error: Option<StoreError>,
 }
 
 /// The inbound mail behind an event: who sent it, and whether it carries
@@ -1674,6 +1746,17 @@ fn slot_views(slots: &[crate::core::calendar::Slot], minutes: u32) -> Vec<SlotVi
 }
 
 /// A short reference people can read out on the phone (no 0/O, 1/I).
+fn lease_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
 fn random_ref() -> String {
     const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     use rand::Rng;

@@ -64,7 +64,7 @@ async fn smtp_down_for_minutes_delays_but_loses_nothing() {
     wait_for(&desk.address, "INBOX", 1).await;
     mailstack("stop-smtp");
     let restart = Restart("start-smtp");
-    let now = Utc::now();
+    let now = wed();
     let r = desk
         .desk
         .run_once(now)
@@ -113,7 +113,7 @@ async fn imap_down_mid_idle_reconnects_and_answers() {
         .send(
             &desk.address,
             "予約",
-            &request_text("接続 一郎", "12月3日 11:00"),
+            &request_text("接続 一郎", &wish_ahead(&desk, 7, "11:00")),
         )
         .await;
     first.inbox(1).await;
@@ -127,7 +127,7 @@ async fn imap_down_mid_idle_reconnects_and_answers() {
         .send(
             &desk.address,
             "予約",
-            &request_text("接続 二郎", "12月4日 11:00"),
+            &request_text("接続 二郎", &wish_ahead(&desk, 8, "11:00")),
         )
         .await;
     let start = Instant::now();
@@ -169,7 +169,7 @@ async fn a_locked_database_delays_but_loses_nothing() {
         .send(
             &desk.address,
             "予約",
-            &request_text("施錠 太郎", "12月3日 11:00"),
+            &request_text("施錠 太郎", &wish_ahead(&desk, 7, "11:00")),
         )
         .await;
     // Longer than the 10 s busy time-out.
@@ -334,4 +334,71 @@ async fn contention_many_consents_for_one_slot_and_two_daemons() {
         m,
         answered.as_secs_f64()
     );
+}
+
+/// Copies to the sent folder are leases too: a staff verb on the command
+/// line and a second desk started while the first is copying take nothing
+/// the first holds, so every sent mail is in the sent folder exactly once.
+#[tokio::test]
+async fn a_staff_verb_and_a_second_desk_never_copy_a_mail_twice() {
+    let _turn = SERIAL.lock().await;
+    let n = env_or("YOYAKU_APPEND_REQUESTS", 60);
+    let a = TestDesk::new().await;
+    let seekers: Vec<Seeker> = (0..n).map(|i| Seeker::new(&format!("copy{i}"))).collect();
+    for (i, s) in seekers.iter().enumerate() {
+        s.send(
+            &a.address,
+            "予約",
+            &request_text(&format!("複写 {i}"), "12月3日 11:00"),
+        )
+        .await;
+    }
+    wait_for(&a.address, "INBOX", n).await;
+    let first_done = std::sync::atomic::AtomicBool::new(false);
+    let first = async {
+        let r = a.desk.run_once(wed()).await;
+        first_done.store(true, std::sync::atomic::Ordering::Release);
+        r.expect("first desk's pass");
+    };
+    // What used to release the first desk's claims at start-up, again and
+    // again while it works: a staff verb (it builds a desk) and a second
+    // desk running a pass.
+    let meddle = async {
+        let mut others = 0;
+        while !first_done.load(std::sync::atomic::Ordering::Acquire) {
+            let verb = tokio::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+                .args(["list", "--config"])
+                .arg(&a.config_path)
+                .env("YOYAKU_LOG", "warn")
+                .output()
+                .await
+                .expect("yoyaku list");
+            assert!(verb.status.success(), "yoyaku list");
+            let b = Desk::new(Config::load(&a.config_path).expect("config"))
+                .await
+                .expect("second desk");
+            b.run_once(wed()).await.expect("second desk's pass");
+            others += 1;
+        }
+        others
+    };
+    let ((), others) = tokio::join!(first, meddle);
+    // Whatever is left is copied by whoever comes next.
+    a.desk.run_once(wed()).await.expect("a last pass");
+    assert_eq!(a.db_scalar("SELECT COUNT(*) FROM requests").await, n as i64);
+    let sent = read_folder(&a.address, "送信済").await;
+    let mut ids: Vec<String> = sent
+        .iter()
+        .map(|m| m.inbound.message_id.clone().unwrap_or_default())
+        .collect();
+    let copies = ids.len();
+    ids.sort();
+    ids.dedup();
+    println!(
+        "sent folder: {copies} copies of {} mails, {others} staff verbs and second desks meanwhile",
+        ids.len()
+    );
+    assert_eq!(ids.len(), n, "every offer is in the sent folder");
+    assert_eq!(copies, n, "no mail is copied twice");
+    assert!(others >= 1, "the second desk ran while the first was busy");
 }

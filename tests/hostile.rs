@@ -37,6 +37,8 @@ struct Case {
     expect: Expect,
     /// Text the answer must not contain (a date only a script or quote named).
     must_not_offer: Option<&'static str>,
+    /// The subject the answer must carry, as the seeker meant theirs.
+    reply_subject: Option<String>,
 }
 
 fn b64(s: &[u8]) -> String {
@@ -113,6 +115,7 @@ impl Corpus {
             raw: raw(&from, &self.desk, &id, &hs, &body),
             expect,
             must_not_offer: None,
+            reply_subject: None,
         });
         from
     }
@@ -124,6 +127,7 @@ impl Corpus {
             raw,
             expect,
             must_not_offer: None,
+            reply_subject: None,
         });
     }
 
@@ -706,7 +710,86 @@ fn build_corpus(desk: &str, tag: &str) -> Corpus {
     );
     c.add_raw("empty message", Expect::AnswerOrStaff, None, Vec::new());
     more_cases(&mut c, &req, &utf8, desk, tag);
+    header_charset_cases(&mut c, &req, desk);
     c
+}
+
+/// Subjects and display names as real mailers mislabel them: ISO-2022-JP
+/// inside words labelled us-ascii or utf-8, raw 8-bit Shift_JIS, EUC-JP and
+/// UTF-8, words split in the middle of a character. The answer's subject is
+/// the seeker's text or the office's own, never escapes or mojibake.
+fn header_charset_cases(c: &mut Corpus, req: &str, desk: &str) {
+    use encoding_rs::{EUC_JP, ISO_2022_JP, SHIFT_JIS};
+    let subject = "オンライン相談の予約（山田）";
+    let jis = ISO_2022_JP.encode(subject).0.into_owned();
+    let utf8 = subject.as_bytes();
+    let (left, right) = utf8.split_at(7);
+    let (jl, jr) = jis.split_at(9);
+    let std = base64::engine::general_purpose::STANDARD;
+    let word = |label: &str, bytes: &[u8]| format!("=?{label}?B?{}?=", std.encode(bytes));
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        (
+            "iso-2022-jp labelled us-ascii",
+            word("us-ascii", &jis).into_bytes(),
+            Some(subject),
+        ),
+        (
+            "iso-2022-jp labelled utf-8",
+            word("utf-8", &jis).into_bytes(),
+            Some(subject),
+        ),
+        (
+            "utf-8 word split mid-character",
+            format!("{}\r\n {}", word("UTF-8", left), word("UTF-8", right)).into_bytes(),
+            Some(subject),
+        ),
+        (
+            "iso-2022-jp split across words",
+            format!("{} {}", word("ISO-2022-JP", jl), word("ISO-2022-JP", jr)).into_bytes(),
+            Some(subject),
+        ),
+        (
+            "raw 8-bit shift_jis",
+            SHIFT_JIS.encode(subject).0.into_owned(),
+            Some(subject),
+        ),
+        (
+            "raw 8-bit euc-jp",
+            EUC_JP.encode(subject).0.into_owned(),
+            Some(subject),
+        ),
+        ("raw 8-bit utf-8", utf8.to_vec(), Some(subject)),
+        ("raw iso-2022-jp escapes", jis.clone(), Some(subject)),
+        // Bytes that are no charset at all: the office's own subject.
+        ("unreadable bytes", b"\x1b$Z\xff\xfe\x80".to_vec(), None),
+    ];
+    let (ct, body) = text_plain_b64(req);
+    for (name, raw_subject, want) in cases {
+        let n = c.cases.len();
+        let from = c.next_from();
+        let mut raw = format!(
+            "From: {} <{from}>\r\nTo: {desk}\r\nMessage-ID: <hostile-{n}-{}@yoyaku.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0900\r\nMIME-Version: 1.0\r\n",
+            word("us-ascii", &ISO_2022_JP.encode("山田 太郎").0),
+            c.tag
+        )
+        .into_bytes();
+        raw.extend_from_slice(b"Subject: ");
+        raw.extend_from_slice(&raw_subject);
+        raw.extend_from_slice(b"\r\n");
+        for (k, v) in &ct {
+            raw.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        raw.extend_from_slice(&body);
+        c.cases.push(Case {
+            name: format!("header charset: {name}"),
+            from: Some(from),
+            raw,
+            expect: Expect::Offer,
+            must_not_offer: None,
+            reply_subject: Some(want.map_or_else(String::new, |s| format!("Re: {s}"))),
+        });
+    }
 }
 
 /// Phone HTML, odd transfer encodings, broken dates and display names.
@@ -976,6 +1059,27 @@ async fn two_hundred_hostile_messages_each_get_a_sensible_outcome() {
             );
             if let Some(date) = case.must_not_offer {
                 assert!(!body.contains(date), "{}: read a script: {body}", case.name);
+            }
+            let subject = yoyaku::mail::message::parse(raw).subject;
+            assert!(
+                !subject.contains('\u{1b}')
+                    && !subject.contains('\u{fffd}')
+                    && !subject.contains("$B"),
+                "{}: subject echoes escapes or mojibake: {subject:?}",
+                case.name
+            );
+            match case.reply_subject.as_deref() {
+                Some("") => assert!(
+                    !subject.starts_with("Re:") && !subject.is_empty(),
+                    "{}: the office's own subject expected, got {subject:?}",
+                    case.name
+                ),
+                Some(want) => assert!(
+                    subject.starts_with(want),
+                    "{}: expected {want:?}, got {subject:?}",
+                    case.name
+                ),
+                None => {}
             }
         }
     }

@@ -681,16 +681,10 @@ async fn the_daemon_answers_while_idling_and_stops_on_shutdown() {
             .await
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // Real clock: wish a slot well inside the horizon.
-    let target = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Tokyo)
-        .date_naive()
-        + chrono::Duration::days(7);
-    let mut d = target;
+    // `run` decides on the real clock: the wish is a business day a week
+    // from today, whatever today is.
     let cal = desk.desk.config().calendar.clone();
-    while !cal.is_business_day(d) {
-        d += chrono::Duration::days(1);
-    }
+    let d = business_day_ahead(&cal, chrono::Utc::now(), 7);
     seeker
         .send(
             &desk.address,
@@ -953,7 +947,7 @@ async fn mail_waits_in_the_outbox_while_smtp_is_down() {
     // Back up, and past the retry backoff: the pending offer goes out, once.
     let r = desk
         .desk
-        .run_once(chrono::Utc::now() + chrono::Duration::minutes(5))
+        .run_once(wed() + chrono::Duration::minutes(5))
         .await
         .expect("pass");
     assert_eq!((r.handled, r.sent), (0, 1));
@@ -1156,4 +1150,59 @@ async fn mail_after_booking_is_acknowledged_and_passed_to_staff() {
             .await,
         1
     );
+}
+
+/// A real mail client from Debian's packages (s-nail) sends the request
+/// through the real Postfix with its subject in ISO-2022-JP, as Japanese
+/// desktop and phone mailers do; the answer's subject is the seeker's own
+/// text, never escape sequences.
+#[tokio::test]
+async fn a_real_mail_clients_japanese_subject_comes_back_readable() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("snail");
+    let subject = "オンライン職業相談の予約をお願いします（山田）";
+    for (charset, n) in [("iso-2022-jp", 1), ("shift_jis", 2), ("utf-8", 3)] {
+        let mut child = std::process::Command::new("s-nail")
+            .args(["-#", "-S", "v15-compat", "-S", "smtp-auth=none"])
+            .args(["-S", &format!("mta=smtp://127.0.0.1:{SMTP_PORT}")])
+            .args(["-S", &format!("sendcharsets={charset}")])
+            .args(["-S", "ttycharset=utf-8"])
+            .args(["-S", &format!("from=山田 太郎 <{}>", seeker.address)])
+            .args(["-s", subject])
+            .arg(&desk.address)
+            .env("LC_ALL", "C.UTF-8")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("s-nail (scripts/mailstack.sh installs it)");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin
+                .write_all(request_text("山田 太郎", "12月3日 11:00").as_bytes())
+                .expect("body");
+        }
+        assert!(child.wait().expect("s-nail ran").success(), "s-nail sent");
+        desk.once_after(1, wed()).await;
+        let got = seeker.inbox(n).await;
+        let answer = &got[n - 1];
+        assert!(
+            answer
+                .inbound
+                .subject
+                .starts_with(&format!("Re: {subject}")),
+            "{charset}: {:?}",
+            answer.inbound.subject
+        );
+        let raw_subject = answer.header("Subject").unwrap_or_default();
+        assert!(
+            !raw_subject.contains('\u{1b}'),
+            "{charset}: {raw_subject:?}"
+        );
+    }
+    // What s-nail sent was not plain UTF-8: its ISO-2022-JP subject comes
+    // as a word labelled us-ascii that stops in kanji mode and runs on raw.
+    let handled = read_folder(&desk.address, "処理済").await;
+    assert!(handled.iter().any(|m| m
+        .header("Subject")
+        .is_some_and(|s| s.to_ascii_lowercase().contains("=?us-ascii?b?gyrc"))));
 }

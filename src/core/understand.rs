@@ -6,7 +6,7 @@
 
 use crate::core::calendar::Calendar;
 use crate::core::text::{circled_digit, kanji_number, normalize};
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use chrono::{Datelike, Days, Duration, Months, NaiveDate, NaiveTime, Weekday};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -460,9 +460,13 @@ static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
       | (?P<yslash>(?P<y6>\d{2})/(?P<m6>\d{1,2})/(?P<d6>\d{1,2}))
       | (?P<slash>(?P<m3>\d{1,2})/(?P<d3>\d{1,2}))
       | (?P<dot>(?P<m5>\d{1,2})\.(?P<d5>\d{1,2}))
+      | (?P<after>(?P<an>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?P<unit>日|週間?|か月|ヶ月|カ月|ケ月)\s*(?:後|先))
+      | (?P<mrel>(?P<mw>今月|来月|翌月|再来月|翌々月)\s*の?\s*(?:(?P<md7>\d{1,2})\s*日|(?P<mend>末)))
+      | (?P<monthend>月末)
+      | (?P<wkstart>(?:来週|翌週)?週明け)
       | (?P<dayonly>(?P<d4>\d{1,2})\s*日)
-      | (?P<rel>本日|今日|きょう|明日|あした|あす|明後日|あさって)
-      | (?P<wd>(?P<wk>今週|来週|再来週)?の?\s*(?P<wday>[月火水木金土日])曜日?)
+      | (?P<rel>明々後日|明明後日|しあさって|本日|今日|きょう|明日|あした|あす|明後日|あさって)
+      | (?P<wd>(?P<wk>今週|来週|翌週|再来週|翌々週)?の?\s*(?P<wday>[月火水木金土日])曜日?)
       | (?P<ampm>午前|午後|AM|PM|am|pm|a\.m\.|p\.m\.)?\s*
         (?:
             (?P<hm>(?P<h>\d{1,2})\s*:\s*(?P<mi>\d{2}))
@@ -477,7 +481,8 @@ static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static KANA_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\d)\s*(がつ|にち|じはん|じ|ふん|ぷん)|ごご|ごぜん").expect("kana date regex")
+    Regex::new(r"(\d)\s*(がつ|にちご|にち|しゅうかんご|しゅうかん|じはん|じ|ふん|ぷん)|ごご|ごぜん|さらいしゅう|らいしゅう|こんしゅう|よくしゅう|さらいげつ|らいげつ|こんげつ|げつまつ|しゅうあけ|(げつ|か|すい|もく|きん)ようび")
+        .expect("kana date regex")
 });
 
 /// Dates and times written in kana (12がつ3にち ごご3じはん) in kanji form.
@@ -486,12 +491,33 @@ fn kana_dates(text: &str) -> std::borrow::Cow<'_, str> {
         let digit = c.get(1).map_or("", |m| m.as_str());
         let mark = match c.get(2).map(|m| m.as_str()) {
             Some("がつ") => "月",
+            Some("にちご") => "日後",
             Some("にち") => "日",
+            Some("しゅうかんご") => "週間後",
+            Some("しゅうかん") => "週間",
             Some("じはん") => "時半",
             Some("じ") => "時",
             Some(_) => "分",
-            None if &c[0] == "ごご" => "午後",
-            None => "午前",
+            None => match &c[0] {
+                "ごご" => "午後",
+                "ごぜん" => "午前",
+                "さらいしゅう" => "再来週",
+                "らいしゅう" => "来週",
+                "こんしゅう" => "今週",
+                "よくしゅう" => "翌週",
+                "さらいげつ" => "再来月",
+                "らいげつ" => "来月",
+                "こんげつ" => "今月",
+                "げつまつ" => "月末",
+                "しゅうあけ" => "週明け",
+                _ => match c.get(3).map(|m| m.as_str()) {
+                    Some("げつ") => "月曜日",
+                    Some("か") => "火曜日",
+                    Some("すい") => "水曜日",
+                    Some("もく") => "木曜日",
+                    _ => "金曜日",
+                },
+            },
         };
         format!("{digit}{mark}")
     })
@@ -602,6 +628,65 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
                 continue;
             }
             date_from(None, &caps["m5"], &caps["d5"], today, whole.as_str())
+        } else if caps.name("after").is_some() {
+            // 3日後, 1週間後, 二週間後, 1か月後: counted from the day the
+            // mail is read.
+            let n = caps["an"]
+                .parse::<u32>()
+                .ok()
+                .or_else(|| kanji_number(&caps["an"]));
+            let date = n.and_then(|n| match &caps["unit"] {
+                "日" => today.checked_add_days(Days::new(u64::from(n))),
+                u if u.starts_with('週') => today.checked_add_days(Days::new(7 * u64::from(n))),
+                _ => months_later(today, n),
+            });
+            match date {
+                Some(d) if n.is_some_and(|n| n <= 400) => Token::Date(d),
+                _ => Token::InvalidDate(whole.as_str().to_string()),
+            }
+        } else if caps.name("mrel").is_some() {
+            let months = match &caps["mw"] {
+                "今月" => 0,
+                "来月" | "翌月" => 1,
+                _ => 2,
+            };
+            let first = first_of_month(today, months);
+            match (first, caps.name("md7")) {
+                (Some(first), Some(day)) => {
+                    match day
+                        .as_str()
+                        .parse::<u32>()
+                        .ok()
+                        .and_then(|d| first.with_day(d))
+                    {
+                        Some(d) => Token::Date(d),
+                        None => Token::InvalidDate(whole.as_str().to_string()),
+                    }
+                }
+                (Some(first), None) => Token::Date(last_business_day(first, cal)),
+                (None, _) => Token::InvalidDate(whole.as_str().to_string()),
+            }
+        } else if caps.name("monthend").is_some() {
+            // 月末: the month's last business day; once it has passed,
+            // next month's.
+            let this = first_of_month(today, 0).map(|f| last_business_day(f, cal));
+            match this {
+                Some(d) if d >= today => Token::Date(d),
+                _ => match first_of_month(today, 1) {
+                    Some(f) => Token::Date(last_business_day(f, cal)),
+                    None => continue,
+                },
+            }
+        } else if caps.name("wkstart").is_some() {
+            // 週明け: the first business day of next week.
+            let mut d = weekday_date(today, Weekday::Mon, 1, true);
+            for _ in 0..14 {
+                if cal.is_business_day(d) {
+                    break;
+                }
+                d += Duration::days(1);
+            }
+            Token::Date(d)
         } else if caps.name("dayonly").is_some() {
             if prev_is_digit || prev_char == Some('月') {
                 continue;
@@ -617,6 +702,7 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
             let offset = match rel.as_str() {
                 "本日" | "今日" | "きょう" => 0,
                 "明日" | "あした" | "あす" => 1,
+                "明々後日" | "明明後日" | "しあさって" => 3,
                 _ => 2,
             };
             Token::Date(today + Duration::days(offset))
@@ -629,8 +715,8 @@ fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
                 continue;
             }
             let weeks = match caps.name("wk").map(|m| m.as_str()) {
-                Some("来週") => 1,
-                Some("再来週") => 2,
+                Some("来週" | "翌週") => 1,
+                Some("再来週" | "翌々週") => 2,
                 _ => 0,
             };
             Token::Date(weekday_date(today, wday, weeks, caps.name("wk").is_some()))
@@ -860,6 +946,27 @@ fn day_only(day: u32, today: NaiveDate) -> Option<NaiveDate> {
         };
         NaiveDate::from_ymd_opt(y, m, day)
     })
+}
+
+/// The first day of the month `months` after today's.
+fn first_of_month(today: NaiveDate, months: u32) -> Option<NaiveDate> {
+    today.with_day(1)?.checked_add_months(Months::new(months))
+}
+
+/// The same day `n` months on (the month's last day when it is shorter).
+fn months_later(today: NaiveDate, n: u32) -> Option<NaiveDate> {
+    today.checked_add_months(Months::new(n))
+}
+
+/// The last business day of the month that starts on `first`.
+fn last_business_day(first: NaiveDate, cal: &Calendar) -> NaiveDate {
+    let mut d = first
+        .checked_add_months(Months::new(1))
+        .map_or(first, |next| next - Duration::days(1));
+    while d > first && !cal.is_business_day(d) {
+        d -= Duration::days(1);
+    }
+    d
 }
 
 fn weekday(s: &str) -> Option<Weekday> {

@@ -189,6 +189,11 @@ struct OfficeView {
     name: String,
     phone: String,
     hours: Option<String>,
+    /// Length of a session (`schedule.minutes`) and the minutes after the
+    /// start that make a no-show (`no_show.after_minutes`): the mails say
+    /// what the office configured, not fixed numbers.
+    session_minutes: u32,
+    no_show_minutes: i64,
 }
 
 pub struct Composer {
@@ -258,6 +263,8 @@ impl Composer {
                 name: config.office.name.clone(),
                 phone: config.office.phone.clone(),
                 hours: config.office.hours.clone(),
+                session_minutes: config.calendar.slot_minutes,
+                no_show_minutes: config.rules.no_show_after_minutes,
             },
         })
     }
@@ -514,6 +521,46 @@ mod tests {
             )
             .expect("ics");
         assert!(cancel.body.contains("STATUS:CANCELLED"));
+    }
+
+    #[test]
+    fn session_length_and_no_show_minutes_follow_the_config() {
+        let mut cfg = config();
+        cfg.calendar.slot_minutes = 45;
+        cfg.rules.no_show_after_minutes = 15;
+        let c = Composer::new(&cfg).expect("composer");
+        let slot = SlotView::new(
+            Slot::new(
+                NaiveDate::from_ymd_opt(2026, 12, 3).expect("d"),
+                chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("t"),
+            ),
+            45,
+        );
+        let ctx = minijinja::context! {
+            name => "山田", ref => "ABC123", slots => vec![slot.clone()], slot => slot,
+            reservation => "R-1", room => minijinja::context! { id => "123 456 7890", passcode => "abc" },
+            wished_available => true,
+        };
+        let thread = Thread {
+            to: "taro@example.jp".into(),
+            in_reply_to: None,
+            references: vec![],
+            subject: String::new(),
+        };
+        let offer = c
+            .compose("offer.txt.j2", ctx.clone(), &thread, true)
+            .expect("offer");
+        let offer_text = crate::mail::message::parse(&offer.raw).body;
+        assert!(offer_text.contains("（各45分）"), "{offer_text}");
+        assert!(!offer_text.contains("各30分"), "{offer_text}");
+        let confirm = c
+            .compose("confirm.txt.j2", ctx, &thread, false)
+            .expect("confirm");
+        let confirm_text = crate::mail::message::parse(&confirm.raw).body;
+        assert!(
+            confirm_text.contains("開始時刻を15分過ぎた"),
+            "{confirm_text}"
+        );
     }
 
     #[test]

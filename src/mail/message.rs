@@ -131,7 +131,7 @@ fn parse_readable(raw: &[u8]) -> Inbound {
         .and_then(|a| a.first())
         .and_then(|a| a.address())
         .map(bare_address);
-    let subject = msg.subject().unwrap_or("").to_string();
+    let subject = readable_subject(&raw, msg.subject());
     let mut thread_ids = Vec::new();
     for value in [msg.in_reply_to(), msg.references()] {
         if let Some(list) = value.as_text_list() {
@@ -219,6 +219,24 @@ fn parse_readable(raw: &[u8]) -> Inbound {
         parsed: true,
         too_complex: false,
     }
+}
+
+/// The subject as the sender meant it: decoded from the raw bytes whatever
+/// the label says (see `header`); else mail-parser's reading if it is clean
+/// text; else "" (answers then carry the office's own subject).
+fn readable_subject(raw: &[u8], parsed: Option<&str>) -> String {
+    let decoded =
+        super::header::raw_value(raw, "Subject").and_then(|v| super::header::decode_text(&v));
+    if let Some(s) = decoded {
+        return s;
+    }
+    parsed
+        .filter(|s| {
+            !s.chars()
+                .any(|c| c == '\u{fffd}' || (c.is_control() && c != '\t'))
+        })
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 /// Undoes RFC 3676 format=flowed: a line ending in a space continues on

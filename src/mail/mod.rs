@@ -2,6 +2,7 @@
 //! leaves, and the IMAP and SMTP sessions that carry both.
 
 pub mod compose;
+pub mod header;
 pub mod ics;
 pub mod imap;
 pub mod message;

@@ -62,6 +62,8 @@ pub type Tx = Transaction<'static, Sqlite>;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Connections for the per-mail sent and copied marks (see `open`).
+    marks: SqlitePool,
     /// Turns for this process's busy writers (the inbox batches and the
     /// sender), first come first served. SQLite's busy handler polls with
     /// growing sleeps and can miss every gap between back-to-back batch
@@ -144,11 +146,22 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // Sent marks are written one per mail, right after the server took
+        // it. In WAL mode a commit without fsync survives a killed process
+        // (the frames are in the OS's cache); the next FULL commit makes them
+        // durable against power loss too. A mark lost to power loss resends
+        // that mail with the same Message-ID; state changes keep FULL.
+        let marks = SqlitePoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .await?;
         Ok(Store {
             pool,
+            marks,
             turns: Default::default(),
         })
     }
@@ -168,6 +181,11 @@ impl Store {
     /// One connection from the pool, for reads and single statements.
     pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// A connection for one sent or copied mark (no fsync; see `open`).
+    pub async fn marks_conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
+        Ok(self.marks.acquire().await?)
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -53,15 +53,18 @@ fn rows_to_outbox(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<OutboxRow>, 
         .collect()
 }
 
-/// Mail due to be sent, oldest first. `until` is the send clock: pending
-/// mail is sent as soon as it is written, whatever the injected time.
+/// Mail due to be sent and not leased to a sender, oldest first. `until`
+/// is the send clock (pending mail is sent as soon as it is written,
+/// whatever the injected time); leases run on the real clock `now`.
 pub async fn pending(
     conn: &mut SqliteConnection,
     until: DateTime<Utc>,
+    now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<OutboxRow>, StoreError> {
-    let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?")
+    let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?")
         .bind(ts(until))
+        .bind(ts(now))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -79,56 +82,44 @@ pub async fn next_attempt(
     at.map(|s| super::parse_ts("outbox", &s)).transpose()
 }
 
-/// Sent mail not yet copied to the sent folder.
+/// Sent mail not yet copied to the sent folder and not leased to a copier.
 pub async fn unappended(
     conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<OutboxRow>, StoreError> {
-    let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'sent' AND appended = 0 ORDER BY id LIMIT ?")
+    let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'sent' AND appended = 0 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?")
+        .bind(ts(now))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
     rows_to_outbox(rows)
 }
 
-/// Records mail as sent, in one statement.
-pub async fn mark_sent_many(
+/// Records one mail as sent and ends its lease. Called right after the
+/// server accepted it, before the next submission on that connection: a
+/// crash can then resend at most the mail that was in flight.
+pub async fn mark_sent(
     conn: &mut SqliteConnection,
-    ids: &[i64],
+    id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(ts(now));
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.execute(&mut *conn).await?;
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = 'pending'")
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
-/// Records sent mail as copied to the sent folder, in one statement.
-pub async fn mark_appended_many(
-    conn: &mut SqliteConnection,
-    ids: &[i64],
-) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "UPDATE outbox SET appended = 1 WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.execute(&mut *conn).await?;
+/// Records one copy as made in the sent folder and ends its lease.
+pub async fn mark_appended(conn: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET appended = 1, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -142,10 +133,10 @@ pub async fn mark_attempt_failed(
     let error: String = error.chars().take(500).collect();
     match next {
         Some(at) => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?").bind(error).bind(ts(at)).bind(id).execute(&mut *conn).await?;
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?").bind(error).bind(ts(at)).bind(id).execute(&mut *conn).await?;
         }
         None => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = 'failed' WHERE id = ?").bind(error).bind(id).execute(&mut *conn).await?;
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = 'failed', lease_owner = NULL, lease_until = NULL WHERE id = ?").bind(error).bind(id).execute(&mut *conn).await?;
         }
     }
     Ok(())
@@ -196,58 +187,66 @@ pub async fn sent_any_of(
     Ok(false)
 }
 
-/// Takes pending mail for sending until `lease_until`, so a second daemon
-/// on the same database does not send it too; returns the ids we got (one
+/// A claim on outbox rows: who takes them, until when (real time), and the
+/// real time now, at which older leases count as run out.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    pub owner: &'a str,
+    pub until: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// Takes due pending mail for sending under `lease`, so another desk on the
+/// same database does not send it too; returns the ids we got (one
 /// statement for the batch). A sender that dies holding mail frees it when
-/// the lease runs out.
+/// its lease runs out.
 pub async fn claim_many(
     conn: &mut SqliteConnection,
     ids: &[i64],
-    until: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
+    due_by: DateTime<Utc>,
+    lease: Lease<'_>,
 ) -> Result<Vec<i64>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at <= ? AND id IN ({}) RETURNING id",
+        "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) AND id IN ({}) RETURNING id",
         placeholders(ids.len())
     );
     let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(ts(lease_until))
-        .bind(ts(until));
+        .bind(lease.owner)
+        .bind(ts(lease.until))
+        .bind(ts(due_by))
+        .bind(ts(lease.now));
     for id in ids {
         query = query.bind(id);
     }
     Ok(query.fetch_all(&mut *conn).await?)
 }
 
-/// Takes sent mail for copying to the sent folder (appended = 2 while
-/// being copied); returns the ids we got.
+/// Takes sent mail for copying to the sent folder under `lease`; returns
+/// the ids we got. Copies a dead copier held are taken up again when its
+/// lease runs out, never while it may still be copying.
 pub async fn claim_append_many(
     conn: &mut SqliteConnection,
     ids: &[i64],
+    lease: Lease<'_>,
 ) -> Result<Vec<i64>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "UPDATE outbox SET appended = 2 WHERE appended = 0 AND id IN ({}) RETURNING id",
+        "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE status = 'sent' AND appended = 0 AND (lease_until IS NULL OR lease_until <= ?) AND id IN ({}) RETURNING id",
         placeholders(ids.len())
     );
-    let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(lease.owner)
+        .bind(ts(lease.until))
+        .bind(ts(lease.now));
     for id in ids {
         query = query.bind(id);
     }
     Ok(query.fetch_all(&mut *conn).await?)
-}
-
-/// Copies interrupted by a crash are taken up again at start-up.
-pub async fn release_append_claims(conn: &mut SqliteConnection) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE outbox SET appended = 0 WHERE appended = 2")
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
 }
 
 /// Whether a notice of this kind and variant went to `recipient` since `since`.

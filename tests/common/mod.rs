@@ -66,6 +66,31 @@ pub fn jst(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The first business day at least `days` after `now` (office time): for
+/// tests of `yoyaku run`, which decides on the real clock.
+pub fn business_day_ahead(
+    cal: &yoyaku::core::calendar::Calendar,
+    now: DateTime<Utc>,
+    days: i64,
+) -> chrono::NaiveDate {
+    let mut d = now.with_timezone(&cal.tz).date_naive() + chrono::Duration::days(days);
+    while !cal.is_business_day(d) {
+        d += chrono::Duration::days(1);
+    }
+    d
+}
+
+/// A wish `M月D日 HH:MM` on a business day `days` ahead of the real clock.
+pub fn wish_ahead(desk: &TestDesk, days: i64, time: &str) -> String {
+    let d = business_day_ahead(&desk.desk.config().calendar, Utc::now(), days);
+    format!(
+        "{}年{}月{}日 {time}",
+        d.format("%Y"),
+        d.format("%-m"),
+        d.format("%-d")
+    )
+}
+
 pub struct TestDesk {
     pub desk: Desk,
     pub address: String,

@@ -1560,36 +1560,38 @@ impl Desk {
         let margin =
             ChronoDuration::from_std(self.cfg.smtp.timeout).unwrap_or(ChronoDuration::seconds(30));
         loop {
+            // Rows marked in the journal but not folded yet are still leased
+            // (ours) or are folded before the claim below (a dead desk's), so
+            // nothing marked is claimed again.
             let rows = {
                 let mut conn = self.store.conn().await?;
                 outbox::pending(&mut conn, until, Utc::now(), 100).await?
             };
             if rows.is_empty() {
+                self.fold_sent_marks(None).await?;
                 return Ok(false);
             }
             let lease_until = Utc::now() + lease;
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             // The whole batch is claimed in one statement: one disk sync,
             // not one per mail.
-            let claimed: std::collections::HashSet<i64> = {
-                let _turn = self.store.turn().await;
-                let mut conn = self.store.conn().await?;
-                let lease = outbox::Lease {
-                    owner: &self.owner,
-                    until: lease_until,
-                    now: Utc::now(),
-                };
-                outbox::claim_many(&mut conn, &ids, until, lease)
-                    .await?
-                    .into_iter()
-                    .collect()
+            let lease = outbox::Lease {
+                owner: &self.owner,
+                until: lease_until,
+                now: Utc::now(),
             };
+            let claimed: std::collections::HashSet<i64> = self
+                .fold_sent_marks(Some((&ids, until, lease)))
+                .await?
+                .into_iter()
+                .collect();
             // Rows another desk claimed are its to send. Ours are dealt
             // round-robin to the SMTP lanes; each lane sends its share in
             // order and stops at a transient failure (the server is likely
             // down: the rest is retried when its lease ends).
             let mine: Vec<&OutboxRow> = rows.iter().filter(|r| claimed.contains(&r.id)).collect();
             if mine.is_empty() {
+                self.fold_sent_marks(None).await?;
                 return Ok(false);
             }
             // A second connection pays for itself only in a burst; each
@@ -1649,15 +1651,51 @@ impl Desk {
                 }
             }
             if stop || !progressed {
+                self.fold_sent_marks(None).await?;
                 return Ok(stop);
             }
         }
     }
 
-    /// Sends one lane's share in order on SMTP connection `lane`, marking
-    /// each mail sent as soon as the server accepted it. Stops at the first
-    /// failure, and before a submission that could end after `send_by` (the
-    /// claim's lease minus one time-out): another desk may take the rest.
+    /// Folds the sent journal into the outbox in one transaction (one disk
+    /// sync), claiming `claim` (ids, due-by, lease) in the same one;
+    /// returns the ids claimed.
+    async fn fold_sent_marks(
+        &self,
+        claim: Option<(&[i64], DateTime<Utc>, outbox::Lease<'_>)>,
+    ) -> Result<Vec<i64>, DeskError> {
+        let marks = {
+            let mut journal = self.store.journal_conn().await?;
+            outbox::journal_marks(&mut journal, 1000).await?
+        };
+        if marks.is_empty() && claim.is_none() {
+            return Ok(Vec::new());
+        }
+        let claimed = {
+            let _turn = self.store.turn().await;
+            let mut tx = self.store.begin().await?;
+            outbox::fold_sent(&mut tx, &marks).await?;
+            let claimed = match claim {
+                Some((ids, due_by, lease)) => {
+                    outbox::claim_many(&mut tx, ids, due_by, lease).await?
+                }
+                None => Vec::new(),
+            };
+            tx.commit().await.map_err(StoreError::from)?;
+            claimed
+        };
+        let mut journal = self.store.journal_conn().await?;
+        outbox::forget_journal_marks(&mut journal, &marks).await?;
+        Ok(claimed)
+    }
+
+    /// Sends one lane's share in order on SMTP connection `lane`. Each
+    /// mail is marked sent in the journal while the next one's envelope is
+    /// accepted, and always before the next one's end of data: at any
+    /// moment at most one accepted mail of this connection is unmarked.
+    /// Stops at the first failure, and before a submission that could end
+    /// after `send_by` (the claim's lease minus one time-out): another desk
+    /// may take the rest.
     async fn send_lane<'r>(
         &self,
         lane: usize,
@@ -1665,36 +1703,54 @@ impl Desk {
         send_by: DateTime<Utc>,
     ) -> LaneOutcome<'r> {
         let mut outcome = LaneOutcome::default();
+        // The mail the server accepted last, not yet marked.
+        let mut unmarked: Option<i64> = None;
         for row in share {
             if Utc::now() >= send_by {
                 outcome.lease_ran_out = true;
                 break;
             }
-            if let Err(e) = self
+            let (marked, sent) = self
                 .smtp
-                .send_on(lane, row.id, &row.recipient, &row.raw)
-                .await
-            {
+                .send_on(
+                    lane,
+                    row.id,
+                    &row.recipient,
+                    &row.raw,
+                    self.mark_sent(unmarked.take()),
+                )
+                .await;
+            if let Err(e) = marked {
+                outcome.store_error = Some(e);
+                break;
+            }
+            if let Err(e) = sent {
                 outcome.failed = Some((row, e));
                 break;
             }
             debug!(outbox = row.id, kind = %row.kind, "sent");
-            let marked = async {
-                let _turn = self.store.turn().await;
-                let mut conn = self.store.marks_conn().await?;
-                outbox::mark_sent(&mut conn, row.id, Utc::now()).await
-            }
-            .await;
             outcome.sent += 1;
-            if let Err(e) = marked {
-                // Sent but not marked: it is resent (same Message-ID) when
-                // the lease runs out. Nothing more on this lane until then.
-                warn!(outbox = row.id, error = %e, "sent mail could not be marked");
-                outcome.store_error = Some(e);
-                break;
-            }
+            unmarked = Some(row.id);
+        }
+        if let Err(e) = self.mark_sent(unmarked).await {
+            outcome.store_error.get_or_insert(e);
         }
         outcome
+    }
+
+    /// Marks a mail sent in the sent journal. Sent but not marked, it is
+    /// resent (same Message-ID) when its lease runs out.
+    async fn mark_sent(&self, id: Option<i64>) -> Result<(), StoreError> {
+        let Some(id) = id else { return Ok(()) };
+        let marked = async {
+            let mut journal = self.store.journal_conn().await?;
+            outbox::journal_sent(&mut journal, id, Utc::now()).await
+        }
+        .await;
+        if let Err(e) = &marked {
+            warn!(outbox = id, error = %e, "sent mail could not be marked");
+        }
+        marked
     }
 }
 

@@ -13,6 +13,8 @@
 //!   - [`core::booking`]: `step(request, event, ctx) -> (request, effects)`.
 //! - [`mail`]: the edges to the mail system.
 //!   - [`mail::message`]: raw RFC 5322 bytes → `Inbound` (mail-parser).
+//!   - [`mail::header`]: subjects as clients really send them (mislabelled
+//!     charsets, raw 8-bit, split words), decoded from the bytes.
 //!   - [`mail::compose`]: templates → outgoing MIME with stable Message-IDs.
 //!   - [`mail::imap`]: IMAP session: fetch by UID, move, append, IDLE.
 //!   - [`mail::smtp`]: SMTP submission with time-outs.

@@ -145,13 +145,14 @@ fn message_id(data: &[u8]) -> Option<String> {
 async fn in_flight(desk: &TestDesk, watch: &SmtpWatch) -> HashSet<String> {
     // Bytes the dead desk wrote may still be passing the proxy.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let sent: HashSet<String> =
-        sqlx::query_scalar("SELECT message_id FROM outbox WHERE status = 'sent'")
-            .fetch_all(desk.desk.store().pool())
-            .await
-            .expect("outbox")
-            .into_iter()
-            .collect();
+    let store = desk.desk.store();
+    let mut conn = store.conn().await.expect("conn");
+    let mut journal = store.journal_conn().await.expect("journal");
+    let sent: HashSet<String> = yoyaku::store::outbox::sent_message_ids(&mut conn, &mut journal)
+        .await
+        .expect("sent marks")
+        .into_iter()
+        .collect();
     watch
         .submitted()
         .into_iter()

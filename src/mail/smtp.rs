@@ -13,10 +13,10 @@
 use crate::config::{Security, Smtp as SmtpConfig};
 use crate::mail::net::{connect_tcp, wrap_tls, Stream};
 use crate::mail::MailError;
-use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::Address;
 use std::future::Future;
 use tokio::sync::Mutex;
@@ -128,15 +128,79 @@ impl SmtpSender {
 
     /// Sends one raw message to `to` on the first lane.
     pub async fn send(&self, outbox_id: i64, to: &str, raw: &[u8]) -> Result<(), MailError> {
-        self.send_on(0, outbox_id, to, raw).await
+        let (_, sent) = self
+            .send_on(0, outbox_id, to, raw, async { Ok::<(), ()>(()) })
+            .await;
+        sent
     }
 
     /// Sends one raw message to `to` on connection `lane` (`lane` is taken
     /// modulo `lanes()`). `outbox_id` names it in errors (never the
     /// address, which is personal data).
-    pub async fn send_on(
+    ///
+    /// `before_end` runs while the envelope (MAIL, RCPT, DATA) is being
+    /// accepted, and the message's end of data is written only once it has
+    /// succeeded: the sender passes the previous mail's sent mark, so at any
+    /// moment at most one accepted mail per connection is unmarked, without
+    /// waiting for the mark between submissions. Returns its outcome and the
+    /// send's; a failed `before_end` means nothing was sent.
+    pub async fn send_on<E>(
         &self,
         lane: usize,
+        outbox_id: i64,
+        to: &str,
+        raw: &[u8],
+        before_end: impl Future<Output = Result<(), E>>,
+    ) -> (Result<(), E>, Result<(), MailError>) {
+        let Some(slot) = self.lanes.get(lane % self.lanes.len().max(1)) else {
+            let gate = before_end.await;
+            return (
+                gate,
+                Err(MailError::SmtpSetup(
+                    "smtp.connections: no connection".into(),
+                )),
+            );
+        };
+        let mut guard = slot.lock().await;
+        let (envelope, gate) =
+            futures::join!(self.envelope(&mut guard, outbox_id, to, raw), before_end);
+        if let Err(e) = envelope {
+            return (gate, Err(e));
+        }
+        if gate.is_err() {
+            // The previous mark failed: this one stays unsent for now.
+            if let Some(mut c) = guard.take() {
+                c.abort().await;
+            }
+            return (
+                gate,
+                Err(MailError::Protocol {
+                    what: "smtp send".into(),
+                    message: format!("outbox {outbox_id}: held back, the previous mark failed"),
+                }),
+            );
+        }
+        let Some(conn) = guard.as_mut() else {
+            return (gate, Err(no_connection(outbox_id)));
+        };
+        let sent = self.timed("send", conn.message(raw)).await;
+        if sent.is_err() {
+            if let Some(mut c) = guard.take() {
+                c.abort().await;
+            }
+        }
+        (
+            gate,
+            sent.map(|_| ()).map_err(|e| with_outbox(e, outbox_id)),
+        )
+    }
+
+    /// MAIL, RCPT and DATA for one message on the lane's connection,
+    /// connecting when needed. A reused connection may have been closed by
+    /// the server meanwhile: one fresh attempt before reporting a failure.
+    async fn envelope(
+        &self,
+        guard: &mut Option<AsyncSmtpConnection>,
         outbox_id: i64,
         to: &str,
         raw: &[u8],
@@ -144,25 +208,17 @@ impl SmtpSender {
         let rcpt: Address = to.parse().map_err(|e: lettre::address::AddressError| {
             MailError::SmtpSetup(format!("outbox {outbox_id}: bad recipient: {e}"))
         })?;
-        let envelope = Envelope::new(Some(self.from.clone()), vec![rcpt])
-            .map_err(|e| MailError::SmtpSetup(e.to_string()))?;
-        let Some(slot) = self.lanes.get(lane % self.lanes.len().max(1)) else {
-            return Err(MailError::SmtpSetup(
-                "smtp.connections: no connection".into(),
-            ));
-        };
-        let mut guard = slot.lock().await;
-        // A reused connection may have been closed by the server meanwhile:
-        // one fresh attempt before reporting a failure.
         for attempt in 0..2 {
             let reused = guard.as_ref().is_some_and(|c| !c.has_broken());
             if !reused {
                 *guard = Some(self.connect().await?);
             }
             let Some(conn) = guard.as_mut() else { continue };
-            let result = self.timed("send", conn.send(&envelope, raw)).await;
+            let result = self
+                .timed("send", begin_transaction(conn, &self.from, &rcpt, raw))
+                .await;
             match result {
-                Ok(_) => return Ok(()),
+                Ok(()) => return Ok(()),
                 Err(e) => {
                     // Never reuse a connection after a failed transaction.
                     if let Some(mut c) = guard.take() {
@@ -171,18 +227,12 @@ impl SmtpSender {
                     let server_answered =
                         matches!(&e, MailError::Smtp { source, .. } if source.status().is_some());
                     if !reused || server_answered || attempt == 1 {
-                        return Err(match e {
-                            MailError::Smtp { source, .. } => MailError::Smtp { outbox_id, source },
-                            other => other,
-                        });
+                        return Err(with_outbox(e, outbox_id));
                     }
                 }
             }
         }
-        Err(MailError::Protocol {
-            what: "smtp send".into(),
-            message: format!("outbox {outbox_id}: no connection"),
-        })
+        Err(no_connection(outbox_id))
     }
 
     /// Ends the open connections (at the end of an outbox flush).
@@ -200,6 +250,43 @@ impl SmtpSender {
         let mut conn = self.connect().await?;
         let _ = tokio::time::timeout(self.cfg.timeout, conn.quit()).await;
         Ok(true)
+    }
+}
+
+/// MAIL (8BITMIME and SMTPUTF8 when needed, as lettre's own `send`), RCPT
+/// and DATA: everything of a submission but the message itself.
+async fn begin_transaction(
+    conn: &mut AsyncSmtpConnection,
+    from: &Address,
+    rcpt: &Address,
+    raw: &[u8],
+) -> Result<(), lettre::transport::smtp::Error> {
+    let mut options = Vec::new();
+    let info = conn.server_info();
+    let ascii = |a: &Address| <Address as AsRef<str>>::as_ref(a).is_ascii();
+    if (!ascii(rcpt) || !ascii(from)) && info.supports_feature(Extension::SmtpUtfEight) {
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !raw.is_ascii() && info.supports_feature(Extension::EightBitMime) {
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(Some(from.clone()), options)).await?;
+    conn.command(Rcpt::new(rcpt.clone(), vec![])).await?;
+    conn.command(Data).await?;
+    Ok(())
+}
+
+fn with_outbox(e: MailError, outbox_id: i64) -> MailError {
+    match e {
+        MailError::Smtp { source, .. } => MailError::Smtp { outbox_id, source },
+        other => other,
+    }
+}
+
+fn no_connection(outbox_id: i64) -> MailError {
+    MailError::Protocol {
+        what: "smtp send".into(),
+        message: format!("outbox {outbox_id}: no connection"),
     }
 }
 

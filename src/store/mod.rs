@@ -62,8 +62,10 @@ pub type Tx = Transaction<'static, Sqlite>;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    /// Connections for the per-mail sent and copied marks (see `open`).
+    /// Connections for the per-copy sent-folder marks (see `open`).
     marks: SqlitePool,
+    /// The sent journal (see `open_sent_journal`).
+    journal: SqlitePool,
     /// Turns for this process's busy writers (the inbox batches and the
     /// sender), first come first served. SQLite's busy handler polls with
     /// growing sleeps and can miss every gap between back-to-back batch
@@ -149,19 +151,20 @@ impl Store {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        // Sent marks are written one per mail, right after the server took
+        // Copied marks are written one per copy, right after the server took
         // it. In WAL mode a commit without fsync survives a killed process
         // (the frames are in the OS's cache); the next FULL commit makes them
-        // durable against power loss too. A mark lost to power loss resends
-        // that mail with the same Message-ID; state changes keep FULL.
+        // durable against power loss too. State changes keep FULL.
         let marks = SqlitePoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.synchronous(SqliteSynchronous::Normal))
             .await?;
+        let journal = open_sent_journal(url).await?;
         Ok(Store {
             pool,
             marks,
+            journal,
             turns: Default::default(),
         })
     }
@@ -183,7 +186,12 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
-    /// A connection for one sent or copied mark (no fsync; see `open`).
+    /// A connection to the sent journal, for one sent mark.
+    pub async fn journal_conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
+        Ok(self.journal.acquire().await?)
+    }
+
+    /// A connection for one copied mark (no fsync; see `open`).
     pub async fn marks_conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
         Ok(self.marks.acquire().await?)
     }
@@ -191,6 +199,49 @@ impl Store {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// The sent journal: a small SQLite file beside the database
+/// (`PATH-sent`) where each mail is marked sent right after the SMTP server
+/// accepted it, before the next submission on that connection. A file of
+/// its own, so a mark never waits for the write lock an inbox batch holds;
+/// without fsync (WAL, synchronous=NORMAL), which survives a killed process;
+/// a mark lost to power loss resends that mail with the same Message-ID.
+/// Marks are folded into `outbox` by the next claim (`outbox::fold_sent`).
+async fn open_sent_journal(url: &str) -> Result<SqlitePool, StoreError> {
+    let file = url
+        .strip_prefix("sqlite://")
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.starts_with(':'));
+    let options = match file {
+        Some(path) => {
+            let journal = format!("{path}-sent");
+            if !std::path::Path::new(&journal).exists() {
+                create_private_file(&journal).map_err(|source| StoreError::Create {
+                    path: journal.clone(),
+                    source,
+                })?;
+            }
+            SqliteConnectOptions::new().filename(&journal)
+        }
+        None => SqliteConnectOptions::from_str("sqlite::memory:")?,
+    }
+    .create_if_missing(true)
+    .journal_mode(SqliteJournalMode::Wal)
+    .synchronous(SqliteSynchronous::Normal)
+    .busy_timeout(Duration::from_secs(10));
+    let max = if file.is_some() { 2 } else { 1 };
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS sent_marks (outbox_id INTEGER PRIMARY KEY, sent_at TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
+    Ok(pool)
 }
 
 #[cfg(unix)]

@@ -96,20 +96,100 @@ pub async fn unappended(
     rows_to_outbox(rows)
 }
 
-/// Records one mail as sent and ends its lease. Called right after the
-/// server accepted it, before the next submission on that connection: a
-/// crash can then resend at most the mail that was in flight.
-pub async fn mark_sent(
-    conn: &mut SqliteConnection,
+/// Marks one mail as sent in the sent journal (see
+/// `store::open_sent_journal`). Called right after the server accepted it,
+/// before the next submission on that connection: a crash can then resend
+/// at most the mail that was in flight.
+pub async fn journal_sent(
+    journal: &mut SqliteConnection,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = 'pending'")
-        .bind(ts(now))
+    sqlx::query("INSERT OR IGNORE INTO sent_marks (outbox_id, sent_at) VALUES (?, ?)")
         .bind(id)
-        .execute(&mut *conn)
+        .bind(ts(now))
+        .execute(&mut *journal)
         .await?;
     Ok(())
+}
+
+/// The sent journal's marks, oldest first: (outbox id, sent at).
+pub async fn journal_marks(
+    journal: &mut SqliteConnection,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT outbox_id, sent_at FROM sent_marks ORDER BY outbox_id LIMIT ?")
+            .bind(limit)
+            .fetch_all(&mut *journal)
+            .await?,
+    )
+}
+
+/// Writes journal marks into `outbox` (sent, lease ended), in one
+/// statement. Idempotent: a fold repeated after a crash changes nothing.
+pub async fn fold_sent(
+    conn: &mut SqliteConnection,
+    marks: &[(i64, String)],
+) -> Result<(), StoreError> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let cases = vec!["WHEN ? THEN ?"; marks.len()].join(" ");
+    let sql = format!(
+        "UPDATE outbox SET status = 'sent', sent_at = CASE id {cases} END, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE status = 'pending' AND id IN ({})",
+        placeholders(marks.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for (id, at) in marks {
+        query = query.bind(id).bind(at);
+    }
+    for (id, _) in marks {
+        query = query.bind(id);
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Drops journal marks once `fold_sent` has committed them.
+pub async fn forget_journal_marks(
+    journal: &mut SqliteConnection,
+    marks: &[(i64, String)],
+) -> Result<(), StoreError> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "DELETE FROM sent_marks WHERE outbox_id IN ({})",
+        placeholders(marks.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for (id, _) in marks {
+        query = query.bind(id);
+    }
+    query.execute(&mut *journal).await?;
+    Ok(())
+}
+
+/// Message-IDs of mail marked sent, in `outbox` or still in the journal
+/// (for tests and checks that must not wait for a fold).
+pub async fn sent_message_ids(
+    conn: &mut SqliteConnection,
+    journal: &mut SqliteConnection,
+) -> Result<Vec<String>, StoreError> {
+    let mut ids: Vec<String> =
+        sqlx::query_scalar("SELECT message_id FROM outbox WHERE status = 'sent'")
+            .fetch_all(&mut *conn)
+            .await?;
+    for (id, _) in journal_marks(journal, i64::MAX).await? {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        ids.extend(found);
+    }
+    Ok(ids)
 }
 
 /// Records one copy as made in the sent folder and ends its lease.

@@ -39,7 +39,7 @@ if [ -f .state/yoyaku.pid ]; then
     kill "$(cat .state/yoyaku.pid)" 2>/dev/null || true
     rm -f .state/yoyaku.pid
 fi
-for f in yoyaku.db yoyaku.db-wal yoyaku.db-shm; do
+for f in yoyaku.db yoyaku.db-wal yoyaku.db-shm yoyaku.db-sent yoyaku.db-sent-wal yoyaku.db-sent-shm; do
     if [ -f ".state/$f" ]; then mv -f ".state/$f" ".state/$f.previous"; fi
 done
 

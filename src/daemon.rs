@@ -1704,7 +1704,7 @@ impl Desk {
     ) -> LaneOutcome<'r> {
         let mut outcome = LaneOutcome::default();
         // The mail the server accepted last, not yet marked.
-        let mut unmarked: Option<i64> = None;
+        let mut unmarked: Option<&OutboxRow> = None;
         for row in share {
             if Utc::now() >= send_by {
                 outcome.lease_ran_out = true;
@@ -1730,7 +1730,7 @@ impl Desk {
             }
             debug!(outbox = row.id, kind = %row.kind, "sent");
             outcome.sent += 1;
-            unmarked = Some(row.id);
+            unmarked = Some(row);
         }
         if let Err(e) = self.mark_sent(unmarked).await {
             outcome.store_error.get_or_insert(e);
@@ -1740,15 +1740,15 @@ impl Desk {
 
     /// Marks a mail sent in the sent journal. Sent but not marked, it is
     /// resent (same Message-ID) when its lease runs out.
-    async fn mark_sent(&self, id: Option<i64>) -> Result<(), StoreError> {
-        let Some(id) = id else { return Ok(()) };
+    async fn mark_sent(&self, row: Option<&OutboxRow>) -> Result<(), StoreError> {
+        let Some(row) = row else { return Ok(()) };
         let marked = async {
             let mut journal = self.store.journal_conn().await?;
-            outbox::journal_sent(&mut journal, id, Utc::now()).await
+            outbox::journal_sent(&mut journal, &row.message_id, Utc::now()).await
         }
         .await;
         if let Err(e) = &marked {
-            warn!(outbox = id, error = %e, "sent mail could not be marked");
+            warn!(outbox = row.id, error = %e, "sent mail could not be marked");
         }
         marked
     }

@@ -237,7 +237,7 @@ async fn open_sent_journal(url: &str) -> Result<SqlitePool, StoreError> {
         .connect_with(options)
         .await?;
     sqlx::query(
-        "CREATE TABLE IF NOT EXISTS sent_marks (outbox_id INTEGER PRIMARY KEY, sent_at TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS sent_marks (message_id TEXT PRIMARY KEY, sent_at TEXT NOT NULL)",
     )
     .execute(&pool)
     .await?;

@@ -102,24 +102,26 @@ pub async fn unappended(
 /// at most the mail that was in flight.
 pub async fn journal_sent(
     journal: &mut SqliteConnection,
-    id: i64,
+    message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT OR IGNORE INTO sent_marks (outbox_id, sent_at) VALUES (?, ?)")
-        .bind(id)
+    sqlx::query("INSERT OR IGNORE INTO sent_marks (message_id, sent_at) VALUES (?, ?)")
+        .bind(message_id)
         .bind(ts(now))
         .execute(&mut *journal)
         .await?;
     Ok(())
 }
 
-/// The sent journal's marks, oldest first: (outbox id, sent at).
+/// The sent journal's marks: (Message-ID, sent at). Keyed by Message-ID,
+/// which is random and unique, so a journal left beside another database
+/// marks nothing there.
 pub async fn journal_marks(
     journal: &mut SqliteConnection,
     limit: i64,
-) -> Result<Vec<(i64, String)>, StoreError> {
+) -> Result<Vec<(String, String)>, StoreError> {
     Ok(
-        sqlx::query_as("SELECT outbox_id, sent_at FROM sent_marks ORDER BY outbox_id LIMIT ?")
+        sqlx::query_as("SELECT message_id, sent_at FROM sent_marks ORDER BY sent_at LIMIT ?")
             .bind(limit)
             .fetch_all(&mut *journal)
             .await?,
@@ -130,14 +132,14 @@ pub async fn journal_marks(
 /// statement. Idempotent: a fold repeated after a crash changes nothing.
 pub async fn fold_sent(
     conn: &mut SqliteConnection,
-    marks: &[(i64, String)],
+    marks: &[(String, String)],
 ) -> Result<(), StoreError> {
     if marks.is_empty() {
         return Ok(());
     }
     let cases = vec!["WHEN ? THEN ?"; marks.len()].join(" ");
     let sql = format!(
-        "UPDATE outbox SET status = 'sent', sent_at = CASE id {cases} END, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE status = 'pending' AND id IN ({})",
+        "UPDATE outbox SET status = 'sent', sent_at = CASE message_id {cases} END, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE status = 'pending' AND message_id IN ({})",
         placeholders(marks.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -154,13 +156,13 @@ pub async fn fold_sent(
 /// Drops journal marks once `fold_sent` has committed them.
 pub async fn forget_journal_marks(
     journal: &mut SqliteConnection,
-    marks: &[(i64, String)],
+    marks: &[(String, String)],
 ) -> Result<(), StoreError> {
     if marks.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "DELETE FROM sent_marks WHERE outbox_id IN ({})",
+        "DELETE FROM sent_marks WHERE message_id IN ({})",
         placeholders(marks.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -181,14 +183,12 @@ pub async fn sent_message_ids(
         sqlx::query_scalar("SELECT message_id FROM outbox WHERE status = 'sent'")
             .fetch_all(&mut *conn)
             .await?;
-    for (id, _) in journal_marks(journal, i64::MAX).await? {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT message_id FROM outbox WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        ids.extend(found);
-    }
+    ids.extend(
+        journal_marks(journal, i64::MAX)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id),
+    );
     Ok(ids)
 }
 

@@ -588,7 +588,12 @@ impl Daemon {
                 .arg(config)
                 .env("YOYAKU_LOG", "warn")
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
+                // YOYAKU_TEST_DAEMON_LOG shows the daemon's warnings.
+                .stderr(if std::env::var_os("YOYAKU_TEST_DAEMON_LOG").is_some() {
+                    std::process::Stdio::inherit()
+                } else {
+                    std::process::Stdio::null()
+                })
                 .spawn()
                 .expect("start yoyaku run"),
         )

@@ -146,6 +146,15 @@ struct RawSmtp {
     /// SMTP connections used side by side when a batch of mail goes out.
     #[serde(default = "default_smtp_connections")]
     connections: usize,
+    /// How long a mail whose submission a crash or time-out cut off waits
+    /// for its own copy (the evidence that the server took it) before it is
+    /// sent again.
+    #[serde(default = "default_copy_wait")]
+    copy_wait_seconds: u64,
+}
+
+fn default_copy_wait() -> u64 {
+    30
 }
 
 fn default_smtp_connections() -> usize {
@@ -367,6 +376,8 @@ pub struct Smtp {
     pub connections: usize,
     /// PEM of extra CA certificates to trust (`smtp.ca_file`).
     pub ca_pem: Option<Vec<u8>>,
+    /// `smtp.copy_wait_seconds`: see `Desk::resolve_doubts`.
+    pub copy_wait: Duration,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -710,6 +721,7 @@ impl Config {
                 timeout: Duration::from_secs(raw.smtp.timeout_seconds),
                 connections: raw.smtp.connections,
                 ca_pem: smtp_ca,
+                copy_wait: Duration::from_secs(raw.smtp.copy_wait_seconds),
             },
             database_url,
             calendar: Calendar {

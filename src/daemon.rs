@@ -31,7 +31,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use minijinja::Value;
 use regex::Regex;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
@@ -71,6 +71,8 @@ pub struct PassReport {
     pub sent: usize,
     pub send_failures: usize,
     pub message_failures: usize,
+    /// Our own copies of sent mail, filed into the sent folder.
+    pub copies: usize,
 }
 
 /// Where a handled message is filed.
@@ -79,6 +81,8 @@ pub enum Filing {
     Handled,
     Staff,
     Machine,
+    /// Our own copy of a mail we sent (see `mail::smtp`).
+    Sent,
 }
 
 pub struct Desk {
@@ -90,6 +94,9 @@ pub struct Desk {
     /// Who holds this desk's leases: host, process and a random part, so
     /// two desks (or a staff verb beside a daemon) never take each other's.
     owner: String,
+    /// UIDVALIDITY (high half) and the highest UID the last full reading
+    /// of the inbox saw (low half).
+    highest_uid_read: std::sync::atomic::AtomicU64,
 }
 
 static RESERVATION: LazyLock<Regex> =
@@ -108,6 +115,9 @@ const FETCH_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Mails a round must hold per SMTP connection it opens side by side.
 const MAILS_PER_LANE: usize = 32;
+
+/// How long `once` waits for the copies of the mail it sent.
+const COPY_WAIT_IN_ONCE: Duration = Duration::from_secs(5);
 
 /// A message whose handling failed this many times goes to the failed folder.
 const POISON_ATTEMPTS: u32 = 3;
@@ -138,6 +148,7 @@ impl Desk {
             smtp,
             room_ids,
             owner: lease_owner(),
+            highest_uid_read: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -156,9 +167,129 @@ impl Desk {
     /// `yoyaku once`: connect, one pass, log out.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<PassReport, DeskError> {
         let mut session = ImapSession::connect(&self.cfg.imap).await?;
-        let report = self.pass(&mut session, now).await;
+        let started = Utc::now();
+        let report = match self.pass(&mut session, now).await {
+            Ok(mut report) => self
+                .file_copies_since(&mut session, started, now, &mut report)
+                .await
+                .map(|_| report),
+            Err(e) => Err(e),
+        };
         session.logout().await;
         report
+    }
+
+    /// Waits (a few seconds at most) for the copies of the mail sent since
+    /// `since` to arrive and files them, so that a single pass leaves the
+    /// mailbox as staff expect: everything sent is in the sent folder. The
+    /// daemon needs no wait: the copies wake it.
+    async fn file_copies_since(
+        &self,
+        session: &mut ImapSession,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), DeskError> {
+        let own = self.cfg.from_address();
+        if !is_plain_search_value(&own) {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + COPY_WAIT_IN_ONCE;
+        let mut selected = false;
+        let copies = loop {
+            // Another desk on the mailbox may file some of them meanwhile.
+            let awaited = {
+                let mut conn = self.store.conn().await?;
+                outbox::copies_awaited(&mut conn, since).await?
+            };
+            if awaited == 0 {
+                return Ok(());
+            }
+            if selected {
+                session.noop().await?;
+            } else {
+                session.select(&self.cfg.imap.mailbox).await?;
+                selected = true;
+            }
+            let arrived = session.search(&format!("FROM \"{own}\"")).await?;
+            if arrived.len() as i64 >= awaited || tokio::time::Instant::now() >= deadline {
+                break arrived;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        // Only these: the rest of the inbox waits for the next pass.
+        let mut filing = PassReport::default();
+        self.process_inbox(session, now, &mut filing, &Notify::new(), Some(&copies))
+            .await?;
+        report.copies += filing.copies;
+        Ok(())
+    }
+
+    /// Settles the mail a crash or a time-out left in flight: written up to
+    /// its end of data, with no answer from the server recorded. Its own
+    /// copy in the office mailbox proves the server took it (then it is
+    /// marked sent); a copy that has not come within `smtp.copy_wait`
+    /// never will, and the mail is sent again. Mail in flight is never sent
+    /// before this, and mail another desk still holds is left to it.
+    async fn resolve_doubts(&self, session: &mut ImapSession) -> Result<(), DeskError> {
+        let in_flight = {
+            let mut journal = self.store.journal_conn().await?;
+            outbox::journal_in_flight(&mut journal, 1000).await?
+        };
+        if in_flight.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = in_flight.iter().map(|(id, _)| id.clone()).collect();
+        let (pending, ours_to_settle) = {
+            let mut conn = self.store.conn().await?;
+            let pending: HashSet<String> = outbox::pending_among(&mut conn, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            let free: HashSet<String> = outbox::unleased_pending_among(&mut conn, &ids, Utc::now())
+                .await?
+                .into_iter()
+                .collect();
+            (pending, free)
+        };
+        let waited_since = Utc::now()
+            - ChronoDuration::from_std(self.cfg.smtp.copy_wait)
+                .unwrap_or(ChronoDuration::seconds(30));
+        let mut selected = false;
+        for (id, since) in in_flight {
+            let settled = if !pending.contains(&id) {
+                // Marked sent meanwhile (its mark or its copy), or gone.
+                true
+            } else if !ours_to_settle.contains(&id) || since > waited_since {
+                false
+            } else {
+                if !selected {
+                    session.select(&self.cfg.imap.mailbox).await?;
+                    selected = true;
+                }
+                let copy = if is_plain_search_value(&id) {
+                    !session
+                        .search(&format!("HEADER Message-ID \"{id}\""))
+                        .await?
+                        .is_empty()
+                } else {
+                    false
+                };
+                let mut journal = self.store.journal_conn().await?;
+                if copy {
+                    info!("a mail in doubt was delivered; marked sent");
+                    outbox::journal_step(&mut journal, Some(&id), None, Utc::now()).await?;
+                } else {
+                    info!("a mail in doubt never reached the server; it is sent again");
+                }
+                true
+            };
+            if settled {
+                let mut journal = self.store.journal_conn().await?;
+                outbox::journal_forget_in_flight(&mut journal, &id).await?;
+            }
+        }
+        Ok(())
     }
 
     /// One pass over inbox, timers and outbox with the decision clock `now`.
@@ -169,6 +300,7 @@ impl Desk {
     ) -> Result<PassReport, DeskError> {
         let mut report = PassReport::default();
         let mut sending = PassReport::default();
+        self.resolve_doubts(session).await?;
         // Replies go out while the inbox is still being read: each batch's
         // mail is sent as soon as it is committed, on the SMTP connection,
         // while the next batch is fetched and handled on the IMAP one.
@@ -176,7 +308,7 @@ impl Desk {
         let inbox_done = AtomicBool::new(false);
         let inbox = async {
             let result = self
-                .process_inbox(session, now, &mut report, &committed)
+                .process_inbox(session, now, &mut report, &committed, None)
                 .await;
             inbox_done.store(true, Ordering::Release);
             committed.notify_one();
@@ -201,8 +333,9 @@ impl Desk {
         read?;
         let smtp_failing = sent?;
         self.fire_timers(now, &mut report).await?;
-        self.flush_outbox(session, now, &mut report, !smtp_failing)
-            .await?;
+        if !smtp_failing {
+            self.send_pending(now, &mut report).await?;
+        }
         Ok(report)
     }
 
@@ -246,6 +379,7 @@ impl Desk {
                     session.logout().await;
                     return Ok(());
                 }
+                let passed = pass.is_ok();
                 match pass {
                     Ok(r) => {
                         backoff = Duration::from_secs(1);
@@ -266,6 +400,16 @@ impl Desk {
                     }
                     Err(e) => {
                         warn!(error = %e, "pass failed");
+                    }
+                }
+                // Mail that came during the pass (our own copies always do)
+                // was announced to the pass, not to the IDLE that follows.
+                match self.arrived_since_pass(&mut session).await {
+                    Ok(true) if passed => continue,
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(error = %e, "imap check failed; reconnecting");
+                        break;
                     }
                 }
                 let wait = self.wait_time().await;
@@ -291,6 +435,47 @@ impl Desk {
             }
             backoff = (backoff * 2).min(Duration::from_secs(60));
         }
+    }
+
+    /// Takes the filing of a batch's messages, in its transaction, for
+    /// twice the IMAP time-out (the MOVE follows the commit at once).
+    async fn lease_filing(
+        &self,
+        batch: &mut Tx,
+        mailbox: &str,
+        uidvalidity: u32,
+        to_file: &[(u32, String)],
+    ) -> Result<(), StoreError> {
+        let uids: Vec<u32> = to_file.iter().map(|(uid, _)| *uid).collect();
+        let lease = ChronoDuration::from_std(self.cfg.imap.timeout * 2)
+            .unwrap_or(ChronoDuration::seconds(60));
+        processed::lease_filing(
+            batch,
+            mailbox,
+            uidvalidity,
+            &uids,
+            &self.owner,
+            Utc::now() + lease,
+        )
+        .await
+    }
+
+    /// Whether the inbox holds mail above the highest UID the last pass
+    /// read.
+    async fn arrived_since_pass(&self, session: &mut ImapSession) -> Result<bool, DeskError> {
+        let uidvalidity = session.select(&self.cfg.imap.mailbox).await?;
+        let (seen_validity, seen_uid) = {
+            let seen = self.highest_uid_read.load(Ordering::Acquire);
+            ((seen >> 32) as u32, seen as u32)
+        };
+        if seen_validity != uidvalidity {
+            return Ok(!session.uids().await?.is_empty());
+        }
+        // `N:*` always names the highest UID, even below N.
+        let above = session
+            .search(&format!("UID {}:*", seen_uid.saturating_add(1)))
+            .await?;
+        Ok(above.into_iter().any(|uid| uid > seen_uid))
     }
 
     /// How long to wait for mail before the next pass: until the next timer
@@ -322,6 +507,8 @@ impl Desk {
             Filing::Handled => &self.cfg.folders.handled,
             Filing::Staff => &self.cfg.folders.staff,
             Filing::Machine => &self.cfg.folders.machine,
+            // Resolved by `process_inbox` at the start of each reading.
+            Filing::Sent => crate::mail::imap::SENT_FOLDER_ALIAS,
         }
     }
 
@@ -333,10 +520,26 @@ impl Desk {
         now: DateTime<Utc>,
         report: &mut PassReport,
         committed: &Notify,
+        only: Option<&[u32]>,
     ) -> Result<(), DeskError> {
         let mailbox = self.cfg.imap.mailbox.clone();
+        // Our copies are filed under the sent folder's alias (looked up
+        // once per session).
+        session
+            .sent_folder(self.cfg.folders.sent.as_deref())
+            .await?;
         let uidvalidity = session.select(&mailbox).await?;
-        let uids = session.uids().await?;
+        let uids = match only {
+            Some(uids) => uids.to_vec(),
+            None => session.uids().await?,
+        };
+        if only.is_none() {
+            let highest = uids.iter().copied().max().unwrap_or(0);
+            self.highest_uid_read.store(
+                (u64::from(uidvalidity) << 32) | u64::from(highest),
+                Ordering::Release,
+            );
+        }
         if uids.is_empty() {
             return Ok(());
         }
@@ -384,6 +587,11 @@ impl Desk {
                     uid,
                 };
                 if let Some(p) = done.remove(&uid) {
+                    // Moved already (our list of UIDs is older), or being
+                    // filed by the desk that handled it: theirs to file.
+                    if p.moved || p.filed_by_other(&self.owner, Utc::now()) {
+                        continue;
+                    }
                     // Committed before a crash, not yet filed: file it now.
                     to_file.push((uid, p.folder));
                     keys.push(key);
@@ -419,7 +627,9 @@ impl Desk {
                 };
                 let filing = match outcome {
                     Ok((filing, duplicate)) => {
-                        if duplicate {
+                        if filing == Filing::Sent {
+                            report.copies += 1;
+                        } else if duplicate {
                             report.duplicates += 1;
                         } else {
                             report.handled += 1;
@@ -428,7 +638,11 @@ impl Desk {
                     }
                     Err(e) if e.is_transient() => {
                         // What the batch did so far stands if it can commit.
-                        let saved = batch.commit().await.is_ok();
+                        let saved = self
+                            .lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
+                            .await
+                            .is_ok()
+                            && batch.commit().await.is_ok();
                         drop(turn);
                         if saved {
                             committed.notify_one();
@@ -459,6 +673,8 @@ impl Desk {
                 to_file.push((uid, filing));
                 keys.push(key);
             }
+            self.lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
+                .await?;
             batch.commit().await.map_err(StoreError::from)?;
             drop(turn);
             committed.notify_one();
@@ -548,6 +764,27 @@ impl Desk {
     ) -> Result<(Filing, bool), DeskError> {
         let hash = hex(&Sha256::digest(raw));
         let inbound = message::parse(raw);
+        if let Some(id) = self.own_copy(&inbound) {
+            // Every copy of ours goes to the sent folder, a repeated one too.
+            if outbox::settle_copy(tx, id, Utc::now()).await? {
+                debug!(uid = key.uid, "own copy filed");
+                processed::insert(
+                    tx,
+                    &processed::Record {
+                        key,
+                        message_id: Some(id),
+                        raw_sha256: &hash,
+                        request_id: None,
+                        outcome: "own_copy",
+                        folder: self.folder(Filing::Sent),
+                        now,
+                        sender: None,
+                    },
+                )
+                .await?;
+                return Ok((Filing::Sent, false));
+            }
+        }
         if processed::seen_before(tx, inbound.message_id.as_deref(), &hash).await? {
             debug!(uid = key.uid, "duplicate message");
             processed::insert(
@@ -588,6 +825,15 @@ impl Desk {
             "message handled"
         );
         Ok((filing, false))
+    }
+
+    /// The Message-ID of a mail that claims to be our own copy (from our
+    /// address); `settle_copy` then checks that the outbox holds it.
+    fn own_copy<'m>(&self, inbound: &'m Inbound) -> Option<&'m str> {
+        let own = self.cfg.from_address();
+        (inbound.parsed && inbound.from == own)
+            .then_some(inbound.message_id.as_deref())
+            .flatten()
     }
 
     async fn decide_and_apply(
@@ -1462,73 +1708,6 @@ impl Desk {
         Ok(())
     }
 
-    /// Sends pending mail (unless `send` is false: SMTP failed earlier in
-    /// the pass), then copies sent mail into the sent folder.
-    async fn flush_outbox(
-        &self,
-        session: &mut ImapSession,
-        now: DateTime<Utc>,
-        report: &mut PassReport,
-        send: bool,
-    ) -> Result<(), DeskError> {
-        if send {
-            self.send_pending(now, report).await?;
-        }
-        // Copies are claimed under a lease of twice the IMAP time-out, in
-        // chunks short enough to finish inside it; each copy is marked as
-        // soon as the server has it, so a crash repeats at most one.
-        let lease = ChronoDuration::from_std(self.cfg.imap.timeout * 2)
-            .unwrap_or(ChronoDuration::seconds(60));
-        let margin =
-            ChronoDuration::from_std(self.cfg.imap.timeout).unwrap_or(ChronoDuration::seconds(30));
-        let mut sent_folder: Option<String> = None;
-        for _round in 0..10 {
-            let rows = {
-                let mut conn = self.store.conn().await?;
-                outbox::unappended(&mut conn, Utc::now(), 20).await?
-            };
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let lease_until = Utc::now() + lease;
-            let claimed_ids: std::collections::HashSet<i64> = {
-                let mut conn = self.store.conn().await?;
-                let lease = outbox::Lease {
-                    owner: &self.owner,
-                    until: lease_until,
-                    now: Utc::now(),
-                };
-                outbox::claim_append_many(&mut conn, &ids, lease)
-                    .await?
-                    .into_iter()
-                    .collect()
-            };
-            if claimed_ids.is_empty() {
-                return Ok(());
-            }
-            let sent = match &sent_folder {
-                Some(f) => f.clone(),
-                None => {
-                    let f = session
-                        .sent_folder(self.cfg.folders.sent.as_deref())
-                        .await?;
-                    sent_folder = Some(f.clone());
-                    f
-                }
-            };
-            for row in rows.iter().filter(|r| claimed_ids.contains(&r.id)) {
-                if Utc::now() >= lease_until - margin {
-                    break;
-                }
-                session.append(&sent, &row.raw).await?;
-                let mut conn = self.store.marks_conn().await?;
-                outbox::mark_appended(&mut conn, row.id).await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Sends what the outbox holds, then closes the SMTP connections.
     pub async fn send_pending(
         &self,
@@ -1567,6 +1746,20 @@ impl Desk {
                 let mut conn = self.store.conn().await?;
                 outbox::pending(&mut conn, until, Utc::now(), 100).await?
             };
+            // Mail in flight waits for `resolve_doubts`: sent again only
+            // once it is known that the server never took it.
+            let in_flight: HashSet<String> = {
+                let mut journal = self.store.journal_conn().await?;
+                outbox::journal_in_flight(&mut journal, 1000)
+                    .await?
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect()
+            };
+            let rows: Vec<OutboxRow> = rows
+                .into_iter()
+                .filter(|r| !in_flight.contains(&r.message_id))
+                .collect();
             if rows.is_empty() {
                 self.fold_sent_marks(None).await?;
                 return Ok(false);
@@ -1617,9 +1810,10 @@ impl Desk {
                 if let Some(e) = outcome.store_error {
                     return Err(e.into());
                 }
-                let Some((row, e)) = outcome.failed else {
+                let Some((row, failure)) = outcome.failed else {
                     continue;
                 };
+                let e = failure.error;
                 report.send_failures += 1;
                 let mut conn = self.store.conn().await?;
                 if e.is_transient() {
@@ -1717,40 +1911,64 @@ impl Desk {
                     row.id,
                     &row.recipient,
                     &row.raw,
-                    self.mark_sent(unmarked.take()),
+                    self.journal_step(unmarked.take(), Some(row)),
                 )
                 .await;
             if let Err(e) = marked {
                 outcome.store_error = Some(e);
                 break;
             }
-            if let Err(e) = sent {
-                outcome.failed = Some((row, e));
+            if let Err(failure) = sent {
+                if !failure.in_doubt {
+                    if let Err(e) = self.forget_in_flight(row).await {
+                        outcome.store_error = Some(e);
+                    }
+                }
+                outcome.failed = Some((row, failure));
                 break;
             }
             debug!(outbox = row.id, kind = %row.kind, "sent");
             outcome.sent += 1;
             unmarked = Some(row);
         }
-        if let Err(e) = self.mark_sent(unmarked).await {
-            outcome.store_error.get_or_insert(e);
+        if unmarked.is_some() {
+            if let Err(e) = self.journal_step(unmarked, None).await {
+                outcome.store_error.get_or_insert(e);
+            }
         }
         outcome
     }
 
-    /// Marks a mail sent in the sent journal. Sent but not marked, it is
-    /// resent (same Message-ID) when its lease runs out.
-    async fn mark_sent(&self, row: Option<&OutboxRow>) -> Result<(), StoreError> {
-        let Some(row) = row else { return Ok(()) };
+    /// Marks `sent` sent in the sent journal and puts `next` in flight, in
+    /// one write. Sent but not marked, a mail stays in flight until
+    /// `resolve_doubts` finds its copy (or sends it again).
+    async fn journal_step(
+        &self,
+        sent: Option<&OutboxRow>,
+        next: Option<&OutboxRow>,
+    ) -> Result<(), StoreError> {
         let marked = async {
             let mut journal = self.store.journal_conn().await?;
-            outbox::journal_sent(&mut journal, &row.message_id, Utc::now()).await
+            outbox::journal_step(
+                &mut journal,
+                sent.map(|r| r.message_id.as_str()),
+                next.map(|r| r.message_id.as_str()),
+                Utc::now(),
+            )
+            .await
         }
         .await;
         if let Err(e) = &marked {
-            warn!(outbox = row.id, error = %e, "sent mail could not be marked");
+            let id = sent.or(next).map(|r| r.id);
+            warn!(outbox = id, error = %e, "sent journal could not be written");
         }
         marked
+    }
+
+    /// The server refused the mail: it is not in flight any more.
+    async fn forget_in_flight(&self, row: &OutboxRow) -> Result<(), StoreError> {
+        let mut journal = self.store.journal_conn().await?;
+        outbox::journal_forget_in_flight(&mut journal, &row.message_id).await
     }
 }
 
@@ -1758,7 +1976,7 @@ impl Desk {
 #[derive(Default)]
 struct LaneOutcome<'r> {
     sent: usize,
-    failed: Option<(&'r OutboxRow, crate::mail::MailError)>,
+    failed: Option<(&'r OutboxRow, crate::mail::smtp::SendFailure)>,
     lease_ran_out: bool,
     store_error: Option<StoreError>,
 }
@@ -1795,6 +2013,15 @@ fn without_our_lines(text: &str, ours: &[Vec<u8>]) -> String {
         .filter(|l| !known.contains(&key(l)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Whether `value` can go into an IMAP SEARCH string as it is: our own
+/// Message-IDs and address, checked rather than escaped.
+fn is_plain_search_value(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-+@".contains(c))
 }
 
 fn slot_views(slots: &[crate::core::calendar::Slot], minutes: u32) -> Vec<SlotView> {

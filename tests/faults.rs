@@ -61,7 +61,7 @@ async fn smtp_down_for_minutes_delays_but_loses_nothing() {
             &request_text("送信 停止", "12月3日 11:00"),
         )
         .await;
-    wait_for(&desk.address, "INBOX", 1).await;
+    wait_for_mail_to(&desk.address, 1).await;
     mailstack("stop-smtp");
     let restart = Restart("start-smtp");
     let now = wed();
@@ -293,7 +293,7 @@ async fn contention_many_consents_for_one_slot_and_two_daemons() {
         )
         .await;
     }
-    wait_for(&a.address, "INBOX", m).await;
+    wait_for_mail_to(&a.address, m).await;
     let (ra, rb) = tokio::join!(a.desk.run_once(wed()), b.run_once(wed()));
     let handled = ra.expect("a").handled + rb.expect("b").handled;
     assert_eq!(handled, m, "each request handled by one daemon");
@@ -302,7 +302,7 @@ async fn contention_many_consents_for_one_slot_and_two_daemons() {
         assert!(offer.text().contains("【1】2026年12月3日（木）11:00"));
         s.reply(&offer, "1番でお願いします").await;
     }
-    wait_for(&a.address, "INBOX", m).await;
+    wait_for_mail_to(&a.address, m).await;
     let started = Instant::now();
     let (ra, rb) = tokio::join!(a.desk.run_once(wed()), b.run_once(wed()));
     let handled = ra.expect("a").handled + rb.expect("b").handled;
@@ -323,8 +323,26 @@ async fn contention_many_consents_for_one_slot_and_two_daemons() {
         1
     );
     assert_eq!(
-        a.db_scalar("SELECT COUNT(*) FROM processed").await,
-        2 * m as i64
+        a.db_scalar("SELECT COUNT(*) FROM processed WHERE outcome <> 'own_copy'")
+            .await,
+        2 * m as i64,
+        "every seeker's mail handled once"
+    );
+    // Copies that came after both passes ended are filed by the next one.
+    let filed = a
+        .db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'own_copy'")
+        .await;
+    wait_for(&a.address, "INBOX", (2 * m as i64 - filed).max(0) as usize).await;
+    a.desk.run_once(wed()).await.expect("a last pass");
+    assert_eq!(
+        a.db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'own_copy'")
+            .await,
+        2 * m as i64,
+        "the copy of every mail sent filed once"
+    );
+    assert!(
+        read_folder(&a.address, "INBOX").await.is_empty(),
+        "every copy filed"
     );
     for s in seekers.iter().take(20) {
         assert_eq!(settle_and_read(&s.address, "INBOX").await.len(), 2);
@@ -353,7 +371,7 @@ async fn a_staff_verb_and_a_second_desk_never_copy_a_mail_twice() {
         )
         .await;
     }
-    wait_for(&a.address, "INBOX", n).await;
+    wait_for_mail_to(&a.address, n).await;
     let first_done = std::sync::atomic::AtomicBool::new(false);
     let first = async {
         let r = a.desk.run_once(wed()).await;
@@ -401,4 +419,131 @@ async fn a_staff_verb_and_a_second_desk_never_copy_a_mail_twice() {
     assert_eq!(ids.len(), n, "every offer is in the sent folder");
     assert_eq!(copies, n, "no mail is copied twice");
     assert!(others >= 1, "the second desk ran while the first was busy");
+}
+
+/// A mail a crash (or a time-out) left in flight: written up to its end of
+/// data with no answer recorded. It is sent again only when no copy of it
+/// came back to the desk's mailbox within `smtp.copy_wait_seconds`; with a
+/// copy it is marked sent and never repeated; a fresh one waits.
+#[tokio::test]
+async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
+    let _turn = SERIAL.lock().await;
+    let desk = TestDesk::new().await;
+    let text = std::fs::read_to_string(&desk.config_path)
+        .expect("config")
+        .replace("[smtp]\n", "[smtp]\ncopy_wait_seconds = 2\n");
+    std::fs::write(&desk.config_path, &text).expect("config");
+    let seekers: Vec<Seeker> = ["taken", "lost", "fresh"]
+        .iter()
+        .map(|p| Seeker::new(&format!("doubt-{p}")))
+        .collect();
+    for (i, s) in seekers.iter().enumerate() {
+        s.send(
+            &desk.address,
+            "予約",
+            &request_text(&format!("疑問 {i}"), "12月3日 11:00"),
+        )
+        .await;
+    }
+    wait_for_mail_to(&desk.address, 3).await;
+    // Handled with SMTP down: three offers wait in the outbox.
+    let down_path = desk.dir.path().join("down.toml");
+    std::fs::write(
+        &down_path,
+        text.replace(&format!("port = {SMTP_PORT}"), "port = 1"),
+    )
+    .expect("write");
+    let down = Desk::new(Config::load(&down_path).expect("config"))
+        .await
+        .expect("desk");
+    let r = down.run_once(wed()).await.expect("pass");
+    assert_eq!((r.handled, r.sent), (3, 0));
+    let rows: Vec<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT message_id, recipient, raw FROM outbox ORDER BY id")
+            .fetch_all(desk.desk.store().pool())
+            .await
+            .expect("outbox");
+    let row_of = |s: &Seeker| {
+        rows.iter()
+            .find(|r| r.1 == s.address)
+            .cloned()
+            .expect("an offer for each seeker")
+    };
+    let (taken, lost, fresh) = (
+        row_of(&seekers[0]),
+        row_of(&seekers[1]),
+        row_of(&seekers[2]),
+    );
+    // As a crash leaves them: all three in flight; the server took the
+    // first (the seeker and the desk have it), never saw the second; the
+    // third was in flight a moment ago.
+    {
+        let mut journal = desk.desk.store().journal_conn().await.expect("journal");
+        let long_ago = Utc::now() - ChronoDuration::seconds(30);
+        for (id, since) in [
+            (&taken.0, long_ago),
+            (&lost.0, long_ago),
+            (&fresh.0, Utc::now()),
+        ] {
+            sqlx::query("INSERT INTO in_flight (message_id, since) VALUES (?, ?)")
+                .bind(id)
+                .bind(yoyaku::store::ts(since))
+                .execute(&mut *journal)
+                .await
+                .expect("in flight");
+        }
+    }
+    // The dead desk's leases have run out.
+    sqlx::query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL")
+        .execute(desk.desk.store().pool())
+        .await
+        .expect("leases");
+    send_raw(&desk.address, &seekers[0].address, &taken.2).await;
+    send_raw(&desk.address, &desk.address, &taken.2).await;
+    seekers[0].inbox(1).await;
+    wait_for(&desk.address, "INBOX", 1).await;
+
+    // The desk restarted on the same database.
+    let up = Desk::new(Config::load(&desk.config_path).expect("config"))
+        .await
+        .expect("desk");
+    let r = up
+        .run_once(wed() + ChronoDuration::minutes(5))
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 1, "only the mail the server never saw: {r:?}");
+    assert_eq!(
+        settle_and_read(&seekers[0].address, "INBOX").await.len(),
+        1,
+        "the mail the server took is not sent again"
+    );
+    assert_eq!(seekers[1].inbox(1).await.len(), 1, "the lost mail is sent");
+    assert!(
+        read_folder(&seekers[2].address, "INBOX").await.is_empty(),
+        "a mail in flight a moment ago waits for its copy"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let r = up
+        .run_once(wed() + ChronoDuration::minutes(6))
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 1, "{r:?}");
+    assert_eq!(seekers[2].inbox(1).await.len(), 1);
+    let sent: Vec<String> = read_folder(&desk.address, "送信済")
+        .await
+        .into_iter()
+        .filter_map(|m| m.inbound.message_id)
+        .collect();
+    for id in [&taken.0, &lost.0, &fresh.0] {
+        assert_eq!(
+            sent.iter().filter(|s| *s == id).count(),
+            1,
+            "one copy of each in the sent folder"
+        );
+    }
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
+            .await,
+        3
+    );
 }

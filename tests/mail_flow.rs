@@ -372,7 +372,7 @@ async fn first_consent_wins_and_the_second_gets_a_fresh_offer() {
         "offers do not hold slots"
     );
     a.reply(&offer_a, "1").await;
-    wait_for(&desk.address, "INBOX", 1).await;
+    wait_for_mail_to(&desk.address, 1).await;
     b.reply(&offer_b, "1").await;
     desk.once_after(2, wed()).await;
     let a_got = a.inbox(2).await;
@@ -923,7 +923,7 @@ async fn mail_waits_in_the_outbox_while_smtp_is_down() {
             &request_text("停電 太郎", "12月3日 11:00"),
         )
         .await;
-    wait_for(&desk.address, "INBOX", 1).await;
+    wait_for_mail_to(&desk.address, 1).await;
     // The same desk and database, but SMTP pointing at a closed port.
     let text = std::fs::read_to_string(&desk.config_path)
         .expect("config")

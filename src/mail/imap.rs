@@ -7,6 +7,11 @@ use crate::config::{Imap as ImapConfig, Security, DEFAULT_SENT_FOLDER};
 use crate::mail::net::{wrap_tls, Stream};
 use crate::mail::utf7;
 use crate::mail::MailError;
+
+/// A folder name that stands for the sent folder once `sent_folder` has
+/// looked it up in this session (as `\Sent` is no name a folder can have
+/// here, it never collides with a configured one).
+pub const SENT_FOLDER_ALIAS: &str = "\\Sent";
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::Session;
 use futures::TryStreamExt;
@@ -180,6 +185,16 @@ impl ImapSession {
     }
 
     /// (uid, size) of every message in the selected mailbox.
+    /// UIDs of the selected mailbox matching an IMAP SEARCH `criteria`
+    /// (built by the caller from our own values, never from input).
+    pub async fn search(&mut self, criteria: &str) -> Result<Vec<u32>, MailError> {
+        let t = self.timeout;
+        let set = timed(t, "uid search", self.s()?.uid_search(criteria)).await?;
+        let mut uids: Vec<u32> = set.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
     pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u32)>, MailError> {
         if uids.is_empty() {
             return Ok(Vec::new());
@@ -264,10 +279,12 @@ impl ImapSession {
     /// The folder for copies of sent mail: the configured one, else the
     /// server's `\Sent` special-use folder, else [`DEFAULT_SENT_FOLDER`].
     pub async fn sent_folder(&mut self, configured: Option<&str>) -> Result<String, MailError> {
+        const KEY: &str = SENT_FOLDER_ALIAS;
         if let Some(name) = configured {
-            return self.ensure_folder(name).await;
+            let name = self.ensure_folder(name).await?;
+            self.known_folders.insert(KEY.to_string(), name.clone());
+            return Ok(name);
         }
-        const KEY: &str = "\\Sent";
         if let Some(name) = self.known_folders.get(KEY) {
             return Ok(name.clone());
         }

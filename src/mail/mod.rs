@@ -53,7 +53,7 @@ impl MailError {
     }
 }
 
-fn smtp_summary(e: &lettre::transport::smtp::Error) -> String {
+pub(crate) fn smtp_summary(e: &lettre::transport::smtp::Error) -> String {
     match e.status() {
         Some(code) => format!("server answered {code}"),
         None if e.is_timeout() => "timed out".into(),

@@ -4,7 +4,11 @@
 //! replies in turn, and a second connection fills those waits (measured on
 //! the loopback Postfix, see BENCHMARKS.md). The envelope sender is our own
 //! address so bounces come back to the office mailbox, where they are
-//! recognised and noted for staff.
+//! recognised and noted for staff. Our own address is also a second
+//! envelope recipient (a blind copy): the copy that arrives in the office
+//! mailbox becomes the sent folder's copy, and it is the proof that the
+//! server took the mail, which a crash between the server's answer and our
+//! mark could not otherwise give (see `Desk::resolve_doubts`).
 //!
 //! Built on lettre's `AsyncSmtpConnection` rather than its transport so the
 //! socket gets TCP_NODELAY: with Nagle on, each message waited ~40 ms for a
@@ -20,6 +24,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::Address;
 use std::future::Future;
 use tokio::sync::Mutex;
+use tracing::warn;
 
 pub struct SmtpSender {
     cfg: SmtpConfig,
@@ -131,7 +136,7 @@ impl SmtpSender {
         let (_, sent) = self
             .send_on(0, outbox_id, to, raw, async { Ok::<(), ()>(()) })
             .await;
-        sent
+        sent.map_err(|f| f.error)
     }
 
     /// Sends one raw message to `to` on connection `lane` (`lane` is taken
@@ -151,21 +156,21 @@ impl SmtpSender {
         to: &str,
         raw: &[u8],
         before_end: impl Future<Output = Result<(), E>>,
-    ) -> (Result<(), E>, Result<(), MailError>) {
+    ) -> (Result<(), E>, Result<(), SendFailure>) {
         let Some(slot) = self.lanes.get(lane % self.lanes.len().max(1)) else {
             let gate = before_end.await;
             return (
                 gate,
-                Err(MailError::SmtpSetup(
+                Err(SendFailure::refused(MailError::SmtpSetup(
                     "smtp.connections: no connection".into(),
-                )),
+                ))),
             );
         };
         let mut guard = slot.lock().await;
         let (envelope, gate) =
             futures::join!(self.envelope(&mut guard, outbox_id, to, raw), before_end);
         if let Err(e) = envelope {
-            return (gate, Err(e));
+            return (gate, Err(SendFailure::refused(e)));
         }
         if gate.is_err() {
             // The previous mark failed: this one stays unsent for now.
@@ -174,14 +179,14 @@ impl SmtpSender {
             }
             return (
                 gate,
-                Err(MailError::Protocol {
+                Err(SendFailure::refused(MailError::Protocol {
                     what: "smtp send".into(),
                     message: format!("outbox {outbox_id}: held back, the previous mark failed"),
-                }),
+                })),
             );
         }
         let Some(conn) = guard.as_mut() else {
-            return (gate, Err(no_connection(outbox_id)));
+            return (gate, Err(SendFailure::refused(no_connection(outbox_id))));
         };
         let sent = self.timed("send", conn.message(raw)).await;
         if sent.is_err() {
@@ -189,10 +194,17 @@ impl SmtpSender {
                 c.abort().await;
             }
         }
-        (
-            gate,
-            sent.map(|_| ()).map_err(|e| with_outbox(e, outbox_id)),
-        )
+        let sent = sent.map(|_| ()).map_err(|e| {
+            // Without the server's answer to the end of data, it may have
+            // taken the mail: only its copy can tell.
+            let answered =
+                matches!(&e, MailError::Smtp { source, .. } if source.status().is_some());
+            SendFailure {
+                error: with_outbox(e, outbox_id),
+                in_doubt: !answered,
+            }
+        });
+        (gate, sent)
     }
 
     /// MAIL, RCPT and DATA for one message on the lane's connection,
@@ -215,7 +227,10 @@ impl SmtpSender {
             }
             let Some(conn) = guard.as_mut() else { continue };
             let result = self
-                .timed("send", begin_transaction(conn, &self.from, &rcpt, raw))
+                .timed(
+                    "send",
+                    begin_transaction(conn, &self.from, &rcpt, raw, outbox_id),
+                )
                 .await;
             match result {
                 Ok(()) => return Ok(()),
@@ -254,12 +269,14 @@ impl SmtpSender {
 }
 
 /// MAIL (8BITMIME and SMTPUTF8 when needed, as lettre's own `send`), RCPT
-/// and DATA: everything of a submission but the message itself.
+/// (the recipient, then our own address for the copy) and DATA: everything
+/// of a submission but the message itself.
 async fn begin_transaction(
     conn: &mut AsyncSmtpConnection,
     from: &Address,
     rcpt: &Address,
     raw: &[u8],
+    outbox_id: i64,
 ) -> Result<(), lettre::transport::smtp::Error> {
     let mut options = Vec::new();
     let info = conn.server_info();
@@ -272,8 +289,35 @@ async fn begin_transaction(
     }
     conn.command(Mail::new(Some(from.clone()), options)).await?;
     conn.command(Rcpt::new(rcpt.clone(), vec![])).await?;
+    if rcpt != from {
+        // A refused copy costs only the proof for this mail; a broken
+        // connection ends the submission as any other step's would.
+        if let Err(e) = conn.command(Rcpt::new(from.clone(), vec![])).await {
+            if e.status().is_none() {
+                return Err(e);
+            }
+            warn!(outbox = outbox_id, error = %crate::mail::smtp_summary(&e), "our own copy was refused");
+        }
+    }
     conn.command(Data).await?;
     Ok(())
+}
+
+/// A submission that failed, and whether the server may still have taken
+/// the mail (the connection was lost or timed out after its end of data).
+#[derive(Debug)]
+pub struct SendFailure {
+    pub error: MailError,
+    pub in_doubt: bool,
+}
+
+impl SendFailure {
+    fn refused(error: MailError) -> SendFailure {
+        SendFailure {
+            error,
+            in_doubt: false,
+        }
+    }
 }
 
 fn with_outbox(e: MailError, outbox_id: i64) -> MailError {

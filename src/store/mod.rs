@@ -208,6 +208,8 @@ impl Store {
 /// without fsync (WAL, synchronous=NORMAL), which survives a killed process;
 /// a mark lost to power loss resends that mail with the same Message-ID.
 /// Marks are folded into `outbox` by the next claim (`outbox::fold_sent`).
+/// It also holds the mail in flight (`in_flight`): written with the
+/// previous mark, before the end of data, and cleared with its own mark.
 async fn open_sent_journal(url: &str) -> Result<SqlitePool, StoreError> {
     let file = url
         .strip_prefix("sqlite://")
@@ -238,6 +240,13 @@ async fn open_sent_journal(url: &str) -> Result<SqlitePool, StoreError> {
         .await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS sent_marks (message_id TEXT PRIMARY KEY, sent_at TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
+    // Mail whose end of data was (or is being) written and whose server
+    // answer is not recorded: after a crash, in doubt until its copy shows.
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS in_flight (message_id TEXT PRIMARY KEY, since TEXT NOT NULL)",
     )
     .execute(&pool)
     .await?;

@@ -1,5 +1,6 @@
 //! The `outbox` table: mail written with the state change that caused it,
-//! sent afterwards, retried with backoff, appended to the sent folder.
+//! sent afterwards, retried with backoff; its own copy, come back to the
+//! office mailbox, is filed in the sent folder and proves it was sent.
 
 use super::{placeholders, ts, StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -82,35 +83,141 @@ pub async fn next_attempt(
     at.map(|s| super::parse_ts("outbox", &s)).transpose()
 }
 
-/// Sent mail not yet copied to the sent folder and not leased to a copier.
-pub async fn unappended(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<OutboxRow>, StoreError> {
-    let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'sent' AND appended = 0 AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?")
-        .bind(ts(now))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows_to_outbox(rows)
-}
-
-/// Marks one mail as sent in the sent journal (see
-/// `store::open_sent_journal`). Called right after the server accepted it,
-/// before the next submission on that connection: a crash can then resend
-/// at most the mail that was in flight.
-pub async fn journal_sent(
+/// One step of a connection's journal, in one transaction: `sent` (the
+/// mail the server just accepted) is marked and leaves the in-flight set;
+/// `next` (the mail whose end of data comes next) enters it. Runs while the
+/// next envelope is accepted and must succeed before its end of data.
+pub async fn journal_step(
     journal: &mut SqliteConnection,
-    message_id: &str,
+    sent: Option<&str>,
+    next: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT OR IGNORE INTO sent_marks (message_id, sent_at) VALUES (?, ?)")
+    use sqlx::Connection;
+    let mut tx = journal.begin().await?;
+    if let Some(id) = sent {
+        sqlx::query("INSERT OR IGNORE INTO sent_marks (message_id, sent_at) VALUES (?, ?)")
+            .bind(id)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM in_flight WHERE message_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(id) = next {
+        sqlx::query("INSERT OR REPLACE INTO in_flight (message_id, since) VALUES (?, ?)")
+            .bind(id)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Takes a mail out of the in-flight set: the server refused it, or its
+/// doubt is settled.
+pub async fn journal_forget_in_flight(
+    journal: &mut SqliteConnection,
+    message_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM in_flight WHERE message_id = ?")
         .bind(message_id)
-        .bind(ts(now))
         .execute(&mut *journal)
         .await?;
     Ok(())
+}
+
+/// The mail in flight: (Message-ID, since when), oldest first.
+pub async fn journal_in_flight(
+    journal: &mut SqliteConnection,
+    limit: i64,
+) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT message_id, since FROM in_flight ORDER BY since LIMIT ?")
+            .bind(limit)
+            .fetch_all(&mut *journal)
+            .await?;
+    rows.into_iter()
+        .map(|(id, at)| Ok((id, super::parse_ts("in_flight", &at)?)))
+        .collect()
+}
+
+/// Of `message_ids`, those still waiting to be sent and not leased to a
+/// sender at real time `now`: the in-flight mail whose doubt is ours to
+/// settle.
+pub async fn unleased_pending_among(
+    conn: &mut SqliteConnection,
+    message_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT message_id FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= ?) AND message_id IN ({})",
+        placeholders(message_ids.len())
+    );
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql)).bind(ts(now));
+    for id in message_ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
+/// Of `message_ids`, those still waiting to be sent (leased or not).
+pub async fn pending_among(
+    conn: &mut SqliteConnection,
+    message_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT message_id FROM outbox WHERE status = 'pending' AND message_id IN ({})",
+        placeholders(message_ids.len())
+    );
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+    for id in message_ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
+/// Our own copy of a mail arrived in the office mailbox: the server took
+/// it, so it is sent (whatever the journal knows) and its sent-folder copy
+/// exists. Returns whether the mail is ours.
+pub async fn settle_copy(
+    tx: &mut Tx,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE message_id = ? AND status = 'pending'")
+        .bind(ts(now))
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    let ours: Option<i64> =
+        sqlx::query_scalar("UPDATE outbox SET appended = 1 WHERE message_id = ? RETURNING id")
+            .bind(message_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(ours.is_some())
+}
+
+/// How many mails sent since `since` have no copy filed yet.
+pub async fn copies_awaited(
+    conn: &mut SqliteConnection,
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND appended = 0 AND sent_at >= ?",
+    )
+    .bind(ts(since))
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// The sent journal's marks: (Message-ID, sent at). Keyed by Message-ID,
@@ -190,17 +297,6 @@ pub async fn sent_message_ids(
             .map(|(id, _)| id),
     );
     Ok(ids)
-}
-
-/// Records one copy as made in the sent folder and ends its lease.
-pub async fn mark_appended(conn: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE outbox SET appended = 1, lease_owner = NULL, lease_until = NULL WHERE id = ?",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Records a failed attempt; `next` is None for a permanent failure.
@@ -297,31 +393,6 @@ pub async fn claim_many(
         .bind(lease.owner)
         .bind(ts(lease.until))
         .bind(ts(due_by))
-        .bind(ts(lease.now));
-    for id in ids {
-        query = query.bind(id);
-    }
-    Ok(query.fetch_all(&mut *conn).await?)
-}
-
-/// Takes sent mail for copying to the sent folder under `lease`; returns
-/// the ids we got. Copies a dead copier held are taken up again when its
-/// lease runs out, never while it may still be copying.
-pub async fn claim_append_many(
-    conn: &mut SqliteConnection,
-    ids: &[i64],
-    lease: Lease<'_>,
-) -> Result<Vec<i64>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE status = 'sent' AND appended = 0 AND (lease_until IS NULL OR lease_until <= ?) AND id IN ({}) RETURNING id",
-        placeholders(ids.len())
-    );
-    let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(lease.owner)
-        .bind(ts(lease.until))
         .bind(ts(lease.now));
     for id in ids {
         query = query.bind(id);

@@ -20,6 +20,17 @@ pub struct ProcessedKey {
 pub struct Processed {
     pub folder: String,
     pub moved: bool,
+    /// Who files it (moves it out of the inbox), until when (real time).
+    pub filing_owner: Option<String>,
+    pub filing_until: Option<DateTime<Utc>>,
+}
+
+impl Processed {
+    /// Whether another desk, still within its lease, is filing it.
+    pub fn filed_by_other(&self, owner: &str, now: DateTime<Utc>) -> bool {
+        self.filing_owner.as_deref().is_some_and(|o| o != owner)
+            && self.filing_until.is_some_and(|until| until > now)
+    }
 }
 
 /// Which of `uids` (of one mailbox and UIDVALIDITY) are already handled,
@@ -34,7 +45,7 @@ pub async fn get_many(
         return Ok(HashMap::new());
     }
     let rows = for_uids(
-        "SELECT uid, folder, moved FROM processed",
+        "SELECT uid, folder, moved, filing_owner, filing_until FROM processed",
         mailbox,
         uidvalidity,
         uids,
@@ -48,11 +59,16 @@ pub async fn get_many(
                 table: "processed",
                 problem: format!("uid {uid} out of range"),
             })?;
+            let filing_until: Option<String> = r.try_get("filing_until")?;
             Ok((
                 uid,
                 Processed {
                     folder: r.try_get("folder")?,
                     moved: r.try_get::<i64, _>("moved")? != 0,
+                    filing_owner: r.try_get("filing_owner")?,
+                    filing_until: filing_until
+                        .map(|t| super::parse_ts("processed", &t))
+                        .transpose()?,
                 },
             ))
         })
@@ -120,6 +136,35 @@ pub async fn mark_moved_many(
     for_uids("UPDATE processed SET moved = 1", mailbox, uidvalidity, uids)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Takes the filing of `uids` (handled, not yet moved) for `owner` until
+/// `until`, in the transaction that committed them: one statement.
+pub async fn lease_filing(
+    conn: &mut SqliteConnection,
+    mailbox: &str,
+    uidvalidity: u32,
+    uids: &[u32],
+    owner: &str,
+    until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE processed SET filing_owner = ?, filing_until = ? WHERE mailbox = ? AND uidvalidity = ? AND uid IN ({})",
+        placeholders(uids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(ts(until))
+        .bind(mailbox)
+        .bind(i64::from(uidvalidity));
+    for uid in uids {
+        query = query.bind(i64::from(*uid));
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -233,7 +233,7 @@ impl TestDesk {
 
     /// Waits until the desk's INBOX holds `n` messages, then runs one pass.
     pub async fn once_after(&self, n: usize, now: DateTime<Utc>) -> yoyaku::daemon::PassReport {
-        wait_for(&self.address, "INBOX", n).await;
+        wait_for_mail_to(&self.address, n).await;
         self.desk.run_once(now).await.expect("pass succeeds")
     }
 
@@ -565,6 +565,30 @@ pub async fn wait_for(user: &str, folder: &str, n: usize) -> Vec<Received> {
     }
 }
 
+/// Waits (up to 20 s) until a desk's inbox holds at least `n` messages
+/// from others: the desk's own copies of what it sent (filed into the sent
+/// folder by its next pass) do not count.
+pub async fn wait_for_mail_to(desk: &str, n: usize) -> Vec<Received> {
+    let start = Instant::now();
+    loop {
+        let got: Vec<Received> = read_folder(desk, "INBOX")
+            .await
+            .into_iter()
+            .filter(|m| m.from != desk)
+            .collect();
+        if got.len() >= n {
+            return got;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            panic!(
+                "{desk}/INBOX: expected {n} message(s) from others, found {}",
+                got.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Gives Postfix time to deliver anything in flight, then reads the folder:
 /// for asserting that nothing (more) arrived.
 pub async fn settle_and_read(user: &str, folder: &str) -> Vec<Received> {
@@ -586,9 +610,12 @@ impl Daemon {
             std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
                 .args(["run", "--config"])
                 .arg(config)
-                .env("YOYAKU_LOG", "warn")
+                .env(
+                    "YOYAKU_LOG",
+                    std::env::var("YOYAKU_TEST_DAEMON_LOG").unwrap_or_else(|_| "warn".into()),
+                )
                 .stdout(std::process::Stdio::null())
-                // YOYAKU_TEST_DAEMON_LOG shows the daemon's warnings.
+                // YOYAKU_TEST_DAEMON_LOG=warn (or info, debug) shows the daemon's log.
                 .stderr(if std::env::var_os("YOYAKU_TEST_DAEMON_LOG").is_some() {
                     std::process::Stdio::inherit()
                 } else {

@@ -2,8 +2,9 @@
 //!
 //! - burst: N requests already in the inbox; time until every offer is in
 //!   its seeker's mailbox, for `yoyaku once` and, in the same run, for a
-//!   bare relay on the same crates (IMAP fetch, a fixed SMTP reply, no
-//!   parsing, no database): the mail stack's own limit;
+//!   bare relay on the same crates (IMAP fetch, an SMTP reply of the same
+//!   size and shape as the desk's offer: a text part and the terms of use
+//!   attached; no parsing, no database): the mail stack's own limit;
 //! - latency: requests sent one at a time to a `yoyaku run` idling in IMAP
 //!   IDLE; submission to arrival in the seeker's mailbox, p50 and p99;
 //! - contention: M consents for one slot at once; time until each has its
@@ -201,8 +202,11 @@ fn rand_tag() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// The bare relay: fetch each message over IMAP, send a fixed reply to its
-/// From over SMTP. No MIME parsing, no database, the same crates.
+/// The bare relay: fetch each message over IMAP, send a reply to its From
+/// over SMTP. No MIME parsing, no database, the same crates. The reply has
+/// the shape and size of the desk's offer (a base64 text part and the
+/// terms of use attached, about 18 KB), so the mail servers carry as much
+/// for the relay as for the desk.
 async fn bare_relay(desk: &TestDesk) {
     let cfg = desk.desk.config().clone();
     let smtp = SmtpSender::new(&cfg.smtp).expect("smtp");
@@ -222,16 +226,46 @@ async fn bare_relay(desk: &TestDesk) {
         else {
             continue;
         };
-        let reply = format!(
-            "From: {}\r\nTo: {from}\r\nSubject: Re\r\nMessage-ID: <relay-{i}@{BENCH_DOMAIN}>\r\n\r\nreceived\r\n",
-            cfg.from_address()
-        );
-        smtp.send(i as i64, &from, reply.as_bytes())
-            .await
-            .expect("send");
+        let reply = relay_reply(&cfg.from_address(), &from, i);
+        smtp.send(i as i64, &from, &reply).await.expect("send");
     }
     smtp.close().await;
     imap.logout().await;
+}
+
+/// A reply like the desk's offer: a text part as long as an offer's and the
+/// terms of use attached, as the desk attaches them.
+fn relay_reply(own: &str, to: &str, i: usize) -> Vec<u8> {
+    use lettre::message::header::{ContentTransferEncoding, ContentType};
+    use lettre::message::{Attachment, MultiPart, SinglePart};
+    const TERMS: &str = include_str!("../templates/terms.txt");
+    let text =
+        "オンライン職業相談のお申込みを受け付けました。ご案内できる日時は次のとおりです。\r\n"
+            .repeat(12);
+    let to: lettre::message::Mailbox = to
+        .trim_matches(|c| c == '<' || c == '>')
+        .parse()
+        .expect("relay recipient");
+    let message = lettre::Message::builder()
+        .from(own.parse().expect("relay from"))
+        .to(to)
+        .subject("Re: オンライン職業相談の予約")
+        .message_id(Some(format!("<relay-{i}@{BENCH_DOMAIN}>")))
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .header(ContentTransferEncoding::Base64)
+                        .body(text),
+                )
+                .singlepart(Attachment::new("利用規約.txt".into()).body(
+                    TERMS.replace('\n', "\r\n"),
+                    ContentType::parse("text/plain; charset=utf-8").expect("content type"),
+                )),
+        )
+        .expect("relay reply");
+    message.formatted()
 }
 
 /// `n` new seekers (addresses starting with `prefix`), a request from each

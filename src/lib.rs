@@ -16,13 +16,22 @@
 //!   - [`mail::header`]: subjects as clients really send them (mislabelled
 //!     charsets, raw 8-bit, split words), decoded from the bytes.
 //!   - [`mail::compose`]: templates → outgoing MIME with stable Message-IDs.
-//!   - [`mail::imap`]: IMAP session: fetch by UID, move, append, IDLE.
-//!   - [`mail::smtp`]: SMTP submission with time-outs.
+//!   - [`mail::imap`]: IMAP session: fetch by UID, search, move, IDLE.
+//!   - [`mail::smtp`]: SMTP submission with time-outs, our own blind copy.
 //!   - [`mail::net`]: plain/TLS streams (TCP_NODELAY, private CA) for both.
 //!   - [`mail::utf7`]: modified UTF-7 for Japanese folder names.
 //! - [`store`]: sqlx; the only place with SQL.
-//! - [`daemon`]: wires it together: handles a message in one transaction
-//!   (state + outbox + processed mark), flushes the outbox, fires timers.
+//! - [`desk`]: wires it together, one file per job:
+//!   - [`desk`] itself: the passes (`run`, `once`), IDLE and reconnects;
+//!   - `desk::inbox`: reads the inbox in batches, one transaction each
+//!     (state + outbox + processed mark), files each message under a lease,
+//!     files our own copies into the sent folder;
+//!   - `desk::decide`: which request a mail belongs to and what it means;
+//!   - `desk::apply`: carries out the core's effects (store writes, outbox
+//!     rows rendered from templates);
+//!   - `desk::timers`: follow-ups, lapses, reminders, digests;
+//!   - `desk::sender`: sends the outbox under leases, marks each mail right
+//!     after the server took it, settles mail a crash left in flight.
 //! - [`cpu`]: keeps the desk's threads on one CPU (why: see the module).
 //! - [`staff`]: what staff do from the command line (book, cancel,
 //!   attended, no-show, refuse, list, show, report, purge) and the daily
@@ -31,7 +40,7 @@
 pub mod config;
 pub mod core;
 pub mod cpu;
-pub mod daemon;
+pub mod desk;
 pub mod mail;
 pub mod staff;
 pub mod store;

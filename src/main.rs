@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use yoyaku::config::Config;
 use yoyaku::core::booking::{StaffAction, State};
-use yoyaku::daemon::Desk;
+use yoyaku::desk::Desk;
 use yoyaku::staff::{parse_duration, parse_month, ListFilter, StaffBooking};
 
 #[derive(Parser)]
@@ -174,7 +174,16 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("yoyaku: {e:#}");
-            ExitCode::FAILURE
+            // A staff verb's refusal says which kind it was, for scripts:
+            // 2 bad input, 3 not found, 4 not possible in this state.
+            match e.downcast_ref::<yoyaku::desk::DeskError>() {
+                Some(yoyaku::desk::DeskError::Staff(staff)) => ExitCode::from(match staff {
+                    yoyaku::desk::StaffError::Invalid(_) => 2,
+                    yoyaku::desk::StaffError::NotFound(_) => 3,
+                    yoyaku::desk::StaffError::Conflict(_) => 4,
+                }),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

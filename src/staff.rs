@@ -3,11 +3,11 @@
 //! daily digest mail. Each verb that changes a request goes through the same
 //! state machine and outbox as mail does, in one transaction.
 
-use crate::core::booking::{Event, StaffAction, State};
+use crate::core::booking::{BookingOutcome, BookingStatus, Event, StaffAction, State};
 use crate::core::calendar::Slot;
 use crate::core::understand::{self, BookingRequest};
-use crate::daemon::Desk;
-use crate::daemon::{DeskError, PassReport};
+use crate::desk::Desk;
+use crate::desk::{DeskError, PassReport, StaffError};
 use crate::mail::compose::{DateView, Thread};
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
@@ -96,7 +96,11 @@ impl Desk {
         if let Some(b) = bookings::find_by_reservation(&mut conn, &key).await? {
             let row = requests::find_by_id(&mut conn, b.request_id)
                 .await?
-                .ok_or_else(|| DeskError::Staff(format!("reservation {key} has no request")))?;
+                .ok_or_else(|| {
+                    DeskError::from(StaffError::NotFound(format!(
+                        "reservation {key} has no request"
+                    )))
+                })?;
             return Ok((row, Some(b)));
         }
         match requests::find_by_ref(&mut conn, &key).await? {
@@ -104,9 +108,9 @@ impl Desk {
                 let b = bookings::latest_for_request(&mut conn, row.id).await?;
                 Ok((row, b))
             }
-            None => Err(DeskError::Staff(format!(
+            None => Err(DeskError::from(StaffError::NotFound(format!(
                 "no reservation or request {key:?} (a reservation looks like 261203-AB3C, a reference like K7M2QP)"
-            ))),
+            )))),
         }
     }
 
@@ -118,29 +122,31 @@ impl Desk {
         now: DateTime<Utc>,
     ) -> Result<String, DeskError> {
         let number = understand::seeker_number(&b.seeker_number).ok_or_else(|| {
-            DeskError::Staff(format!(
+            DeskError::from(StaffError::Invalid(format!(
                 "--seeker-number {:?} is not a 求職番号 (5 + 8 digits)",
                 b.seeker_number
-            ))
+            )))
         })?;
         let email = crate::config::bare_address(&b.email);
         if !email.contains('@') || email.parse::<lettre::Address>().is_err() {
-            return Err(DeskError::Staff(format!(
+            return Err(DeskError::from(StaffError::Invalid(format!(
                 "--email {:?} is not an address",
                 b.email
-            )));
+            ))));
         }
         if b.name.trim().is_empty() {
-            return Err(DeskError::Staff("--name must not be empty".into()));
+            return Err(DeskError::from(StaffError::Invalid(
+                "--name must not be empty".into(),
+            )));
         }
         let cal = &self.config().calendar;
         let slot = Slot::new(b.date, b.time);
         if cal.slot_start_utc(slot) <= now {
-            return Err(DeskError::Staff(format!(
+            return Err(DeskError::from(StaffError::Invalid(format!(
                 "{} {} has already begun",
                 b.date,
                 b.time.format("%H:%M")
-            )));
+            ))));
         }
         let data = BookingRequest {
             name: Some(b.name.trim().to_string()),
@@ -164,7 +170,9 @@ impl Desk {
         .await?;
         let booking = bookings::live_for_request(&mut tx, row.id)
             .await?
-            .ok_or_else(|| DeskError::Staff("the booking was not made".into()))?;
+            .ok_or_else(|| {
+                DeskError::from(StaffError::Conflict("the booking was not made".into()))
+            })?;
         tx.commit().await.map_err(StoreError::from)?;
         info!(request = row.id, booking = booking.id, "booked by staff");
         self.send_now(now).await;
@@ -181,24 +189,33 @@ impl Desk {
         let (row, booking) = self.find_request(key).await?;
         // A reservation number names one booking: it must be the request's current one.
         if let (Some(b), true) = (&booking, key.contains('-')) {
-            let current = matches!(
-                (&action, b.status.as_str()),
-                (StaffAction::Cancel | StaffAction::NoShow, "confirmed")
-                    | (StaffAction::Attended, "confirmed" | "no_show")
-                    | (StaffAction::Close, _)
-            );
+            let outcome = match action {
+                StaffAction::Cancel => Some(BookingOutcome::Cancel),
+                StaffAction::NoShow => Some(BookingOutcome::NoShow),
+                StaffAction::Attended => Some(BookingOutcome::Attend),
+                StaffAction::Close | StaffAction::Book(..) => None,
+            };
+            let current = match outcome {
+                Some(o) => b.status.after(o).is_some(),
+                None => matches!(action, StaffAction::Close),
+            };
             if !current {
-                return Err(DeskError::Staff(format!(
+                return Err(DeskError::from(StaffError::Conflict(format!(
                     "reservation {} is {}",
                     b.reservation, b.status
-                )));
+                ))));
             }
         }
         let mut tx = self.store().begin().await?;
         // Read again inside the transaction: the daemon may have moved it.
         let row = requests::find_by_id(&mut tx, row.id)
             .await?
-            .ok_or_else(|| DeskError::Staff(format!("request {} vanished", row.reference)))?;
+            .ok_or_else(|| {
+                DeskError::from(StaffError::NotFound(format!(
+                    "request {} vanished",
+                    row.reference
+                )))
+            })?;
         self.step_and_apply(&mut tx, &row, Event::Staff(action), None, None, "", now)
             .await?;
         let after = requests::find_by_id(&mut tx, row.id)
@@ -218,12 +235,14 @@ impl Desk {
         now: DateTime<Utc>,
     ) -> Result<usize, DeskError> {
         let number = understand::seeker_number(seeker_number).ok_or_else(|| {
-            DeskError::Staff(format!(
+            DeskError::from(StaffError::Invalid(format!(
                 "{seeker_number:?} is not a 求職番号 (5 + 8 digits)"
-            ))
+            )))
         })?;
         if reason.trim().is_empty() {
-            return Err(DeskError::Staff("--reason must say why".into()));
+            return Err(DeskError::from(StaffError::Invalid(
+                "--reason must say why".into(),
+            )));
         }
         let mut tx = self.store().begin().await?;
         office::refuse(&mut tx, &number, reason.trim(), now).await?;
@@ -246,9 +265,9 @@ impl Desk {
 
     pub async fn unrefuse(&self, seeker_number: &str) -> Result<bool, DeskError> {
         let number = understand::seeker_number(seeker_number).ok_or_else(|| {
-            DeskError::Staff(format!(
+            DeskError::from(StaffError::Invalid(format!(
                 "{seeker_number:?} is not a 求職番号 (5 + 8 digits)"
-            ))
+            )))
         })?;
         let mut tx = self.store().begin().await?;
         let had = office::unrefuse(&mut tx, &number).await?;
@@ -520,7 +539,7 @@ impl Desk {
             let (from, to) = day_bounds(day);
             let mut list = Vec::new();
             for b in bookings::starting_between(&mut tx, from, to).await? {
-                if b.status != "confirmed" {
+                if b.status != BookingStatus::Confirmed {
                     continue;
                 }
                 let r = requests::find_by_id(&mut tx, b.request_id).await?;

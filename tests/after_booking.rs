@@ -809,6 +809,16 @@ async fn the_staff_verbs_work_from_the_command_line() {
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.success(), text)
     };
+    let code = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .args(["--config", &config])
+            .env("YOYAKU_LOG", "warn")
+            .output()
+            .expect("run yoyaku")
+            .status
+            .code()
+    };
     // A date far enough ahead that the real clock has not passed it.
     let (ok, out) = run(&[
         "book",
@@ -846,6 +856,10 @@ async fn the_staff_verbs_work_from_the_command_line() {
     assert!(ok && out.contains("attended"), "{out}");
     let (ok, out) = run(&["cancel", &reservation]);
     assert!(!ok && out.contains("is attended"), "{out}");
+    // Each kind of refusal has its exit code: conflict, not found, bad input.
+    assert_eq!(code(&["cancel", &reservation]), Some(4));
+    assert_eq!(code(&["cancel", "991231-ZZZZ"]), Some(3));
+    assert_eq!(code(&["refuse", "12-34", "--reason", "x"]), Some(2));
     let (ok, out) = run(&["report", "--month", "2027-03", "--csv"]);
     assert!(ok, "{out}");
     let lines: Vec<&str> = out.lines().collect();

@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use yoyaku::config::Config;
-use yoyaku::daemon::Desk;
+use yoyaku::desk::Desk;
 use yoyaku::mail::imap::ImapSession;
 
 static SERIAL: Mutex<()> = Mutex::const_new(());

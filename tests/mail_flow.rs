@@ -672,7 +672,7 @@ async fn the_daemon_answers_while_idling_and_stops_on_shutdown() {
     let seeker = Seeker::new("idle");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let cfg = yoyaku::config::Config::load(&desk.config_path).expect("config");
-    let daemon = yoyaku::daemon::Desk::new(cfg).await.expect("desk");
+    let daemon = yoyaku::desk::Desk::new(cfg).await.expect("desk");
     let handle = tokio::spawn(async move {
         daemon
             .run(async {
@@ -930,7 +930,7 @@ async fn mail_waits_in_the_outbox_while_smtp_is_down() {
         .replace(&format!("port = {SMTP_PORT}"), "port = 1");
     let down_path = desk.dir.path().join("down.toml");
     std::fs::write(&down_path, text).expect("write");
-    let down = yoyaku::daemon::Desk::new(yoyaku::config::Config::load(&down_path).expect("config"))
+    let down = yoyaku::desk::Desk::new(yoyaku::config::Config::load(&down_path).expect("config"))
         .await
         .expect("desk");
     let r = down

@@ -83,6 +83,68 @@ impl fmt::Display for State {
     }
 }
 
+/// A booking's own status, beside its request's state: a request can be
+/// booked again after a cancellation, and its old bookings keep theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingStatus {
+    /// Booked and not yet over: the only status that holds a room.
+    Confirmed,
+    Cancelled,
+    NoShow,
+    Attended,
+}
+
+/// What ends a booking (the transitions of [`BookingStatus`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingOutcome {
+    Cancel,
+    NoShow,
+    /// Also corrects a no-show recorded by mistake.
+    Attend,
+}
+
+impl BookingStatus {
+    pub const ALL: [BookingStatus; 4] = [
+        BookingStatus::Confirmed,
+        BookingStatus::Cancelled,
+        BookingStatus::NoShow,
+        BookingStatus::Attended,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingStatus::Confirmed => "confirmed",
+            BookingStatus::Cancelled => "cancelled",
+            BookingStatus::NoShow => "no_show",
+            BookingStatus::Attended => "attended",
+        }
+    }
+
+    /// The stored name back to the status (the inverse of `as_str`).
+    pub fn parse(s: &str) -> Option<BookingStatus> {
+        BookingStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The status after `outcome`, or None when it does not apply (a
+    /// cancelled booking cannot be attended, an attended one not cancelled).
+    pub fn after(self, outcome: BookingOutcome) -> Option<BookingStatus> {
+        match (self, outcome) {
+            (BookingStatus::Confirmed, BookingOutcome::Cancel) => Some(BookingStatus::Cancelled),
+            (BookingStatus::Confirmed, BookingOutcome::NoShow) => Some(BookingStatus::NoShow),
+            (BookingStatus::Confirmed | BookingStatus::NoShow, BookingOutcome::Attend) => {
+                Some(BookingStatus::Attended)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BookingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the machine needs to know of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -817,6 +879,22 @@ pub fn next_timer(req: &Request, cal: &Calendar, rules: &Rules) -> Option<(DateT
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_booking_status_changes_only_by_its_transitions() {
+        use BookingOutcome as O;
+        use BookingStatus as B;
+        for st in B::ALL {
+            assert_eq!(B::parse(st.as_str()), Some(st));
+        }
+        assert_eq!(B::parse("booked"), None);
+        assert_eq!(B::Confirmed.after(O::Cancel), Some(B::Cancelled));
+        assert_eq!(B::Confirmed.after(O::NoShow), Some(B::NoShow));
+        assert_eq!(B::NoShow.after(O::Attend), Some(B::Attended));
+        assert_eq!(B::NoShow.after(O::Cancel), None);
+        assert_eq!(B::Cancelled.after(O::Attend), None);
+        assert_eq!(B::Attended.after(O::NoShow), None);
+    }
+
     use super::*;
     use chrono::{NaiveDate, TimeZone};
 

@@ -2,6 +2,7 @@
 //! unique index, so a double booking fails in the database itself.
 
 use super::{parse_ts, ts, StoreError, Tx};
+use crate::core::booking::BookingStatus;
 use crate::core::calendar::{Calendar, Slot};
 use chrono::{DateTime, Utc};
 use sqlx::{Row, SqliteConnection};
@@ -35,7 +36,7 @@ pub struct BookingRecord {
     pub request_id: i64,
     pub room_id: String,
     pub slot_start: DateTime<Utc>,
-    pub status: String,
+    pub status: BookingStatus,
     pub booked_by: String,
     pub consent_message_id: Option<String>,
     pub consent_from: Option<String>,
@@ -71,7 +72,13 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<BookingRecord, StoreError> {
         request_id: row.try_get("request_id")?,
         room_id: row.try_get("room_id")?,
         slot_start: parse_ts("bookings", &row.try_get::<String, _>("slot_start")?)?,
-        status: row.try_get("status")?,
+        status: {
+            let s: String = row.try_get("status")?;
+            BookingStatus::parse(&s).ok_or_else(|| StoreError::Corrupt {
+                table: "bookings",
+                problem: format!("unknown status {s:?}"),
+            })?
+        },
         booked_by: row.try_get("booked_by")?,
         consent_message_id: row.try_get("consent_message_id")?,
         consent_from: row.try_get("consent_from")?,
@@ -167,17 +174,17 @@ pub async fn touched_between(
     rows.iter().map(record).collect()
 }
 
-/// Records the end of a confirmed (or, for attendance, no-show) booking.
+/// Records a booking's new status (from `BookingStatus::after`).
 pub async fn set_outcome(
     tx: &mut Tx,
     id: i64,
-    status: &str,
+    status: BookingStatus,
     cancelled_by: Option<&str>,
     excused: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE bookings SET status = ?, cancelled_by = ?, excused = ?, outcome_at = ? WHERE id = ?")
-        .bind(status)
+        .bind(status.as_str())
         .bind(cancelled_by)
         .bind(i64::from(excused))
         .bind(ts(now))

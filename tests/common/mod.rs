@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 use yoyaku::config::{Config, Imap, Security};
-use yoyaku::daemon::Desk;
+use yoyaku::desk::Desk;
 use yoyaku::mail::imap::ImapSession;
 use yoyaku::mail::message::{self, Inbound};
 
@@ -232,7 +232,7 @@ impl TestDesk {
     }
 
     /// Waits until the desk's INBOX holds `n` messages, then runs one pass.
-    pub async fn once_after(&self, n: usize, now: DateTime<Utc>) -> yoyaku::daemon::PassReport {
+    pub async fn once_after(&self, n: usize, now: DateTime<Utc>) -> yoyaku::desk::PassReport {
         wait_for_mail_to(&self.address, n).await;
         self.desk.run_once(now).await.expect("pass succeeds")
     }

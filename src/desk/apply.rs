@@ -1,0 +1,568 @@
+//! Carrying out the core's effects: store writes and outbox rows, each
+//! mail rendered from its template.
+
+use super::decide::Consent;
+use super::*;
+use crate::core::booking::{BookingOutcome, BookingStatus};
+
+impl Desk {
+    /// Runs the state machine on `row` and carries out its effects inside `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn step_and_apply(
+        &self,
+        tx: &mut Tx,
+        row: &RequestRow,
+        event: Event,
+        thread: Option<Thread>,
+        consent: Option<&Consent>,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Filing, DeskError> {
+        let cal = &self.cfg.calendar;
+        let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
+        let full = bookings::full_slots(
+            tx,
+            cal,
+            now - ChronoDuration::days(1),
+            horizon_end,
+            &self.room_ids,
+        )
+        .await?;
+        let number = match &event {
+            Event::Request(d) => d.seeker_number.clone(),
+            Event::Staff(StaffAction::Book(_, d)) => d.seeker_number.clone(),
+            _ => None,
+        }
+        .or_else(|| row.machine.data.seeker_number.clone());
+        let standing = self.standing(tx, number.as_deref()).await?;
+        let event_name = event.name();
+        let by_staff = matches!(event, Event::Staff(_));
+        let before = row.machine.state;
+        let rules = &self.cfg.rules;
+        let mut ctx = Context {
+            cal,
+            now,
+            full: &full,
+            rules,
+            standing,
+            trusted: consent.is_none_or(|c| c.trusted),
+        };
+        let (mut next, effects) = match booking::step(&row.machine, event.clone(), &ctx) {
+            Ok(r) => r,
+            Err(e) if by_staff => return Err(StaffError::Conflict(e.to_string()).into()),
+            Err(e) => {
+                warn!(request = row.id, error = %e, "no transition; staff notified");
+                self.notify_staff(tx, Some(row), "unreadable", subject, now)
+                    .await?;
+                return Ok(Filing::Staff);
+            }
+        };
+        let thread = thread.unwrap_or_else(|| self.thread_of(row));
+        let mut filing = Filing::Handled;
+        let mut queue = effects;
+        let mut full_now = full.clone();
+        // A request just opened has no booking yet: no need to look.
+        let booking = if before == State::New {
+            None
+        } else {
+            bookings::latest_for_request(tx, row.id).await?
+        };
+        // The booking a cancellation freed, for the offer that follows it.
+        let mut cancelled: Option<BookingRecord> = None;
+        while !queue.is_empty() {
+            let effect = queue.remove(0);
+            // Every mail to the seeker shows their name and the request's reference.
+            let base = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
+            let offered = slot_views(&next.offered, cal.slot_minutes);
+            match effect {
+                Effect::Book(slot) | Effect::StaffBook(slot) => {
+                    let staff = by_staff;
+                    let reservation =
+                        format!("{}-{}", slot.date.format("%y%m%d"), &random_ref()[..4]);
+                    let new = bookings::NewBooking {
+                        request_id: row.id,
+                        reservation: &reservation,
+                        slot_start: cal.slot_start_utc(slot),
+                        consent_message_id: consent.and_then(|c| c.message_id.as_deref()),
+                        consent_from: consent.map(|c| c.from.as_str()),
+                        terms_sha256: (!staff).then(|| {
+                            row.offer_terms_sha256
+                                .as_deref()
+                                .unwrap_or(self.composer.terms_sha256())
+                        }),
+                        booked_by: if staff { "staff" } else { "seeker" },
+                        now,
+                    };
+                    match bookings::try_book(tx, &new, &self.room_ids).await? {
+                        Some(b) => {
+                            info!(request = row.id, booking = b.id, "booked");
+                            let record = bookings::find_by_reservation(tx, &b.reservation)
+                                .await?
+                                .ok_or_else(|| StoreError::Corrupt {
+                                table: "bookings",
+                                problem: format!("booking {} vanished", b.id),
+                            })?;
+                            let ctx_v = minijinja::context! {
+                                reservation => b.reservation, slot => SlotView::new(slot, cal.slot_minutes), room => self.room_view(&b.room_id), ..base
+                            };
+                            let invite = self.invite(&record, "PUBLISH", now)?;
+                            let kind = if staff { "staff_booked" } else { "confirm" };
+                            self.enqueue_with(
+                                tx,
+                                row.id,
+                                kind,
+                                ctx_v,
+                                &thread,
+                                false,
+                                Some(invite),
+                                now,
+                            )
+                            .await?;
+                        }
+                        None if staff => {
+                            return Err(StaffError::Conflict(format!(
+                                "every room is booked at {}",
+                                slot.start.format("%H:%M")
+                            ))
+                            .into())
+                        }
+                        None => {
+                            // Taken meanwhile (another consent won): a fresh offer.
+                            full_now.insert(slot);
+                            ctx = Context {
+                                cal,
+                                now,
+                                full: &full_now,
+                                rules,
+                                standing,
+                                trusted: true,
+                            };
+                            let (n2, fx2) = booking::step(&row.machine, Event::SlotTaken, &ctx)
+                                .map_err(|e| StoreError::Corrupt {
+                                    table: "requests",
+                                    problem: e.to_string(),
+                                })?;
+                            next = n2;
+                            queue.extend(fx2);
+                        }
+                    }
+                }
+                Effect::CancelBooking { by, notify } => {
+                    let Some((b, status)) = booking
+                        .as_ref()
+                        .and_then(|b| Some((b, b.status.after(BookingOutcome::Cancel)?)))
+                    else {
+                        warn!(request = row.id, "no live booking to cancel");
+                        continue;
+                    };
+                    let by_name = match by {
+                        By::Seeker => "email",
+                        By::Staff => "staff",
+                    };
+                    bookings::set_outcome(tx, b.id, status, Some(by_name), false, now).await?;
+                    info!(
+                        request = row.id,
+                        booking = b.id,
+                        by = by_name,
+                        "booking cancelled"
+                    );
+                    if notify {
+                        let ctx_v = minijinja::context! {
+                            reservation => b.reservation.clone(), slot => self.booking_slot_view(b), by => if by == By::Staff { "staff" } else { "seeker" }, ..base
+                        };
+                        let invite = self.invite(b, "CANCEL", now)?;
+                        self.enqueue_with(
+                            tx,
+                            row.id,
+                            "cancelled",
+                            ctx_v,
+                            &thread,
+                            false,
+                            Some(invite),
+                            now,
+                        )
+                        .await?;
+                    }
+                    cancelled = Some(b.clone());
+                }
+                Effect::RefuseSameDayCancel => {
+                    let (reservation, slot) = self.booking_view(booking.as_ref());
+                    let ctx_v =
+                        minijinja::context! { reservation => reservation, slot => slot, ..base };
+                    self.enqueue(tx, row.id, "same_day_cancel", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::AskConfirmByReply => {
+                    let (reservation, slot) = self.booking_view(booking.as_ref());
+                    let ctx_v = minijinja::context! {
+                        reservation => reservation, slot => slot, change => event_name == "change", ..base
+                    };
+                    self.enqueue(tx, row.id, "confirm_by_reply", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::Remind => {
+                    let Some(b) = booking
+                        .as_ref()
+                        .filter(|b| b.status == BookingStatus::Confirmed)
+                    else {
+                        continue;
+                    };
+                    let ctx_v = minijinja::context! {
+                        reservation => b.reservation.clone(), slot => self.booking_slot_view(b), room => self.room_view(&b.room_id), ..base
+                    };
+                    self.enqueue(tx, row.id, "reminder", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::RecordNoShow { excused } => {
+                    if let Some((b, status)) = booking
+                        .as_ref()
+                        .and_then(|b| Some((b, b.status.after(BookingOutcome::NoShow)?)))
+                    {
+                        bookings::set_outcome(tx, b.id, status, None, excused, now).await?;
+                        info!(
+                            request = row.id,
+                            booking = b.id,
+                            excused,
+                            "no-show recorded"
+                        );
+                    }
+                }
+                Effect::RecordAttended => {
+                    if let Some((b, status)) = booking
+                        .as_ref()
+                        .and_then(|b| Some((b, b.status.after(BookingOutcome::Attend)?)))
+                    {
+                        bookings::set_outcome(tx, b.id, status, None, false, now).await?;
+                    }
+                }
+                Effect::Offer { slots, reason } => {
+                    // Whether an offered slot meets a wish, and whether every wish is met.
+                    let meets = |w: &crate::core::understand::Wish,
+                                 s: &crate::core::calendar::Slot| {
+                        w.date == s.date
+                            && w.time.is_none_or(|t| {
+                                t == WishTime::At(s.start) || !matches!(t, WishTime::At(_))
+                            })
+                    };
+                    let wished_available = slots
+                        .iter()
+                        .any(|s| next.data.wishes.iter().any(|w| meets(w, s)));
+                    let all_wishes_met = next
+                        .data
+                        .wishes
+                        .iter()
+                        .all(|w| slots.iter().any(|s| meets(w, s)));
+                    let cancelled_v = cancelled.as_ref().map(|b| {
+                        minijinja::context! { reservation => b.reservation.clone(), slot => self.booking_slot_view(b) }
+                    });
+                    let ctx_v = minijinja::context! {
+                        reason => reason.as_str(), wished_available => wished_available, all_wishes_met => all_wishes_met,
+                        slots => slot_views(&slots, cal.slot_minutes), cancelled => cancelled_v, ..base
+                    };
+                    requests::set_offer_terms(tx, row.id, self.composer.terms_sha256()).await?;
+                    self.enqueue(tx, row.id, "offer", ctx_v, &thread, true, now)
+                        .await?;
+                }
+                Effect::AskMissing { missing } => {
+                    let mut keys: Vec<&str> = missing.iter().map(|m| m.key()).collect();
+                    if next.data.invalid_seeker_number.is_some() && !keys.contains(&"seeker_number")
+                    {
+                        keys.push("seeker_number");
+                    }
+                    // The same notice to the same address at most once a day.
+                    let variant = keys.join(",");
+                    let day_ago = now - ChronoDuration::hours(24);
+                    if outbox::sent_variant_since(tx, &thread.to, "missing", &variant, day_ago)
+                        .await?
+                    {
+                        debug!(request = row.id, "same notice already sent today");
+                        continue;
+                    }
+                    let ctx_v = minijinja::context! {
+                        missing => keys, invalid_seeker_number => next.data.invalid_seeker_number.clone(),
+                        invalid_dates => next.data.invalid_dates.clone(), time_without_date => next.data.time_without_date, ..base
+                    };
+                    let id = self
+                        .enqueue(tx, row.id, "missing", ctx_v, &thread, false, now)
+                        .await?;
+                    outbox::set_variant(tx, &id, &variant).await?;
+                }
+                Effect::AskWhich => {
+                    self.enqueue(
+                        tx,
+                        row.id,
+                        "ask_which",
+                        minijinja::context! { slots => offered, ..base },
+                        &thread,
+                        false,
+                        now,
+                    )
+                    .await?;
+                }
+                Effect::FollowUp => {
+                    let lapse = booking::next_timer(&next, cal, rules)
+                        .map(|(t, _)| t)
+                        .unwrap_or(now);
+                    // The notice names the last day to reply: the day before the lapse instant.
+                    let lapse_date =
+                        DateView::from(cal.local_date(lapse - ChronoDuration::seconds(1)));
+                    let ctx_v =
+                        minijinja::context! { lapse_date => lapse_date, slots => offered, ..base };
+                    self.enqueue(tx, row.id, "follow_up", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::Lapse => {
+                    self.enqueue(tx, row.id, "lapsed", base, &thread, false, now)
+                        .await?;
+                }
+                Effect::AcknowledgeWithdrawal => {
+                    self.enqueue(tx, row.id, "withdrawn", base, &thread, false, now)
+                        .await?;
+                }
+                Effect::AcknowledgeBooked => {
+                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), ..base };
+                    self.enqueue(tx, row.id, "after_booking", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::Forwarded => {
+                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), slots => offered, ..base };
+                    self.enqueue(tx, row.id, "forwarded", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::Holding(reason) => {
+                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), reason => reason.as_str(), ..base };
+                    self.enqueue(tx, row.id, "holding", ctx_v, &thread, false, now)
+                        .await?;
+                }
+                Effect::NotifyStaff(reason) => {
+                    if !matches!(reason, StaffReason::NoShow) {
+                        filing = Filing::Staff;
+                    }
+                    let shown = RequestRow {
+                        machine: next.clone(),
+                        ..row.clone()
+                    };
+                    self.notify_staff(tx, Some(&shown), reason.as_str(), subject, now)
+                        .await?;
+                }
+            }
+        }
+        let due = booking::next_timer(&next, cal, rules).map(|(t, _)| t);
+        requests::save(tx, row.id, before, &next, event_name, due, now).await?;
+        Ok(filing)
+    }
+
+    /// The meeting room as templates show it.
+    pub(super) fn room_view(&self, room_id: &str) -> Option<Value> {
+        self.cfg.rooms.iter().find(|r| r.id == room_id).map(|r| {
+            minijinja::context! { id => r.id.clone(), passcode => r.passcode.clone(), url => r.url.clone() }
+        })
+    }
+
+    pub(super) fn booking_slot(&self, b: &BookingRecord) -> Slot {
+        let local = b.slot_start.with_timezone(&self.cfg.calendar.tz);
+        Slot::new(local.date_naive(), local.time())
+    }
+
+    /// The reservation number and slot of a booking as templates show them.
+    pub(super) fn booking_view(&self, b: Option<&BookingRecord>) -> (String, Option<SlotView>) {
+        match b {
+            Some(b) => (b.reservation.clone(), Some(self.booking_slot_view(b))),
+            None => ("-".to_string(), None),
+        }
+    }
+
+    pub(super) fn booking_slot_view(&self, b: &BookingRecord) -> SlotView {
+        SlotView::new(self.booking_slot(b), self.cfg.calendar.slot_minutes)
+    }
+
+    /// The `.ics` for a booking: PUBLISH (no RSVP mail comes back to the
+    /// desk) or CANCEL, with a UID stable across both.
+    pub(super) fn invite(
+        &self,
+        b: &BookingRecord,
+        method: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::mail::compose::Extra, DeskError> {
+        let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+        let end = b.slot_start + ChronoDuration::minutes(i64::from(self.cfg.calendar.slot_minutes));
+        let ctx = minijinja::context! {
+            uid => format!("{}@{}", b.reservation, self.cfg.mail_domain()),
+            sequence => if method == "CANCEL" { 1 } else { 0 },
+            stamp => stamp(now), start => stamp(b.slot_start), end => stamp(end),
+            reservation => b.reservation.clone(),
+            room => self.room_view(&b.room_id).unwrap_or_else(|| minijinja::context! { id => b.room_id.clone() }),
+        };
+        Ok(self.composer.calendar(ctx, method)?)
+    }
+
+    /// A new request row bound to `address`, in state `New` for the machine.
+    pub(crate) async fn insert_request(
+        &self,
+        tx: &mut Tx,
+        address: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestRow, DeskError> {
+        let reference = random_ref();
+        let token = random_token(24);
+        let id = requests::insert(
+            tx,
+            &requests::NewRequest {
+                reference: &reference,
+                token: &token,
+                seeker_address: address,
+                thread_subject: subject,
+                created_at: now,
+            },
+        )
+        .await?;
+        let row = requests::find_by_id(tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "requests",
+                problem: format!("request {id} vanished"),
+            })?;
+        Ok(RequestRow {
+            machine: Request {
+                state: State::New,
+                ..row.machine
+            },
+            ..row
+        })
+    }
+
+    /// The thread of a request, for mail the bot starts (timers).
+    pub(super) fn thread_of(&self, row: &RequestRow) -> Thread {
+        Thread {
+            to: row.seeker_address.clone(),
+            in_reply_to: row.last_inbound_id.clone(),
+            references: row.thread_refs.clone(),
+            subject: row.thread_subject.clone(),
+        }
+    }
+
+    /// The date by which the office must answer a mail received at `now`:
+    /// 3 business days later (第6条(2)).
+    pub(super) fn answer_by(&self, now: DateTime<Utc>) -> chrono::NaiveDate {
+        let cal = &self.cfg.calendar;
+        cal.add_business_days(cal.local_date(now), 3)
+    }
+
+    /// Renders `templates/{kind}.txt.j2` into the outbox, in this transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn enqueue(
+        &self,
+        tx: &mut Tx,
+        request_id: i64,
+        kind: &str,
+        ctx: Value,
+        thread: &Thread,
+        attach_terms: bool,
+        now: DateTime<Utc>,
+    ) -> Result<String, DeskError> {
+        self.enqueue_with(tx, request_id, kind, ctx, thread, attach_terms, None, now)
+            .await
+    }
+
+    /// [`Desk::enqueue`] with one more attachment.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn enqueue_with(
+        &self,
+        tx: &mut Tx,
+        request_id: i64,
+        kind: &str,
+        ctx: Value,
+        thread: &Thread,
+        attach_terms: bool,
+        extra: Option<crate::mail::compose::Extra>,
+        now: DateTime<Utc>,
+    ) -> Result<String, DeskError> {
+        let out = self.composer.compose_with(
+            &format!("{kind}.txt.j2"),
+            ctx,
+            thread,
+            attach_terms,
+            extra,
+        )?;
+        requests::add_thread_id(tx, request_id, &out.message_id).await?;
+        outbox::enqueue(
+            tx,
+            &out.message_id,
+            Some(request_id),
+            kind,
+            &out.to,
+            &out.raw,
+            now,
+        )
+        .await?;
+        Ok(out.message_id)
+    }
+
+    pub(super) async fn notify_staff(
+        &self,
+        tx: &mut Tx,
+        row: Option<&RequestRow>,
+        reason: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        let cal = &self.cfg.calendar;
+        let received_local = now.with_timezone(&cal.tz);
+        let answer_by = self.answer_by(now);
+        let (booking, no_shows) = match row {
+            Some(r) => {
+                let b = bookings::latest_for_request(tx, r.id).await?;
+                let n = match r.machine.data.seeker_number.as_deref() {
+                    Some(num) => office::standing(tx, num).await?.1,
+                    None => 0,
+                };
+                (b, n)
+            }
+            None => (None, 0),
+        };
+        let ctx = minijinja::context! {
+            reservation => booking.as_ref().map(|b| b.reservation.clone()),
+            slot => booking.as_ref().map(|b| self.booking_slot_view(b)),
+            needs => row.map(|r| r.machine.data.needs.clone()).unwrap_or_default(),
+            no_shows => no_shows,
+            reason => reason,
+            ref => row.map(|r| r.reference.clone()).unwrap_or_else(|| "-".into()),
+            state => row.map(|r| r.machine.state.as_str()).unwrap_or("-"),
+            received_at => received_local.format("%Y-%m-%d %H:%M").to_string(),
+            answer_by => DateView::from(answer_by),
+            subject => crate::core::text::single_line(subject, 120),
+            folder => if reason == "unreadable" && row.is_none() { self.cfg.folders.failed.clone() } else { self.cfg.folders.staff.clone() },
+        };
+        let thread = Thread {
+            to: crate::config::bare_address(&self.cfg.office.staff_address),
+            ..Default::default()
+        };
+        let out = self.composer.compose("staff.txt.j2", ctx, &thread, false)?;
+        outbox::enqueue(
+            tx,
+            &out.message_id,
+            row.map(|r| r.id),
+            "staff",
+            &out.to,
+            &out.raw,
+            now,
+        )
+        .await?;
+        info!(request = row.map(|r| r.id), reason, "staff notified");
+        Ok(())
+    }
+}
+
+pub(super) fn slot_views(slots: &[crate::core::calendar::Slot], minutes: u32) -> Vec<SlotView> {
+    slots.iter().map(|s| SlotView::new(*s, minutes)).collect()
+}
+
+pub(super) fn random_ref() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..6)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect()
+}

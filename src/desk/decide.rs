@@ -1,0 +1,340 @@
+//! Which request an inbound mail belongs to and what it means: the
+//! routing of one message, then the step of the core's state machine.
+
+use super::*;
+
+pub(super) static RESERVATION: LazyLock<Regex> =
+    // Not \b: between 予約番号 and the digits there is no word boundary.
+    LazyLock::new(|| {
+        Regex::new(r"(?:^|[^0-9A-Za-z])(\d{6}-[A-Za-z0-9]{4})(?:$|[^0-9A-Za-z])")
+            .expect("reservation regex")
+    });
+
+pub(super) static SUBJECT_REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
+
+impl Desk {
+    pub(super) async fn decide_and_apply(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        now: DateTime<Utc>,
+    ) -> Result<(Filing, &'static str, Option<i64>), DeskError> {
+        let own = self.cfg.from_address();
+        if !inbound.parsed || inbound.from.is_empty() {
+            self.notify_staff(tx, None, "unreadable", &inbound.subject, now)
+                .await?;
+            return Ok((Filing::Staff, "unreadable", None));
+        }
+        if inbound.from == own {
+            return Ok((Filing::Machine, "own_mail", None));
+        }
+        if inbound.too_complex && inbound.kind == MailKind::Person {
+            self.notify_staff(tx, None, "too_complex", &inbound.subject, now)
+                .await?;
+            return Ok((Filing::Staff, "too_complex", None));
+        }
+        match inbound.kind {
+            MailKind::Bounce => {
+                self.notify_staff(tx, None, "bounce", &inbound.subject, now)
+                    .await?;
+                return Ok((Filing::Machine, "bounce", None));
+            }
+            MailKind::AutoReply | MailKind::Bulk => return Ok((Filing::Machine, "machine", None)),
+            MailKind::Person => {}
+        }
+        if inbound.from == crate::config::bare_address(&self.cfg.office.staff_address) {
+            return Ok((Filing::Staff, "from_staff", None));
+        }
+        // A flood from one address goes to staff (told once a day) and gets
+        // no answers: it cannot fill the outbox or crowd out other seekers.
+        let day_ago = now - ChronoDuration::hours(24);
+        let (recent, told) = processed::recent_from(tx, &inbound.from, day_ago).await?;
+        if recent >= i64::from(self.cfg.per_sender_per_day) {
+            if !told {
+                self.notify_staff(tx, None, "flood_sender", &inbound.subject, now)
+                    .await?;
+            }
+            warn!(recent, "sender over the daily limit; filed for staff");
+            return Ok((Filing::Staff, "rate_limited", None));
+        }
+        let cal = &self.cfg.calendar;
+        let today = cal.local_date(now);
+        let mut existing = requests::find_by_thread(tx, &inbound.thread_ids).await?;
+        // A reply to one of our own mails (their Message-IDs are random and
+        // only the seeker has seen them), our reference in the subject or
+        // the reservation number: the mail carries the request's secret.
+        let mut trusted = match &existing {
+            Some(r) => outbox::sent_any_of(tx, r.id, &inbound.thread_ids).await?,
+            None => false,
+        };
+        if let Some(caps) = SUBJECT_REF.captures(&inbound.subject) {
+            let by_ref = requests::find_by_ref(tx, &caps[1])
+                .await?
+                .filter(|r| r.seeker_address == inbound.from);
+            match (&existing, by_ref) {
+                (None, Some(r)) => {
+                    existing = Some(r);
+                    trusted = true;
+                }
+                (Some(e), Some(r)) if e.id == r.id => trusted = true,
+                _ => {}
+            }
+        }
+        if existing.is_none() {
+            // A new mail quoting a reservation number (予約番号 261203-AB3C)
+            // belongs to that booking, when it comes from the bound address.
+            let text = format!("{}\n{}", inbound.subject, inbound.body);
+            for caps in RESERVATION.captures_iter(&crate::core::text::normalize(&text)) {
+                let reservation = caps[1].to_ascii_uppercase();
+                if let Some(b) = bookings::find_by_reservation(tx, &reservation).await? {
+                    existing = requests::find_by_id(tx, b.request_id)
+                        .await?
+                        .filter(|r| r.seeker_address == inbound.from);
+                    if existing.is_some() {
+                        trusted = true;
+                        break;
+                    }
+                }
+            }
+        }
+        // Outside a thread the mail is read as a request (once).
+        let as_request = existing
+            .is_none()
+            .then(|| parse_request(&own_text(&inbound.body, false), today, cal));
+        if let Some(fresh) = &as_request {
+            // Many write a new mail instead of replying (phone mail above
+            // all): from the address of an open request, and not itself a
+            // new request, it continues that request.
+            let since = now - ChronoDuration::days(14);
+            if let Some(open) = requests::find_open_by_address(tx, &inbound.from, since).await? {
+                let looks_new = fresh.seeker_number.is_some() || fresh.name.is_some();
+                if open.machine.state == State::AwaitingInfo || !looks_new {
+                    existing = Some(open);
+                }
+            }
+            // A new mail from a booked seeker that asks to cancel or move
+            // is about that booking (the one on the date it names, or the
+            // only one).
+            if existing.is_none() {
+                let booked = requests::booked_by_address(tx, &inbound.from).await?;
+                let text = own_text(&inbound.body, false);
+                let pick = |r: &RequestRow| {
+                    matches!(
+                        parse_booked(&text, r.machine.booked, today, cal),
+                        BookedIntent::Cancel | BookedIntent::Change(_)
+                    )
+                };
+                let named: Vec<&RequestRow> = booked
+                    .iter()
+                    .filter(|r| {
+                        r.machine
+                            .booked
+                            .is_some_and(|b| fresh.wishes.iter().any(|w| w.date == b.date))
+                    })
+                    .collect();
+                let candidate = match (named.as_slice(), booked.as_slice()) {
+                    ([one], _) => Some(*one),
+                    ([], [only]) => Some(only),
+                    _ => None,
+                };
+                if let Some(r) = candidate.filter(|r| pick(r)) {
+                    existing = Some(r.clone());
+                }
+            }
+        }
+        let mut needs: Vec<String> = Vec::new();
+        let (row, event) = match existing {
+            Some(row) if inbound.from != row.seeker_address => (row, Event::ForeignReply),
+            Some(row) => {
+                let ours = outbox::raws_for_request(tx, row.id).await?;
+                let fresh_mail = as_request.is_some();
+                match row.machine.state {
+                    State::AwaitingInfo | State::New => {
+                        let text = without_our_lines(&own_text(&inbound.body, false), &ours);
+                        (row, Event::Request(parse_request(&text, today, cal)))
+                    }
+                    State::Booked => {
+                        let text = without_our_lines(&own_text(&inbound.body, !fresh_mail), &ours);
+                        needs = session_needs(&text);
+                        match parse_booked(&text, row.machine.booked, today, cal) {
+                            BookedIntent::Cancel => (row, Event::Cancel),
+                            BookedIntent::Change(w) => (row, Event::Change(w)),
+                            BookedIntent::Another(wishes) => {
+                                // The next session is a request of its own, in this thread.
+                                let mut data = row.machine.data.clone();
+                                data.wishes = wishes;
+                                data.invalid_dates.clear();
+                                let new_row = self
+                                    .insert_request(tx, &row.seeker_address, &inbound.subject, now)
+                                    .await?;
+                                needs.clear();
+                                (new_row, Event::Request(data))
+                            }
+                            BookedIntent::Other => {
+                                (row, Event::Reply(parse_reply(&text, &[], today, cal)))
+                            }
+                        }
+                    }
+                    _ => {
+                        let text = without_our_lines(&own_text(&inbound.body, true), &ours);
+                        needs = session_needs(&text);
+                        let intent = parse_reply(&text, &row.machine.offered, today, cal);
+                        (row, Event::Reply(intent))
+                    }
+                }
+            }
+            None => {
+                let parsed = as_request
+                    .unwrap_or_else(|| parse_request(&own_text(&inbound.body, false), today, cal));
+                // The contact address stated in the body, else Reply-To, else
+                // the sender; never one of the office's own addresses.
+                let staff = crate::config::bare_address(&self.cfg.office.staff_address);
+                let usable = |a: &String| *a != own && *a != staff;
+                let to = parsed
+                    .email
+                    .clone()
+                    .map(|e| e.to_ascii_lowercase())
+                    .filter(usable)
+                    .or_else(|| inbound.reply_to.clone().filter(usable))
+                    .unwrap_or_else(|| inbound.from.clone());
+                // Many new requests under one 求職番号 in a day (from any
+                // addresses): staff look at them; no more automatic answers.
+                if let Some(number) = parsed.seeker_number.as_deref() {
+                    let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
+                    if recent >= i64::from(self.cfg.per_seeker_per_day) {
+                        let told = format!("flood_seeker:{number}:{today}");
+                        if office::get_meta(tx, &told).await?.is_none() {
+                            self.notify_staff(tx, None, "flood_seeker", &inbound.subject, now)
+                                .await?;
+                            office::set_meta(tx, &told, "1").await?;
+                        }
+                        warn!(
+                            recent,
+                            "job-seeker number over the daily limit; filed for staff"
+                        );
+                        return Ok((Filing::Staff, "rate_limited", None));
+                    }
+                }
+                let row = self.insert_request(tx, &to, &inbound.subject, now).await?;
+                (row, Event::Request(parsed))
+            }
+        };
+        if let Some(id) = &inbound.message_id {
+            requests::add_thread_id(tx, row.id, id).await?;
+            if !matches!(event, Event::ForeignReply) {
+                requests::set_last_inbound(tx, row.id, id, &inbound.thread_ids).await?;
+            }
+        }
+        let thread = if matches!(event, Event::ForeignReply) {
+            None
+        } else {
+            Some(Thread {
+                to: row.seeker_address.clone(),
+                in_reply_to: inbound.message_id.clone(),
+                references: inbound.thread_ids.clone(),
+                subject: inbound.subject.clone(),
+            })
+        };
+        let mut filing = Filing::Handled;
+        let row = if needs.is_empty() || row.machine.state == State::New {
+            row
+        } else {
+            // 第12条(3): the need is recorded and staff told, whatever else the mail says.
+            let f = self
+                .step_and_apply(
+                    tx,
+                    &row,
+                    Event::Needs(needs),
+                    thread.clone(),
+                    None,
+                    &inbound.subject,
+                    now,
+                )
+                .await?;
+            if f == Filing::Staff {
+                filing = f;
+            }
+            requests::find_by_id(tx, row.id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "requests",
+                    problem: format!("request {} vanished", row.id),
+                })?
+        };
+        let consent = Consent {
+            message_id: inbound.message_id.clone(),
+            from: inbound.from.clone(),
+            trusted,
+        };
+        let main = self
+            .step_and_apply(
+                tx,
+                &row,
+                event,
+                thread,
+                Some(&consent),
+                &inbound.subject,
+                now,
+            )
+            .await?;
+        if main != Filing::Handled {
+            filing = main;
+        }
+        let outcome = match filing {
+            Filing::Staff => "needs_staff",
+            _ => "handled",
+        };
+        Ok((filing, outcome, Some(row.id)))
+    }
+
+    /// What the office's records say about the seeker with this number.
+    pub(super) async fn standing(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        seeker_number: Option<&str>,
+    ) -> Result<Standing, DeskError> {
+        let Some(number) = seeker_number else {
+            return Ok(Standing::default());
+        };
+        let (refused, unexcused_no_shows) = office::standing(conn, number).await?;
+        Ok(Standing {
+            refused,
+            unexcused_no_shows,
+        })
+    }
+}
+
+/// The inbound mail behind an event: who sent it, and whether it carries
+/// the request's secret (see `Context::trusted`).
+pub(crate) struct Consent {
+    pub(super) message_id: Option<String>,
+    pub(super) from: String,
+    pub(super) trusted: bool,
+}
+
+/// Drops the lines of a reply that repeat our own mails of the thread: a
+/// mailer that quotes without any marker must not have our offer read as
+/// the seeker's choice.
+pub(super) fn without_our_lines(text: &str, ours: &[Vec<u8>]) -> String {
+    let key = |l: &str| {
+        crate::core::text::normalize(l)
+            .split_whitespace()
+            .collect::<String>()
+    };
+    let known: std::collections::HashSet<String> = ours
+        .iter()
+        .flat_map(|raw| {
+            message::parse(raw)
+                .body
+                .lines()
+                .map(key)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| l.chars().count() >= 4)
+        .collect();
+    text.lines()
+        .filter(|l| !known.contains(&key(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

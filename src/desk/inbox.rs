@@ -1,0 +1,396 @@
+//! Reading the inbox: batches fetched and handled one transaction each,
+//! filed into folders under a filing lease, our own copies filed into the
+//! sent folder.
+
+use super::*;
+
+/// Messages fetched and filed per IMAP round trip, and their total size.
+pub(super) const FETCH_BATCH: usize = 50;
+pub(super) const FETCH_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A message whose handling failed this many times goes to the failed folder.
+pub(super) const POISON_ATTEMPTS: u32 = 3;
+
+impl Desk {
+    /// Takes the filing of a batch's messages, in its transaction, for
+    /// twice the IMAP time-out (the MOVE follows the commit at once).
+    pub(super) async fn lease_filing(
+        &self,
+        batch: &mut Tx,
+        mailbox: &str,
+        uidvalidity: u32,
+        to_file: &[(u32, String)],
+    ) -> Result<(), StoreError> {
+        let uids: Vec<u32> = to_file.iter().map(|(uid, _)| *uid).collect();
+        let lease = ChronoDuration::from_std(self.cfg.imap.timeout * 2)
+            .unwrap_or(ChronoDuration::seconds(60));
+        processed::lease_filing(
+            batch,
+            mailbox,
+            uidvalidity,
+            &uids,
+            &self.owner,
+            Utc::now() + lease,
+        )
+        .await
+    }
+
+    /// Whether the inbox holds mail above the highest UID the last pass
+    /// read.
+    pub(super) async fn arrived_since_pass(
+        &self,
+        session: &mut ImapSession,
+    ) -> Result<bool, DeskError> {
+        let uidvalidity = session.select(&self.cfg.imap.mailbox).await?;
+        let (seen_validity, seen_uid) = {
+            let seen = self.highest_uid_read.load(Ordering::Acquire);
+            ((seen >> 32) as u32, seen as u32)
+        };
+        if seen_validity != uidvalidity {
+            return Ok(!session.uids().await?.is_empty());
+        }
+        // `N:*` always names the highest UID, even below N.
+        let above = session
+            .search(&format!("UID {}:*", seen_uid.saturating_add(1)))
+            .await?;
+        Ok(above.into_iter().any(|uid| uid > seen_uid))
+    }
+
+    pub(super) fn folder(&self, filing: Filing) -> &str {
+        match filing {
+            Filing::Handled => &self.cfg.folders.handled,
+            Filing::Staff => &self.cfg.folders.staff,
+            Filing::Machine => &self.cfg.folders.machine,
+            // Resolved by `process_inbox` at the start of each reading.
+            Filing::Sent => crate::mail::imap::SENT_FOLDER_ALIAS,
+        }
+    }
+
+    /// Reads the inbox in batches; `committed` is told after each batch's
+    /// commit, so its mail can be sent at once.
+    pub(super) async fn process_inbox(
+        &self,
+        session: &mut ImapSession,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+        committed: &Notify,
+        only: Option<&[u32]>,
+    ) -> Result<(), DeskError> {
+        let mailbox = self.cfg.imap.mailbox.clone();
+        // Our copies are filed under the sent folder's alias (looked up
+        // once per session).
+        session
+            .sent_folder(self.cfg.folders.sent.as_deref())
+            .await?;
+        let uidvalidity = session.select(&mailbox).await?;
+        let uids = match only {
+            Some(uids) => uids.to_vec(),
+            None => session.uids().await?,
+        };
+        if only.is_none() {
+            let highest = uids.iter().copied().max().unwrap_or(0);
+            self.highest_uid_read.store(
+                (u64::from(uidvalidity) << 32) | u64::from(highest),
+                Ordering::Release,
+            );
+        }
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let sizes: HashMap<u32, u32> = session.sizes(&uids).await?.into_iter().collect();
+        let size_of = |uid: u32| u64::from(sizes.get(&uid).copied().unwrap_or(0));
+        // Messages are fetched and filed in batches (one IMAP round trip and
+        // one MOVE per folder for each), each still committed on its own
+        // before it is filed: a crash between leaves it committed and
+        // unfiled, and the next pass files it.
+        // At most FETCH_BATCH messages and FETCH_BYTES per batch.
+        let mut chunks: Vec<Vec<u32>> = Vec::new();
+        let mut bytes = 0u64;
+        for &uid in &uids {
+            let size = size_of(uid).min(self.cfg.max_message_bytes);
+            match chunks.last_mut() {
+                Some(c) if c.len() < FETCH_BATCH && bytes + size <= FETCH_BYTES => {
+                    c.push(uid);
+                    bytes += size;
+                }
+                _ => {
+                    chunks.push(vec![uid]);
+                    bytes = size;
+                }
+            }
+        }
+        for chunk in &chunks {
+            let wanted: Vec<u32> = chunk
+                .iter()
+                .copied()
+                .filter(|&uid| size_of(uid) <= self.cfg.max_message_bytes)
+                .collect();
+            let mut raws: HashMap<u32, Vec<u8>> =
+                session.fetch_many(&wanted).await?.into_iter().collect();
+            let mut to_file: Vec<(u32, String)> = Vec::new();
+            let mut keys: Vec<ProcessedKey> = Vec::new();
+            // One transaction per batch, one savepoint per message: a
+            // message that fails is undone alone; the batch is one disk sync.
+            let turn = self.store.turn().await;
+            let mut batch = self.store.begin().await?;
+            let mut done = processed::get_many(&mut batch, &mailbox, uidvalidity, chunk).await?;
+            for &uid in chunk {
+                let key = ProcessedKey {
+                    mailbox: mailbox.clone(),
+                    uidvalidity,
+                    uid,
+                };
+                if let Some(p) = done.remove(&uid) {
+                    // Moved already (our list of UIDs is older), or being
+                    // filed by the desk that handled it: theirs to file.
+                    if p.moved || p.filed_by_other(&self.owner, Utc::now()) {
+                        continue;
+                    }
+                    // Committed before a crash, not yet filed: file it now.
+                    to_file.push((uid, p.folder));
+                    keys.push(key);
+                    continue;
+                }
+                let outcome = if size_of(uid) > self.cfg.max_message_bytes {
+                    self.set_aside(
+                        &mut batch,
+                        &key,
+                        "too_large",
+                        self.folder(Filing::Staff),
+                        now,
+                    )
+                    .await
+                    .map(|_| (Filing::Staff, false))
+                } else {
+                    let Some(raw) = raws.remove(&uid) else {
+                        // Gone meanwhile (another desk filed it).
+                        continue;
+                    };
+                    store::savepoint(&mut batch, Savepoint::Begin).await?;
+                    let handled = self.handle_message(&mut batch, &key, &raw, now).await;
+                    store::savepoint(
+                        &mut batch,
+                        if handled.is_ok() {
+                            Savepoint::Release
+                        } else {
+                            Savepoint::Undo
+                        },
+                    )
+                    .await?;
+                    handled
+                };
+                let filing = match outcome {
+                    Ok((filing, duplicate)) => {
+                        if filing == Filing::Sent {
+                            report.copies += 1;
+                        } else if duplicate {
+                            report.duplicates += 1;
+                        } else {
+                            report.handled += 1;
+                        }
+                        self.folder(filing).to_string()
+                    }
+                    Err(e) if e.is_transient() => {
+                        // What the batch did so far stands if it can commit.
+                        let saved = self
+                            .lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
+                            .await
+                            .is_ok()
+                            && batch.commit().await.is_ok();
+                        drop(turn);
+                        if saved {
+                            committed.notify_one();
+                            self.file(session, &mut to_file, &mut keys).await?;
+                        }
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        report.message_failures += 1;
+                        let n =
+                            processed::record_failure(&mut batch, &key, &e.to_string(), Utc::now())
+                                .await?;
+                        warn!(uid, attempts = n, error = %e, "message handling failed");
+                        if n < i64::from(POISON_ATTEMPTS) {
+                            continue;
+                        }
+                        self.set_aside(
+                            &mut batch,
+                            &key,
+                            "unreadable",
+                            &self.cfg.folders.failed,
+                            now,
+                        )
+                        .await?;
+                        self.cfg.folders.failed.clone()
+                    }
+                };
+                to_file.push((uid, filing));
+                keys.push(key);
+            }
+            self.lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
+                .await?;
+            batch.commit().await.map_err(StoreError::from)?;
+            drop(turn);
+            committed.notify_one();
+            self.file(session, &mut to_file, &mut keys).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves committed messages to their folders, one MOVE per folder, and
+    /// records them as filed.
+    pub(super) async fn file(
+        &self,
+        session: &mut ImapSession,
+        to_file: &mut Vec<(u32, String)>,
+        keys: &mut Vec<ProcessedKey>,
+    ) -> Result<(), DeskError> {
+        let mut by_folder: std::collections::BTreeMap<String, Vec<u32>> = Default::default();
+        for (uid, folder) in to_file.drain(..) {
+            by_folder.entry(folder).or_default().push(uid);
+        }
+        for (folder, uids) in by_folder {
+            session.move_many(&uids, &folder).await?;
+        }
+        self.mark_moved(keys).await
+    }
+
+    /// Records filed messages in one transaction (one disk sync per batch).
+    /// The mark is bookkeeping: a message not marked is found filed later.
+    pub(super) async fn mark_moved(&self, keys: &mut Vec<ProcessedKey>) -> Result<(), DeskError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut by_mailbox: std::collections::BTreeMap<(&str, u32), Vec<u32>> = Default::default();
+        for key in keys.iter() {
+            by_mailbox
+                .entry((key.mailbox.as_str(), key.uidvalidity))
+                .or_default()
+                .push(key.uid);
+        }
+        let _turn = self.store.turn().await;
+        let mut tx = self.store.begin().await?;
+        for ((mailbox, uidvalidity), uids) in by_mailbox {
+            processed::mark_moved_many(&mut tx, mailbox, uidvalidity, &uids).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        keys.clear();
+        Ok(())
+    }
+
+    /// Files a message for staff without reading it (too large, or it keeps
+    /// failing): a note to staff and the processed mark, in one transaction.
+    pub(super) async fn set_aside(
+        &self,
+        tx: &mut Tx,
+        key: &ProcessedKey,
+        reason: &str,
+        folder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        self.notify_staff(tx, None, reason, "", now).await?;
+        // No hash of content we did not read: a per-UID marker instead.
+        let marker = format!("{reason}:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
+        let record = processed::Record {
+            key,
+            message_id: None,
+            raw_sha256: &marker,
+            request_id: None,
+            outcome: reason,
+            folder,
+            now,
+            sender: None,
+        };
+        processed::insert(tx, &record).await?;
+        info!(uid = key.uid, reason, "message set aside for staff");
+        Ok(())
+    }
+
+    /// Handles one message inside `tx` (the batch's transaction); the caller
+    /// checked in the same transaction that its UID is not processed yet.
+    /// Returns where to file it and whether it was a duplicate.
+    pub(super) async fn handle_message(
+        &self,
+        tx: &mut Tx,
+        key: &ProcessedKey,
+        raw: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(Filing, bool), DeskError> {
+        let hash = hex(&Sha256::digest(raw));
+        let inbound = message::parse(raw);
+        if let Some(id) = self.own_copy(&inbound) {
+            // Every copy of ours goes to the sent folder, a repeated one too.
+            if outbox::settle_copy(tx, id, Utc::now()).await? {
+                debug!(uid = key.uid, "own copy filed");
+                processed::insert(
+                    tx,
+                    &processed::Record {
+                        key,
+                        message_id: Some(id),
+                        raw_sha256: &hash,
+                        request_id: None,
+                        outcome: "own_copy",
+                        folder: self.folder(Filing::Sent),
+                        now,
+                        sender: None,
+                    },
+                )
+                .await?;
+                return Ok((Filing::Sent, false));
+            }
+        }
+        if processed::seen_before(tx, inbound.message_id.as_deref(), &hash).await? {
+            debug!(uid = key.uid, "duplicate message");
+            processed::insert(
+                tx,
+                &processed::Record {
+                    key,
+                    message_id: inbound.message_id.as_deref(),
+                    raw_sha256: &hash,
+                    request_id: None,
+                    outcome: "duplicate",
+                    folder: self.folder(Filing::Handled),
+                    now,
+                    sender: Some(inbound.from.as_str()).filter(|f| !f.is_empty()),
+                },
+            )
+            .await?;
+            return Ok((Filing::Handled, true));
+        }
+        let (filing, outcome, request_id) = self.decide_and_apply(tx, &inbound, now).await?;
+        processed::insert(
+            tx,
+            &processed::Record {
+                key,
+                message_id: inbound.message_id.as_deref(),
+                raw_sha256: &hash,
+                request_id,
+                outcome,
+                folder: self.folder(filing),
+                now,
+                sender: Some(inbound.from.as_str()).filter(|f| !f.is_empty()),
+            },
+        )
+        .await?;
+        info!(
+            uid = key.uid,
+            request = request_id,
+            outcome,
+            "message handled"
+        );
+        Ok((filing, false))
+    }
+
+    /// The Message-ID of a mail that claims to be our own copy (from our
+    /// address); `settle_copy` then checks that the outbox holds it.
+    pub(super) fn own_copy<'m>(&self, inbound: &'m Inbound) -> Option<&'m str> {
+        let own = self.cfg.from_address();
+        (inbound.parsed && inbound.from == own)
+            .then_some(inbound.message_id.as_deref())
+            .flatten()
+    }
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

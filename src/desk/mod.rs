@@ -1,0 +1,359 @@
+//! The desk: wires the pure core to the mail and storage adapters.
+//!
+//! One pass ([`Desk::pass`]) reads the inbox, handles each new message in one
+//! database transaction (state change + outgoing mail in the outbox +
+//! processed mark), files the message into a folder, fires the timers due
+//! at `now`, and sends the outbox. A crash anywhere loses nothing: unsent
+//! mail stays in the outbox, an unmoved message is moved on the next pass,
+//! and a message whose transaction never committed is handled again.
+
+mod apply;
+mod decide;
+mod inbox;
+mod sender;
+mod timers;
+
+use crate::config::Config;
+use crate::core::booking::{
+    self, By, Context, Effect, Event, Request, StaffAction, StaffReason, Standing, State,
+};
+use crate::core::calendar::Slot;
+use crate::core::classify::MailKind;
+use crate::core::quote::own_text;
+use crate::core::understand::{
+    parse_booked, parse_reply, parse_request, session_needs, BookedIntent, WishTime,
+};
+use crate::mail::compose::{random_token, ComposeError, Composer, DateView, SlotView, Thread};
+use crate::mail::imap::ImapSession;
+use crate::mail::message::{self, Inbound};
+use crate::mail::smtp::SmtpSender;
+use crate::mail::MailError;
+use crate::store::bookings::BookingRecord;
+use crate::store::{
+    self as store, bookings, office, outbox, processed, requests, OutboxRow, ProcessedKey,
+    RequestRow, Savepoint, Store, StoreError, Tx,
+};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use minijinja::Value;
+use regex::Regex;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::LazyLock;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+    /// A staff command that cannot be done (see [`StaffError`]).
+    #[error(transparent)]
+    Staff(#[from] StaffError),
+}
+
+/// Why a staff command cannot be done, as a caller (the command line, a web
+/// page) needs to tell: the message says what, in the staff's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    /// No reservation, request or booking by that key.
+    #[error("{0}")]
+    NotFound(String),
+    /// It exists, but its state does not allow this (cancelled, full slot).
+    #[error("{0}")]
+    Conflict(String),
+    /// The input itself is wrong (not a 求職番号, no reason given).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl DeskError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DeskError::Store(e) => e.is_transient(),
+            DeskError::Mail(e) => e.is_transient(),
+            DeskError::Compose(_) | DeskError::Staff(_) => false,
+        }
+    }
+}
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    pub handled: usize,
+    pub duplicates: usize,
+    pub timers: usize,
+    pub sent: usize,
+    pub send_failures: usize,
+    pub message_failures: usize,
+    /// Our own copies of sent mail, filed into the sent folder.
+    pub copies: usize,
+}
+
+/// Where a handled message is filed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filing {
+    Handled,
+    Staff,
+    Machine,
+    /// Our own copy of a mail we sent (see `mail::smtp`).
+    Sent,
+}
+
+pub struct Desk {
+    cfg: Config,
+    store: Store,
+    composer: Composer,
+    smtp: SmtpSender,
+    room_ids: Vec<String>,
+    /// Who holds this desk's leases: host, process and a random part, so
+    /// two desks (or a staff verb beside a daemon) never take each other's.
+    owner: String,
+    /// UIDVALIDITY (high half) and the highest UID the last full reading
+    /// of the inbox saw (low half).
+    highest_uid_read: std::sync::atomic::AtomicU64,
+}
+impl Desk {
+    pub async fn new(cfg: Config) -> Result<Desk, DeskError> {
+        for key in &cfg.unknown_keys {
+            warn!(key = %key, "unknown config key ignored (a typo?)");
+        }
+        let store = Store::open(&cfg.database_url).await?;
+        // Housekeeping; a locked database must not stop the start.
+        let housekeeping = async {
+            let mut conn = store.conn().await?;
+            requests::backfill_booked_slots(&mut conn, cfg.calendar.tz).await
+        };
+        match housekeeping.await {
+            Ok(0) => {}
+            Ok(n) => info!(requests = n, "booked slots of older bookings filled in"),
+            Err(e) => warn!(error = %e, "start-up housekeeping skipped"),
+        }
+        let composer = Composer::new(&cfg)?;
+        let smtp = SmtpSender::new(&cfg.smtp)?;
+        let room_ids = cfg.rooms.iter().map(|r| r.id.clone()).collect();
+        Ok(Desk {
+            cfg,
+            store,
+            composer,
+            smtp,
+            room_ids,
+            owner: lease_owner(),
+            highest_uid_read: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub(crate) fn composer(&self) -> &Composer {
+        &self.composer
+    }
+
+    /// `yoyaku once`: connect, one pass, log out.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<PassReport, DeskError> {
+        let mut session = ImapSession::connect(&self.cfg.imap).await?;
+        let started = Utc::now();
+        let report = match self.pass(&mut session, now).await {
+            Ok(mut report) => self
+                .file_copies_since(&mut session, started, now, &mut report)
+                .await
+                .map(|_| report),
+            Err(e) => Err(e),
+        };
+        session.logout().await;
+        report
+    }
+
+    /// One pass over inbox, timers and outbox with the decision clock `now`.
+    pub async fn pass(
+        &self,
+        session: &mut ImapSession,
+        now: DateTime<Utc>,
+    ) -> Result<PassReport, DeskError> {
+        let mut report = PassReport::default();
+        let mut sending = PassReport::default();
+        self.resolve_doubts(session).await?;
+        // Replies go out while the inbox is still being read: each batch's
+        // mail is sent as soon as it is committed, on the SMTP connection,
+        // while the next batch is fetched and handled on the IMAP one.
+        let committed = Notify::new();
+        let inbox_done = AtomicBool::new(false);
+        let inbox = async {
+            let result = self
+                .process_inbox(session, now, &mut report, &committed, None)
+                .await;
+            inbox_done.store(true, Ordering::Release);
+            committed.notify_one();
+            result
+        };
+        let sender = async {
+            loop {
+                let last = inbox_done.load(Ordering::Acquire);
+                let sending_failed = self.send_due(now, &mut sending).await?;
+                // A failing server is not tried again in this pass; the
+                // mail waits for its retry time.
+                if last || sending_failed {
+                    return Ok::<bool, DeskError>(sending_failed);
+                }
+                committed.notified().await;
+            }
+        };
+        let (read, sent) = futures::join!(inbox, sender);
+        self.smtp.close().await;
+        report.sent += sending.sent;
+        report.send_failures += sending.send_failures;
+        read?;
+        let smtp_failing = sent?;
+        self.fire_timers(now, &mut report).await?;
+        if !smtp_failing {
+            self.send_pending(now, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// `yoyaku run`: passes forever, waiting in IDLE (or polling) between
+    /// them, reconnecting with backoff; stops at a safe point on `shutdown`.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DeskError> {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let connected = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                c = ImapSession::connect(&self.cfg.imap) => c,
+            };
+            let mut session = match connected {
+                Ok(s) => {
+                    info!("imap connected");
+                    s
+                }
+                Err(e) => {
+                    warn!(error = %e, retry_in_secs = backoff.as_secs(), "imap connect failed");
+                    // Mail already committed can still go out while IMAP is down.
+                    if let Err(e) = self
+                        .send_pending(Utc::now(), &mut PassReport::default())
+                        .await
+                    {
+                        warn!(error = %e, "outbox flush failed");
+                    }
+                    tokio::select! {
+                        _ = &mut shutdown => return Ok(()),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    continue;
+                }
+            };
+            loop {
+                // A pass is not interrupted: it ends at a safe point (every
+                // message committed and filed, the outbox flushed).
+                let pass = self.pass(&mut session, Utc::now()).await;
+                if futures::FutureExt::now_or_never(&mut shutdown).is_some() {
+                    session.logout().await;
+                    return Ok(());
+                }
+                let passed = pass.is_ok();
+                match pass {
+                    Ok(r) => {
+                        backoff = Duration::from_secs(1);
+                        if r != PassReport::default() {
+                            info!(
+                                handled = r.handled,
+                                duplicates = r.duplicates,
+                                timers = r.timers,
+                                sent = r.sent,
+                                send_failures = r.send_failures,
+                                "pass done"
+                            );
+                        }
+                    }
+                    Err(e) if e.is_transient() => {
+                        warn!(error = %e, "pass failed; reconnecting");
+                        break;
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "pass failed");
+                    }
+                }
+                // Mail that came during the pass (our own copies always do)
+                // was announced to the pass, not to the IDLE that follows.
+                match self.arrived_since_pass(&mut session).await {
+                    Ok(true) if passed => continue,
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(error = %e, "imap check failed; reconnecting");
+                        break;
+                    }
+                }
+                let wait = self.wait_time().await;
+                let woke = if self.cfg.imap.idle && session.can_idle() {
+                    tokio::select! {
+                        _ = &mut shutdown => { session.logout().await; return Ok(()); }
+                        r = session.idle(wait) => r.map(|_| ()),
+                    }
+                } else {
+                    tokio::select! {
+                        _ = &mut shutdown => { session.logout().await; return Ok(()); }
+                        _ = tokio::time::sleep(wait) => Ok(()),
+                    }
+                };
+                if let Err(e) = woke {
+                    warn!(error = %e, "imap wait failed; reconnecting");
+                    break;
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    /// How long to wait for mail before the next pass: until the next timer
+    /// or outbox retry, at most the poll interval (IDLE: 5 minutes).
+    async fn wait_time(&self) -> Duration {
+        let max = if self.cfg.imap.idle {
+            Duration::from_secs(300).max(self.cfg.imap.poll)
+        } else {
+            self.cfg.imap.poll
+        };
+        let next = async {
+            let mut conn = self.store.conn().await.ok()?;
+            let due = requests::next_due(&mut conn).await.ok().flatten();
+            let retry = outbox::next_attempt(&mut conn).await.ok().flatten();
+            [due, retry].into_iter().flatten().min()
+        }
+        .await;
+        match next {
+            Some(at) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_secs(1), max),
+            None => max,
+        }
+    }
+}
+
+/// A short reference people can read out on the phone (no 0/O, 1/I).
+fn lease_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}

@@ -1,0 +1,51 @@
+//! Timers due at `now` (follow-ups, lapses, reminders, digests), fired as
+//! events through the same step and apply.
+
+use super::*;
+
+impl Desk {
+    /// Fires every timer due at `now` (follow-ups, lapses, reminders,
+    /// no-shows) and writes the staff digest when it is time.
+    pub async fn fire_timers(
+        &self,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), DeskError> {
+        let ids = {
+            let mut conn = self.store.conn().await?;
+            requests::due(&mut conn, now, 500).await?
+        };
+        for id in ids {
+            let mut tx = self.store.begin().await?;
+            let Some(row) = requests::find_by_id(&mut tx, id).await? else {
+                continue;
+            };
+            match booking::next_timer(&row.machine, &self.cfg.calendar, &self.cfg.rules) {
+                Some((due, event)) if due <= now => {
+                    self.step_and_apply(
+                        &mut tx,
+                        &row,
+                        event,
+                        None,
+                        None,
+                        &row.thread_subject.clone(),
+                        now,
+                    )
+                    .await?;
+                    report.timers += 1;
+                    info!(request = id, "timer fired");
+                }
+                other => {
+                    // A stale due time: store the right one.
+                    let next = other.map(|(t, _)| t);
+                    requests::set_next_due(&mut tx, id, next).await?;
+                }
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+        }
+        if self.maybe_send_digest(now).await? {
+            report.timers += 1;
+        }
+        Ok(())
+    }
+}

@@ -15,7 +15,10 @@
 //!   - [`mail::message`]: raw RFC 5322 bytes → `Inbound` (mail-parser).
 //!   - [`mail::header`]: subjects as clients really send them (mislabelled
 //!     charsets, raw 8-bit, split words), decoded from the bytes.
-//!   - [`mail::compose`]: templates → outgoing MIME with stable Message-IDs.
+//!   - [`mail::notice`]: every mail the desk writes, one variant per
+//!     template with typed fields; the only place template contexts are
+//!     built.
+//!   - [`mail::compose`]: a notice → outgoing MIME with a stable Message-ID.
 //!   - [`mail::imap`]: IMAP session: fetch by UID, search, move, IDLE.
 //!   - [`mail::smtp`]: SMTP submission with time-outs, our own blind copy.
 //!   - [`mail::net`]: plain/TLS streams (TCP_NODELAY, private CA) for both.

@@ -9,6 +9,9 @@ use crate::core::understand::{self, BookingRequest};
 use crate::desk::Desk;
 use crate::desk::{DeskError, PassReport, StaffError};
 use crate::mail::compose::{DateView, Thread};
+use crate::mail::notice::{
+    Digest, DigestNoShow, DigestRequest, DigestSession, DigestWaiting, Notice,
+};
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
 use crate::store::{office, outbox, parse_ts, requests, ts, RequestRow, StoreError};
@@ -545,53 +548,70 @@ impl Desk {
                 let r = requests::find_by_id(&mut tx, b.request_id).await?;
                 let start = b.slot_start.with_timezone(&cal.tz).time();
                 let end = start + Duration::minutes(i64::from(cal.slot_minutes));
-                list.push(minijinja::context! {
-                    start => start.format("%H:%M").to_string(), end => end.format("%H:%M").to_string(),
-                    reservation => b.reservation.clone(), room => b.room_id.clone(), by_staff => b.booked_by == "staff",
-                    name => r.as_ref().and_then(|r| r.machine.data.name.clone()),
-                    needs => r.map(|r| r.machine.data.needs).unwrap_or_default(),
+                list.push(DigestSession {
+                    start: start.format("%H:%M").to_string(),
+                    end: end.format("%H:%M").to_string(),
+                    reservation: b.reservation.clone(),
+                    room: b.room_id.clone(),
+                    by_staff: b.booked_by == "staff",
+                    name: r.as_ref().and_then(|r| r.machine.data.name.clone()),
+                    needs: r.map(|r| r.machine.data.needs).unwrap_or_default(),
                 });
             }
             sessions.push(list);
         }
-        let waiting: Vec<minijinja::Value> = requests::waiting_for_staff(&mut tx)
+        let waiting: Vec<DigestWaiting> = requests::waiting_for_staff(&mut tx)
             .await?
             .into_iter()
             .map(|(r, since)| {
                 let answer_by = cal.add_business_days(cal.local_date(since), 3);
-                minijinja::context! {
-                    ref => r.reference, name => r.machine.data.name, answer_by => DateView::from(answer_by), overdue => answer_by < today,
+                DigestWaiting {
+                    reference: r.reference,
+                    name: r.machine.data.name,
+                    answer_by: DateView::from(answer_by),
+                    overdue: answer_by < today,
                 }
             })
             .collect();
-        let lapsed: Vec<minijinja::Value> =
+        let lapsed: Vec<DigestRequest> =
             requests::entered_state(&mut tx, State::Lapsed, since, now)
                 .await?
                 .into_iter()
-                .map(|r| minijinja::context! { ref => r.reference, name => r.machine.data.name })
+                .map(|r| DigestRequest {
+                    reference: r.reference,
+                    name: r.machine.data.name,
+                })
                 .collect();
         let mut no_shows = Vec::new();
         for r in requests::entered_state(&mut tx, State::NoShow, since, now).await? {
             if let Some(b) = bookings::latest_for_request(&mut tx, r.id).await? {
-                no_shows.push(minijinja::context! {
-                    reservation => b.reservation.clone(), name => r.machine.data.name.clone(), excused => b.excused,
-                    start => b.slot_start.with_timezone(&cal.tz).format("%m/%d %H:%M").to_string(),
+                no_shows.push(DigestNoShow {
+                    reservation: b.reservation.clone(),
+                    name: r.machine.data.name.clone(),
+                    excused: b.excused,
+                    start: b
+                        .slot_start
+                        .with_timezone(&cal.tz)
+                        .format("%m/%d %H:%M")
+                        .to_string(),
                 });
             }
         }
         let mut sessions = sessions.into_iter();
-        let ctx = minijinja::context! {
-            today => DateView::from(today), next_day => DateView::from(next_day),
-            today_sessions => sessions.next().unwrap_or_default(), next_sessions => sessions.next().unwrap_or_default(),
-            waiting => waiting, lapsed => lapsed, no_shows => no_shows,
-        };
+        let digest = Notice::Digest(Digest {
+            today: DateView::from(today),
+            next_day: DateView::from(next_day),
+            today_sessions: sessions.next().unwrap_or_default(),
+            next_sessions: sessions.next().unwrap_or_default(),
+            waiting,
+            lapsed,
+            no_shows,
+        });
         let thread = Thread {
             to: crate::config::bare_address(&self.config().office.staff_address),
             ..Default::default()
         };
-        let out = self
-            .composer()
-            .compose("digest.txt.j2", ctx, &thread, false)?;
+        let out = self.composer().render(&digest, &thread, None)?;
         outbox::enqueue(
             &mut tx,
             &out.message_id,

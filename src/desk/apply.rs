@@ -4,6 +4,9 @@
 use super::decide::Consent;
 use super::*;
 use crate::core::booking::{BookingOutcome, BookingStatus};
+use crate::mail::notice::{
+    Addressee, BookingView, CancelledBy, Invite, Notice, RoomView, StaffNote,
+};
 
 impl Desk {
     /// Runs the state machine on `row` and carries out its effects inside `tx`.
@@ -72,7 +75,10 @@ impl Desk {
         while !queue.is_empty() {
             let effect = queue.remove(0);
             // Every mail to the seeker shows their name and the request's reference.
-            let base = minijinja::context! { name => next.data.name.clone(), ref => row.reference.clone() };
+            let to = Addressee {
+                name: next.data.name.clone(),
+                reference: row.reference.clone(),
+            };
             let offered = slot_views(&next.offered, cal.slot_minutes);
             match effect {
                 Effect::Book(slot) | Effect::StaffBook(slot) => {
@@ -102,22 +108,19 @@ impl Desk {
                                 table: "bookings",
                                 problem: format!("booking {} vanished", b.id),
                             })?;
-                            let ctx_v = minijinja::context! {
-                                reservation => b.reservation, slot => SlotView::new(slot, cal.slot_minutes), room => self.room_view(&b.room_id), ..base
+                            let booking = BookingView {
+                                reservation: b.reservation,
+                                slot: Some(SlotView::new(slot, cal.slot_minutes)),
+                            };
+                            let room = self.room_view(&b.room_id);
+                            let notice = if staff {
+                                Notice::StaffBooked { to, booking, room }
+                            } else {
+                                Notice::Confirm { to, booking, room }
                             };
                             let invite = self.invite(&record, "PUBLISH", now)?;
-                            let kind = if staff { "staff_booked" } else { "confirm" };
-                            self.enqueue_with(
-                                tx,
-                                row.id,
-                                kind,
-                                ctx_v,
-                                &thread,
-                                false,
-                                Some(invite),
-                                now,
-                            )
-                            .await?;
+                            self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)
+                                .await?;
                         }
                         None if staff => {
                             return Err(StaffError::Conflict(format!(
@@ -167,38 +170,35 @@ impl Desk {
                         "booking cancelled"
                     );
                     if notify {
-                        let ctx_v = minijinja::context! {
-                            reservation => b.reservation.clone(), slot => self.booking_slot_view(b), by => if by == By::Staff { "staff" } else { "seeker" }, ..base
+                        let notice = Notice::Cancelled {
+                            to,
+                            booking: self.booking_view(Some(b)),
+                            by: if by == By::Staff {
+                                CancelledBy::Staff
+                            } else {
+                                CancelledBy::Seeker
+                            },
                         };
                         let invite = self.invite(b, "CANCEL", now)?;
-                        self.enqueue_with(
-                            tx,
-                            row.id,
-                            "cancelled",
-                            ctx_v,
-                            &thread,
-                            false,
-                            Some(invite),
-                            now,
-                        )
-                        .await?;
+                        self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)
+                            .await?;
                     }
                     cancelled = Some(b.clone());
                 }
                 Effect::RefuseSameDayCancel => {
-                    let (reservation, slot) = self.booking_view(booking.as_ref());
-                    let ctx_v =
-                        minijinja::context! { reservation => reservation, slot => slot, ..base };
-                    self.enqueue(tx, row.id, "same_day_cancel", ctx_v, &thread, false, now)
-                        .await?;
+                    let notice = Notice::SameDayCancel {
+                        to,
+                        booking: self.booking_view(booking.as_ref()),
+                    };
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::AskConfirmByReply => {
-                    let (reservation, slot) = self.booking_view(booking.as_ref());
-                    let ctx_v = minijinja::context! {
-                        reservation => reservation, slot => slot, change => event_name == "change", ..base
+                    let notice = Notice::ConfirmByReply {
+                        to,
+                        booking: self.booking_view(booking.as_ref()),
+                        change: event_name == "change",
                     };
-                    self.enqueue(tx, row.id, "confirm_by_reply", ctx_v, &thread, false, now)
-                        .await?;
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::Remind => {
                     let Some(b) = booking
@@ -207,11 +207,12 @@ impl Desk {
                     else {
                         continue;
                     };
-                    let ctx_v = minijinja::context! {
-                        reservation => b.reservation.clone(), slot => self.booking_slot_view(b), room => self.room_view(&b.room_id), ..base
+                    let notice = Notice::Reminder {
+                        to,
+                        booking: self.booking_view(Some(b)),
+                        room: self.room_view(&b.room_id),
                     };
-                    self.enqueue(tx, row.id, "reminder", ctx_v, &thread, false, now)
-                        .await?;
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::RecordNoShow { excused } => {
                     if let Some((b, status)) = booking
@@ -252,19 +253,19 @@ impl Desk {
                         .wishes
                         .iter()
                         .all(|w| slots.iter().any(|s| meets(w, s)));
-                    let cancelled_v = cancelled.as_ref().map(|b| {
-                        minijinja::context! { reservation => b.reservation.clone(), slot => self.booking_slot_view(b) }
-                    });
-                    let ctx_v = minijinja::context! {
-                        reason => reason.as_str(), wished_available => wished_available, all_wishes_met => all_wishes_met,
-                        slots => slot_views(&slots, cal.slot_minutes), cancelled => cancelled_v, ..base
+                    let notice = Notice::Offer {
+                        to,
+                        reason: reason.as_str(),
+                        wished_available,
+                        all_wishes_met,
+                        slots: slot_views(&slots, cal.slot_minutes),
+                        cancelled: cancelled.as_ref().map(|b| self.booking_view(Some(b))),
                     };
                     requests::set_offer_terms(tx, row.id, self.composer.terms_sha256()).await?;
-                    self.enqueue(tx, row.id, "offer", ctx_v, &thread, true, now)
-                        .await?;
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::AskMissing { missing } => {
-                    let mut keys: Vec<&str> = missing.iter().map(|m| m.key()).collect();
+                    let mut keys: Vec<&'static str> = missing.iter().map(|m| m.key()).collect();
                     if next.data.invalid_seeker_number.is_some() && !keys.contains(&"seeker_number")
                     {
                         keys.push("seeker_number");
@@ -278,26 +279,19 @@ impl Desk {
                         debug!(request = row.id, "same notice already sent today");
                         continue;
                     }
-                    let ctx_v = minijinja::context! {
-                        missing => keys, invalid_seeker_number => next.data.invalid_seeker_number.clone(),
-                        invalid_dates => next.data.invalid_dates.clone(), time_without_date => next.data.time_without_date, ..base
+                    let notice = Notice::Missing {
+                        to,
+                        missing: keys,
+                        invalid_seeker_number: next.data.invalid_seeker_number.clone(),
+                        invalid_dates: next.data.invalid_dates.clone(),
+                        time_without_date: next.data.time_without_date,
                     };
-                    let id = self
-                        .enqueue(tx, row.id, "missing", ctx_v, &thread, false, now)
-                        .await?;
+                    let id = self.enqueue(tx, row.id, notice, &thread, now).await?;
                     outbox::set_variant(tx, &id, &variant).await?;
                 }
                 Effect::AskWhich => {
-                    self.enqueue(
-                        tx,
-                        row.id,
-                        "ask_which",
-                        minijinja::context! { slots => offered, ..base },
-                        &thread,
-                        false,
-                        now,
-                    )
-                    .await?;
+                    let notice = Notice::AskWhich { to, slots: offered };
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::FollowUp => {
                     let lapse = booking::next_timer(&next, cal, rules)
@@ -306,33 +300,43 @@ impl Desk {
                     // The notice names the last day to reply: the day before the lapse instant.
                     let lapse_date =
                         DateView::from(cal.local_date(lapse - ChronoDuration::seconds(1)));
-                    let ctx_v =
-                        minijinja::context! { lapse_date => lapse_date, slots => offered, ..base };
-                    self.enqueue(tx, row.id, "follow_up", ctx_v, &thread, false, now)
-                        .await?;
+                    let notice = Notice::FollowUp {
+                        to,
+                        lapse_date,
+                        slots: offered,
+                    };
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::Lapse => {
-                    self.enqueue(tx, row.id, "lapsed", base, &thread, false, now)
+                    self.enqueue(tx, row.id, Notice::Lapsed { to }, &thread, now)
                         .await?;
                 }
                 Effect::AcknowledgeWithdrawal => {
-                    self.enqueue(tx, row.id, "withdrawn", base, &thread, false, now)
+                    self.enqueue(tx, row.id, Notice::Withdrawn { to }, &thread, now)
                         .await?;
                 }
                 Effect::AcknowledgeBooked => {
-                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), ..base };
-                    self.enqueue(tx, row.id, "after_booking", ctx_v, &thread, false, now)
-                        .await?;
+                    let notice = Notice::AfterBooking {
+                        to,
+                        answer_by: DateView::from(self.answer_by(now)),
+                    };
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::Forwarded => {
-                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), slots => offered, ..base };
-                    self.enqueue(tx, row.id, "forwarded", ctx_v, &thread, false, now)
-                        .await?;
+                    let notice = Notice::Forwarded {
+                        to,
+                        answer_by: DateView::from(self.answer_by(now)),
+                        slots: offered,
+                    };
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::Holding(reason) => {
-                    let ctx_v = minijinja::context! { answer_by => DateView::from(self.answer_by(now)), reason => reason.as_str(), ..base };
-                    self.enqueue(tx, row.id, "holding", ctx_v, &thread, false, now)
-                        .await?;
+                    let notice = Notice::Holding {
+                        to,
+                        answer_by: DateView::from(self.answer_by(now)),
+                        reason: reason.as_str(),
+                    };
+                    self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::NotifyStaff(reason) => {
                     if !matches!(reason, StaffReason::NoShow) {
@@ -353,10 +357,16 @@ impl Desk {
     }
 
     /// The meeting room as templates show it.
-    pub(super) fn room_view(&self, room_id: &str) -> Option<Value> {
-        self.cfg.rooms.iter().find(|r| r.id == room_id).map(|r| {
-            minijinja::context! { id => r.id.clone(), passcode => r.passcode.clone(), url => r.url.clone() }
-        })
+    pub(super) fn room_view(&self, room_id: &str) -> Option<RoomView> {
+        self.cfg
+            .rooms
+            .iter()
+            .find(|r| r.id == room_id)
+            .map(|r| RoomView {
+                id: r.id.clone(),
+                passcode: Some(r.passcode.clone()),
+                url: r.url.clone(),
+            })
     }
 
     pub(super) fn booking_slot(&self, b: &BookingRecord) -> Slot {
@@ -365,10 +375,16 @@ impl Desk {
     }
 
     /// The reservation number and slot of a booking as templates show them.
-    pub(super) fn booking_view(&self, b: Option<&BookingRecord>) -> (String, Option<SlotView>) {
+    pub(super) fn booking_view(&self, b: Option<&BookingRecord>) -> BookingView {
         match b {
-            Some(b) => (b.reservation.clone(), Some(self.booking_slot_view(b))),
-            None => ("-".to_string(), None),
+            Some(b) => BookingView {
+                reservation: b.reservation.clone(),
+                slot: Some(self.booking_slot_view(b)),
+            },
+            None => BookingView {
+                reservation: "-".to_string(),
+                slot: None,
+            },
         }
     }
 
@@ -386,14 +402,20 @@ impl Desk {
     ) -> Result<crate::mail::compose::Extra, DeskError> {
         let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
         let end = b.slot_start + ChronoDuration::minutes(i64::from(self.cfg.calendar.slot_minutes));
-        let ctx = minijinja::context! {
-            uid => format!("{}@{}", b.reservation, self.cfg.mail_domain()),
-            sequence => if method == "CANCEL" { 1 } else { 0 },
-            stamp => stamp(now), start => stamp(b.slot_start), end => stamp(end),
-            reservation => b.reservation.clone(),
-            room => self.room_view(&b.room_id).unwrap_or_else(|| minijinja::context! { id => b.room_id.clone() }),
+        let invite = Invite {
+            uid: format!("{}@{}", b.reservation, self.cfg.mail_domain()),
+            sequence: u32::from(method == "CANCEL"),
+            stamp: stamp(now),
+            start: stamp(b.slot_start),
+            end: stamp(end),
+            reservation: b.reservation.clone(),
+            room: self.room_view(&b.room_id).unwrap_or_else(|| RoomView {
+                id: b.room_id.clone(),
+                passcode: None,
+                url: None,
+            }),
         };
-        Ok(self.composer.calendar(ctx, method)?)
+        Ok(self.composer.calendar(&invite, method)?)
     }
 
     /// A new request row bound to `address`, in state `New` for the machine.
@@ -449,42 +471,31 @@ impl Desk {
         cal.add_business_days(cal.local_date(now), 3)
     }
 
-    /// Renders `templates/{kind}.txt.j2` into the outbox, in this transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// Renders a notice into the outbox, in this transaction.
     pub(super) async fn enqueue(
         &self,
         tx: &mut Tx,
         request_id: i64,
-        kind: &str,
-        ctx: Value,
+        notice: Notice,
         thread: &Thread,
-        attach_terms: bool,
         now: DateTime<Utc>,
     ) -> Result<String, DeskError> {
-        self.enqueue_with(tx, request_id, kind, ctx, thread, attach_terms, None, now)
+        self.enqueue_with(tx, request_id, notice, thread, None, now)
             .await
     }
 
     /// [`Desk::enqueue`] with one more attachment.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn enqueue_with(
         &self,
         tx: &mut Tx,
         request_id: i64,
-        kind: &str,
-        ctx: Value,
+        notice: Notice,
         thread: &Thread,
-        attach_terms: bool,
         extra: Option<crate::mail::compose::Extra>,
         now: DateTime<Utc>,
     ) -> Result<String, DeskError> {
-        let out = self.composer.compose_with(
-            &format!("{kind}.txt.j2"),
-            ctx,
-            thread,
-            attach_terms,
-            extra,
-        )?;
+        let kind = notice.kind();
+        let out = self.composer.render(&notice, thread, extra)?;
         requests::add_thread_id(tx, request_id, &out.message_id).await?;
         outbox::enqueue(
             tx,
@@ -521,24 +532,30 @@ impl Desk {
             }
             None => (None, 0),
         };
-        let ctx = minijinja::context! {
-            reservation => booking.as_ref().map(|b| b.reservation.clone()),
-            slot => booking.as_ref().map(|b| self.booking_slot_view(b)),
-            needs => row.map(|r| r.machine.data.needs.clone()).unwrap_or_default(),
-            no_shows => no_shows,
-            reason => reason,
-            ref => row.map(|r| r.reference.clone()).unwrap_or_else(|| "-".into()),
-            state => row.map(|r| r.machine.state.as_str()).unwrap_or("-"),
-            received_at => received_local.format("%Y-%m-%d %H:%M").to_string(),
-            answer_by => DateView::from(answer_by),
-            subject => crate::core::text::single_line(subject, 120),
-            folder => if reason == "unreadable" && row.is_none() { self.cfg.folders.failed.clone() } else { self.cfg.folders.staff.clone() },
-        };
+        let note = Notice::Staff(StaffNote {
+            reservation: booking.as_ref().map(|b| b.reservation.clone()),
+            slot: booking.as_ref().map(|b| self.booking_slot_view(b)),
+            needs: row
+                .map(|r| r.machine.data.needs.clone())
+                .unwrap_or_default(),
+            no_shows,
+            reason: reason.to_string(),
+            reference: row.map_or_else(|| "-".into(), |r| r.reference.clone()),
+            state: row.map_or("-", |r| r.machine.state.as_str()).to_string(),
+            received_at: received_local.format("%Y-%m-%d %H:%M").to_string(),
+            answer_by: DateView::from(answer_by),
+            subject: crate::core::text::single_line(subject, 120),
+            folder: if reason == "unreadable" && row.is_none() {
+                self.cfg.folders.failed.clone()
+            } else {
+                self.cfg.folders.staff.clone()
+            },
+        });
         let thread = Thread {
             to: crate::config::bare_address(&self.cfg.office.staff_address),
             ..Default::default()
         };
-        let out = self.composer.compose("staff.txt.j2", ctx, &thread, false)?;
+        let out = self.composer.render(&note, &thread, None)?;
         outbox::enqueue(
             tx,
             &out.message_id,

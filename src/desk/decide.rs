@@ -291,13 +291,13 @@ impl Desk {
     /// What the office's records say about the seeker with this number.
     pub(super) async fn standing(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut Tx,
         seeker_number: Option<&str>,
     ) -> Result<Standing, DeskError> {
         let Some(number) = seeker_number else {
             return Ok(Standing::default());
         };
-        let (refused, unexcused_no_shows) = office::standing(conn, number).await?;
+        let (refused, unexcused_no_shows) = office::standing(tx, number).await?;
         Ok(Standing {
             refused,
             unexcused_no_shows,

@@ -34,7 +34,6 @@ use crate::store::{
     RequestRow, Savepoint, Store, StoreError, Tx,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use minijinja::Value;
 use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};

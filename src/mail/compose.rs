@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::core::calendar::Slot;
 use crate::core::text::single_line;
+use crate::mail::notice::{Invite, Notice};
 use chrono::{Datelike, NaiveDate};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
@@ -274,9 +275,29 @@ impl Composer {
         &self.terms_sha256
     }
 
+    /// Renders a notice into a message for `thread`, with one more
+    /// attachment when `extra` (an invitation). The one way the desk writes
+    /// mail.
+    pub fn render(
+        &self,
+        notice: &Notice,
+        thread: &Thread,
+        extra: Option<Extra>,
+    ) -> Result<Outgoing, ComposeError> {
+        self.compose_with(
+            &format!("{}.txt.j2", notice.kind()),
+            notice.context(),
+            thread,
+            notice.attaches_terms(),
+            extra,
+        )
+    }
+
     /// Renders `template` with `ctx` (plus `office`) into a message for
-    /// `thread`. The terms of use are attached when `attach_terms`.
-    pub fn compose(
+    /// `thread`. The terms of use are attached when `attach_terms`. Tests
+    /// render raw contexts; the desk renders notices.
+    #[cfg(test)]
+    fn compose(
         &self,
         template: &str,
         ctx: Value,
@@ -288,8 +309,9 @@ impl Composer {
 
     /// Renders a calendar object (`templates/invite.ics.j2`) as an
     /// attachment: CRLF lines folded at 75 octets (RFC 5545 §3.1).
-    pub fn calendar(&self, ctx: Value, method: &str) -> Result<Extra, ComposeError> {
+    pub fn calendar(&self, invite: &Invite, method: &str) -> Result<Extra, ComposeError> {
         let name = "invite.ics.j2";
+        let ctx = Value::from_serialize(invite);
         let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), method => method, ..ctx };
         let text = self
             .env
@@ -314,7 +336,7 @@ impl Composer {
     }
 
     /// As [`Composer::compose`], with one more attachment (an invitation).
-    pub fn compose_with(
+    fn compose_with(
         &self,
         template: &str,
         ctx: Value,
@@ -495,12 +517,22 @@ mod tests {
     #[test]
     fn calendar_attachment_is_valid_ics() {
         let c = Composer::new(&config()).expect("composer");
-        let ctx = minijinja::context! {
-            uid => "261203-AB3C@example.jp", sequence => 0, stamp => "20261125T010000Z",
-            start => "20261203T020000Z", end => "20261203T023000Z", reservation => "261203-AB3C",
-            room => minijinja::context! { id => "812 3456 7890", passcode => "p,;w", url => "https://zoom.us/j/81234567890?pwd=abcdefghijklmnopqrstuvwxyz0123456789" },
+        let invite = Invite {
+            uid: "261203-AB3C@example.jp".into(),
+            sequence: 0,
+            stamp: "20261125T010000Z".into(),
+            start: "20261203T020000Z".into(),
+            end: "20261203T023000Z".into(),
+            reservation: "261203-AB3C".into(),
+            room: crate::mail::notice::RoomView {
+                id: "812 3456 7890".into(),
+                passcode: Some("p,;w".into()),
+                url: Some(
+                    "https://zoom.us/j/81234567890?pwd=abcdefghijklmnopqrstuvwxyz0123456789".into(),
+                ),
+            },
         };
-        let ics = c.calendar(ctx, "PUBLISH").expect("ics");
+        let ics = c.calendar(&invite, "PUBLISH").expect("ics");
         assert!(ics.content_type.starts_with("text/calendar"));
         let body = &ics.body;
         assert!(body.starts_with("BEGIN:VCALENDAR\r\n"));
@@ -514,12 +546,20 @@ mod tests {
         assert!(unfolded.contains("STATUS:CONFIRMED"));
         assert!(unfolded.contains("UID:261203-AB3C@example.jp"));
         assert!(unfolded.contains("パスコード p\\,\\;w"), "{unfolded}");
-        let cancel = c
-            .calendar(
-                minijinja::context! { uid => "u", sequence => 1, stamp => "s", start => "a", end => "b", reservation => "r", room => minijinja::context! { id => "1" } },
-                "CANCEL",
-            )
-            .expect("ics");
+        let gone_room = Invite {
+            uid: "u".into(),
+            sequence: 1,
+            stamp: "s".into(),
+            start: "a".into(),
+            end: "b".into(),
+            reservation: "r".into(),
+            room: crate::mail::notice::RoomView {
+                id: "1".into(),
+                passcode: None,
+                url: None,
+            },
+        };
+        let cancel = c.calendar(&gone_room, "CANCEL").expect("ics");
         assert!(cancel.body.contains("STATUS:CANCELLED"));
     }
 

@@ -7,6 +7,7 @@ pub mod ics;
 pub mod imap;
 pub mod message;
 pub mod net;
+pub mod notice;
 pub mod smtp;
 pub mod utf7;
 

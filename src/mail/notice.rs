@@ -1,0 +1,355 @@
+//! Every mail the desk writes to a seeker or to staff, one variant per
+//! template, with typed fields: what a template may use is written here,
+//! once, and the template context is built here only
+//! ([`Notice::context`]). The desk decides which notice; `compose` renders
+//! it.
+
+use crate::mail::compose::{DateView, SlotView};
+use minijinja::Value;
+use serde::Serialize;
+
+/// Who a seeker's notice is for: every one shows the name and the
+/// request's reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct Addressee {
+    pub name: Option<String>,
+    #[serde(rename = "ref")]
+    pub reference: String,
+}
+
+/// A meeting room as the seeker needs it: ID, passcode, join URL.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomView {
+    pub id: String,
+    /// None only for a room no longer in the config (its ID is all we know).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+    pub url: Option<String>,
+}
+
+/// The calendar invitation (`invite.ics.j2`) attached to confirmations and
+/// cancellations.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invite {
+    pub uid: String,
+    /// 0 for PUBLISH, 1 for CANCEL (it replaces the PUBLISH).
+    pub sequence: u32,
+    pub stamp: String,
+    pub start: String,
+    pub end: String,
+    pub reservation: String,
+    pub room: RoomView,
+}
+
+/// A booking named in a notice.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookingView {
+    pub reservation: String,
+    pub slot: Option<SlotView>,
+}
+
+/// Who cancelled, as the cancellation notice words it.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CancelledBy {
+    Seeker,
+    Staff,
+}
+
+/// The fields of the note to staff.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffNote {
+    pub reservation: Option<String>,
+    pub slot: Option<SlotView>,
+    pub needs: Vec<String>,
+    pub no_shows: u32,
+    pub reason: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub state: String,
+    pub received_at: String,
+    pub answer_by: DateView,
+    pub subject: String,
+    pub folder: String,
+}
+
+/// The staff's morning digest: sessions of today and the next business
+/// day, what waits for staff, lapses and no-shows since the last one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Digest {
+    pub today: DateView,
+    pub next_day: DateView,
+    pub today_sessions: Vec<DigestSession>,
+    pub next_sessions: Vec<DigestSession>,
+    pub waiting: Vec<DigestWaiting>,
+    pub lapsed: Vec<DigestRequest>,
+    pub no_shows: Vec<DigestNoShow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestSession {
+    pub start: String,
+    pub end: String,
+    pub reservation: String,
+    pub room: String,
+    pub by_staff: bool,
+    pub name: Option<String>,
+    pub needs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestWaiting {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub name: Option<String>,
+    pub answer_by: DateView,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestRequest {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestNoShow {
+    pub reservation: String,
+    pub name: Option<String>,
+    pub excused: bool,
+    pub start: String,
+}
+
+/// One mail, by template.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// `confirm`: booked by the seeker's consent.
+    Confirm {
+        to: Addressee,
+        booking: BookingView,
+        room: Option<RoomView>,
+    },
+    /// `staff_booked`: a follow-up session staff booked (第6条(4)).
+    StaffBooked {
+        to: Addressee,
+        booking: BookingView,
+        room: Option<RoomView>,
+    },
+    /// `cancelled`.
+    Cancelled {
+        to: Addressee,
+        booking: BookingView,
+        by: CancelledBy,
+    },
+    /// `same_day_cancel`: on the day, cancel by phone.
+    SameDayCancel { to: Addressee, booking: BookingView },
+    /// `confirm_by_reply`: a cancel or change needs a reply in the thread.
+    ConfirmByReply {
+        to: Addressee,
+        booking: BookingView,
+        change: bool,
+    },
+    /// `reminder`.
+    Reminder {
+        to: Addressee,
+        booking: BookingView,
+        room: Option<RoomView>,
+    },
+    /// `offer`: the slots, with the terms of use attached.
+    Offer {
+        to: Addressee,
+        reason: &'static str,
+        wished_available: bool,
+        all_wishes_met: bool,
+        slots: Vec<SlotView>,
+        cancelled: Option<BookingView>,
+    },
+    /// `missing`: what the request lacks.
+    Missing {
+        to: Addressee,
+        missing: Vec<&'static str>,
+        invalid_seeker_number: Option<String>,
+        invalid_dates: Vec<String>,
+        time_without_date: bool,
+    },
+    /// `ask_which`: a reply that chose no offered slot clearly.
+    AskWhich { to: Addressee, slots: Vec<SlotView> },
+    /// `follow_up`: 3 business days without an answer.
+    FollowUp {
+        to: Addressee,
+        lapse_date: DateView,
+        slots: Vec<SlotView>,
+    },
+    /// `lapsed`.
+    Lapsed { to: Addressee },
+    /// `withdrawn`.
+    Withdrawn { to: Addressee },
+    /// `after_booking`: mail about a booking, passed to staff.
+    AfterBooking { to: Addressee, answer_by: DateView },
+    /// `forwarded`: a question, passed to staff; the offer stays open.
+    Forwarded {
+        to: Addressee,
+        answer_by: DateView,
+        slots: Vec<SlotView>,
+    },
+    /// `holding`: staff will answer (refused seeker, too many no-shows).
+    Holding {
+        to: Addressee,
+        answer_by: DateView,
+        reason: &'static str,
+    },
+    /// `staff`: a note to the office's staff address.
+    Staff(StaffNote),
+    /// `digest`: the staff's morning digest.
+    Digest(Digest),
+}
+
+impl Notice {
+    /// The template's name (`templates/{kind}.txt.j2`), also the outbox kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::Confirm { .. } => "confirm",
+            Notice::StaffBooked { .. } => "staff_booked",
+            Notice::Cancelled { .. } => "cancelled",
+            Notice::SameDayCancel { .. } => "same_day_cancel",
+            Notice::ConfirmByReply { .. } => "confirm_by_reply",
+            Notice::Reminder { .. } => "reminder",
+            Notice::Offer { .. } => "offer",
+            Notice::Missing { .. } => "missing",
+            Notice::AskWhich { .. } => "ask_which",
+            Notice::FollowUp { .. } => "follow_up",
+            Notice::Lapsed { .. } => "lapsed",
+            Notice::Withdrawn { .. } => "withdrawn",
+            Notice::AfterBooking { .. } => "after_booking",
+            Notice::Forwarded { .. } => "forwarded",
+            Notice::Holding { .. } => "holding",
+            Notice::Staff(_) => "staff",
+            Notice::Digest(_) => "digest",
+        }
+    }
+
+    /// Whether the terms of use go with it (offers: consent is to them).
+    pub fn attaches_terms(&self) -> bool {
+        matches!(self, Notice::Offer { .. })
+    }
+
+    /// The template's context: the addressee's fields and the variant's.
+    pub fn context(&self) -> Value {
+        let with = |to: &Addressee, rest: Value| {
+            minijinja::context! { name => to.name.clone(), ref => to.reference.clone(), ..rest }
+        };
+        let booked = |to: &Addressee, b: &BookingView, rest: Value| {
+            with(
+                to,
+                minijinja::context! { reservation => b.reservation.clone(), slot => b.slot.clone(), ..rest },
+            )
+        };
+        match self {
+            Notice::Confirm { to, booking, room }
+            | Notice::StaffBooked { to, booking, room }
+            | Notice::Reminder { to, booking, room } => {
+                booked(to, booking, minijinja::context! { room => room.clone() })
+            }
+            Notice::Cancelled { to, booking, by } => {
+                booked(to, booking, minijinja::context! { by => *by })
+            }
+            Notice::SameDayCancel { to, booking } => booked(to, booking, minijinja::context! {}),
+            Notice::ConfirmByReply {
+                to,
+                booking,
+                change,
+            } => booked(to, booking, minijinja::context! { change => *change }),
+            Notice::Offer {
+                to,
+                reason,
+                wished_available,
+                all_wishes_met,
+                slots,
+                cancelled,
+            } => with(
+                to,
+                minijinja::context! {
+                    reason => *reason, wished_available => *wished_available,
+                    all_wishes_met => *all_wishes_met, slots => slots.clone(),
+                    cancelled => cancelled.clone(),
+                },
+            ),
+            Notice::Missing {
+                to,
+                missing,
+                invalid_seeker_number,
+                invalid_dates,
+                time_without_date,
+            } => with(
+                to,
+                minijinja::context! {
+                    missing => missing.clone(), invalid_seeker_number => invalid_seeker_number.clone(),
+                    invalid_dates => invalid_dates.clone(), time_without_date => *time_without_date,
+                },
+            ),
+            Notice::AskWhich { to, slots } => {
+                with(to, minijinja::context! { slots => slots.clone() })
+            }
+            Notice::FollowUp {
+                to,
+                lapse_date,
+                slots,
+            } => with(
+                to,
+                minijinja::context! { lapse_date => lapse_date.clone(), slots => slots.clone() },
+            ),
+            Notice::Lapsed { to } | Notice::Withdrawn { to } => with(to, minijinja::context! {}),
+            Notice::AfterBooking { to, answer_by } => {
+                with(to, minijinja::context! { answer_by => answer_by.clone() })
+            }
+            Notice::Forwarded {
+                to,
+                answer_by,
+                slots,
+            } => with(
+                to,
+                minijinja::context! { answer_by => answer_by.clone(), slots => slots.clone() },
+            ),
+            Notice::Holding {
+                to,
+                answer_by,
+                reason,
+            } => with(
+                to,
+                minijinja::context! { answer_by => answer_by.clone(), reason => *reason },
+            ),
+            Notice::Staff(note) => Value::from_serialize(note),
+            Notice::Digest(digest) => Value::from_serialize(digest),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_has_the_addressee_and_the_variant_fields() {
+        let to = Addressee {
+            name: Some("山田 太郎".into()),
+            reference: "K7M2QP".into(),
+        };
+        let ctx = Notice::Holding {
+            to,
+            answer_by: DateView {
+                year: 2026,
+                month: 12,
+                day: 4,
+                wd: 4,
+            },
+            reason: "refused",
+        }
+        .context();
+        let get = |k: &str| ctx.get_attr(k).map(|v| v.to_string()).unwrap_or_default();
+        assert_eq!(get("name"), "山田 太郎");
+        assert_eq!(get("ref"), "K7M2QP");
+        assert_eq!(get("reason"), "refused");
+        assert!(ctx.get_attr("answer_by").is_ok_and(|v| !v.is_undefined()));
+    }
+}

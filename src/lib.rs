@@ -8,7 +8,9 @@
 //!   - [`core::text`]: full-width digits, dashes, HTML to text.
 //!   - [`core::quote`]: the sender's own words without quotes and signature.
 //!   - [`core::classify`]: machine mail (RFC 3834, bounces, 自動返信).
-//!   - [`core::understand`]: text → `BookingRequest` / `ReplyIntent`.
+//!   - [`core::understand`]: text → `BookingRequest` (the request's fields),
+//!     with `wishes` (dates and times), `reply` (`ReplyIntent`), `booked`
+//!     (mail about a booking) and `needs` in files of their own.
 //!   - [`core::calendar`]: holidays, business days, slots, cutoffs.
 //!   - [`core::booking`]: `step(request, event, ctx) -> (request, effects)`.
 //! - [`mail`]: the edges to the mail system.

@@ -535,6 +535,15 @@ async fn check(path: &std::path::Path) -> Result<ExitCode> {
             println!("smtp: {e}");
         }
     }
+    // Copies of sent mail go to smtp.from; an alias of the account is fine,
+    // another mailbox is not (they would never come back).
+    let account = yoyaku::config::bare_address(&cfg.imap.username);
+    if account.contains('@') && account != cfg.from_address() {
+        println!(
+            "smtp.from: {} is not the IMAP account {account}: unless it is an alias, the copies of sent mail (the sent folder, the proof a mail was sent) will not come back to this mailbox",
+            cfg.from_address()
+        );
+    }
     let cal = &cfg.calendar;
     let slots = cal.bookable_slots(Utc::now());
     println!(

@@ -273,6 +273,7 @@ impl Desk {
                                 timers = r.timers,
                                 sent = r.sent,
                                 send_failures = r.send_failures,
+                                copies = r.copies,
                                 "pass done"
                             );
                         }

@@ -1,0 +1,72 @@
+//! Mail about a confirmed booking: cancel, change, another session.
+
+use super::*;
+
+/// What a mail about a confirmed booking asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookedIntent {
+    /// Cancel the booking (キャンセル, 取り消し, 行けなくなった …).
+    Cancel,
+    /// Move it; the new wishes if any were given.
+    Change(Vec<Wish>),
+    /// Another session besides this one (次回, 2回目 …).
+    Another(Vec<Wish>),
+    /// Anything else (thanks, a question): a person reads it.
+    Other,
+}
+
+pub(super) static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"変更|変え(?:て|たい|られ)|振り?替|別の日|ずらし|ずらせ|延期|日程(?:を|の)?(?:調整|再調整)|日を改め")
+        .expect("change regex")
+});
+pub(super) static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"次回|次の(?:相談|予約)|[2２二]回目|もう(?:一|1|１)(?:度|回)|追加で|別途|引き続き|続けて",
+    )
+    .expect("another regex")
+});
+
+/// Reads a mail about the booking of `booked` (quotes already removed).
+pub fn parse_booked(
+    text: &str,
+    booked: Option<crate::core::calendar::Slot>,
+    today: NaiveDate,
+    cal: &Calendar,
+) -> BookedIntent {
+    let normalized: String = normalize(text)
+        .lines()
+        .filter(|l| !DATE_ONLY_LINE.is_match(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Naming the booked slot (or only its day) is naming the booking, not a new wish.
+    let wishes: Vec<Wish> = parse_wishes(&normalized, today, cal)
+        .wishes
+        .into_iter()
+        .filter(|w| {
+            booked.is_none_or(|b| {
+                w.date != b.date || !(w.time.is_none() || w.time == Some(WishTime::At(b.start)))
+            })
+        })
+        .collect();
+    // "キャンセルはしません", "キャンセルする場合は?": about cancelling, not a request to.
+    let hypothetical = NOT_CANCELLING.is_match(&normalized) || CONDITIONAL.is_match(&normalized);
+    // "電話番号を変更しました" is not a move: a change names a date or the schedule.
+    if CHANGE.is_match(&normalized)
+        && !hypothetical
+        && (!wishes.is_empty() || SCHEDULE.is_match(&normalized))
+    {
+        return BookedIntent::Change(wishes);
+    }
+    if CANCEL_BOOKING.is_match(&normalized) && !hypothetical {
+        // "3日はキャンセルして10日に": a move.
+        return if wishes.is_empty() {
+            BookedIntent::Cancel
+        } else {
+            BookedIntent::Change(wishes)
+        };
+    }
+    if ANOTHER.is_match(&normalized) && !wishes.is_empty() {
+        return BookedIntent::Another(wishes);
+    }
+    BookedIntent::Other
+}

@@ -3,7 +3,8 @@
 //! # Layout
 //! The flow of a mail is: **mail in → understand → decide → outbox → mail out**.
 //!
-//! - [`config`]: TOML → validated [`config::Config`]; errors name the key.
+//! - [`config`]: TOML (`config::raw`, serde with defaults) → validated
+//!   [`config::Config`]; errors name the key.
 //! - [`core`]: pure, no I/O, never reads the clock.
 //!   - [`core::text`]: full-width digits, dashes, HTML to text.
 //!   - [`core::quote`]: the sender's own words without quotes and signature.
@@ -12,7 +13,9 @@
 //!     with `wishes` (dates and times), `reply` (`ReplyIntent`), `booked`
 //!     (mail about a booking) and `needs` in files of their own.
 //!   - [`core::calendar`]: holidays, business days, slots, cutoffs.
-//!   - [`core::booking`]: `step(request, event, ctx) -> (request, effects)`.
+//!   - [`core::booking`]: `step(request, event, ctx) -> (request, effects)`;
+//!     a booking's own status and its transitions (`booking::status`), the
+//!     slots an offer shows and the next timer (`booking::schedule`).
 //! - [`mail`]: the edges to the mail system.
 //!   - [`mail::message`]: raw RFC 5322 bytes → `Inbound` (mail-parser).
 //!   - [`mail::header`]: subjects as clients really send them (mislabelled

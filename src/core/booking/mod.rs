@@ -9,6 +9,12 @@ use chrono::{DateTime, NaiveTime, Utc};
 use std::collections::HashSet;
 use std::fmt;
 
+mod schedule;
+mod status;
+
+pub use schedule::*;
+pub use status::*;
+
 /// Where a request stands. Stored as text (see `as_str`) with a CHECK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -78,68 +84,6 @@ impl State {
 }
 
 impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A booking's own status, beside its request's state: a request can be
-/// booked again after a cancellation, and its old bookings keep theirs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BookingStatus {
-    /// Booked and not yet over: the only status that holds a room.
-    Confirmed,
-    Cancelled,
-    NoShow,
-    Attended,
-}
-
-/// What ends a booking (the transitions of [`BookingStatus`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BookingOutcome {
-    Cancel,
-    NoShow,
-    /// Also corrects a no-show recorded by mistake.
-    Attend,
-}
-
-impl BookingStatus {
-    pub const ALL: [BookingStatus; 4] = [
-        BookingStatus::Confirmed,
-        BookingStatus::Cancelled,
-        BookingStatus::NoShow,
-        BookingStatus::Attended,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BookingStatus::Confirmed => "confirmed",
-            BookingStatus::Cancelled => "cancelled",
-            BookingStatus::NoShow => "no_show",
-            BookingStatus::Attended => "attended",
-        }
-    }
-
-    /// The stored name back to the status (the inverse of `as_str`).
-    pub fn parse(s: &str) -> Option<BookingStatus> {
-        BookingStatus::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// The status after `outcome`, or None when it does not apply (a
-    /// cancelled booking cannot be attended, an attended one not cancelled).
-    pub fn after(self, outcome: BookingOutcome) -> Option<BookingStatus> {
-        match (self, outcome) {
-            (BookingStatus::Confirmed, BookingOutcome::Cancel) => Some(BookingStatus::Cancelled),
-            (BookingStatus::Confirmed, BookingOutcome::NoShow) => Some(BookingStatus::NoShow),
-            (BookingStatus::Confirmed | BookingStatus::NoShow, BookingOutcome::Attend) => {
-                Some(BookingStatus::Attended)
-            }
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for BookingStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -769,112 +713,6 @@ fn offer(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> Vec<Effe
     next.offered_at = Some(ctx.now);
     next.followed_up_at = None;
     vec![Effect::Offer { slots, reason }]
-}
-
-/// The slots to offer for these wishes: the wished ones that are free, else
-/// the nearest free alternatives to the first wish.
-pub fn offer_slots(wishes: &[Wish], ctx: &Context<'_>) -> Vec<Slot> {
-    let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN);
-    let mut chosen: Vec<Slot> = Vec::new();
-    for wish in wishes {
-        let day: Vec<Slot> = ctx
-            .cal
-            .slot_times
-            .iter()
-            .map(|&t| Slot::new(wish.date, t))
-            .filter(|s| ctx.free(*s))
-            .collect();
-        let picked: Vec<Slot> = match wish.time {
-            Some(WishTime::At(t)) if ctx.cal.slot_times.contains(&t) => {
-                day.into_iter().filter(|s| s.start == t).collect()
-            }
-            // A time between slots ("10時"): the slots of that day, nearest first.
-            Some(WishTime::At(t)) => {
-                let mut d = day;
-                d.sort_by_key(|s| (s.start - t).num_minutes().abs());
-                d.truncate(2);
-                d
-            }
-            Some(WishTime::Morning) => day.into_iter().filter(|s| s.start < noon).collect(),
-            Some(WishTime::Afternoon) => day.into_iter().filter(|s| s.start >= noon).collect(),
-            None => day,
-        };
-        for s in picked {
-            if !chosen.contains(&s) {
-                chosen.push(s);
-            }
-        }
-    }
-    if !chosen.is_empty() {
-        chosen.truncate(MAX_OPTIONS);
-        return chosen;
-    }
-    let anchor = match wishes.first() {
-        Some(w) => {
-            let t = match w.time {
-                Some(WishTime::At(t)) => t,
-                Some(WishTime::Afternoon) => NaiveTime::from_hms_opt(13, 30, 0).unwrap_or(noon),
-                _ => NaiveTime::from_hms_opt(9, 30, 0).unwrap_or(noon),
-            };
-            ctx.cal.instant(w.date, t)
-        }
-        None => ctx.now,
-    };
-    let mut free: Vec<Slot> = ctx
-        .cal
-        .bookable_slots(ctx.now)
-        .into_iter()
-        .filter(|s| !ctx.full.contains(s))
-        .collect();
-    free.sort_by_key(|s| {
-        (
-            (ctx.cal.slot_start_utc(*s) - anchor).num_minutes().abs(),
-            *s,
-        )
-    });
-    free.truncate(ALTERNATIVES);
-    free.sort();
-    free
-}
-
-/// When the next timer of a request fires, and which.
-pub fn next_timer(req: &Request, cal: &Calendar, rules: &Rules) -> Option<(DateTime<Utc>, Event)> {
-    let last_cutoff = req.offered.iter().map(|s| cal.cutoff(*s)).max();
-    match req.state {
-        State::Offered => {
-            let follow_up = cal.business_days_after(req.offered_at?, 3);
-            let cutoff = last_cutoff?;
-            if cutoff <= follow_up {
-                Some((cutoff, Event::LapseDue))
-            } else {
-                Some((follow_up, Event::FollowUpDue))
-            }
-        }
-        State::FollowedUp => {
-            let lapse = cal.end_of_next_business_day(req.followed_up_at?);
-            Some((lapse.min(last_cutoff.unwrap_or(lapse)), Event::LapseDue))
-        }
-        State::Booked => {
-            let slot = req.booked?;
-            let no_show = cal.slot_start_utc(slot)
-                + chrono::Duration::minutes(rules.no_show_after_minutes.max(0));
-            let reminder = rules.reminder_at.and_then(|at| {
-                if req.reminded_at.is_some() {
-                    return None;
-                }
-                let day = cal.previous_business_day(slot.date);
-                let when = cal.instant(day, at);
-                // Booked on the reminder day or later: the confirmation is fresh.
-                let booked_day = req.booked_at.map(|b| cal.local_date(b));
-                (booked_day.is_none_or(|b| b < day) && when < no_show).then_some(when)
-            });
-            match reminder {
-                Some(when) => Some((when, Event::ReminderDue)),
-                None => Some((no_show, Event::NoShowDue)),
-            }
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@
 //!   - [`core::understand`]: text → `BookingRequest` (the request's fields),
 //!     with `wishes` (dates and times), `reply` (`ReplyIntent`), `booked`
 //!     (mail about a booking) and `needs` in files of their own.
+//!   - [`core::route`]: the routing rules that need no request: whether a
+//!     mail is read at all, where it is filed, the daily limits' verdicts,
+//!     the references it quotes, where an answer goes.
 //!   - [`core::calendar`]: holidays, business days, slots, cutoffs.
 //!   - [`core::booking`]: `step(request, event, ctx) -> (request, effects)`;
 //!     a booking's own status and its transitions (`booking::status`), the

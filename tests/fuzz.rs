@@ -1,4 +1,5 @@
-//! A mutation fuzzer over the parse → understand → decide path, on stable
+//! A mutation fuzzer over the parse → route → understand → decide path
+//! (the desk's own `core::route` functions), on stable
 //! Rust (cargo-fuzz needs nightly). Seeds are real requests and replies in
 //! the encodings seekers use; each round mutates one (bit flips, inserted
 //! MIME and Japanese tokens, cut and spliced ranges) and runs it through
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 use yoyaku::core::booking::{step, Context, Event, Request, Rules, StaffAction, Standing, State};
 use yoyaku::core::calendar::{Calendar, Slot};
 use yoyaku::core::quote::own_text;
+use yoyaku::core::route;
 use yoyaku::core::understand::{parse_booked, parse_reply, parse_request, session_needs};
 use yoyaku::mail::message;
 
@@ -154,9 +156,34 @@ fn exercise(raw: &[u8], state_pick: usize) {
         .expect("now")
         .with_timezone(&Utc);
     let inbound = message::parse(raw);
+    // The desk's own routing of the mail, as it runs it.
+    let office = route::Addresses {
+        own: "desk@office.example.jp",
+        staff: "staff@office.example.jp",
+    };
+    let envelope = route::Envelope {
+        parsed: inbound.parsed,
+        from: &inbound.from,
+        kind: inbound.kind,
+        too_complex: inbound.too_complex,
+    };
+    let screened = route::screen(&envelope, &office);
+    let _ = (
+        screened.filing(),
+        screened.outcome(),
+        screened.tells_staff(),
+    );
+    let _ = route::subject_reference(&inbound.subject);
+    let _ = route::reservation_numbers(&inbound.subject, &inbound.body);
     let offered: Vec<Slot> = cal.bookable_slots(now).into_iter().take(4).collect();
     let own = own_text(&inbound.body, true);
     let req = parse_request(&own_text(&inbound.body, false), today, &cal);
+    let _ = route::contact_address(
+        req.email.as_deref(),
+        inbound.reply_to.as_deref(),
+        &inbound.from,
+        &office,
+    );
     let intent = parse_reply(&own, &offered, today, &cal);
     let booked = parse_booked(&own, offered.first().copied(), today, &cal);
     let needs = session_needs(&own);

@@ -6,5 +6,6 @@ pub mod booking;
 pub mod calendar;
 pub mod classify;
 pub mod quote;
+pub mod route;
 pub mod text;
 pub mod understand;

@@ -2,16 +2,7 @@
 //! routing of one message, then the step of the core's state machine.
 
 use super::*;
-
-pub(super) static RESERVATION: LazyLock<Regex> =
-    // Not \b: between 予約番号 and the digits there is no word boundary.
-    LazyLock::new(|| {
-        Regex::new(r"(?:^|[^0-9A-Za-z])(\d{6}-[A-Za-z0-9]{4})(?:$|[^0-9A-Za-z])")
-            .expect("reservation regex")
-    });
-
-pub(super) static SUBJECT_REF: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
+use crate::core::route;
 
 impl Desk {
     pub(super) async fn decide_and_apply(
@@ -21,37 +12,33 @@ impl Desk {
         now: DateTime<Utc>,
     ) -> Result<(Filing, &'static str, Option<i64>), DeskError> {
         let own = self.cfg.from_address();
-        if !inbound.parsed || inbound.from.is_empty() {
-            self.notify_staff(tx, None, "unreadable", &inbound.subject, now)
-                .await?;
-            return Ok((Filing::Staff, "unreadable", None));
-        }
-        if inbound.from == own {
-            return Ok((Filing::Machine, "own_mail", None));
-        }
-        if inbound.too_complex && inbound.kind == MailKind::Person {
-            self.notify_staff(tx, None, "too_complex", &inbound.subject, now)
-                .await?;
-            return Ok((Filing::Staff, "too_complex", None));
-        }
-        match inbound.kind {
-            MailKind::Bounce => {
-                self.notify_staff(tx, None, "bounce", &inbound.subject, now)
+        let staff = crate::config::bare_address(&self.cfg.office.staff_address);
+        let office = route::Addresses {
+            own: &own,
+            staff: &staff,
+        };
+        let envelope = route::Envelope {
+            parsed: inbound.parsed,
+            from: &inbound.from,
+            kind: inbound.kind,
+            too_complex: inbound.too_complex,
+        };
+        let screened = route::screen(&envelope, &office);
+        if screened != route::Screen::Read {
+            if let Some(reason) = screened.tells_staff() {
+                self.notify_staff(tx, None, reason, &inbound.subject, now)
                     .await?;
-                return Ok((Filing::Machine, "bounce", None));
             }
-            MailKind::AutoReply | MailKind::Bulk => return Ok((Filing::Machine, "machine", None)),
-            MailKind::Person => {}
-        }
-        if inbound.from == crate::config::bare_address(&self.cfg.office.staff_address) {
-            return Ok((Filing::Staff, "from_staff", None));
+            return Ok((screened.filing(), screened.outcome(), None));
         }
         // A flood from one address goes to staff (told once a day) and gets
         // no answers: it cannot fill the outbox or crowd out other seekers.
         let day_ago = now - ChronoDuration::hours(24);
         let (recent, told) = processed::recent_from(tx, &inbound.from, day_ago).await?;
-        if recent >= i64::from(self.cfg.per_sender_per_day) {
-            if !told {
+        if let route::Limit::Over { tell_staff } =
+            route::limit(recent, self.cfg.per_sender_per_day, told)
+        {
+            if tell_staff {
                 self.notify_staff(tx, None, "flood_sender", &inbound.subject, now)
                     .await?;
             }
@@ -68,8 +55,8 @@ impl Desk {
             Some(r) => outbox::sent_any_of(tx, r.id, &inbound.thread_ids).await?,
             None => false,
         };
-        if let Some(caps) = SUBJECT_REF.captures(&inbound.subject) {
-            let by_ref = requests::find_by_ref(tx, &caps[1])
+        if let Some(reference) = route::subject_reference(&inbound.subject) {
+            let by_ref = requests::find_by_ref(tx, &reference)
                 .await?
                 .filter(|r| r.seeker_address == inbound.from);
             match (&existing, by_ref) {
@@ -84,9 +71,7 @@ impl Desk {
         if existing.is_none() {
             // A new mail quoting a reservation number (予約番号 261203-AB3C)
             // belongs to that booking, when it comes from the bound address.
-            let text = format!("{}\n{}", inbound.subject, inbound.body);
-            for caps in RESERVATION.captures_iter(&crate::core::text::normalize(&text)) {
-                let reservation = caps[1].to_ascii_uppercase();
+            for reservation in route::reservation_numbers(&inbound.subject, &inbound.body) {
                 if let Some(b) = bookings::find_by_reservation(tx, &reservation).await? {
                     existing = requests::find_by_id(tx, b.request_id)
                         .await?
@@ -187,27 +172,25 @@ impl Desk {
             None => {
                 let parsed = as_request
                     .unwrap_or_else(|| parse_request(&own_text(&inbound.body, false), today, cal));
-                // The contact address stated in the body, else Reply-To, else
-                // the sender; never one of the office's own addresses.
-                let staff = crate::config::bare_address(&self.cfg.office.staff_address);
-                let usable = |a: &String| *a != own && *a != staff;
-                let to = parsed
-                    .email
-                    .clone()
-                    .map(|e| e.to_ascii_lowercase())
-                    .filter(usable)
-                    .or_else(|| inbound.reply_to.clone().filter(usable))
-                    .unwrap_or_else(|| inbound.from.clone());
+                let to = route::contact_address(
+                    parsed.email.as_deref(),
+                    inbound.reply_to.as_deref(),
+                    &inbound.from,
+                    &office,
+                );
                 // Many new requests under one 求職番号 in a day (from any
                 // addresses): staff look at them; no more automatic answers.
                 if let Some(number) = parsed.seeker_number.as_deref() {
                     let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
-                    if recent >= i64::from(self.cfg.per_seeker_per_day) {
-                        let told = format!("flood_seeker:{number}:{today}");
-                        if office::get_meta(tx, &told).await?.is_none() {
+                    let told_key = format!("flood_seeker:{number}:{today}");
+                    let told = office::get_meta(tx, &told_key).await?.is_some();
+                    if let route::Limit::Over { tell_staff } =
+                        route::limit(recent, self.cfg.per_seeker_per_day, told)
+                    {
+                        if tell_staff {
                             self.notify_staff(tx, None, "flood_seeker", &inbound.subject, now)
                                 .await?;
-                            office::set_meta(tx, &told, "1").await?;
+                            office::set_meta(tx, &told_key, "1").await?;
                         }
                         warn!(
                             recent,

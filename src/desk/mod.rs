@@ -18,7 +18,6 @@ use crate::core::booking::{
     self, By, Context, Effect, Event, Request, StaffAction, StaffReason, Standing, State,
 };
 use crate::core::calendar::Slot;
-use crate::core::classify::MailKind;
 use crate::core::quote::own_text;
 use crate::core::understand::{
     parse_booked, parse_reply, parse_request, session_needs, BookedIntent, WishTime,
@@ -34,12 +33,10 @@ use crate::store::{
     RequestRow, Savepoint, Store, StoreError, Tx,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
@@ -95,15 +92,7 @@ pub struct PassReport {
     pub copies: usize,
 }
 
-/// Where a handled message is filed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Filing {
-    Handled,
-    Staff,
-    Machine,
-    /// Our own copy of a mail we sent (see `mail::smtp`).
-    Sent,
-}
+pub use crate::core::route::Filing;
 
 pub struct Desk {
     cfg: Config,

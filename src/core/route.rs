@@ -1,0 +1,255 @@
+//! Routing an inbound mail, the rules that need no request: whether it is
+//! read at all (unreadable, our own, too complex, machine mail, from staff),
+//! where it is filed, the daily limits' verdicts, the references it quotes
+//! and the address an answer goes to. Pure: facts in, verdict out; the desk
+//! gathers the facts and carries out the verdict, and the fuzzer calls the
+//! same functions.
+
+use crate::core::classify::MailKind;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Where a handled message is filed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filing {
+    Handled,
+    Staff,
+    Machine,
+    /// Our own copy of a mail we sent (see `mail::smtp`).
+    Sent,
+}
+
+/// What routing needs to know of a mail before any request is looked at.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    /// Whether the bytes parsed as a message at all.
+    pub parsed: bool,
+    /// The sender's bare address, lower-cased (empty when none).
+    pub from: &'a str,
+    pub kind: MailKind,
+    /// More parts or nesting than a person writes: staff read it.
+    pub too_complex: bool,
+}
+
+/// The office's own addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct Addresses<'a> {
+    /// `smtp.from`: the desk's mailbox.
+    pub own: &'a str,
+    /// `office.staff_address`.
+    pub staff: &'a str,
+}
+
+/// The first verdict on a mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// A person's mail: read it (the sender's daily limit comes next).
+    Read,
+    /// Not a message, or no sender: staff are told.
+    Unreadable,
+    /// From our own address but not one of our copies (a loop, a forgery).
+    OwnMail,
+    /// A person's mail too complex to read safely: staff are told.
+    TooComplex,
+    /// A delivery failure of our mail: staff are told.
+    Bounce,
+    /// Auto-replies, lists, bulk: never answered.
+    Machine,
+    /// Staff writing to the desk's mailbox: theirs to read.
+    FromStaff,
+}
+
+impl Screen {
+    /// Where the mail is filed, when it is not read.
+    pub fn filing(self) -> Filing {
+        match self {
+            Screen::Read => Filing::Handled,
+            Screen::Unreadable | Screen::TooComplex | Screen::FromStaff => Filing::Staff,
+            Screen::OwnMail | Screen::Bounce | Screen::Machine => Filing::Machine,
+        }
+    }
+
+    /// The outcome recorded with the processed mark.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Screen::Read => "handled",
+            Screen::Unreadable => "unreadable",
+            Screen::OwnMail => "own_mail",
+            Screen::TooComplex => "too_complex",
+            Screen::Bounce => "bounce",
+            Screen::Machine => "machine",
+            Screen::FromStaff => "from_staff",
+        }
+    }
+
+    /// The reason of the note staff get, if any.
+    pub fn tells_staff(self) -> Option<&'static str> {
+        match self {
+            Screen::Unreadable => Some("unreadable"),
+            Screen::TooComplex => Some("too_complex"),
+            Screen::Bounce => Some("bounce"),
+            _ => None,
+        }
+    }
+}
+
+/// The first verdict: in this order, since a bounce may be too complex and
+/// staff may write from an address that is also a seeker's.
+pub fn screen(mail: &Envelope<'_>, office: &Addresses<'_>) -> Screen {
+    if !mail.parsed || mail.from.is_empty() {
+        return Screen::Unreadable;
+    }
+    if mail.from == office.own {
+        return Screen::OwnMail;
+    }
+    if mail.too_complex && mail.kind == MailKind::Person {
+        return Screen::TooComplex;
+    }
+    match mail.kind {
+        MailKind::Bounce => return Screen::Bounce,
+        MailKind::AutoReply | MailKind::Bulk => return Screen::Machine,
+        MailKind::Person => {}
+    }
+    if mail.from == office.staff {
+        return Screen::FromStaff;
+    }
+    Screen::Read
+}
+
+/// A daily limit's verdict: under it, or over it (staff told once a day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Under,
+    Over { tell_staff: bool },
+}
+
+/// `recent` mails (or requests) in the last 24 hours against `per_day`;
+/// `told` says whether staff were told already today.
+pub fn limit(recent: i64, per_day: u32, told: bool) -> Limit {
+    if recent >= i64::from(per_day) {
+        Limit::Over { tell_staff: !told }
+    } else {
+        Limit::Under
+    }
+}
+
+static SUBJECT_REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"受付番号\s*[:：]?\s*([A-Z0-9]{6})").expect("ref regex"));
+
+static RESERVATION: LazyLock<Regex> =
+    // Not \b: between 予約番号 and the digits there is no word boundary.
+    LazyLock::new(|| {
+        Regex::new(r"(?:^|[^0-9A-Za-z])(\d{6}-[A-Za-z0-9]{4})(?:$|[^0-9A-Za-z])")
+            .expect("reservation regex")
+    });
+
+/// The request reference our subjects carry (受付番号 K7M2QP), if any.
+pub fn subject_reference(subject: &str) -> Option<String> {
+    SUBJECT_REF.captures(subject).map(|c| c[1].to_string())
+}
+
+/// Reservation numbers (261203-AB3C) quoted in the subject or body, in
+/// order, upper-cased.
+pub fn reservation_numbers(subject: &str, body: &str) -> Vec<String> {
+    let text = crate::core::text::normalize(&format!("{subject}\n{body}"));
+    RESERVATION
+        .captures_iter(&text)
+        .map(|c| c[1].to_ascii_uppercase())
+        .collect()
+}
+
+/// Where the answer to a new request goes: the contact address stated in
+/// the body, else Reply-To, else the sender; never one of the office's own.
+pub fn contact_address(
+    stated: Option<&str>,
+    reply_to: Option<&str>,
+    from: &str,
+    office: &Addresses<'_>,
+) -> String {
+    let usable = |a: &String| a != office.own && a != office.staff;
+    stated
+        .map(str::to_ascii_lowercase)
+        .filter(usable)
+        .or_else(|| reply_to.map(str::to_string).filter(usable))
+        .unwrap_or_else(|| from.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFICE: Addresses<'static> = Addresses {
+        own: "desk@office.jp",
+        staff: "staff@office.jp",
+    };
+
+    fn person(from: &str) -> Envelope<'_> {
+        Envelope {
+            parsed: true,
+            from,
+            kind: MailKind::Person,
+            too_complex: false,
+        }
+    }
+
+    #[test]
+    fn the_screen_keeps_its_order() {
+        assert_eq!(screen(&person("a@b.jp"), &OFFICE), Screen::Read);
+        assert_eq!(screen(&person(""), &OFFICE), Screen::Unreadable);
+        assert_eq!(screen(&person("desk@office.jp"), &OFFICE), Screen::OwnMail);
+        assert_eq!(
+            screen(&person("staff@office.jp"), &OFFICE),
+            Screen::FromStaff
+        );
+        let bounce = Envelope {
+            kind: MailKind::Bounce,
+            too_complex: true,
+            ..person("mailer-daemon@b.jp")
+        };
+        assert_eq!(screen(&bounce, &OFFICE), Screen::Bounce);
+        let complex = Envelope {
+            too_complex: true,
+            ..person("a@b.jp")
+        };
+        assert_eq!(screen(&complex, &OFFICE), Screen::TooComplex);
+        let auto = Envelope {
+            kind: MailKind::AutoReply,
+            ..person("staff@office.jp")
+        };
+        assert_eq!(screen(&auto, &OFFICE), Screen::Machine);
+        assert_eq!(Screen::Machine.filing(), Filing::Machine);
+        assert_eq!(Screen::TooComplex.tells_staff(), Some("too_complex"));
+    }
+
+    #[test]
+    fn limits_tell_staff_once() {
+        assert_eq!(limit(9, 10, false), Limit::Under);
+        assert_eq!(limit(10, 10, false), Limit::Over { tell_staff: true });
+        assert_eq!(limit(11, 10, true), Limit::Over { tell_staff: false });
+    }
+
+    #[test]
+    fn references_and_the_contact_address() {
+        assert_eq!(
+            subject_reference("Re: 予約 受付番号：K7M2QP").as_deref(),
+            Some("K7M2QP")
+        );
+        assert_eq!(subject_reference("Re: 予約"), None);
+        assert_eq!(
+            reservation_numbers("", "予約番号２６１２０３－ab3cの件"),
+            vec!["261203-AB3C".to_string()]
+        );
+        assert_eq!(
+            contact_address(Some("Me@Home.jp"), Some("r@b.jp"), "a@b.jp", &OFFICE),
+            "me@home.jp"
+        );
+        assert_eq!(
+            contact_address(Some("desk@office.jp"), Some("r@b.jp"), "a@b.jp", &OFFICE),
+            "r@b.jp"
+        );
+        assert_eq!(
+            contact_address(None, Some("staff@office.jp"), "a@b.jp", &OFFICE),
+            "a@b.jp"
+        );
+    }
+}

@@ -209,6 +209,11 @@ fn exercise(raw: &[u8], state_pick: usize) {
         booked_at: Some(now),
         ..Request::new()
     };
+    let _ = (
+        route::reader(current.state),
+        route::continues_open_request(current.state, &req),
+        route::booked_request(&[(1, current.booked)], &req.wishes, |_| true),
+    );
     let events = [
         Event::Request(req),
         Event::Reply(intent),

@@ -5,7 +5,10 @@
 //! gathers the facts and carries out the verdict, and the fuzzer calls the
 //! same functions.
 
+use crate::core::booking::State;
+use crate::core::calendar::Slot;
 use crate::core::classify::MailKind;
+use crate::core::understand::{BookingRequest, Wish};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -174,6 +177,68 @@ pub fn contact_address(
         .unwrap_or_else(|| from.to_string())
 }
 
+/// What the subject's reference adds to the thread's request: the request
+/// (when the thread found none) and whether the mail is trusted (it names
+/// the request's reference, a secret only the seeker has seen). `by_ref` is
+/// the request of that reference bound to the sender's address.
+pub fn with_reference(thread: Option<i64>, by_ref: Option<i64>) -> (Option<i64>, bool) {
+    match (thread, by_ref) {
+        (None, Some(r)) => (Some(r), true),
+        (Some(t), Some(r)) if t == r => (Some(t), true),
+        (t, _) => (t, false),
+    }
+}
+
+/// Whether a new mail (outside any thread) from the address of a request
+/// still open continues it: always while we wait for missing items, else
+/// unless it is itself a new request (it names a person or a 求職番号).
+/// Phone mailers above all write a new mail instead of replying.
+pub fn continues_open_request(open: State, fresh: &BookingRequest) -> bool {
+    let looks_new = fresh.seeker_number.is_some() || fresh.name.is_some();
+    open == State::AwaitingInfo || !looks_new
+}
+
+/// Which of the sender's booked requests a new mail that asks to cancel or
+/// move is about: the one on a date the mail names, else the only one.
+/// `booked` is each request's id and booked slot; `asks` says whether the
+/// mail asks to cancel or change that request's booking.
+pub fn booked_request(
+    booked: &[(i64, Option<Slot>)],
+    wishes: &[Wish],
+    asks: impl Fn(i64) -> bool,
+) -> Option<i64> {
+    let named: Vec<i64> = booked
+        .iter()
+        .filter(|(_, slot)| slot.is_some_and(|b| wishes.iter().any(|w| w.date == b.date)))
+        .map(|(id, _)| *id)
+        .collect();
+    let candidate = match (named.as_slice(), booked) {
+        ([one], _) => Some(*one),
+        ([], [(only, _)]) => Some(*only),
+        _ => None,
+    };
+    candidate.filter(|id| asks(*id))
+}
+
+/// How a mail to a request is read, by the request's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Still gathering the request's items: read as a request.
+    Request,
+    /// Booked: cancel, change, another session, or something for staff.
+    Booked,
+    /// An offer is out (or the request is over): read as a reply to it.
+    Reply,
+}
+
+pub fn reader(state: State) -> Reader {
+    match state {
+        State::AwaitingInfo | State::New => Reader::Request,
+        State::Booked => Reader::Booked,
+        _ => Reader::Reply,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +284,47 @@ mod tests {
         assert_eq!(screen(&auto, &OFFICE), Screen::Machine);
         assert_eq!(Screen::Machine.filing(), Filing::Machine);
         assert_eq!(Screen::TooComplex.tells_staff(), Some("too_complex"));
+    }
+
+    #[test]
+    fn which_request_a_mail_belongs_to() {
+        assert_eq!(with_reference(None, Some(7)), (Some(7), true));
+        assert_eq!(with_reference(Some(7), Some(7)), (Some(7), true));
+        assert_eq!(with_reference(Some(3), Some(7)), (Some(3), false));
+        assert_eq!(with_reference(Some(3), None), (Some(3), false));
+        let named = BookingRequest {
+            name: Some("山田".into()),
+            ..Default::default()
+        };
+        assert!(continues_open_request(State::AwaitingInfo, &named));
+        assert!(!continues_open_request(State::Offered, &named));
+        assert!(continues_open_request(
+            State::Offered,
+            &BookingRequest::default()
+        ));
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
+        let at = |d| {
+            Some(Slot::new(
+                day(d),
+                chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
+            ))
+        };
+        let wish = |d| Wish {
+            date: day(d),
+            time: None,
+        };
+        let booked = [(1, at(3)), (2, at(10))];
+        assert_eq!(booked_request(&booked, &[wish(10)], |_| true), Some(2));
+        assert_eq!(
+            booked_request(&booked, &[], |_| true),
+            None,
+            "two, none named"
+        );
+        assert_eq!(booked_request(&booked[..1], &[], |_| true), Some(1));
+        assert_eq!(booked_request(&booked[..1], &[], |_| false), None);
+        assert_eq!(reader(State::AwaitingInfo), Reader::Request);
+        assert_eq!(reader(State::Booked), Reader::Booked);
+        assert_eq!(reader(State::FollowedUp), Reader::Reply);
     }
 
     #[test]

@@ -59,13 +59,15 @@ impl Desk {
             let by_ref = requests::find_by_ref(tx, &reference)
                 .await?
                 .filter(|r| r.seeker_address == inbound.from);
-            match (&existing, by_ref) {
-                (None, Some(r)) => {
-                    existing = Some(r);
-                    trusted = true;
+            let (chosen, named) = route::with_reference(
+                existing.as_ref().map(|r| r.id),
+                by_ref.as_ref().map(|r| r.id),
+            );
+            if named {
+                trusted = true;
+                if existing.is_none() && chosen.is_some() {
+                    existing = by_ref;
                 }
-                (Some(e), Some(r)) if e.id == r.id => trusted = true,
-                _ => {}
             }
         }
         if existing.is_none() {
@@ -93,8 +95,7 @@ impl Desk {
             // new request, it continues that request.
             let since = now - ChronoDuration::days(14);
             if let Some(open) = requests::find_open_by_address(tx, &inbound.from, since).await? {
-                let looks_new = fresh.seeker_number.is_some() || fresh.name.is_some();
-                if open.machine.state == State::AwaitingInfo || !looks_new {
+                if route::continues_open_request(open.machine.state, fresh) {
                     existing = Some(open);
                 }
             }
@@ -104,27 +105,18 @@ impl Desk {
             if existing.is_none() {
                 let booked = requests::booked_by_address(tx, &inbound.from).await?;
                 let text = own_text(&inbound.body, false);
-                let pick = |r: &RequestRow| {
-                    matches!(
-                        parse_booked(&text, r.machine.booked, today, cal),
-                        BookedIntent::Cancel | BookedIntent::Change(_)
-                    )
-                };
-                let named: Vec<&RequestRow> = booked
-                    .iter()
-                    .filter(|r| {
-                        r.machine
-                            .booked
-                            .is_some_and(|b| fresh.wishes.iter().any(|w| w.date == b.date))
+                let slots: Vec<(i64, Option<Slot>)> =
+                    booked.iter().map(|r| (r.id, r.machine.booked)).collect();
+                let asks = |id: i64| {
+                    booked.iter().find(|r| r.id == id).is_some_and(|r| {
+                        matches!(
+                            parse_booked(&text, r.machine.booked, today, cal),
+                            BookedIntent::Cancel | BookedIntent::Change(_)
+                        )
                     })
-                    .collect();
-                let candidate = match (named.as_slice(), booked.as_slice()) {
-                    ([one], _) => Some(*one),
-                    ([], [only]) => Some(only),
-                    _ => None,
                 };
-                if let Some(r) = candidate.filter(|r| pick(r)) {
-                    existing = Some(r.clone());
+                if let Some(id) = route::booked_request(&slots, &fresh.wishes, asks) {
+                    existing = booked.into_iter().find(|r| r.id == id);
                 }
             }
         }
@@ -134,12 +126,12 @@ impl Desk {
             Some(row) => {
                 let ours = outbox::raws_for_request(tx, row.id).await?;
                 let fresh_mail = as_request.is_some();
-                match row.machine.state {
-                    State::AwaitingInfo | State::New => {
+                match route::reader(row.machine.state) {
+                    route::Reader::Request => {
                         let text = without_our_lines(&own_text(&inbound.body, false), &ours);
                         (row, Event::Request(parse_request(&text, today, cal)))
                     }
-                    State::Booked => {
+                    route::Reader::Booked => {
                         let text = without_our_lines(&own_text(&inbound.body, !fresh_mail), &ours);
                         needs = session_needs(&text);
                         match parse_booked(&text, row.machine.booked, today, cal) {
@@ -161,7 +153,7 @@ impl Desk {
                             }
                         }
                     }
-                    _ => {
+                    route::Reader::Reply => {
                         let text = without_our_lines(&own_text(&inbound.body, true), &ours);
                         needs = session_needs(&text);
                         let intent = parse_reply(&text, &row.machine.offered, today, cal);

@@ -161,13 +161,7 @@ fn exercise(raw: &[u8], state_pick: usize) {
         own: "desk@office.example.jp",
         staff: "staff@office.example.jp",
     };
-    let envelope = route::Envelope {
-        parsed: inbound.parsed,
-        from: &inbound.from,
-        kind: inbound.kind,
-        too_complex: inbound.too_complex,
-    };
-    let screened = route::screen(&envelope, &office);
+    let screened = route::screen(&inbound.envelope(), &office);
     let _ = (
         screened.filing(),
         screened.outcome(),

@@ -61,13 +61,7 @@ fn every_routing_case_gets_its_verdict() {
         // As a server stores it: CRLF line ends.
         let raw = case.raw.trim_start().replace('\n', "\r\n");
         let inbound = message::parse(raw.as_bytes());
-        let envelope = route::Envelope {
-            parsed: inbound.parsed,
-            from: &inbound.from,
-            kind: inbound.kind,
-            too_complex: inbound.too_complex,
-        };
-        let got = route::screen(&envelope, &OFFICE).outcome();
+        let got = route::screen(&inbound.envelope(), &OFFICE).outcome();
         if got != case.screen {
             failures.push(format!(
                 "{}: expected {}, got {got}",

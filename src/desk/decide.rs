@@ -17,13 +17,7 @@ impl Desk {
             own: &own,
             staff: &staff,
         };
-        let envelope = route::Envelope {
-            parsed: inbound.parsed,
-            from: &inbound.from,
-            kind: inbound.kind,
-            too_complex: inbound.too_complex,
-        };
-        let screened = route::screen(&envelope, &office);
+        let screened = route::screen(&inbound.envelope(), &office);
         if screened != route::Screen::Read {
             if let Some(reason) = screened.tells_staff() {
                 self.notify_staff(tx, None, reason, &inbound.subject, now)

@@ -29,6 +29,18 @@ pub struct Inbound {
     pub too_complex: bool,
 }
 
+impl Inbound {
+    /// What routing needs of this mail before any request is looked at.
+    pub fn envelope(&self) -> crate::core::route::Envelope<'_> {
+        crate::core::route::Envelope {
+            parsed: self.parsed,
+            from: &self.from,
+            kind: self.kind,
+            too_complex: self.too_complex,
+        }
+    }
+}
+
 /// Nested multiparts and body parts beyond these are not a person's mail
 /// (phone and desktop mailers nest 3 or 4 deep); bounded work per message.
 const MAX_MULTIPARTS: usize = 32;

@@ -44,9 +44,11 @@
 //!   - `desk::sender`: sends the outbox under leases, marks each mail right
 //!     after the server took it, settles mail a crash left in flight.
 //! - [`cpu`]: keeps the desk's threads on one CPU (why: see the module).
-//! - [`staff`]: what staff do from the command line (book, cancel,
-//!   attended, no-show, refuse, list, show, report, purge) and the daily
-//!   digest; through the same state machine and outbox.
+//! - [`staff`]: what staff do (book, cancel, attended, no-show, refuse,
+//!   list, show, report, purge) and the daily digest, through the same state
+//!   machine and outbox; verbs return typed views (`RequestView`, list
+//!   items, usage) and typed errors (`StaffError`); [`staff::cli`] renders
+//!   the views as text for the command line.
 
 pub mod config;
 pub mod core;

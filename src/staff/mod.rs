@@ -16,8 +16,21 @@ use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
 use crate::store::{office, outbox, parse_ts, requests, ts, RequestRow, StoreError};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use std::fmt::Write as _;
 use tracing::info;
+
+pub mod cli;
+
+/// One request as staff see it (`Desk::request_view`).
+#[derive(Debug, Clone)]
+pub struct RequestView {
+    pub request: RequestRow,
+    /// Why and since when the seeker is refused (第12条(1)), if so.
+    pub refusal: Option<(String, DateTime<Utc>)>,
+    /// Unexcused no-shows under the seeker number, when there is one.
+    pub unexcused_no_shows: Option<u32>,
+    pub bookings: Vec<BookingRecord>,
+    pub history: Vec<requests::HistoryLine>,
+}
 
 /// A session agreed during a consultation (第6条(4)).
 #[derive(Debug, Clone)]
@@ -331,138 +344,33 @@ impl Desk {
     /// `yoyaku show`: the request, its bookings with consent records, and
     /// its whole history.
     pub async fn show(&self, key: &str) -> Result<String, DeskError> {
-        let (row, _) = self.find_request(key).await?;
-        let cal = &self.config().calendar;
-        let local = |t: DateTime<Utc>| {
-            t.with_timezone(&cal.tz)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        };
+        let view = self.request_view(key).await?;
+        Ok(cli::request(&view, self.config().calendar.tz))
+    }
+
+    /// Everything staff may see of one request (by reservation number or
+    /// reference): its data, the seeker's standing, its bookings with their
+    /// consent records, and its history. `cli` renders it as text; a web
+    /// page can render the same view.
+    pub async fn request_view(&self, key: &str) -> Result<RequestView, DeskError> {
+        let (request, _) = self.find_request(key).await?;
         let mut conn = self.store().conn().await?;
-        let d = &row.machine.data;
-        let mut out = String::new();
-        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-        let _ = writeln!(
-            out,
-            "request {}  state {}",
-            row.reference, row.machine.state
-        );
-        let _ = writeln!(out, "  name           {}", dash(&d.name));
-        let _ = writeln!(out, "  seeker number  {}", dash(&d.seeker_number));
-        let _ = writeln!(out, "  phone          {}", dash(&d.phone));
-        let _ = writeln!(
-            out,
-            "  address        {}",
-            if row.seeker_address.is_empty() {
-                "-"
-            } else {
-                &row.seeker_address
-            }
-        );
-        let _ = writeln!(
-            out,
-            "  needs          {}",
-            if d.needs.is_empty() {
-                "-".to_string()
-            } else {
-                d.needs.join(", ")
-            }
-        );
-        let wishes: Vec<String> = d
-            .wishes
-            .iter()
-            .map(|w| match w.time {
-                Some(understand::WishTime::At(t)) => format!("{} {}", w.date, t.format("%H:%M")),
-                Some(understand::WishTime::Morning) => format!("{} am", w.date),
-                Some(understand::WishTime::Afternoon) => format!("{} pm", w.date),
-                None => w.date.to_string(),
-            })
-            .collect();
-        let _ = writeln!(
-            out,
-            "  wishes         {}",
-            if wishes.is_empty() {
-                "-".to_string()
-            } else {
-                wishes.join(", ")
-            }
-        );
-        if !row.machine.offered.is_empty() {
-            let offered: Vec<String> = row
-                .machine
-                .offered
-                .iter()
-                .map(|s| format!("{} {}", s.date, s.start.format("%H:%M")))
-                .collect();
-            let _ = writeln!(out, "  offered        {}", offered.join(", "));
-        }
-        if let Some(n) = &d.seeker_number {
-            if let Some((reason, at)) = office::refusal(&mut conn, n).await? {
-                let _ = writeln!(out, "  REFUSED        since {} ({reason})", local(at));
-            }
-            let (_, no_shows) = office::standing(&mut conn, n).await?;
-            let _ = writeln!(
-                out,
-                "  no-shows       {no_shows} unexcused (this seeker number)"
-            );
-        }
-        let _ = writeln!(out, "  created        {}", local(row.created_at));
-        for b in bookings::for_request(&mut conn, row.id).await? {
-            let _ = writeln!(
-                out,
-                "booking {}  {}  room {}  {}  (booked by {}, {})",
-                b.reservation,
-                local(b.slot_start),
-                b.room_id,
-                b.status,
-                b.booked_by,
-                local(b.created_at)
-            );
-            if b.booked_by == "seeker" {
-                let _ = writeln!(
-                    out,
-                    "  consent        {} from {} at {}",
-                    b.consent_message_id
-                        .as_deref()
-                        .map_or("-".to_string(), |m| format!("<{m}>")),
-                    b.consent_from.as_deref().unwrap_or("-"),
-                    b.consent_at.map_or("-".to_string(), local)
-                );
-                let _ = writeln!(
-                    out,
-                    "  terms sha256   {}",
-                    b.terms_sha256.as_deref().unwrap_or("-")
-                );
-            }
-            if let Some(at) = b.outcome_at {
-                let _ = writeln!(
-                    out,
-                    "  {}        {}{}{}",
-                    b.status,
-                    local(at),
-                    b.cancelled_by
-                        .as_deref()
-                        .map_or(String::new(), |c| format!(" by {c}")),
-                    if b.excused {
-                        " (contact on the day)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-        }
-        let _ = writeln!(out, "history");
-        for h in requests::history(&mut conn, row.id).await? {
-            let _ = writeln!(
-                out,
-                "  {}  {} -> {}  ({})",
-                local(h.at),
-                h.from_state.as_deref().unwrap_or("-"),
-                h.to_state,
-                h.event
-            );
-        }
-        Ok(out)
+        let (refusal, unexcused_no_shows) = match &request.machine.data.seeker_number {
+            Some(n) => (
+                office::refusal(&mut conn, n).await?,
+                Some(office::standing(&mut conn, n).await?.1),
+            ),
+            None => (None, None),
+        };
+        let bookings = bookings::for_request(&mut conn, request.id).await?;
+        let history = requests::history(&mut conn, request.id).await?;
+        Ok(RequestView {
+            request,
+            refusal,
+            unexcused_no_shows,
+            bookings,
+            history,
+        })
     }
 
     /// `yoyaku report --month`: anonymous counts (第7条).

@@ -71,49 +71,45 @@ impl Desk {
             return Ok(());
         }
         let ids: Vec<String> = in_flight.iter().map(|(id, _)| id.clone()).collect();
-        let (pending, ours_to_settle) = {
+        // Pending mail, and whether another sender still holds it.
+        let pending: HashMap<String, bool> = {
             let mut conn = self.store.conn().await?;
-            let pending: HashSet<String> = outbox::pending_among(&mut conn, &ids)
+            outbox::pending_among(&mut conn, &ids, Utc::now())
                 .await?
                 .into_iter()
-                .collect();
-            let free: HashSet<String> = outbox::unleased_pending_among(&mut conn, &ids, Utc::now())
-                .await?
-                .into_iter()
-                .collect();
-            (pending, free)
+                .collect()
         };
         let waited_since = Utc::now()
             - ChronoDuration::from_std(self.cfg.smtp.copy_wait)
                 .unwrap_or(ChronoDuration::seconds(30));
         let mut selected = false;
         for (id, since) in in_flight {
-            let settled = if !pending.contains(&id) {
+            let settled = match pending.get(&id) {
                 // Marked sent meanwhile (its mark or its copy), or gone.
-                true
-            } else if !ours_to_settle.contains(&id) || since > waited_since {
-                false
-            } else {
-                if !selected {
-                    session.select(&self.cfg.imap.mailbox).await?;
-                    selected = true;
+                None => true,
+                Some(&leased) if leased || since > waited_since => false,
+                Some(_) => {
+                    if !selected {
+                        session.select(&self.cfg.imap.mailbox).await?;
+                        selected = true;
+                    }
+                    let copy = if is_plain_search_value(&id) {
+                        !session
+                            .search(&format!("HEADER Message-ID \"{id}\""))
+                            .await?
+                            .is_empty()
+                    } else {
+                        false
+                    };
+                    let mut journal = self.store.journal_conn().await?;
+                    if copy {
+                        info!("a mail in doubt was delivered; marked sent");
+                        outbox::journal_step(&mut journal, Some(&id), None, Utc::now()).await?;
+                    } else {
+                        info!("a mail in doubt never reached the server; it is sent again");
+                    }
+                    true
                 }
-                let copy = if is_plain_search_value(&id) {
-                    !session
-                        .search(&format!("HEADER Message-ID \"{id}\""))
-                        .await?
-                        .is_empty()
-                } else {
-                    false
-                };
-                let mut journal = self.store.journal_conn().await?;
-                if copy {
-                    info!("a mail in doubt was delivered; marked sent");
-                    outbox::journal_step(&mut journal, Some(&id), None, Utc::now()).await?;
-                } else {
-                    info!("a mail in doubt never reached the server; it is sent again");
-                }
-                true
             };
             if settled {
                 let mut journal = self.store.journal_conn().await?;

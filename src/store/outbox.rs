@@ -145,41 +145,21 @@ pub async fn journal_in_flight(
         .collect()
 }
 
-/// Of `message_ids`, those still waiting to be sent and not leased to a
-/// sender at real time `now`: the in-flight mail whose doubt is ours to
-/// settle.
-pub async fn unleased_pending_among(
-    conn: &mut SqliteConnection,
-    message_ids: &[String],
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, StoreError> {
-    if message_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT message_id FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= ?) AND message_id IN ({})",
-        placeholders(message_ids.len())
-    );
-    let mut query = sqlx::query_scalar(AssertSqlSafe(sql)).bind(ts(now));
-    for id in message_ids {
-        query = query.bind(id);
-    }
-    Ok(query.fetch_all(&mut *conn).await?)
-}
-
-/// Of `message_ids`, those still waiting to be sent (leased or not).
+/// Of `message_ids`, those still waiting to be sent, each with whether a
+/// sender's lease on it runs at real time `now` (one query).
 pub async fn pending_among(
     conn: &mut SqliteConnection,
     message_ids: &[String],
-) -> Result<Vec<String>, StoreError> {
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, bool)>, StoreError> {
     if message_ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT message_id FROM outbox WHERE status = 'pending' AND message_id IN ({})",
+        "SELECT message_id, (lease_until IS NOT NULL AND lease_until > ?) FROM outbox WHERE status = 'pending' AND message_id IN ({})",
         placeholders(message_ids.len())
     );
-    let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+    let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(ts(now));
     for id in message_ids {
         query = query.bind(id);
     }

@@ -31,7 +31,9 @@
 //!   - [`mail::smtp`]: SMTP submission with time-outs, our own blind copy.
 //!   - [`mail::net`]: plain/TLS streams (TCP_NODELAY, private CA) for both.
 //!   - [`mail::utf7`]: modified UTF-7 for Japanese folder names.
-//! - [`store`]: sqlx; the only place with SQL.
+//! - [`store`]: sqlx; the only place with SQL, behind the store's own
+//!   `Conn`/`Tx` types (`store::db`): each query is written once and runs on
+//!   SQLite (embedded) or PostgreSQL (deployments).
 //! - [`desk`]: wires it together, one file per job:
 //!   - [`desk`] itself: the passes (`run`, `once`), IDLE and reconnects;
 //!   - `desk::inbox`: reads the inbox in batches, one transaction each

@@ -79,11 +79,16 @@ async fn book_by_mail(desk: &TestDesk, seeker: &Seeker, name: &str, wish: &str) 
 }
 
 async fn booking_status(desk: &TestDesk, reservation: &str) -> (String, Option<String>, i64) {
-    sqlx::query_as("SELECT status, cancelled_by, excused FROM bookings WHERE reservation = ?")
-        .bind(reservation)
-        .fetch_one(desk.desk.store().pool())
+    desk.desk
+        .store()
+        .probe_rows(
+            "SELECT status, cancelled_by, excused FROM bookings WHERE reservation = $1",
+            &[reservation],
+        )
         .await
         .expect("booking")
+        .pop()
+        .expect("the booking")
 }
 
 fn staff_booking(seeker: &Seeker, number: &str, date: NaiveDate, h: u32, m: u32) -> StaffBooking {
@@ -340,9 +345,13 @@ async fn a_staff_booking_is_mailed_at_once() {
         assert!(text.contains(needle), "lacks {needle:?}: {text}");
     }
     assert!(invite(&mail.raw).contains("DTSTART:20261125T060000Z"));
-    let by: String = sqlx::query_scalar("SELECT booked_by FROM bookings WHERE reservation = ?")
-        .bind(&reservation)
-        .fetch_one(desk.desk.store().pool())
+    let by: String = desk
+        .desk
+        .store()
+        .probe_value(
+            "SELECT booked_by FROM bookings WHERE reservation = $1",
+            &[&reservation],
+        )
         .await
         .expect("booking");
     assert_eq!(by, "staff");

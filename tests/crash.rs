@@ -372,7 +372,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_answers_nothing_twice() {
         seekers_n as i64
     );
     assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM (SELECT room_id, slot_start FROM bookings GROUP BY room_id, slot_start HAVING COUNT(*) > 1)").await,
+        desk.db_scalar("SELECT COUNT(*) FROM (SELECT room_id, slot_start FROM bookings GROUP BY room_id, slot_start HAVING COUNT(*) > 1) AS doubled").await,
         0
     );
     assert!(

@@ -145,6 +145,58 @@ async fn imap_down_mid_idle_reconnects_and_answers() {
     assert_eq!(settle_and_read(&first.address, "INBOX").await.len(), 1);
 }
 
+/// Another client holding the database (see the test below).
+enum DbLock {
+    Sqlite(sqlx::SqlitePool, sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::PgConnection),
+}
+
+impl DbLock {
+    async fn take(url: &str) -> DbLock {
+        use sqlx::Connection;
+        if url.starts_with("postgres") {
+            let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::raw_sql(
+                "BEGIN; LOCK TABLE requests, processed, outbox, failures IN ACCESS EXCLUSIVE MODE",
+            )
+            .execute(&mut conn)
+            .await
+            .expect("lock");
+            return DbLock::Postgres(conn);
+        }
+        let locker = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("second connection");
+        let mut conn = locker.acquire().await.expect("conn");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut *conn)
+            .await
+            .expect("lock");
+        DbLock::Sqlite(locker, conn)
+    }
+
+    async fn release(self) {
+        match self {
+            DbLock::Sqlite(pool, mut conn) => {
+                sqlx::query("COMMIT")
+                    .execute(&mut *conn)
+                    .await
+                    .expect("unlock");
+                drop(conn);
+                pool.close().await;
+            }
+            DbLock::Postgres(mut conn) => {
+                sqlx::query("COMMIT")
+                    .execute(&mut conn)
+                    .await
+                    .expect("unlock");
+            }
+        }
+    }
+}
+
 /// The database locked by another process for longer than the busy
 /// time-out: the pass fails, the daemon keeps running and retries, and the
 /// request is answered once the lock is gone.
@@ -152,18 +204,10 @@ async fn imap_down_mid_idle_reconnects_and_answers() {
 async fn a_locked_database_delays_but_loses_nothing() {
     let _turn = SERIAL.lock().await;
     let desk = TestDesk::new().await;
-    let db = desk.dir.path().join("yoyaku.db");
     let mut daemon = Daemon::start(&desk.config_path);
-    let locker = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(&format!("sqlite://{}", db.display()))
-        .await
-        .expect("second connection");
-    let mut conn = locker.acquire().await.expect("conn");
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut *conn)
-        .await
-        .expect("lock");
+    // Another client holds the database: SQLite's write lock, or on
+    // PostgreSQL an exclusive lock on the tables every pass writes.
+    let lock = DbLock::take(&desk.db_url).await;
     let seeker = Seeker::new("locked");
     seeker
         .send(
@@ -176,12 +220,7 @@ async fn a_locked_database_delays_but_loses_nothing() {
     tokio::time::sleep(Duration::from_secs(12)).await;
     assert!(daemon.alive());
     assert!(read_folder(&seeker.address, "INBOX").await.is_empty());
-    sqlx::query("COMMIT")
-        .execute(&mut *conn)
-        .await
-        .expect("unlock");
-    drop(conn);
-    locker.close().await;
+    lock.release().await;
     let start = Instant::now();
     while read_folder(&seeker.address, "INBOX").await.is_empty() {
         assert!(
@@ -458,11 +497,15 @@ async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
         .expect("desk");
     let r = down.run_once(wed()).await.expect("pass");
     assert_eq!((r.handled, r.sent), (3, 0));
-    let rows: Vec<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT message_id, recipient, raw FROM outbox ORDER BY id")
-            .fetch_all(desk.desk.store().pool())
-            .await
-            .expect("outbox");
+    let rows: Vec<(String, String, Vec<u8>)> = desk
+        .desk
+        .store()
+        .probe_rows(
+            "SELECT message_id, recipient, raw FROM outbox ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("outbox");
     let row_of = |s: &Seeker| {
         rows.iter()
             .find(|r| r.1 == s.address)
@@ -485,17 +528,18 @@ async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
             (&lost.0, long_ago),
             (&fresh.0, Utc::now()),
         ] {
-            sqlx::query("INSERT INTO in_flight (message_id, since) VALUES (?, ?)")
-                .bind(id)
-                .bind(yoyaku::store::ts(since))
-                .execute(&mut *journal)
+            yoyaku::store::outbox::journal_step(&mut journal, None, Some(id), since)
                 .await
                 .expect("in flight");
         }
     }
     // The dead desk's leases have run out.
-    sqlx::query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL")
-        .execute(desk.desk.store().pool())
+    desk.desk
+        .store()
+        .probe_execute(
+            "UPDATE outbox SET lease_owner = NULL, lease_until = NULL",
+            &[],
+        )
         .await
         .expect("leases");
     send_raw(&desk.address, &seekers[0].address, &taken.2).await;

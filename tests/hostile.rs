@@ -1001,21 +1001,23 @@ async fn two_hundred_hostile_messages_each_get_a_sensible_outcome() {
             .await,
         "the copy of each mail sent filed once"
     );
-    let rows: Vec<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT recipient, kind, raw FROM outbox")
-            .fetch_all(desk.desk.store().pool())
-            .await
-            .expect("outbox");
+    let rows: Vec<(String, String, Vec<u8>)> = desk
+        .desk
+        .store()
+        .probe_rows("SELECT recipient, kind, raw FROM outbox", &[])
+        .await
+        .expect("outbox");
     let mut to: HashMap<String, Vec<(String, Vec<u8>)>> = HashMap::new();
     for (r, k, raw) in rows {
         to.entry(r).or_default().push((k, raw));
     }
     let staff_notes = to.get(&desk.staff).map_or(0, Vec::len);
-    let outcomes: Vec<(Option<String>, String)> =
-        sqlx::query_as("SELECT message_id, outcome FROM processed")
-            .fetch_all(desk.desk.store().pool())
-            .await
-            .expect("processed");
+    let outcomes: Vec<(Option<String>, String)> = desk
+        .desk
+        .store()
+        .probe_rows("SELECT message_id, outcome FROM processed", &[])
+        .await
+        .expect("processed");
     let mut wrong: Vec<String> = Vec::new();
     for case in &delivered {
         let Some(from) = &case.from else { continue };
@@ -1151,11 +1153,15 @@ async fn quoted_choices_book_nothing() {
         .run_once(jst(2026, 11, 25, 10, 0))
         .await
         .expect("pass");
-    let offers: Vec<(String, String)> =
-        sqlx::query_as("SELECT recipient, message_id FROM outbox WHERE kind = 'offer'")
-            .fetch_all(desk.desk.store().pool())
-            .await
-            .expect("offers");
+    let offers: Vec<(String, String)> = desk
+        .desk
+        .store()
+        .probe_rows(
+            "SELECT recipient, message_id FROM outbox WHERE kind = 'offer'",
+            &[],
+        )
+        .await
+        .expect("offers");
     assert_eq!(offers.len(), n);
     for (k, (to, id)) in offers.iter().enumerate() {
         let r = quoted_replies(id, to, &desk.address, k, &tag);
@@ -1245,9 +1251,13 @@ async fn floods_go_to_staff_and_notices_are_not_repeated() {
         .await
         .expect("pass");
     let count = |sql: &'static str| desk.db_scalar(sql);
-    let to_flooder: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE recipient = ?")
-        .bind(&flooder)
-        .fetch_one(desk.desk.store().pool())
+    let to_flooder: i64 = desk
+        .desk
+        .store()
+        .probe_value(
+            "SELECT COUNT(*) FROM outbox WHERE recipient = $1",
+            &[&flooder],
+        )
         .await
         .expect("count");
     // 20 handled, and of those the same "what is missing" notice only once.
@@ -1256,25 +1266,30 @@ async fn floods_go_to_staff_and_notices_are_not_repeated() {
         count("SELECT COUNT(*) FROM processed WHERE outcome = 'rate_limited'").await,
         10 + 5
     );
-    let calm: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE recipient = ? AND kind = 'offer'")
-            .bind(format!("calm-{tag}@yoyaku.test"))
-            .fetch_one(desk.desk.store().pool())
-            .await
-            .expect("count");
+    let calm: i64 = desk
+        .desk
+        .store()
+        .probe_value(
+            "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = 'offer'",
+            &[&format!("calm-{tag}@yoyaku.test")],
+        )
+        .await
+        .expect("count");
     assert_eq!(calm, 1, "the other seeker is answered");
     assert_eq!(
         count("SELECT COUNT(*) FROM requests WHERE seeker_number = '32010-12345678'").await,
         10,
         "ten requests under one number"
     );
-    let staff: Vec<Vec<u8>> = sqlx::query_scalar("SELECT raw FROM outbox WHERE kind = 'staff'")
-        .fetch_all(desk.desk.store().pool())
+    let staff: Vec<(Vec<u8>,)> = desk
+        .desk
+        .store()
+        .probe_rows("SELECT raw FROM outbox WHERE kind = 'staff'", &[])
         .await
         .expect("staff");
     let bodies: Vec<String> = staff
         .iter()
-        .map(|r| yoyaku::mail::message::parse(r).body)
+        .map(|r| yoyaku::mail::message::parse(&r.0).body)
         .collect();
     assert_eq!(
         bodies

@@ -295,8 +295,10 @@ async fn consent_by_reply_confirms_with_meeting_id_and_passcode() {
             .await,
         1
     );
-    let consent: String = sqlx::query_scalar("SELECT consent_message_id FROM bookings")
-        .fetch_one(desk.desk.store().pool())
+    let consent: String = desk
+        .desk
+        .store()
+        .probe_value("SELECT consent_message_id FROM bookings", &[])
         .await
         .expect("consent recorded");
     assert_eq!(consent, consent_id);
@@ -401,8 +403,7 @@ async fn first_consent_wins_and_the_second_gets_a_fresh_offer() {
         1
     );
     // The database itself refuses a second confirmed booking of the room and slot.
-    let dup = sqlx::query("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, created_at) SELECT 'X-1', request_id, room_id, slot_start, 'confirmed', created_at FROM bookings LIMIT 1")
-        .execute(desk.desk.store().pool())
+    let dup = desk.desk.store().probe_execute("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, created_at) SELECT 'X-1', request_id, room_id, slot_start, 'confirmed', created_at FROM bookings LIMIT 1", &[])
         .await;
     assert!(dup.is_err(), "unique index forbids a double booking");
 }
@@ -1043,7 +1044,7 @@ async fn an_untrusted_certificate_is_refused() {
     let text = config_text(
         "desk@yoyaku.test",
         "staff@yoyaku.test",
-        "/tmp/unused.db",
+        "sqlite:///tmp/unused.db",
         &Options {
             tls: Some(("tls", 1993, "none", SMTP_PORT)),
             ..Default::default()

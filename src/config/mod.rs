@@ -267,10 +267,17 @@ impl Config {
                 base.join(path)
             };
             format!("sqlite://{}", full.display())
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Host, database, user, password and TLS (`sslmode`,
+            // `sslrootcert`) as sqlx reads them from the URL.
+            url.to_string()
         } else {
             return Err(key_err(
                 "database.url",
-                format!("unsupported {url:?}; use \"sqlite://PATH\""),
+                format!(
+                    "unsupported {:?}; use \"sqlite://PATH\" or \"postgres://USER@HOST/DATABASE\"",
+                    crate::store::redact_url(url)
+                ),
             ));
         };
         let mut slot_times = Vec::new();

@@ -229,7 +229,7 @@ impl Desk {
             }
             self.lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
                 .await?;
-            batch.commit().await.map_err(StoreError::from)?;
+            batch.commit().await?;
             drop(turn);
             committed.notify_one();
             self.file(session, &mut to_file, &mut keys).await?;
@@ -273,7 +273,7 @@ impl Desk {
         for ((mailbox, uidvalidity), uids) in by_mailbox {
             processed::mark_moved_many(&mut tx, mailbox, uidvalidity, &uids).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         keys.clear();
         Ok(())
     }

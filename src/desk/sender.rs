@@ -250,7 +250,7 @@ impl Desk {
                         let mut tx = self.store.begin().await?;
                         self.notify_staff(&mut tx, None, "send_failed", "", now)
                             .await?;
-                        tx.commit().await.map_err(StoreError::from)?;
+                        tx.commit().await?;
                     }
                     progressed = true;
                 }
@@ -286,7 +286,7 @@ impl Desk {
                 }
                 None => Vec::new(),
             };
-            tx.commit().await.map_err(StoreError::from)?;
+            tx.commit().await?;
             claimed
         };
         let mut journal = self.store.journal_conn().await?;

@@ -41,7 +41,7 @@ impl Desk {
                     requests::set_next_due(&mut tx, id, next).await?;
                 }
             }
-            tx.commit().await.map_err(StoreError::from)?;
+            tx.commit().await?;
         }
         if self.maybe_send_digest(now).await? {
             report.timers += 1;

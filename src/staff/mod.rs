@@ -14,7 +14,7 @@ use crate::mail::notice::{
 };
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
-use crate::store::{office, outbox, parse_ts, requests, ts, RequestRow, StoreError};
+use crate::store::{office, outbox, parse_ts, requests, ts, RequestRow};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use tracing::info;
 
@@ -189,7 +189,7 @@ impl Desk {
             .ok_or_else(|| {
                 DeskError::from(StaffError::Conflict("the booking was not made".into()))
             })?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         info!(request = row.id, booking = booking.id, "booked by staff");
         self.send_now(now).await;
         Ok(booking.reservation)
@@ -237,7 +237,7 @@ impl Desk {
         let after = requests::find_by_id(&mut tx, row.id)
             .await?
             .map_or(State::Closed, |r| r.machine.state);
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         self.send_now(now).await;
         Ok(after)
     }
@@ -275,7 +275,7 @@ impl Desk {
             )
             .await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(open.len())
     }
 
@@ -287,7 +287,7 @@ impl Desk {
         })?;
         let mut tx = self.store().begin().await?;
         let had = office::unrefuse(&mut tx, &number).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(had)
     }
 
@@ -405,11 +405,11 @@ impl Desk {
             for id in chunk {
                 requests::anonymize(&mut tx, *id).await?;
             }
-            tx.commit().await.map_err(StoreError::from)?;
+            tx.commit().await?;
         }
         let mut tx = self.store().begin().await?;
         outbox::forget_unowned_before(&mut tx, now - age).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         info!(requests = ids.len(), "personal data purged");
         Ok(Purged {
             requests: ids.len(),
@@ -431,7 +431,7 @@ impl Desk {
         if office::get_meta(&mut tx, "digest_date").await?.as_deref()
             == Some(today.to_string().as_str())
         {
-            tx.rollback().await.map_err(StoreError::from)?;
+            tx.rollback().await?;
             return Ok(false);
         }
         let since = match office::get_meta(&mut tx, "digest_at").await? {
@@ -532,7 +532,7 @@ impl Desk {
         .await?;
         office::set_meta(&mut tx, "digest_date", &today.to_string()).await?;
         office::set_meta(&mut tx, "digest_at", &ts(now)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         info!("staff digest written");
         Ok(true)
     }

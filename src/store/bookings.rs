@@ -1,11 +1,10 @@
 //! The `bookings` table. One confirmed booking per room and slot is a
 //! unique index, so a double booking fails in the database itself.
 
-use super::{parse_ts, ts, StoreError, Tx};
+use super::{on_db, parse_ts, ts, Cols, Exec, StoreError, Tx};
 use crate::core::booking::BookingStatus;
 use crate::core::calendar::{Calendar, Slot};
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
@@ -59,119 +58,131 @@ macro_rules! select_bookings {
     };
 }
 
-fn record(row: &sqlx::sqlite::SqliteRow) -> Result<BookingRecord, StoreError> {
+fn record(row: &impl Cols) -> Result<BookingRecord, StoreError> {
     let opt_ts = |col: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
-        match row.try_get::<Option<String>, _>(col)? {
+        match row.col::<Option<String>>(col)? {
             Some(s) => Ok(Some(parse_ts("bookings", &s)?)),
             None => Ok(None),
         }
     };
     Ok(BookingRecord {
-        id: row.try_get("id")?,
-        reservation: row.try_get("reservation")?,
-        request_id: row.try_get("request_id")?,
-        room_id: row.try_get("room_id")?,
-        slot_start: parse_ts("bookings", &row.try_get::<String, _>("slot_start")?)?,
+        id: row.col("id")?,
+        reservation: row.col("reservation")?,
+        request_id: row.col("request_id")?,
+        room_id: row.col("room_id")?,
+        slot_start: parse_ts("bookings", &row.col::<String>("slot_start")?)?,
         status: {
-            let s: String = row.try_get("status")?;
+            let s: String = row.col("status")?;
             BookingStatus::parse(&s).ok_or_else(|| StoreError::Corrupt {
                 table: "bookings",
                 problem: format!("unknown status {s:?}"),
             })?
         },
-        booked_by: row.try_get("booked_by")?,
-        consent_message_id: row.try_get("consent_message_id")?,
-        consent_from: row.try_get("consent_from")?,
+        booked_by: row.col("booked_by")?,
+        consent_message_id: row.col("consent_message_id")?,
+        consent_from: row.col("consent_from")?,
         consent_at: opt_ts("consent_at")?,
-        terms_sha256: row.try_get("terms_sha256")?,
-        cancelled_by: row.try_get("cancelled_by")?,
-        excused: row.try_get::<i64, _>("excused")? != 0,
+        terms_sha256: row.col("terms_sha256")?,
+        cancelled_by: row.col("cancelled_by")?,
+        excused: row.col::<i64>("excused")? != 0,
         outcome_at: opt_ts("outcome_at")?,
-        created_at: parse_ts("bookings", &row.try_get::<String, _>("created_at")?)?,
+        created_at: parse_ts("bookings", &row.col::<String>("created_at")?)?,
     })
 }
 
 /// Every booking of a request, oldest first.
 pub async fn for_request(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Vec<BookingRecord>, StoreError> {
-    let rows = sqlx::query(select_bookings!("WHERE request_id = ? ORDER BY id"))
-        .bind(request_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(record).collect()
+    on_db!(conn, c => {
+        let rows = sqlx::query(select_bookings!("WHERE request_id = $1 ORDER BY id"))
+            .bind(request_id)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter().map(record).collect()
+    })
 }
 
 /// The confirmed booking of a request, if it has one.
 pub async fn live_for_request(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Option<BookingRecord>, StoreError> {
-    let row = sqlx::query(select_bookings!(
-        "WHERE request_id = ? AND status = 'confirmed' ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(request_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(record).transpose()
+    on_db!(conn, c => {
+        let row = sqlx::query(select_bookings!(
+            "WHERE request_id = $1 AND status = 'confirmed' ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(request_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        row.as_ref().map(record).transpose()
+    })
 }
 
 /// The newest booking of a request whatever its status.
 pub async fn latest_for_request(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Option<BookingRecord>, StoreError> {
-    let row = sqlx::query(select_bookings!(
-        "WHERE request_id = ? ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(request_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(record).transpose()
+    on_db!(conn, c => {
+        let row = sqlx::query(select_bookings!(
+            "WHERE request_id = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(request_id)
+        .fetch_optional(&mut *c)
+        .await?;
+        row.as_ref().map(record).transpose()
+    })
 }
 
 pub async fn find_by_reservation(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     reservation: &str,
 ) -> Result<Option<BookingRecord>, StoreError> {
-    let row = sqlx::query(select_bookings!("WHERE reservation = ?"))
-        .bind(reservation)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(record).transpose()
+    on_db!(conn, c => {
+        let row = sqlx::query(select_bookings!("WHERE reservation = $1"))
+            .bind(reservation)
+            .fetch_optional(&mut *c)
+            .await?;
+        row.as_ref().map(record).transpose()
+    })
 }
 
 /// Bookings whose session starts in `[from, to)`, by start time.
 pub async fn starting_between(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<BookingRecord>, StoreError> {
-    let rows = sqlx::query(select_bookings!(
-        "WHERE slot_start >= ? AND slot_start < ? ORDER BY slot_start, room_id"
-    ))
-    .bind(ts(from))
-    .bind(ts(to))
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(record).collect()
+    on_db!(conn, c => {
+        let rows = sqlx::query(select_bookings!(
+            "WHERE slot_start >= $1 AND slot_start < $2 ORDER BY slot_start, room_id"
+        ))
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter().map(record).collect()
+    })
 }
 
 /// Bookings created, or with an outcome, in `[from, to)`: the usage records.
 pub async fn touched_between(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<BookingRecord>, StoreError> {
-    let rows = sqlx::query(select_bookings!("WHERE (created_at >= ? AND created_at < ?) OR (outcome_at >= ? AND outcome_at < ?) ORDER BY id"))
-    .bind(ts(from))
-    .bind(ts(to))
-    .bind(ts(from))
-    .bind(ts(to))
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(record).collect()
+    on_db!(conn, c => {
+        let rows = sqlx::query(select_bookings!("WHERE (created_at >= $1 AND created_at < $2) OR (outcome_at >= $3 AND outcome_at < $4) ORDER BY id"))
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter().map(record).collect()
+    })
 }
 
 /// Records a booking's new status (from `BookingStatus::after`).
@@ -183,48 +194,52 @@ pub async fn set_outcome(
     excused: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE bookings SET status = ?, cancelled_by = ?, excused = ?, outcome_at = ? WHERE id = ?")
-        .bind(status.as_str())
-        .bind(cancelled_by)
-        .bind(i64::from(excused))
-        .bind(ts(now))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    on_db!(tx, c => {
+        sqlx::query("UPDATE bookings SET status = $1, cancelled_by = $2, excused = $3, outcome_at = $4 WHERE id = $5")
+            .bind(status.as_str())
+            .bind(cancelled_by)
+            .bind(i64::from(excused))
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Slots between `from` and `to` where every one of `rooms` is booked.
 pub async fn full_slots(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     cal: &Calendar,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     rooms: &[String],
 ) -> Result<HashSet<Slot>, StoreError> {
-    let rows = sqlx::query("SELECT slot_start, room_id FROM bookings WHERE status = 'confirmed' AND slot_start >= ? AND slot_start < ?")
-        .bind(ts(from))
-        .bind(ts(to))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut taken: HashMap<String, HashSet<String>> = HashMap::new();
-    for row in &rows {
-        let room: String = row.try_get("room_id")?;
-        if rooms.contains(&room) {
-            taken
-                .entry(row.try_get("slot_start")?)
-                .or_default()
-                .insert(room);
+    on_db!(conn, c => {
+        let rows = sqlx::query("SELECT slot_start, room_id FROM bookings WHERE status = 'confirmed' AND slot_start >= $1 AND slot_start < $2")
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(&mut *c)
+            .await?;
+        let mut taken: HashMap<String, HashSet<String>> = HashMap::new();
+        for row in &rows {
+            let room: String = row.col("room_id")?;
+            if rooms.contains(&room) {
+                taken
+                    .entry(row.col("slot_start")?)
+                    .or_default()
+                    .insert(room);
+            }
         }
-    }
-    let mut full = HashSet::new();
-    for (start, used) in taken {
-        if used.len() >= rooms.len() {
-            let local = parse_ts("bookings", &start)?.with_timezone(&cal.tz);
-            full.insert(Slot::new(local.date_naive(), local.time()));
+        let mut full = HashSet::new();
+        for (start, used) in taken {
+            if used.len() >= rooms.len() {
+                let local = parse_ts("bookings", &start)?.with_timezone(&cal.tz);
+                full.insert(Slot::new(local.date_naive(), local.time()));
+            }
         }
-    }
-    Ok(full)
+        Ok(full)
+    })
 }
 
 /// Books the first free room of `rooms` for the slot; `None` when every
@@ -235,9 +250,9 @@ pub async fn try_book(
     rooms: &[String],
 ) -> Result<Option<Booking>, StoreError> {
     for room in rooms {
-        let result = sqlx::query(
+        let id: Option<i64> = on_db!(tx, c => sqlx::query_scalar(
             "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, booked_by, consent_message_id, consent_from, consent_at, terms_sha256, created_at)
-             VALUES (?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id, slot_start) WHERE status = 'confirmed' DO NOTHING",
+             VALUES ($1, $2, $3, $4, 'confirmed', $5, $6, $7, $8, $9, $10) ON CONFLICT (room_id, slot_start) WHERE status = 'confirmed' DO NOTHING RETURNING id",
         )
         .bind(new.reservation)
         .bind(new.request_id)
@@ -249,11 +264,11 @@ pub async fn try_book(
         .bind(new.consent_from.map(|_| ts(new.now)))
         .bind(new.terms_sha256)
         .bind(ts(new.now))
-        .execute(&mut **tx)
-        .await?;
-        if result.rows_affected() == 1 {
+        .fetch_optional(&mut *c)
+        .await)?;
+        if let Some(id) = id {
             return Ok(Some(Booking {
-                id: result.last_insert_rowid(),
+                id,
                 reservation: new.reservation.to_string(),
                 room_id: room.clone(),
                 slot_start: new.slot_start,

@@ -3,6 +3,7 @@
 //! run at start-up. Times are stored as UTC RFC 3339 text.
 
 pub mod bookings;
+mod db;
 pub mod office;
 pub mod outbox;
 pub mod processed;
@@ -10,13 +11,17 @@ pub mod report;
 pub mod requests;
 
 pub use bookings::{Booking, NewBooking};
+pub(crate) use db::on_db;
+pub(crate) use db::{placeholders, Cols};
+pub use db::{Backend, Conn, Db, Exec, Tx};
 pub use outbox::OutboxRow;
 pub use processed::{Processed, ProcessedKey, Record};
 pub use requests::{NewRequest, RequestRow};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqlitePool;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -36,13 +41,28 @@ pub enum StoreError {
         table: &'static str,
         problem: String,
     },
+    #[error("database url must start with sqlite:// or postgres:// (got {0:?})")]
+    Url(String),
 }
 
 impl StoreError {
-    /// Busy/locked databases and I/O hiccups pass; retry them.
+    /// Busy/locked databases, lost connections, and PostgreSQL's
+    /// serialization failures and deadlocks pass; retry them.
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Db(sqlx::Error::Database(e)) => {
+                if let Some(code) = e.code() {
+                    // 40001 serialization failure, 40P01 deadlock, 55P03 lock
+                    // not available, 57P0x shutdown, 08xxx connection, 53xxx
+                    // out of resources.
+                    if ["40001", "40P01", "55P03", "57P01", "57P02", "57P03"]
+                        .contains(&code.as_ref())
+                        || code.starts_with("08")
+                        || code.starts_with("53")
+                    {
+                        return true;
+                    }
+                }
                 let msg = e.message().to_ascii_lowercase();
                 msg.contains("locked")
                     || msg.contains("busy")
@@ -57,15 +77,32 @@ impl StoreError {
     }
 }
 
-pub type Tx = Transaction<'static, Sqlite>;
+/// The PostgreSQL advisory lock key of the desk's write transactions
+/// ("yoyaku" in ASCII).
+const WRITER_LOCK: i64 = 0x796f_796b_6175;
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Pool {
+    async fn acquire(&self) -> Result<Conn, StoreError> {
+        Ok(match self {
+            Pool::Sqlite(p) => Conn::sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Conn::postgres(p.acquire().await?),
+        })
+    }
+}
 
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
     /// Connections for the per-copy sent-folder marks (see `open`).
-    marks: SqlitePool,
+    marks: Pool,
     /// The sent journal (see `open_sent_journal`).
-    journal: SqlitePool,
+    journal: Pool,
     /// Turns for this process's busy writers (the inbox batches and the
     /// sender), first come first served. SQLite's busy handler polls with
     /// growing sleeps and can miss every gap between back-to-back batch
@@ -96,14 +133,8 @@ pub async fn savepoint(tx: &mut Tx, step: Savepoint) -> Result<(), StoreError> {
         Savepoint::Release => "RELEASE SAVEPOINT step",
         Savepoint::Undo => "ROLLBACK TO SAVEPOINT step; RELEASE SAVEPOINT step",
     };
-    sqlx::raw_sql(sql).execute(&mut **tx).await?;
+    on_db!(tx, c => sqlx::raw_sql(sql).execute(&mut *c).await.map(|_| ()))?;
     Ok(())
-}
-
-/// `?, ?, ?` for an `IN (…)` list of `n` values: a batch is one statement,
-/// one round trip to the database thread, not one per row.
-pub(crate) fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }
 
 pub fn parse_ts(table: &'static str, s: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -116,8 +147,16 @@ pub fn parse_ts(table: &'static str, s: &str) -> Result<DateTime<Utc>, StoreErro
 }
 
 impl Store {
-    /// Opens (creating with mode 0600 and migrating when needed) the database.
+    /// Opens (creating and migrating when needed) the database:
+    /// `sqlite://PATH` (the file is created with mode 0600) or
+    /// `postgres://…` (TLS and other options as sqlx reads them from the URL).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Store::open_postgres(url).await;
+        }
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Url(redact_url(url)));
+        }
         if let Some(path) = url.strip_prefix("sqlite://") {
             // Query parameters (?mode=rwc) are not part of the file name.
             let path = path.split('?').next().unwrap_or(path);
@@ -150,7 +189,18 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        {
+            // Desks started together on a new file would each migrate it
+            // ("table requests already exists"): one at a time.
+            let _lock = match url.strip_prefix("sqlite://") {
+                Some(path) if !path.starts_with(':') => {
+                    let path = path.split('?').next().unwrap_or(path);
+                    Some(MigrationLock::take(&format!("{path}-migrate.lock")).await?)
+                }
+                _ => None,
+            };
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        }
         // Copied marks are written one per copy, right after the server took
         // it. In WAL mode a commit without fsync survives a killed process
         // (the frames are in the OS's cache); the next FULL commit makes them
@@ -162,42 +212,182 @@ impl Store {
             .await?;
         let journal = open_sent_journal(url).await?;
         Ok(Store {
-            pool,
-            marks,
-            journal,
+            pool: Pool::Sqlite(pool),
+            marks: Pool::Sqlite(marks),
+            journal: Pool::Sqlite(journal),
             turns: Default::default(),
         })
     }
 
-    /// A write transaction that takes the lock at once, so two daemons on
-    /// one database serialise instead of failing on upgrade.
+    /// PostgreSQL: one pool; the sent journal is a pair of tables of the
+    /// same database (a commit there does not wait for another writer's
+    /// transaction, so it needs no file of its own). Migrations run under
+    /// sqlx's advisory lock, so desks started together migrate once.
+    async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let pool = Pool::Postgres(pool);
+        Ok(Store {
+            marks: pool.clone(),
+            journal: pool.clone(),
+            pool,
+            turns: Default::default(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A write transaction. Write transactions are serialised, as every
+    /// decision reads a request and the free slots and then writes them: on
+    /// SQLite by taking the write lock at once (two daemons on one file
+    /// serialise instead of failing on upgrade), on PostgreSQL by an
+    /// advisory lock held until commit. Row locks alone would let a timer
+    /// and a reply step the same request from the same old state.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::postgres(tx)
+            }
+        })
     }
 
     /// Waits for this process's turn to write (see `turns`). Other daemons
-    /// on the same database are still ordered by SQLite's lock.
+    /// on the same database are still ordered by the database's locks.
     pub async fn turn(&self) -> WriteTurn {
         self.turns.clone().lock_owned().await
     }
 
     /// One connection from the pool, for reads and single statements.
-    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
-        Ok(self.pool.acquire().await?)
+    pub async fn conn(&self) -> Result<Conn, StoreError> {
+        self.pool.acquire().await
     }
 
     /// A connection to the sent journal, for one sent mark.
-    pub async fn journal_conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
-        Ok(self.journal.acquire().await?)
+    pub async fn journal_conn(&self) -> Result<Conn, StoreError> {
+        self.journal.acquire().await
     }
 
-    /// A connection for one copied mark (no fsync; see `open`).
-    pub async fn marks_conn(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
-        Ok(self.marks.acquire().await?)
+    /// A connection for one copied mark (no fsync on SQLite; see `open`).
+    pub async fn marks_conn(&self) -> Result<Conn, StoreError> {
+        self.marks.acquire().await
     }
 
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Rows of the caller's own SQL (`$1` placeholders, text arguments), on
+    /// either backend: for tests and checks that look into the tables. The
+    /// desk's own queries live in this module's files.
+    #[doc(hidden)]
+    pub async fn probe_rows<T>(&self, sql: &str, args: &[&str]) -> Result<Vec<T>, StoreError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let mut conn = self.conn().await?;
+        on_db!(&mut conn, c => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()));
+            for a in args {
+                query = query.bind(a.to_string());
+            }
+            Ok(query.fetch_all(&mut *c).await?)
+        })
+    }
+
+    /// The first column of the first row of the caller's SQL (see `probe_rows`).
+    #[doc(hidden)]
+    pub async fn probe_value<T>(&self, sql: &str, args: &[&str]) -> Result<T, StoreError>
+    where
+        T: db::Column + Send + Unpin,
+    {
+        let mut conn = self.conn().await?;
+        on_db!(&mut conn, c => {
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()));
+            for a in args {
+                query = query.bind(a.to_string());
+            }
+            Ok(query.fetch_one(&mut *c).await?)
+        })
+    }
+
+    /// Runs the caller's statement (see `probe_rows`); rows affected.
+    #[doc(hidden)]
+    pub async fn probe_execute(&self, sql: &str, args: &[&str]) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        on_db!(&mut conn, c => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+            for a in args {
+                query = query.bind(a.to_string());
+            }
+            Ok(query.execute(&mut *c).await?.rows_affected())
+        })
+    }
+
+    /// Closes every connection (tests and tools that drop a database).
+    pub async fn close(&self) {
+        for pool in [&self.pool, &self.marks, &self.journal] {
+            match pool {
+                Pool::Sqlite(p) => p.close().await,
+                Pool::Postgres(p) => p.close().await,
+            }
+        }
+    }
+}
+
+/// An exclusive lock on a file beside the SQLite database, held while
+/// migrations run; released when dropped (or when the process dies).
+struct MigrationLock(#[allow(dead_code)] std::fs::File);
+
+impl MigrationLock {
+    async fn take(path: &str) -> Result<MigrationLock, StoreError> {
+        let create = |source| StoreError::Create {
+            path: path.to_string(),
+            source,
+        };
+        if !std::path::Path::new(path).exists() {
+            match create_private_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(create(e)),
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(create)?;
+        // Blocks until the desk migrating now is done.
+        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(|e| create(std::io::Error::other(e)))?
+            .map_err(create)?;
+        Ok(MigrationLock(file))
+    }
+}
+
+/// A database URL without its password, for error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -277,6 +467,28 @@ fn create_private_file(path: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// Desks started together on a new database file migrate it once; none
+    /// fails on a table another just created.
+    #[tokio::test]
+    async fn desks_opening_a_new_file_together_all_start() {
+        for round in 0..3 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}", dir.path().join("new.db").display());
+            let opens = (0..4).map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { Store::open(&url).await.map(|_| ()) })
+            });
+            for (i, r) in futures::future::join_all(opens)
+                .await
+                .into_iter()
+                .enumerate()
+            {
+                let r = r.expect("task");
+                assert!(r.is_ok(), "round {round}, desk {i}: {r:?}");
+            }
+        }
+    }
+
     /// A database written by schema v2 (issue 2) upgrades in place: the
     /// rebuilt tables keep every row, the booking keeps its slot, and the
     /// one-booking-per-slot index still holds.
@@ -294,7 +506,7 @@ mod tests {
                 .connect_with(options)
                 .await
                 .expect("pool");
-            sqlx::migrate!("./migrations")
+            sqlx::migrate!("./migrations/sqlite")
                 .run_to(2, &pool)
                 .await
                 .expect("v2");
@@ -312,6 +524,15 @@ mod tests {
         }
         let store = Store::open(&url).await.expect("upgrade");
         let mut conn = store.conn().await.expect("conn");
+        let raw = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::from_str(&url)
+                    .expect("url")
+                    .foreign_keys(true),
+            )
+            .await
+            .expect("raw pool");
         assert_eq!(
             requests::backfill_booked_slots(&mut conn, chrono_tz::Asia::Tokyo)
                 .await
@@ -328,7 +549,7 @@ mod tests {
         assert_eq!(slot.start.to_string(), "11:00:00");
         let seeker_number: Option<String> =
             sqlx::query_scalar("SELECT seeker_number FROM requests WHERE id = 1")
-                .fetch_one(&mut *conn)
+                .fetch_one(&raw)
                 .await
                 .expect("number");
         assert_eq!(seeker_number.as_deref(), Some("32010-12345678"));
@@ -348,19 +569,19 @@ mod tests {
             Some(1)
         );
         let again = sqlx::query("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, created_at) VALUES ('X', 1, 'room', '2026-12-03T02:00:00Z', 'confirmed', '2026-11-25T01:05:00Z')")
-            .execute(&mut *conn)
+            .execute(&raw)
             .await;
         assert!(again.is_err(), "still one booking per room and slot");
         let fk: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
-            .fetch_all(&mut *conn)
+            .fetch_all(&raw)
             .await
             .expect("fk check");
         assert!(fk.is_empty(), "foreign keys intact");
         let rewrite = sqlx::query("UPDATE history SET event = 'x'")
-            .execute(&mut *conn)
+            .execute(&raw)
             .await;
         assert!(rewrite.is_err(), "history is append-only");
-        let erase = sqlx::query("DELETE FROM history").execute(&mut *conn).await;
+        let erase = sqlx::query("DELETE FROM history").execute(&raw).await;
         assert!(erase.is_err(), "history is append-only");
     }
 }

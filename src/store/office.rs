@@ -1,8 +1,7 @@
 //! The `refusals` and `meta` tables: the office's own decisions and facts.
 
-use super::{parse_ts, ts, StoreError, Tx};
+use super::{on_db, parse_ts, ts, Cols, Exec, StoreError, Tx};
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
 
 /// 第12条(1): stop offering service to this job-seeker number.
 pub async fn refuse(
@@ -11,75 +10,81 @@ pub async fn refuse(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO refusals (seeker_number, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (seeker_number) DO UPDATE SET reason = excluded.reason")
-        .bind(seeker_number)
-        .bind(reason)
-        .bind(ts(now))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    on_db!(tx, c => {
+        sqlx::query("INSERT INTO refusals (seeker_number, reason, created_at) VALUES ($1, $2, $3) ON CONFLICT (seeker_number) DO UPDATE SET reason = excluded.reason")
+            .bind(seeker_number)
+            .bind(reason)
+            .bind(ts(now))
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Lifts a refusal; whether there was one.
 pub async fn unrefuse(tx: &mut Tx, seeker_number: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM refusals WHERE seeker_number = ?")
-        .bind(seeker_number)
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected() > 0)
+    on_db!(tx, c => {
+        let done = sqlx::query("DELETE FROM refusals WHERE seeker_number = $1")
+            .bind(seeker_number)
+            .execute(&mut *c)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    })
 }
 
 /// The refusal of a seeker: its reason and date.
 pub async fn refusal(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     seeker_number: &str,
 ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
-    let row = sqlx::query("SELECT reason, created_at FROM refusals WHERE seeker_number = ?")
-        .bind(seeker_number)
-        .fetch_optional(&mut *conn)
-        .await?;
-    match row {
-        Some(r) => Ok(Some((
-            r.try_get("reason")?,
-            parse_ts("refusals", &r.try_get::<String, _>("created_at")?)?,
-        ))),
-        None => Ok(None),
-    }
+    on_db!(conn, c => {
+        let row = sqlx::query("SELECT reason, created_at FROM refusals WHERE seeker_number = $1")
+            .bind(seeker_number)
+            .fetch_optional(&mut *c)
+            .await?;
+        match row {
+            Some(r) => Ok(Some((
+                r.col("reason")?,
+                parse_ts("refusals", &r.col::<String>("created_at")?)?,
+            ))),
+            None => Ok(None),
+        }
+    })
 }
 
 /// Whether staff refused the seeker, and their unexcused no-shows (any
 /// address), in one query.
-pub async fn standing(
-    conn: &mut SqliteConnection,
-    seeker_number: &str,
-) -> Result<(bool, u32), StoreError> {
-    let (refused, no_shows): (bool, i64) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM refusals WHERE seeker_number = ?),
+pub async fn standing(conn: &mut dyn Exec, seeker_number: &str) -> Result<(bool, u32), StoreError> {
+    on_db!(conn, c => {
+        let (refused, no_shows): (bool, i64) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM refusals WHERE seeker_number = $1),
                 (SELECT COUNT(*) FROM bookings b JOIN requests r ON r.id = b.request_id
-                 WHERE r.seeker_number = ? AND b.status = 'no_show' AND b.excused = 0)",
-    )
-    .bind(seeker_number)
-    .bind(seeker_number)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((refused, u32::try_from(no_shows).unwrap_or(u32::MAX)))
+                 WHERE r.seeker_number = $2 AND b.status = 'no_show' AND b.excused = 0)",
+        )
+        .bind(seeker_number)
+        .bind(seeker_number)
+        .fetch_one(&mut *c)
+        .await?;
+        Ok((refused, u32::try_from(no_shows).unwrap_or(u32::MAX)))
+    })
 }
 
-pub async fn get_meta(
-    conn: &mut SqliteConnection,
-    key: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?)
+pub async fn get_meta(conn: &mut dyn Exec, key: &str) -> Result<Option<String>, StoreError> {
+    on_db!(conn, c => {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?)
+    })
 }
 
 pub async fn set_meta(tx: &mut Tx, key: &str, value: &str) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(key)
-        .bind(value)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    on_db!(tx, c => {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
 }

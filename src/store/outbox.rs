@@ -2,10 +2,9 @@
 //! sent afterwards, retried with backoff; its own copy, come back to the
 //! office mailbox, is filed in the sent folder and proves it was sent.
 
-use super::{placeholders, ts, StoreError, Tx};
+use super::{on_db, placeholders, ts, Cols, Exec, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
-use sqlx::{Row, SqliteConnection};
 
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
@@ -26,29 +25,31 @@ pub async fn enqueue(
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO outbox (message_id, request_id, kind, recipient, raw, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(message_id)
-        .bind(request_id)
-        .bind(kind)
-        .bind(recipient)
-        .bind(raw)
-        .bind(ts(now))
-        .bind(ts(now))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    on_db!(tx, c => {
+        sqlx::query("INSERT INTO outbox (message_id, request_id, kind, recipient, raw, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(message_id)
+            .bind(request_id)
+            .bind(kind)
+            .bind(recipient)
+            .bind(raw)
+            .bind(ts(now))
+            .bind(ts(now))
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
 }
 
-fn rows_to_outbox(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<OutboxRow>, StoreError> {
+fn rows_to_outbox(rows: Vec<impl Cols>) -> Result<Vec<OutboxRow>, StoreError> {
     rows.iter()
         .map(|r| {
             Ok(OutboxRow {
-                id: r.try_get("id")?,
-                message_id: r.try_get("message_id")?,
-                kind: r.try_get("kind")?,
-                recipient: r.try_get("recipient")?,
-                raw: r.try_get("raw")?,
-                attempts: r.try_get("attempts")?,
+                id: r.col("id")?,
+                message_id: r.col("message_id")?,
+                kind: r.col("kind")?,
+                recipient: r.col("recipient")?,
+                raw: r.col("raw")?,
+                attempts: r.col("attempts")?,
             })
         })
         .collect()
@@ -58,29 +59,31 @@ fn rows_to_outbox(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<OutboxRow>, 
 /// is the send clock (pending mail is sent as soon as it is written,
 /// whatever the injected time); leases run on the real clock `now`.
 pub async fn pending(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     until: DateTime<Utc>,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<OutboxRow>, StoreError> {
-    let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?")
-        .bind(ts(until))
-        .bind(ts(now))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows_to_outbox(rows)
+    on_db!(conn, c => {
+        let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $2) ORDER BY id LIMIT $3")
+            .bind(ts(until))
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+        rows_to_outbox(rows)
+    })
 }
 
 /// When the next pending mail is due for a (re)try.
-pub async fn next_attempt(
-    conn: &mut SqliteConnection,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let at: Option<String> =
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
-            .fetch_one(&mut *conn)
-            .await?;
-    at.map(|s| super::parse_ts("outbox", &s)).transpose()
+pub async fn next_attempt(conn: &mut dyn Exec) -> Result<Option<DateTime<Utc>>, StoreError> {
+    on_db!(conn, c => {
+        let at: Option<String> =
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+                .fetch_one(&mut *c)
+                .await?;
+        at.map(|s| super::parse_ts("outbox", &s)).transpose()
+    })
 }
 
 /// One step of a connection's journal, in one transaction: `sent` (the
@@ -88,82 +91,90 @@ pub async fn next_attempt(
 /// `next` (the mail whose end of data comes next) enters it. Runs while the
 /// next envelope is accepted and must succeed before its end of data.
 pub async fn journal_step(
-    journal: &mut SqliteConnection,
+    journal: &mut dyn Exec,
     sent: Option<&str>,
     next: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    use sqlx::Connection;
-    let mut tx = journal.begin().await?;
-    if let Some(id) = sent {
-        sqlx::query("INSERT OR IGNORE INTO sent_marks (message_id, sent_at) VALUES (?, ?)")
-            .bind(id)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM in_flight WHERE message_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(id) = next {
-        sqlx::query("INSERT OR REPLACE INTO in_flight (message_id, since) VALUES (?, ?)")
-            .bind(id)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    on_db!(journal, c => {
+        use sqlx::Connection;
+        let mut tx = c.begin().await?;
+        if let Some(id) = sent {
+            sqlx::query("INSERT INTO sent_marks (message_id, sent_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM in_flight WHERE message_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(id) = next {
+            sqlx::query("INSERT INTO in_flight (message_id, since) VALUES ($1, $2) ON CONFLICT (message_id) DO UPDATE SET since = excluded.since")
+                .bind(id)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    })
 }
 
 /// Takes a mail out of the in-flight set: the server refused it, or its
 /// doubt is settled.
 pub async fn journal_forget_in_flight(
-    journal: &mut SqliteConnection,
+    journal: &mut dyn Exec,
     message_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM in_flight WHERE message_id = ?")
-        .bind(message_id)
-        .execute(&mut *journal)
-        .await?;
-    Ok(())
+    on_db!(journal, c => {
+        sqlx::query("DELETE FROM in_flight WHERE message_id = $1")
+            .bind(message_id)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
 }
 
 /// The mail in flight: (Message-ID, since when), oldest first.
 pub async fn journal_in_flight(
-    journal: &mut SqliteConnection,
+    journal: &mut dyn Exec,
     limit: i64,
 ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT message_id, since FROM in_flight ORDER BY since LIMIT ?")
-            .bind(limit)
-            .fetch_all(&mut *journal)
-            .await?;
-    rows.into_iter()
-        .map(|(id, at)| Ok((id, super::parse_ts("in_flight", &at)?)))
-        .collect()
+    on_db!(journal, c => {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT message_id, since FROM in_flight ORDER BY since LIMIT $1")
+                .bind(limit)
+                .fetch_all(&mut *c)
+                .await?;
+        rows.into_iter()
+            .map(|(id, at)| Ok((id, super::parse_ts("in_flight", &at)?)))
+            .collect()
+    })
 }
 
 /// Of `message_ids`, those still waiting to be sent, each with whether a
 /// sender's lease on it runs at real time `now` (one query).
 pub async fn pending_among(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     message_ids: &[String],
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, bool)>, StoreError> {
-    if message_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT message_id, (lease_until IS NOT NULL AND lease_until > ?) FROM outbox WHERE status = 'pending' AND message_id IN ({})",
-        placeholders(message_ids.len())
-    );
-    let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(ts(now));
-    for id in message_ids {
-        query = query.bind(id);
-    }
-    Ok(query.fetch_all(&mut *conn).await?)
+    on_db!(conn, c => {
+        if message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT message_id, (lease_until IS NOT NULL AND lease_until > $1) FROM outbox WHERE status = 'pending' AND message_id IN ({})",
+            placeholders(2, message_ids.len())
+        );
+        let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(ts(now));
+        for id in message_ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&mut *c).await?)
+    })
 }
 
 /// Our own copy of a mail arrived in the office mailbox: the server took
@@ -174,102 +185,110 @@ pub async fn settle_copy(
     message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE message_id = ? AND status = 'pending'")
-        .bind(ts(now))
-        .bind(message_id)
-        .execute(&mut **tx)
-        .await?;
-    let ours: Option<i64> =
-        sqlx::query_scalar("UPDATE outbox SET appended = 1 WHERE message_id = ? RETURNING id")
+    on_db!(tx, c => {
+        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE message_id = $2 AND status = 'pending'")
+            .bind(ts(now))
             .bind(message_id)
-            .fetch_optional(&mut **tx)
+            .execute(&mut *c)
             .await?;
-    Ok(ours.is_some())
+        let ours: Option<i64> =
+            sqlx::query_scalar("UPDATE outbox SET appended = 1 WHERE message_id = $1 RETURNING id")
+                .bind(message_id)
+                .fetch_optional(&mut *c)
+                .await?;
+        Ok(ours.is_some())
+    })
 }
 
 /// How many mails sent since `since` have no copy filed yet.
-pub async fn copies_awaited(
-    conn: &mut SqliteConnection,
-    since: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND appended = 0 AND sent_at >= ?",
-    )
-    .bind(ts(since))
-    .fetch_one(&mut *conn)
-    .await?)
+pub async fn copies_awaited(conn: &mut dyn Exec, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    on_db!(conn, c => {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND appended = 0 AND sent_at >= $1",
+        )
+        .bind(ts(since))
+        .fetch_one(&mut *c)
+        .await?)
+    })
 }
 
 /// The sent journal's marks: (Message-ID, sent at). Keyed by Message-ID,
 /// which is random and unique, so a journal left beside another database
 /// marks nothing there.
 pub async fn journal_marks(
-    journal: &mut SqliteConnection,
+    journal: &mut dyn Exec,
     limit: i64,
 ) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(
-        sqlx::query_as("SELECT message_id, sent_at FROM sent_marks ORDER BY sent_at LIMIT ?")
-            .bind(limit)
-            .fetch_all(&mut *journal)
-            .await?,
-    )
+    on_db!(journal, c => {
+        Ok(
+            sqlx::query_as("SELECT message_id, sent_at FROM sent_marks ORDER BY sent_at LIMIT $1")
+                .bind(limit)
+                .fetch_all(&mut *c)
+                .await?,
+        )
+    })
 }
 
 /// Writes journal marks into `outbox` (sent, lease ended), in one
 /// statement. Idempotent: a fold repeated after a crash changes nothing.
-pub async fn fold_sent(
-    conn: &mut SqliteConnection,
-    marks: &[(String, String)],
-) -> Result<(), StoreError> {
-    if marks.is_empty() {
-        return Ok(());
-    }
-    let cases = vec!["WHEN ? THEN ?"; marks.len()].join(" ");
-    let sql = format!(
-        "UPDATE outbox SET status = 'sent', sent_at = CASE message_id {cases} END, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE status = 'pending' AND message_id IN ({})",
-        placeholders(marks.len())
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (id, at) in marks {
-        query = query.bind(id).bind(at);
-    }
-    for (id, _) in marks {
-        query = query.bind(id);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
+pub async fn fold_sent(conn: &mut dyn Exec, marks: &[(String, String)]) -> Result<(), StoreError> {
+    on_db!(conn, c => {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let cases = (0..marks.len())
+            .map(|i| format!("WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let sql = format!(
+            "UPDATE outbox SET status = 'sent', sent_at = CASE message_id {cases} END, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE status = 'pending' AND message_id IN ({})",
+            placeholders(2 * marks.len() + 1, marks.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (id, at) in marks {
+            query = query.bind(id).bind(at);
+        }
+        for (id, _) in marks {
+            query = query.bind(id);
+        }
+        query.execute(&mut *c).await?;
+        Ok(())
+    })
 }
 
 /// Drops journal marks once `fold_sent` has committed them.
 pub async fn forget_journal_marks(
-    journal: &mut SqliteConnection,
+    journal: &mut dyn Exec,
     marks: &[(String, String)],
 ) -> Result<(), StoreError> {
-    if marks.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "DELETE FROM sent_marks WHERE message_id IN ({})",
-        placeholders(marks.len())
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (id, _) in marks {
-        query = query.bind(id);
-    }
-    query.execute(&mut *journal).await?;
-    Ok(())
+    on_db!(journal, c => {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "DELETE FROM sent_marks WHERE message_id IN ({})",
+            placeholders(1, marks.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (id, _) in marks {
+            query = query.bind(id);
+        }
+        query.execute(&mut *c).await?;
+        Ok(())
+    })
 }
 
 /// Message-IDs of mail marked sent, in `outbox` or still in the journal
 /// (for tests and checks that must not wait for a fold).
 pub async fn sent_message_ids(
-    conn: &mut SqliteConnection,
-    journal: &mut SqliteConnection,
+    conn: &mut dyn Exec,
+    journal: &mut dyn Exec,
 ) -> Result<Vec<String>, StoreError> {
-    let mut ids: Vec<String> =
-        sqlx::query_scalar("SELECT message_id FROM outbox WHERE status = 'sent'")
-            .fetch_all(&mut *conn)
-            .await?;
+    let mut ids: Vec<String> = on_db!(conn, c => sqlx::query_scalar(
+        "SELECT message_id FROM outbox WHERE status = 'sent'"
+    )
+    .fetch_all(&mut *c)
+    .await)?;
     ids.extend(
         journal_marks(journal, i64::MAX)
             .await?
@@ -281,66 +300,75 @@ pub async fn sent_message_ids(
 
 /// Records a failed attempt; `next` is None for a permanent failure.
 pub async fn mark_attempt_failed(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     id: i64,
     error: &str,
     next: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
-    let error: String = error.chars().take(500).collect();
-    match next {
-        Some(at) => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?").bind(error).bind(ts(at)).bind(id).execute(&mut *conn).await?;
+    on_db!(conn, c => {
+        let error: String = error.chars().take(500).collect();
+        match next {
+            Some(at) => {
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3").bind(error).bind(ts(at)).bind(id).execute(&mut *c).await?;
+            }
+            None => {
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, status = 'failed', lease_owner = NULL, lease_until = NULL WHERE id = $2").bind(error).bind(id).execute(&mut *c).await?;
+            }
         }
-        None => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = 'failed', lease_owner = NULL, lease_until = NULL WHERE id = ?").bind(error).bind(id).execute(&mut *conn).await?;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The raw mails sent (or to be sent) for a request, oldest first.
 pub async fn raws_for_request(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Vec<Vec<u8>>, StoreError> {
-    let rows =
-        sqlx::query("SELECT raw FROM outbox WHERE request_id = ? AND kind <> 'staff' ORDER BY id")
-            .bind(request_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    rows.iter()
-        .map(|r| r.try_get::<Vec<u8>, _>("raw").map_err(StoreError::from))
-        .collect()
+    on_db!(conn, c => {
+        let rows =
+            sqlx::query("SELECT raw FROM outbox WHERE request_id = $1 AND kind <> 'staff' ORDER BY id")
+                .bind(request_id)
+                .fetch_all(&mut *c)
+                .await?;
+        rows.iter()
+            .map(|r| r.col::<Vec<u8>>("raw"))
+            .collect()
+    })
 }
 
 /// Empties mail older than `before` that belongs to no request (staff
 /// notes, digests): it names seekers too. Returns how many.
 pub async fn forget_unowned_before(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE outbox SET recipient = '', raw = X'', appended = 1 WHERE request_id IS NULL AND status <> 'pending' AND created_at < ? AND length(raw) > 0")
-        .bind(ts(before))
-        .execute(&mut **tx)
-        .await?;
-    Ok(done.rows_affected())
+    on_db!(tx, c => {
+        let done = sqlx::query("UPDATE outbox SET recipient = '', raw = $1, appended = 1 WHERE request_id IS NULL AND status <> 'pending' AND created_at < $2 AND length(raw) > 0")
+            .bind(Vec::<u8>::new())
+            .bind(ts(before))
+            .execute(&mut *c)
+            .await?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// Whether any of `ids` is a mail we sent for this request.
 pub async fn sent_any_of(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     request_id: i64,
     ids: &[String],
 ) -> Result<bool, StoreError> {
-    for id in ids.iter().take(50) {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM outbox WHERE message_id = ? AND request_id = ?")
-                .bind(id)
-                .bind(request_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if found.is_some() {
-            return Ok(true);
+    on_db!(conn, c => {
+        for id in ids.iter().take(50) {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM outbox WHERE message_id = $1 AND request_id = $2")
+                    .bind(id)
+                    .bind(request_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            if found.is_some() {
+                return Ok(true);
+            }
         }
-    }
-    Ok(false)
+        Ok(false)
+    })
 }
 
 /// A claim on outbox rows: who takes them, until when (real time), and the
@@ -357,54 +385,60 @@ pub struct Lease<'a> {
 /// statement for the batch). A sender that dies holding mail frees it when
 /// its lease runs out.
 pub async fn claim_many(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     ids: &[i64],
     due_by: DateTime<Utc>,
     lease: Lease<'_>,
 ) -> Result<Vec<i64>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) AND id IN ({}) RETURNING id",
-        placeholders(ids.len())
-    );
-    let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(lease.owner)
-        .bind(ts(lease.until))
-        .bind(ts(due_by))
-        .bind(ts(lease.now));
-    for id in ids {
-        query = query.bind(id);
-    }
-    Ok(query.fetch_all(&mut *conn).await?)
+    on_db!(conn, c => {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $4) AND id IN ({}) RETURNING id",
+            placeholders(5, ids.len())
+        );
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(lease.owner)
+            .bind(ts(lease.until))
+            .bind(ts(due_by))
+            .bind(ts(lease.now));
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&mut *c).await?)
+    })
 }
 
 /// Whether a notice of this kind and variant went to `recipient` since `since`.
 pub async fn sent_variant_since(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     recipient: &str,
     kind: &str,
     variant: &str,
     since: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM outbox WHERE recipient = ? AND kind = ? AND variant = ? AND created_at >= ? LIMIT 1",
-    )
-    .bind(recipient)
-    .bind(kind)
-    .bind(variant)
-    .bind(ts(since))
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(found.is_some())
+    on_db!(conn, c => {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE recipient = $1 AND kind = $2 AND variant = $3 AND created_at >= $4 LIMIT 1",
+        )
+        .bind(recipient)
+        .bind(kind)
+        .bind(variant)
+        .bind(ts(since))
+        .fetch_optional(&mut *c)
+        .await?;
+        Ok(found.is_some())
+    })
 }
 
 pub async fn set_variant(tx: &mut Tx, message_id: &str, variant: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE outbox SET variant = ? WHERE message_id = ?")
-        .bind(variant)
-        .bind(message_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    on_db!(tx, c => {
+        sqlx::query("UPDATE outbox SET variant = $1 WHERE message_id = $2")
+            .bind(variant)
+            .bind(message_id)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
 }

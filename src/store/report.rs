@@ -1,9 +1,8 @@
 //! Anonymous usage counts for a period (第7条): numbers only, no one named.
 //! Everything read here survives `purge`.
 
-use super::{parse_ts, ts, StoreError};
+use super::{on_db, parse_ts, ts, Cols, Exec, StoreError};
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Usage {
@@ -25,53 +24,58 @@ pub struct Usage {
 }
 
 async fn count(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     sql: &'static str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(sql)
-        .bind(ts(from))
-        .bind(ts(to))
-        .fetch_one(&mut *conn)
-        .await?)
+    on_db!(conn, c => {
+        Ok(sqlx::query_scalar(sql)
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_one(&mut *c)
+            .await?)
+    })
 }
 
 /// The counts for `[from, to)`.
 pub async fn usage(
-    conn: &mut SqliteConnection,
+    conn: &mut dyn Exec,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Usage, StoreError> {
     let mut u = Usage {
-        requests: count(conn, "SELECT COUNT(*) FROM requests r WHERE r.created_at >= ? AND r.created_at < ? AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book')", from, to).await?,
-        offers: count(conn, "SELECT COUNT(*) FROM outbox WHERE kind = 'offer' AND created_at >= ? AND created_at < ?", from, to).await?,
-        bookings_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'seeker' AND created_at >= ? AND created_at < ?", from, to).await?,
-        bookings_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'staff' AND created_at >= ? AND created_at < ?", from, to).await?,
-        attended: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'attended' AND slot_start >= ? AND slot_start < ?", from, to).await?,
-        no_shows: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND slot_start >= ? AND slot_start < ?", from, to).await?,
-        no_shows_excused: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 1 AND slot_start >= ? AND slot_start < ?", from, to).await?,
-        cancelled_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'email' AND outcome_at >= ? AND outcome_at < ?", from, to).await?,
-        cancelled_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'staff' AND outcome_at >= ? AND outcome_at < ?", from, to).await?,
-        lapsed: count(conn, "SELECT COUNT(*) FROM history WHERE to_state = 'lapsed' AND from_state <> 'lapsed' AND at >= ? AND at < ?", from, to).await?,
+        requests: count(conn, "SELECT COUNT(*) FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book')", from, to).await?,
+        offers: count(conn, "SELECT COUNT(*) FROM outbox WHERE kind = 'offer' AND created_at >= $1 AND created_at < $2", from, to).await?,
+        bookings_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'seeker' AND created_at >= $1 AND created_at < $2", from, to).await?,
+        bookings_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'staff' AND created_at >= $1 AND created_at < $2", from, to).await?,
+        attended: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'attended' AND slot_start >= $1 AND slot_start < $2", from, to).await?,
+        no_shows: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND slot_start >= $1 AND slot_start < $2", from, to).await?,
+        no_shows_excused: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 1 AND slot_start >= $1 AND slot_start < $2", from, to).await?,
+        cancelled_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'email' AND outcome_at >= $1 AND outcome_at < $2", from, to).await?,
+        cancelled_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'staff' AND outcome_at >= $1 AND outcome_at < $2", from, to).await?,
+        lapsed: count(conn, "SELECT COUNT(*) FROM history WHERE to_state = 'lapsed' AND from_state <> 'lapsed' AND at >= $1 AND at < $2", from, to).await?,
         mean_minutes_to_answer: None,
     };
+    let minutes = on_db!(conn, c => {
     let rows = sqlx::query(
         "SELECT r.created_at AS received, MIN(o.created_at) AS answered FROM requests r JOIN outbox o ON o.request_id = r.id AND o.kind <> 'staff'
-         WHERE r.created_at >= ? AND r.created_at < ?
+         WHERE r.created_at >= $1 AND r.created_at < $2
            AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book')
          GROUP BY r.id",
     )
     .bind(ts(from))
     .bind(ts(to))
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut *c)
     .await?;
     let mut minutes = Vec::with_capacity(rows.len());
     for row in &rows {
-        let received = parse_ts("requests", &row.try_get::<String, _>("received")?)?;
-        let answered = parse_ts("outbox", &row.try_get::<String, _>("answered")?)?;
+        let received = parse_ts("requests", &row.col::<String>("received")?)?;
+        let answered = parse_ts("outbox", &row.col::<String>("answered")?)?;
         minutes.push((answered - received).num_seconds().max(0) as f64 / 60.0);
     }
+    minutes
+    });
     if !minutes.is_empty() {
         u.mean_minutes_to_answer = Some(minutes.iter().sum::<f64>() / minutes.len() as f64);
     }

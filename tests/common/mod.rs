@@ -97,6 +97,8 @@ pub struct TestDesk {
     pub staff: String,
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
+    /// The desk's database (`sqlite://…` or `postgres://…`).
+    pub db_url: String,
 }
 
 pub struct Options {
@@ -134,7 +136,30 @@ pub fn test_ca() -> PathBuf {
     PathBuf::from(dir).join("tls/ca.pem")
 }
 
-pub fn config_text(address: &str, staff: &str, db: &str, opts: &Options) -> String {
+/// The database a test desk uses: an SQLite file in `dir`, or, when
+/// `YOYAKU_TEST_DATABASE_URL` names a PostgreSQL server (scripts/test.sh runs
+/// the suite a second time so), a fresh database of its own there.
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("YOYAKU_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            use sqlx::Connection;
+            let name = unique("yoyaku").replace(['@', '.', '-'], "_");
+            let name: String = name.chars().take(60).collect();
+            let mut admin = sqlx::PgConnection::connect(&server)
+                .await
+                .expect("the test PostgreSQL server answers");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .expect("create test database");
+            let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("yoyaku.db").display()),
+    }
+}
+
+pub fn config_text(address: &str, staff: &str, db_url: &str, opts: &Options) -> String {
     let tls = opts.tls.unwrap_or(("none", IMAP_PORT, "none", SMTP_PORT));
     let ca = if opts.tls.is_some() {
         format!("ca_file = \"{}\"", test_ca().display())
@@ -172,7 +197,7 @@ from = "ハローワーク出雲 <{address}>"
 timeout_seconds = 10
 
 [database]
-url = "sqlite://{db}"
+url = "{db_url}"
 
 {rooms}
 {digest}
@@ -216,8 +241,8 @@ impl TestDesk {
         add_user(&address);
         add_user(&staff);
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("yoyaku.db");
-        let text = config_text(&address, &staff, &db.display().to_string(), &opts);
+        let db_url = test_database_url(dir.path()).await;
+        let text = config_text(&address, &staff, &db_url, &opts);
         let config_path = dir.path().join("yoyaku.toml");
         std::fs::write(&config_path, &text).expect("write config");
         let cfg = Config::load(&config_path).expect("valid test config");
@@ -228,6 +253,7 @@ impl TestDesk {
             staff,
             dir,
             config_path,
+            db_url,
         }
     }
 
@@ -238,8 +264,9 @@ impl TestDesk {
     }
 
     pub async fn db_scalar(&self, sql: &'static str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(self.desk.store().pool())
+        self.desk
+            .store()
+            .probe_value(sql, &[])
             .await
             .expect("query")
     }

@@ -1,0 +1,150 @@
+//! The store's own connection and transaction types over two backends,
+//! SQLite (embedded) and PostgreSQL (deployments).
+//!
+//! Every query is written once, in the SQL both accept (`$1` placeholders,
+//! `ON CONFLICT`, `RETURNING`, `COUNT(*) FILTER`), and compiled for each
+//! backend by `on_db!`, which expands its body once per backend. Rows are
+//! read through `Cols`, so a row mapping is also written once. Nothing
+//! outside `src/store/` sees a sqlx type. (Not sqlx's `Any` driver: it has
+//! no chrono types and keeps `?` placeholders on PostgreSQL.)
+
+use super::StoreError;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Decode, PgConnection, Postgres, Row, Sqlite, SqliteConnection, Transaction, Type};
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A borrowed connection of either backend: what every query runs on.
+pub enum Db<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+/// Anything a query can run on: a pooled connection or a transaction.
+pub trait Exec: Send {
+    fn db(&mut self) -> Db<'_>;
+}
+
+/// A pooled connection, for reads and single statements.
+pub struct Conn(ConnInner);
+
+enum ConnInner {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Conn {
+    pub(super) fn sqlite(c: PoolConnection<Sqlite>) -> Conn {
+        Conn(ConnInner::Sqlite(c))
+    }
+    pub(super) fn postgres(c: PoolConnection<Postgres>) -> Conn {
+        Conn(ConnInner::Postgres(c))
+    }
+}
+
+impl Exec for Conn {
+    fn db(&mut self) -> Db<'_> {
+        match &mut self.0 {
+            ConnInner::Sqlite(c) => Db::Sqlite(c),
+            ConnInner::Postgres(c) => Db::Postgres(c),
+        }
+    }
+}
+
+/// A write transaction: committed with `commit`, rolled back when dropped.
+pub struct Tx(TxInner);
+
+enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub(super) fn sqlite(t: Transaction<'static, Sqlite>) -> Tx {
+        Tx(TxInner::Sqlite(t))
+    }
+    pub(super) fn postgres(t: Transaction<'static, Postgres>) -> Tx {
+        Tx(TxInner::Postgres(t))
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.0 {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.0 {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Exec for Tx {
+    fn db(&mut self) -> Db<'_> {
+        match &mut self.0 {
+            TxInner::Sqlite(t) => Db::Sqlite(t),
+            TxInner::Postgres(t) => Db::Postgres(t),
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the backend's connection
+/// (`&mut SqliteConnection` or `&mut PgConnection`): the body is compiled
+/// once per backend, so a query and its row mapping are written once.
+macro_rules! on_db {
+    ($exec:expr, $c:ident => $body:expr) => {
+        match $crate::store::Exec::db(&mut *$exec) {
+            $crate::store::Db::Sqlite($c) => $body,
+            $crate::store::Db::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// A value both backends decode the same way.
+pub trait Column:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+impl<T> Column for T where
+    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+/// Reads a column by name from a row of either backend.
+pub trait Cols {
+    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError>;
+}
+
+impl Cols for SqliteRow {
+    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+impl Cols for PgRow {
+    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+/// `$from, $from+1, …` for an `IN (…)` list of `n` values after `from - 1`
+/// other parameters: a batch is one statement, one round trip.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -203,11 +203,47 @@ fn exercise(raw: &[u8], state_pick: usize) {
         booked_at: Some(now),
         ..Request::new()
     };
-    let _ = (
-        route::reader(current.state),
-        route::continues_open_request(current.state, &req),
-        route::booked_request(&[(1, current.booked)], &req.wishes, |_| true),
-    );
+    // Which request it belongs to, with candidates made from the mail
+    // itself: a thread request bound to its sender or to another, an open
+    // and a booked request of the sender.
+    let candidate = |id: i64, address: &str| route::Candidate {
+        id,
+        address: address.to_string(),
+        state: current.state,
+        booked: current.booked,
+    };
+    let candidates = route::Candidates {
+        by_thread: (!inbound.thread_ids.is_empty()).then(|| {
+            candidate(
+                1,
+                if state_pick.is_multiple_of(3) {
+                    "other@example.com"
+                } else {
+                    &inbound.from
+                },
+            )
+        }),
+        thread_is_ours: state_pick.is_multiple_of(2),
+        by_reference: route::subject_reference(&inbound.subject)
+            .map(|_| candidate(2, &inbound.from)),
+        by_reservation: route::reservation_numbers(&inbound.subject, &inbound.body)
+            .iter()
+            .map(|_| candidate(3, &inbound.from))
+            .collect(),
+        open: Some(candidate(4, &inbound.from)),
+        booked: vec![candidate(5, &inbound.from)],
+    };
+    let known = route::known_request(&inbound.from, &candidates);
+    if known == route::Known::None {
+        let _ = route::by_address(&candidates, &req, |_| {
+            matches!(
+                booked,
+                yoyaku::core::understand::BookedIntent::Cancel
+                    | yoyaku::core::understand::BookedIntent::Change(_)
+            )
+        });
+    }
+    let _ = route::reader(current.state);
     let events = [
         Event::Request(req),
         Event::Reply(intent),

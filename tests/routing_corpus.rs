@@ -3,7 +3,10 @@
 //! no mail server needed.
 
 use serde::Deserialize;
+use yoyaku::core::booking::State;
+use yoyaku::core::calendar::{Calendar, Slot};
 use yoyaku::core::route;
+use yoyaku::core::understand::{parse_booked, parse_request, BookedIntent};
 use yoyaku::mail::message;
 
 #[derive(Deserialize)]
@@ -12,6 +15,94 @@ struct Corpus {
     reference: Vec<ReferenceCase>,
     reservations: Vec<ReservationCase>,
     contact: Vec<ContactCase>,
+    belongs: Vec<BelongsCase>,
+}
+
+/// Which request a mail belongs to, from the candidates the desk gathers.
+#[derive(Deserialize)]
+struct BelongsCase {
+    name: String,
+    from: String,
+    #[serde(default)]
+    thread: Option<CandidateData>,
+    #[serde(default)]
+    thread_is_ours: bool,
+    #[serde(default)]
+    reference: Option<CandidateData>,
+    #[serde(default)]
+    reservations: Vec<CandidateData>,
+    #[serde(default)]
+    open: Option<CandidateData>,
+    #[serde(default)]
+    booked: Vec<CandidateData>,
+    /// The mail's own text, read as a new request when nothing ties it.
+    #[serde(default)]
+    text: String,
+    expect: String,
+}
+
+#[derive(Deserialize)]
+struct CandidateData {
+    id: i64,
+    address: String,
+    state: String,
+    /// "2026-12-03 11:00"
+    #[serde(default)]
+    booked: Option<String>,
+}
+
+impl CandidateData {
+    fn candidate(&self) -> route::Candidate {
+        route::Candidate {
+            id: self.id,
+            address: self.address.clone(),
+            state: State::parse(&self.state).expect("a state"),
+            booked: self.booked.as_deref().map(|b| {
+                let at = chrono::NaiveDateTime::parse_from_str(b, "%Y-%m-%d %H:%M")
+                    .expect("booked as YYYY-MM-DD HH:MM");
+                Slot::new(at.date(), at.time())
+            }),
+        }
+    }
+}
+
+/// The verdict the desk's routing gives (`desk::decide` calls the same two
+/// functions in the same order).
+fn belongs(case: &BelongsCase) -> String {
+    let c = route::Candidates {
+        by_thread: case.thread.as_ref().map(CandidateData::candidate),
+        thread_is_ours: case.thread_is_ours,
+        by_reference: case.reference.as_ref().map(CandidateData::candidate),
+        by_reservation: case
+            .reservations
+            .iter()
+            .map(CandidateData::candidate)
+            .collect(),
+        open: case.open.as_ref().map(CandidateData::candidate),
+        booked: case.booked.iter().map(CandidateData::candidate).collect(),
+    };
+    match route::known_request(&case.from, &c) {
+        route::Known::Request { id, trusted: true } => format!("trusted request {id}"),
+        route::Known::Request { id, .. } => format!("request {id}"),
+        route::Known::Foreign { id } => format!("foreign {id}"),
+        route::Known::None => {
+            let cal = Calendar::standard();
+            let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+            let fresh = parse_request(&case.text, today, &cal);
+            let asks = |id: i64| {
+                c.booked.iter().find(|b| b.id == id).is_some_and(|b| {
+                    matches!(
+                        parse_booked(&case.text, b.booked, today, &cal),
+                        BookedIntent::Cancel | BookedIntent::Change(_)
+                    )
+                })
+            };
+            match route::by_address(&c, &fresh, asks) {
+                Some(id) => format!("request {id}"),
+                None => "new".to_string(),
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -92,6 +183,13 @@ fn every_routing_case_gets_its_verdict() {
             failures.push(format!("{}: got {got}", case.name));
         }
     }
+    for case in &corpus.belongs {
+        let got = belongs(case);
+        if got != case.expect {
+            failures.push(format!("{}: got {got}, want {}", case.name, case.expect));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(corpus.screen.len() >= 8);
+    assert!(corpus.belongs.len() >= 12);
 }

@@ -1,9 +1,11 @@
-//! Routing an inbound mail, the rules that need no request: whether it is
-//! read at all (unreadable, our own, too complex, machine mail, from staff),
-//! where it is filed, the daily limits' verdicts, the references it quotes
-//! and the address an answer goes to. Pure: facts in, verdict out; the desk
-//! gathers the facts and carries out the verdict, and the fuzzer calls the
-//! same functions.
+//! Routing an inbound mail: whether it is read at all (unreadable, our own,
+//! too complex, machine mail, from staff), where it is filed, the daily
+//! limits' verdicts, the references it quotes, the address an answer goes
+//! to, which request it belongs to (by thread, reference, reservation
+//! number, open or booked request of the sender), whether it is trusted,
+//! and how it is read by the request's state. Pure: facts in, verdict out;
+//! the desk gathers the facts (`desk::gather`) and carries out the verdict,
+//! and the fuzzer and the routing corpus call the same functions.
 
 use crate::core::booking::State;
 use crate::core::calendar::Slot;
@@ -218,6 +220,118 @@ pub fn booked_request(
         _ => None,
     };
     candidate.filter(|id| asks(*id))
+}
+
+/// A request that could own an inbound mail, as routing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: i64,
+    /// The address the request is bound to (offers go there; consent must
+    /// come from there).
+    pub address: String,
+    pub state: State,
+    /// The slot of its live booking, when booked.
+    pub booked: Option<Slot>,
+}
+
+/// Every request an inbound mail could belong to, gathered from the store
+/// in one place before any decision (`desk::gather`).
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    /// The request whose thread holds a Message-ID the mail refers to.
+    pub by_thread: Option<Candidate>,
+    /// Whether one of those Message-IDs is a mail we sent for that request
+    /// (random, and only the seeker has seen them).
+    pub thread_is_ours: bool,
+    /// The request of the reference in the subject (受付番号 K7M2QP).
+    pub by_reference: Option<Candidate>,
+    /// The requests of the reservation numbers the mail quotes, in order.
+    pub by_reservation: Vec<Candidate>,
+    /// The sender's newest request still waiting for the seeker, created
+    /// within `CONTINUATION_DAYS`.
+    pub open: Option<Candidate>,
+    /// The sender's booked requests, soonest first.
+    pub booked: Vec<Candidate>,
+}
+
+/// How long a new mail from the address of an open request continues it.
+pub const CONTINUATION_DAYS: i64 = 14;
+
+/// Which request a mail belongs to, before its text is read as a new
+/// request: by its thread, by the reference in its subject, or by a
+/// reservation number it quotes (these two only from the bound address).
+/// Trusted when it carries one of the request's secrets: a reply to one of
+/// our own mails, the reference, or the reservation number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    Request {
+        id: i64,
+        trusted: bool,
+    },
+    /// A reply in a request's thread from another address: staff look.
+    Foreign {
+        id: i64,
+    },
+    /// None: the mail is read as a new request next (see `by_address`).
+    None,
+}
+
+pub fn known_request(from: &str, c: &Candidates) -> Known {
+    let bound = |r: &&Candidate| r.address == from;
+    let mut chosen = c.by_thread.as_ref().map(|r| r.id);
+    let mut trusted = chosen.is_some() && c.thread_is_ours;
+    let (with_ref, named) =
+        with_reference(chosen, c.by_reference.as_ref().filter(bound).map(|r| r.id));
+    if named {
+        trusted = true;
+        chosen = with_ref;
+    }
+    if chosen.is_none() {
+        if let Some(r) = c.by_reservation.iter().find(bound) {
+            chosen = Some(r.id);
+            trusted = true;
+        }
+    }
+    let Some(id) = chosen else {
+        return Known::None;
+    };
+    let foreign = c
+        .by_thread
+        .as_ref()
+        .is_some_and(|t| t.id == id && t.address != from);
+    if foreign {
+        Known::Foreign { id }
+    } else {
+        Known::Request { id, trusted }
+    }
+}
+
+/// Which request a mail that no thread, reference or reservation number
+/// ties to continues, read as `fresh` (a new request): the sender's open
+/// request (`continues_open_request`), else the booking it asks to cancel
+/// or move (`booked_request`; `asks` reads the mail against a booking).
+/// `None`: it is a new request.
+pub fn by_address(
+    c: &Candidates,
+    fresh: &BookingRequest,
+    asks: impl Fn(i64) -> bool,
+) -> Option<i64> {
+    if let Some(open) = &c.open {
+        if continues_open_request(open.state, fresh) {
+            return Some(open.id);
+        }
+    }
+    let booked: Vec<(i64, Option<Slot>)> = c.booked.iter().map(|r| (r.id, r.booked)).collect();
+    booked_request(&booked, &fresh.wishes, asks)
+}
+
+/// A booked seeker asking for another session (次回): a request of its
+/// own, in the same thread, with what the seeker told us and the new wishes.
+pub fn next_session(data: &BookingRequest, wishes: Vec<Wish>) -> BookingRequest {
+    let mut next = data.clone();
+    next.wishes = wishes;
+    next.invalid_dates.clear();
+    next
 }
 
 /// How a mail to a request is read, by the request's state.

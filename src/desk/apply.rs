@@ -237,22 +237,8 @@ impl Desk {
                     }
                 }
                 Effect::Offer { slots, reason } => {
-                    // Whether an offered slot meets a wish, and whether every wish is met.
-                    let meets = |w: &crate::core::understand::Wish,
-                                 s: &crate::core::calendar::Slot| {
-                        w.date == s.date
-                            && w.time.is_none_or(|t| {
-                                t == WishTime::At(s.start) || !matches!(t, WishTime::At(_))
-                            })
-                    };
-                    let wished_available = slots
-                        .iter()
-                        .any(|s| next.data.wishes.iter().any(|w| meets(w, s)));
-                    let all_wishes_met = next
-                        .data
-                        .wishes
-                        .iter()
-                        .all(|w| slots.iter().any(|s| meets(w, s)));
+                    let (wished_available, all_wishes_met) =
+                        booking::wish_coverage(&next.data.wishes, &slots);
                     let notice = Notice::Offer {
                         to,
                         reason: reason.as_str(),

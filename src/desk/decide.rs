@@ -25,10 +25,10 @@ impl Desk {
             }
             return Ok((screened.filing(), screened.outcome(), None));
         }
+        let mut gathered = self.gather(tx, inbound, now).await?;
         // A flood from one address goes to staff (told once a day) and gets
         // no answers: it cannot fill the outbox or crowd out other seekers.
-        let day_ago = now - ChronoDuration::hours(24);
-        let (recent, told) = processed::recent_from(tx, &inbound.from, day_ago).await?;
+        let (recent, told) = gathered.sender_recent;
         if let route::Limit::Over { tell_staff } =
             route::limit(recent, self.cfg.per_sender_per_day, told)
         {
@@ -41,82 +41,37 @@ impl Desk {
         }
         let cal = &self.cfg.calendar;
         let today = cal.local_date(now);
-        let mut existing = requests::find_by_thread(tx, &inbound.thread_ids).await?;
-        // A reply to one of our own mails (their Message-IDs are random and
-        // only the seeker has seen them), our reference in the subject or
-        // the reservation number: the mail carries the request's secret.
-        let mut trusted = match &existing {
-            Some(r) => outbox::sent_any_of(tx, r.id, &inbound.thread_ids).await?,
-            None => false,
-        };
-        if let Some(reference) = route::subject_reference(&inbound.subject) {
-            let by_ref = requests::find_by_ref(tx, &reference)
-                .await?
-                .filter(|r| r.seeker_address == inbound.from);
-            let (chosen, named) = route::with_reference(
-                existing.as_ref().map(|r| r.id),
-                by_ref.as_ref().map(|r| r.id),
-            );
-            if named {
-                trusted = true;
-                if existing.is_none() && chosen.is_some() {
-                    existing = by_ref;
-                }
-            }
-        }
-        if existing.is_none() {
-            // A new mail quoting a reservation number (予約番号 261203-AB3C)
-            // belongs to that booking, when it comes from the bound address.
-            for reservation in route::reservation_numbers(&inbound.subject, &inbound.body) {
-                if let Some(b) = bookings::find_by_reservation(tx, &reservation).await? {
-                    existing = requests::find_by_id(tx, b.request_id)
-                        .await?
-                        .filter(|r| r.seeker_address == inbound.from);
-                    if existing.is_some() {
-                        trusted = true;
-                        break;
-                    }
-                }
-            }
-        }
+        let (existing, trusted, foreign) =
+            match route::known_request(&inbound.from, &gathered.candidates) {
+                route::Known::Request { id, trusted } => (Some(gathered.take(id)?), trusted, false),
+                route::Known::Foreign { id } => (Some(gathered.take(id)?), false, true),
+                route::Known::None => (None, false, false),
+            };
         // Outside a thread the mail is read as a request (once).
         let as_request = existing
             .is_none()
             .then(|| parse_request(&own_text(&inbound.body, false), today, cal));
-        if let Some(fresh) = &as_request {
-            // Many write a new mail instead of replying (phone mail above
-            // all): from the address of an open request, and not itself a
-            // new request, it continues that request.
-            let since = now - ChronoDuration::days(14);
-            if let Some(open) = requests::find_open_by_address(tx, &inbound.from, since).await? {
-                if route::continues_open_request(open.machine.state, fresh) {
-                    existing = Some(open);
-                }
-            }
-            // A new mail from a booked seeker that asks to cancel or move
-            // is about that booking (the one on the date it names, or the
-            // only one).
-            if existing.is_none() {
-                let booked = requests::booked_by_address(tx, &inbound.from).await?;
+        let existing = match (existing, &as_request) {
+            (None, Some(fresh)) => {
                 let text = own_text(&inbound.body, false);
-                let slots: Vec<(i64, Option<Slot>)> =
-                    booked.iter().map(|r| (r.id, r.machine.booked)).collect();
                 let asks = |id: i64| {
-                    booked.iter().find(|r| r.id == id).is_some_and(|r| {
+                    gathered.rows.get(&id).is_some_and(|r| {
                         matches!(
                             parse_booked(&text, r.machine.booked, today, cal),
                             BookedIntent::Cancel | BookedIntent::Change(_)
                         )
                     })
                 };
-                if let Some(id) = route::booked_request(&slots, &fresh.wishes, asks) {
-                    existing = booked.into_iter().find(|r| r.id == id);
+                match route::by_address(&gathered.candidates, fresh, asks) {
+                    Some(id) => Some(gathered.take(id)?),
+                    None => None,
                 }
             }
-        }
+            (existing, _) => existing,
+        };
         let mut needs: Vec<String> = Vec::new();
         let (row, event) = match existing {
-            Some(row) if inbound.from != row.seeker_address => (row, Event::ForeignReply),
+            Some(row) if foreign => (row, Event::ForeignReply),
             Some(row) => {
                 let ours = outbox::raws_for_request(tx, row.id).await?;
                 let fresh_mail = as_request.is_some();
@@ -132,10 +87,7 @@ impl Desk {
                             BookedIntent::Cancel => (row, Event::Cancel),
                             BookedIntent::Change(w) => (row, Event::Change(w)),
                             BookedIntent::Another(wishes) => {
-                                // The next session is a request of its own, in this thread.
-                                let mut data = row.machine.data.clone();
-                                data.wishes = wishes;
-                                data.invalid_dates.clear();
+                                let data = route::next_session(&row.machine.data, wishes);
                                 let new_row = self
                                     .insert_request(tx, &row.seeker_address, &inbound.subject, now)
                                     .await?;
@@ -167,6 +119,7 @@ impl Desk {
                 // Many new requests under one 求職番号 in a day (from any
                 // addresses): staff look at them; no more automatic answers.
                 if let Some(number) = parsed.seeker_number.as_deref() {
+                    let day_ago = now - ChronoDuration::hours(24);
                     let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
                     let told_key = format!("flood_seeker:{number}:{today}");
                     let told = office::get_meta(tx, &told_key).await?.is_some();

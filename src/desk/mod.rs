@@ -9,6 +9,7 @@
 
 mod apply;
 mod decide;
+mod gather;
 mod inbox;
 mod sender;
 mod timers;
@@ -20,7 +21,7 @@ use crate::core::booking::{
 use crate::core::calendar::Slot;
 use crate::core::quote::own_text;
 use crate::core::understand::{
-    parse_booked, parse_reply, parse_request, session_needs, BookedIntent, WishTime,
+    parse_booked, parse_reply, parse_request, session_needs, BookedIntent,
 };
 use crate::mail::compose::{random_token, ComposeError, Composer, DateView, SlotView, Thread};
 use crate::mail::imap::ImapSession;

@@ -107,3 +107,12 @@ pub fn next_timer(req: &Request, cal: &Calendar, rules: &Rules) -> Option<(DateT
         _ => None,
     }
 }
+
+/// How an offer meets the seeker's wishes: whether any offered slot is one
+/// they wished for, and whether every wish has one (the offer's opening
+/// line says which).
+pub fn wish_coverage(wishes: &[Wish], slots: &[Slot]) -> (bool, bool) {
+    let any = slots.iter().any(|s| wishes.iter().any(|w| w.admits(s)));
+    let all = wishes.iter().all(|w| slots.iter().any(|s| w.admits(s)));
+    (any, all)
+}

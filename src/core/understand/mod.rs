@@ -27,6 +27,21 @@ pub struct Wish {
     pub time: Option<WishTime>,
 }
 
+impl Wish {
+    /// Whether `slot` is what this wish asks for: its date, and the time
+    /// named (午前 before noon, 午後 from noon; any time when none).
+    pub fn admits(&self, slot: &crate::core::calendar::Slot) -> bool {
+        let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN);
+        slot.date == self.date
+            && match self.time {
+                None => true,
+                Some(WishTime::At(t)) => slot.start == t,
+                Some(WishTime::Morning) => slot.start < noon,
+                Some(WishTime::Afternoon) => slot.start >= noon,
+            }
+    }
+}
+
 /// What the seeker said about the time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WishTime {

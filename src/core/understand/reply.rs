@@ -114,21 +114,7 @@ pub fn parse_reply(
             let matching: Vec<usize> = offered
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| {
-                    s.date == wish.date
-                        && match wish.time {
-                            None => true,
-                            Some(WishTime::At(t)) => s.start == t,
-                            Some(WishTime::Morning) => {
-                                s.start
-                                    < NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN)
-                            }
-                            Some(WishTime::Afternoon) => {
-                                s.start
-                                    >= NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN)
-                            }
-                        }
-                })
+                .filter(|(_, s)| wish.admits(s))
                 .map(|(i, _)| i + 1)
                 .collect();
             if matching.len() == 1 {

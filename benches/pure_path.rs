@@ -68,6 +68,7 @@ fn main() {
         rules: &rules,
         standing: Standing::default(),
         trusted: true,
+        told_today: &[],
     };
     let run = |n: usize| {
         let mut offers = 0usize;

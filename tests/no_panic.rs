@@ -148,6 +148,7 @@ fn random_text_never_panics_the_understanding_and_the_state_machine() {
         rules: &rules,
         standing: Standing::default(),
         trusted: true,
+        told_today: &[],
     };
     let offered: Vec<Slot> = cal.bookable_slots(now).into_iter().take(4).collect();
     for _ in 0..20_000 {

@@ -42,6 +42,16 @@ impl Desk {
         let by_staff = matches!(event, Event::Staff(_));
         let before = row.machine.state;
         let rules = &self.cfg.rules;
+        // Only a request still gathering its items can be sent a "what is
+        // missing" notice: only then are the ones sent today needed.
+        let told_today = if matches!(event, Event::Request(_))
+            && matches!(before, State::New | State::AwaitingInfo)
+        {
+            let since = now - ChronoDuration::hours(booking::NOTICE_WINDOW_HOURS);
+            outbox::variants_since(tx, &row.seeker_address, "missing", since).await?
+        } else {
+            Vec::new()
+        };
         let mut ctx = Context {
             cal,
             now,
@@ -49,6 +59,7 @@ impl Desk {
             rules,
             standing,
             trusted: consent.is_none_or(|c| c.trusted),
+            told_today: &told_today,
         };
         let (mut next, effects) = match booking::step(&row.machine, event.clone(), &ctx) {
             Ok(r) => r,
@@ -139,6 +150,7 @@ impl Desk {
                                 rules,
                                 standing,
                                 trusted: true,
+                                told_today: &told_today,
                             };
                             let (n2, fx2) = booking::step(&row.machine, Event::SlotTaken, &ctx)
                                 .map_err(|e| StoreError::Corrupt {
@@ -251,20 +263,8 @@ impl Desk {
                     self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::AskMissing { missing } => {
-                    let mut keys: Vec<&'static str> = missing.iter().map(|m| m.key()).collect();
-                    if next.data.invalid_seeker_number.is_some() && !keys.contains(&"seeker_number")
-                    {
-                        keys.push("seeker_number");
-                    }
-                    // The same notice to the same address at most once a day.
+                    let keys = booking::missing_notice_keys(&missing, &next.data);
                     let variant = keys.join(",");
-                    let day_ago = now - ChronoDuration::hours(24);
-                    if outbox::sent_variant_since(tx, &thread.to, "missing", &variant, day_ago)
-                        .await?
-                    {
-                        debug!(request = row.id, "same notice already sent today");
-                        continue;
-                    }
                     let notice = Notice::Missing {
                         to,
                         missing: keys,

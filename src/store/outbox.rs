@@ -410,25 +410,22 @@ pub async fn claim_many(
     })
 }
 
-/// Whether a notice of this kind and variant went to `recipient` since `since`.
-pub async fn sent_variant_since(
+/// The variants of notices of `kind` sent to `recipient` since `since`.
+pub async fn variants_since(
     conn: &mut dyn Exec,
     recipient: &str,
     kind: &str,
-    variant: &str,
     since: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Vec<String>, StoreError> {
     on_db!(conn, c => {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM outbox WHERE recipient = $1 AND kind = $2 AND variant = $3 AND created_at >= $4 LIMIT 1",
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT variant FROM outbox WHERE recipient = $1 AND kind = $2 AND variant IS NOT NULL AND created_at >= $3",
         )
         .bind(recipient)
         .bind(kind)
-        .bind(variant)
         .bind(ts(since))
-        .fetch_optional(&mut *c)
-        .await?;
-        Ok(found.is_some())
+        .fetch_all(&mut *c)
+        .await?)
     })
 }
 

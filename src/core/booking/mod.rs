@@ -381,6 +381,29 @@ pub struct Context<'a> {
     /// mail from the bound address may still be forged: consent and
     /// cancellation are then asked to be confirmed by reply.
     pub trusted: bool,
+    /// The "what is missing" notices (`missing_notice_variant`) sent to the
+    /// request's address within `NOTICE_WINDOW_HOURS`: the same one is not
+    /// sent again, so a seeker (or a loop) repeating an incomplete mail
+    /// gets it once a day.
+    pub told_today: &'a [String],
+}
+
+/// How long the same "what is missing" notice is not repeated to an address.
+pub const NOTICE_WINDOW_HOURS: i64 = 24;
+
+/// The items a "what is missing" notice asks for, by key: the missing ones,
+/// and the 求職番号 again when the one given was malformed.
+pub fn missing_notice_keys(missing: &[Item], data: &BookingRequest) -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = missing.iter().map(|m| m.key()).collect();
+    if data.invalid_seeker_number.is_some() && !keys.contains(&"seeker_number") {
+        keys.push("seeker_number");
+    }
+    keys
+}
+
+/// Which "what is missing" notice this is, for the once-a-day rule.
+pub fn missing_notice_variant(missing: &[Item], data: &BookingRequest) -> String {
+    missing_notice_keys(missing, data).join(",")
 }
 
 impl Context<'_> {
@@ -436,7 +459,12 @@ pub fn step(
             let missing = next.data.missing();
             if !missing.is_empty() || next.data.invalid_seeker_number.is_some() {
                 next.state = AwaitingInfo;
-                vec![Effect::AskMissing { missing }]
+                let variant = missing_notice_variant(&missing, &next.data);
+                if ctx.told_today.contains(&variant) {
+                    vec![]
+                } else {
+                    vec![Effect::AskMissing { missing }]
+                }
             } else {
                 offer_or_hold(&mut next, ctx, OfferReason::Request)
             }
@@ -779,8 +807,40 @@ mod tests {
             rules: &Rules::default(),
             standing: Standing::default(),
             trusted: true,
+            told_today: &[],
         };
         step(req, ev, &ctx).expect("legal transition")
+    }
+
+    /// The same "what is missing" notice goes to an address once a day; a
+    /// different one (other items missing) still goes.
+    #[test]
+    fn a_missing_notice_is_not_repeated_the_same_day() {
+        let mut data = complete();
+        data.seeker_number = None;
+        let variant = missing_notice_variant(&data.missing(), &data);
+        assert_eq!(variant, "seeker_number");
+        let c = cal();
+        let told = vec![variant];
+        let ctx = Context {
+            cal: &c,
+            now: now(),
+            full: &HashSet::new(),
+            rules: &Rules::default(),
+            standing: Standing::default(),
+            trusted: true,
+            told_today: &told,
+        };
+        let (r, fx) = step(&Request::new(), Event::Request(data.clone()), &ctx).expect("step");
+        assert_eq!((r.state, fx), (State::AwaitingInfo, vec![]));
+        data.name = None;
+        let (_, fx) = step(&Request::new(), Event::Request(data), &ctx).expect("step");
+        assert_eq!(
+            fx,
+            vec![Effect::AskMissing {
+                missing: vec![Item::Name, Item::SeekerNumber]
+            }]
+        );
     }
 
     #[test]
@@ -989,6 +1049,7 @@ mod tests {
             rules: &Rules::default(),
             standing: Standing::default(),
             trusted: true,
+            told_today: &[],
         };
         assert!(step(&Request::new(), Event::FollowUpDue, &ctx).is_err());
         assert!(step(&Request::new(), Event::Reply(ReplyIntent::Agree), &ctx).is_err());
@@ -1045,6 +1106,7 @@ mod tests {
             rules: &Rules::default(),
             standing: Standing::default(),
             trusted: true,
+            told_today: &[],
         };
         assert!(step(&followed, Event::FollowUpDue, &ctx).is_err());
         // A reply after lapsing is a new attempt.
@@ -1104,6 +1166,7 @@ mod tests {
             rules,
             standing,
             trusted: true,
+            told_today: &[],
         }
     }
 
@@ -1362,6 +1425,7 @@ mod tests {
             rules: &Rules::default(),
             standing: Standing::default(),
             trusted: true,
+            told_today: &[],
         };
         assert!(step(&r, Event::Staff(StaffAction::Close), &ctx).is_err());
         let (closed, _) = step(&again, Event::Staff(StaffAction::Close), &ctx).expect("close");

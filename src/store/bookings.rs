@@ -95,9 +95,11 @@ pub async fn for_request(
     conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Vec<BookingRecord>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let rows = sqlx::query(select_bookings!("WHERE request_id = $1 ORDER BY id"))
+        let rows = sqlx::query(select_bookings!("WHERE request_id = $1 AND office = $2 ORDER BY id"))
             .bind(request_id)
+            .bind(&*office)
             .fetch_all(&mut *c)
             .await?;
         rows.iter().map(record).collect()
@@ -109,11 +111,13 @@ pub async fn live_for_request(
     conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Option<BookingRecord>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let row = sqlx::query(select_bookings!(
-            "WHERE request_id = $1 AND status = 'confirmed' ORDER BY id DESC LIMIT 1"
+            "WHERE request_id = $1 AND status = 'confirmed' AND office = $2 ORDER BY id DESC LIMIT 1"
         ))
         .bind(request_id)
+        .bind(&*office)
         .fetch_optional(&mut *c)
         .await?;
         row.as_ref().map(record).transpose()
@@ -125,11 +129,13 @@ pub async fn latest_for_request(
     conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Option<BookingRecord>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let row = sqlx::query(select_bookings!(
-            "WHERE request_id = $1 ORDER BY id DESC LIMIT 1"
+            "WHERE request_id = $1 AND office = $2 ORDER BY id DESC LIMIT 1"
         ))
         .bind(request_id)
+        .bind(&*office)
         .fetch_optional(&mut *c)
         .await?;
         row.as_ref().map(record).transpose()
@@ -140,9 +146,11 @@ pub async fn find_by_reservation(
     conn: &mut dyn Exec,
     reservation: &str,
 ) -> Result<Option<BookingRecord>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let row = sqlx::query(select_bookings!("WHERE reservation = $1"))
+        let row = sqlx::query(select_bookings!("WHERE reservation = $1 AND office = $2"))
             .bind(reservation)
+            .bind(&*office)
             .fetch_optional(&mut *c)
             .await?;
         row.as_ref().map(record).transpose()
@@ -155,12 +163,14 @@ pub async fn starting_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<BookingRecord>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(select_bookings!(
-            "WHERE slot_start >= $1 AND slot_start < $2 ORDER BY slot_start, room_id"
+            "WHERE slot_start >= $1 AND slot_start < $2 AND office = $3 ORDER BY slot_start, room_id"
         ))
         .bind(ts(from))
         .bind(ts(to))
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(record).collect()
@@ -173,12 +183,14 @@ pub async fn touched_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<BookingRecord>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let rows = sqlx::query(select_bookings!("WHERE (created_at >= $1 AND created_at < $2) OR (outcome_at >= $3 AND outcome_at < $4) ORDER BY id"))
+        let rows = sqlx::query(select_bookings!("WHERE ((created_at >= $1 AND created_at < $2) OR (outcome_at >= $3 AND outcome_at < $4)) AND office = $5 ORDER BY id"))
         .bind(ts(from))
         .bind(ts(to))
         .bind(ts(from))
         .bind(ts(to))
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(record).collect()
@@ -194,13 +206,15 @@ pub async fn set_outcome(
     excused: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE bookings SET status = $1, cancelled_by = $2, excused = $3, outcome_at = $4 WHERE id = $5")
+        sqlx::query("UPDATE bookings SET status = $1, cancelled_by = $2, excused = $3, outcome_at = $4 WHERE id = $5 AND office = $6")
             .bind(status.as_str())
             .bind(cancelled_by)
             .bind(i64::from(excused))
             .bind(ts(now))
             .bind(id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -215,10 +229,12 @@ pub async fn full_slots(
     to: DateTime<Utc>,
     rooms: &[String],
 ) -> Result<HashSet<Slot>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let rows = sqlx::query("SELECT slot_start, room_id FROM bookings WHERE status = 'confirmed' AND slot_start >= $1 AND slot_start < $2")
+        let rows = sqlx::query("SELECT slot_start, room_id FROM bookings WHERE status = 'confirmed' AND slot_start >= $1 AND slot_start < $2 AND office = $3")
             .bind(ts(from))
             .bind(ts(to))
+            .bind(&*office)
             .fetch_all(&mut *c)
             .await?;
         let mut taken: HashMap<String, HashSet<String>> = HashMap::new();
@@ -249,10 +265,11 @@ pub async fn try_book(
     new: &NewBooking<'_>,
     rooms: &[String],
 ) -> Result<Option<Booking>, StoreError> {
+    let office = tx.office();
     for room in rooms {
         let id: Option<i64> = on_db!(tx, c => sqlx::query_scalar(
-            "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, booked_by, consent_message_id, consent_from, consent_at, terms_sha256, created_at)
-             VALUES ($1, $2, $3, $4, 'confirmed', $5, $6, $7, $8, $9, $10) ON CONFLICT (room_id, slot_start) WHERE status = 'confirmed' DO NOTHING RETURNING id",
+            "INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, booked_by, consent_message_id, consent_from, consent_at, terms_sha256, created_at, office)
+             VALUES ($1, $2, $3, $4, 'confirmed', $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (office, room_id, slot_start) WHERE status = 'confirmed' DO NOTHING RETURNING id",
         )
         .bind(new.reservation)
         .bind(new.request_id)
@@ -264,6 +281,7 @@ pub async fn try_book(
         .bind(new.consent_from.map(|_| ts(new.now)))
         .bind(new.terms_sha256)
         .bind(ts(new.now))
+        .bind(&*office)
         .fetch_optional(&mut *c)
         .await)?;
         if let Some(id) = id {

@@ -13,6 +13,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, PgConnection, Postgres, Row, Sqlite, SqliteConnection, Transaction, Type};
+use std::sync::Arc;
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,13 +28,18 @@ pub enum Db<'a> {
     Postgres(&'a mut PgConnection),
 }
 
-/// Anything a query can run on: a pooled connection or a transaction.
+/// Anything a query can run on: a pooled connection or a transaction,
+/// each bound to one office. Every query of the store is limited to that
+/// office (`WHERE office = …`, and `office` in every row it writes): a
+/// desk never sees another office's requests, bookings or mail.
 pub trait Exec: Send {
     fn db(&mut self) -> Db<'_>;
+    /// The office whose rows this connection reads and writes.
+    fn office(&self) -> Arc<str>;
 }
 
 /// A pooled connection, for reads and single statements.
-pub struct Conn(ConnInner);
+pub struct Conn(ConnInner, Arc<str>);
 
 enum ConnInner {
     Sqlite(PoolConnection<Sqlite>),
@@ -41,11 +47,11 @@ enum ConnInner {
 }
 
 impl Conn {
-    pub(super) fn sqlite(c: PoolConnection<Sqlite>) -> Conn {
-        Conn(ConnInner::Sqlite(c))
+    pub(super) fn sqlite(c: PoolConnection<Sqlite>, office: Arc<str>) -> Conn {
+        Conn(ConnInner::Sqlite(c), office)
     }
-    pub(super) fn postgres(c: PoolConnection<Postgres>) -> Conn {
-        Conn(ConnInner::Postgres(c))
+    pub(super) fn postgres(c: PoolConnection<Postgres>, office: Arc<str>) -> Conn {
+        Conn(ConnInner::Postgres(c), office)
     }
 }
 
@@ -56,10 +62,13 @@ impl Exec for Conn {
             ConnInner::Postgres(c) => Db::Postgres(c),
         }
     }
+    fn office(&self) -> Arc<str> {
+        self.1.clone()
+    }
 }
 
 /// A write transaction: committed with `commit`, rolled back when dropped.
-pub struct Tx(TxInner);
+pub struct Tx(TxInner, Arc<str>);
 
 enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
@@ -67,11 +76,11 @@ enum TxInner {
 }
 
 impl Tx {
-    pub(super) fn sqlite(t: Transaction<'static, Sqlite>) -> Tx {
-        Tx(TxInner::Sqlite(t))
+    pub(super) fn sqlite(t: Transaction<'static, Sqlite>, office: Arc<str>) -> Tx {
+        Tx(TxInner::Sqlite(t), office)
     }
-    pub(super) fn postgres(t: Transaction<'static, Postgres>) -> Tx {
-        Tx(TxInner::Postgres(t))
+    pub(super) fn postgres(t: Transaction<'static, Postgres>, office: Arc<str>) -> Tx {
+        Tx(TxInner::Postgres(t), office)
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -97,6 +106,9 @@ impl Exec for Tx {
             TxInner::Sqlite(t) => Db::Sqlite(t),
             TxInner::Postgres(t) => Db::Postgres(t),
         }
+    }
+    fn office(&self) -> Arc<str> {
+        self.1.clone()
     }
 }
 

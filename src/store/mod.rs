@@ -23,6 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,9 +78,17 @@ impl StoreError {
     }
 }
 
-/// The PostgreSQL advisory lock key of the desk's write transactions
-/// ("yoyaku" in ASCII).
-const WRITER_LOCK: i64 = 0x796f_796b_6175;
+/// The PostgreSQL advisory lock key of an office's write transactions:
+/// FNV-1a of "yoyaku:" and the office id. Offices write in parallel; a
+/// collision of two keys only serialises two offices.
+fn writer_lock(office: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"yoyaku:".iter().chain(office.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
 
 #[derive(Clone)]
 enum Pool {
@@ -88,10 +97,10 @@ enum Pool {
 }
 
 impl Pool {
-    async fn acquire(&self) -> Result<Conn, StoreError> {
+    async fn acquire(&self, office: &Arc<str>) -> Result<Conn, StoreError> {
         Ok(match self {
-            Pool::Sqlite(p) => Conn::sqlite(p.acquire().await?),
-            Pool::Postgres(p) => Conn::postgres(p.acquire().await?),
+            Pool::Sqlite(p) => Conn::sqlite(p.acquire().await?, office.clone()),
+            Pool::Postgres(p) => Conn::postgres(p.acquire().await?, office.clone()),
         })
     }
 }
@@ -108,8 +117,14 @@ pub struct Store {
     /// growing sleeps and can miss every gap between back-to-back batch
     /// transactions (a sender starved for seconds was measured); queued
     /// here, the sender writes as soon as the current batch commits.
-    turns: std::sync::Arc<tokio::sync::Mutex<()>>,
+    turns: Arc<tokio::sync::Mutex<()>>,
+    /// The office every connection and transaction of this handle is
+    /// limited to (see `Exec`); `for_office` makes a handle for another.
+    office: Arc<str>,
 }
+
+/// The office of a single-office deployment.
+pub const DEFAULT_OFFICE: &str = "default";
 
 /// A turn to write, held until dropped (see `Store::turn`).
 pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
@@ -157,6 +172,24 @@ impl Store {
         if !url.starts_with("sqlite:") {
             return Err(StoreError::Url(redact_url(url)));
         }
+        // Desks started together on a new file would each set it up and
+        // migrate it ("table requests already exists", "database is
+        // locked"): one at a time, until its pools are open and migrated.
+        let _setting_up = match url.strip_prefix("sqlite://") {
+            Some(path) if !path.starts_with(':') && !path.is_empty() => {
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(dir) = std::path::Path::new(path).parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|source| StoreError::Create {
+                            path: path.to_string(),
+                            source,
+                        })?;
+                    }
+                }
+                Some(MigrationLock::take(&format!("{path}-migrate.lock")).await?)
+            }
+            _ => None,
+        };
         if let Some(path) = url.strip_prefix("sqlite://") {
             // Query parameters (?mode=rwc) are not part of the file name.
             let path = path.split('?').next().unwrap_or(path);
@@ -189,18 +222,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
-        {
-            // Desks started together on a new file would each migrate it
-            // ("table requests already exists"): one at a time.
-            let _lock = match url.strip_prefix("sqlite://") {
-                Some(path) if !path.starts_with(':') => {
-                    let path = path.split('?').next().unwrap_or(path);
-                    Some(MigrationLock::take(&format!("{path}-migrate.lock")).await?)
-                }
-                _ => None,
-            };
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        }
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         // Copied marks are written one per copy, right after the server took
         // it. In WAL mode a commit without fsync survives a killed process
         // (the frames are in the OS's cache); the next FULL commit makes them
@@ -216,6 +238,7 @@ impl Store {
             marks: Pool::Sqlite(marks),
             journal: Pool::Sqlite(journal),
             turns: Default::default(),
+            office: Arc::from(DEFAULT_OFFICE),
         })
     }
 
@@ -237,7 +260,21 @@ impl Store {
             journal: pool.clone(),
             pool,
             turns: Default::default(),
+            office: Arc::from(DEFAULT_OFFICE),
         })
+    }
+
+    /// The same database, limited to another office. The pools and this
+    /// process's write turns are shared.
+    pub fn for_office(&self, office: &str) -> Store {
+        Store {
+            office: Arc::from(office),
+            ..self.clone()
+        }
+    }
+
+    pub fn office(&self) -> &str {
+        &self.office
     }
 
     pub fn backend(&self) -> Backend {
@@ -255,14 +292,16 @@ impl Store {
     /// and a reply step the same request from the same old state.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => {
+                Tx::sqlite(p.begin_with("BEGIN IMMEDIATE").await?, self.office.clone())
+            }
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(WRITER_LOCK)
+                    .bind(writer_lock(&self.office))
                     .execute(&mut *tx)
                     .await?;
-                Tx::postgres(tx)
+                Tx::postgres(tx, self.office.clone())
             }
         })
     }
@@ -275,17 +314,17 @@ impl Store {
 
     /// One connection from the pool, for reads and single statements.
     pub async fn conn(&self) -> Result<Conn, StoreError> {
-        self.pool.acquire().await
+        self.pool.acquire(&self.office).await
     }
 
     /// A connection to the sent journal, for one sent mark.
     pub async fn journal_conn(&self) -> Result<Conn, StoreError> {
-        self.journal.acquire().await
+        self.journal.acquire(&self.office).await
     }
 
     /// A connection for one copied mark (no fsync on SQLite; see `open`).
     pub async fn marks_conn(&self) -> Result<Conn, StoreError> {
-        self.marks.acquire().await
+        self.marks.acquire(&self.office).await
     }
 
     /// Rows of the caller's own SQL (`$1` placeholders, text arguments), on

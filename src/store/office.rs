@@ -10,11 +10,13 @@ pub async fn refuse(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("INSERT INTO refusals (seeker_number, reason, created_at) VALUES ($1, $2, $3) ON CONFLICT (seeker_number) DO UPDATE SET reason = excluded.reason")
+        sqlx::query("INSERT INTO refusals (seeker_number, reason, created_at, office) VALUES ($1, $2, $3, $4) ON CONFLICT (office, seeker_number) DO UPDATE SET reason = excluded.reason")
             .bind(seeker_number)
             .bind(reason)
             .bind(ts(now))
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -23,9 +25,11 @@ pub async fn refuse(
 
 /// Lifts a refusal; whether there was one.
 pub async fn unrefuse(tx: &mut Tx, seeker_number: &str) -> Result<bool, StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        let done = sqlx::query("DELETE FROM refusals WHERE seeker_number = $1")
+        let done = sqlx::query("DELETE FROM refusals WHERE seeker_number = $1 AND office = $2")
             .bind(seeker_number)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(done.rows_affected() > 0)
@@ -37,9 +41,11 @@ pub async fn refusal(
     conn: &mut dyn Exec,
     seeker_number: &str,
 ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let row = sqlx::query("SELECT reason, created_at FROM refusals WHERE seeker_number = $1")
+        let row = sqlx::query("SELECT reason, created_at FROM refusals WHERE seeker_number = $1 AND office = $2")
             .bind(seeker_number)
+            .bind(&*office)
             .fetch_optional(&mut *c)
             .await?;
         match row {
@@ -55,14 +61,16 @@ pub async fn refusal(
 /// Whether staff refused the seeker, and their unexcused no-shows (any
 /// address), in one query.
 pub async fn standing(conn: &mut dyn Exec, seeker_number: &str) -> Result<(bool, u32), StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let (refused, no_shows): (bool, i64) = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM refusals WHERE seeker_number = $1),
+            "SELECT EXISTS (SELECT 1 FROM refusals WHERE seeker_number = $1 AND office = $3),
                 (SELECT COUNT(*) FROM bookings b JOIN requests r ON r.id = b.request_id
-                 WHERE r.seeker_number = $2 AND b.status = 'no_show' AND b.excused = 0)",
+                 WHERE r.seeker_number = $2 AND r.office = $3 AND b.office = $3 AND b.status = 'no_show' AND b.excused = 0)",
         )
         .bind(seeker_number)
         .bind(seeker_number)
+        .bind(&*office)
         .fetch_one(&mut *c)
         .await?;
         Ok((refused, u32::try_from(no_shows).unwrap_or(u32::MAX)))
@@ -70,19 +78,23 @@ pub async fn standing(conn: &mut dyn Exec, seeker_number: &str) -> Result<(bool,
 }
 
 pub async fn get_meta(conn: &mut dyn Exec, key: &str) -> Result<Option<String>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1 AND office = $2")
             .bind(key)
+            .bind(&*office)
             .fetch_optional(&mut *c)
             .await?)
     })
 }
 
 pub async fn set_meta(tx: &mut Tx, key: &str, value: &str) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        sqlx::query("INSERT INTO meta (key, value, office) VALUES ($1, $2, $3) ON CONFLICT (office, key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())

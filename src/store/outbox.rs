@@ -25,8 +25,9 @@ pub async fn enqueue(
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("INSERT INTO outbox (message_id, request_id, kind, recipient, raw, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO outbox (message_id, request_id, kind, recipient, raw, next_attempt_at, created_at, office) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(message_id)
             .bind(request_id)
             .bind(kind)
@@ -34,6 +35,7 @@ pub async fn enqueue(
             .bind(raw)
             .bind(ts(now))
             .bind(ts(now))
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -64,11 +66,13 @@ pub async fn pending(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<OutboxRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $2) ORDER BY id LIMIT $3")
+        let rows = sqlx::query("SELECT id, message_id, kind, recipient, raw, attempts FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $2) AND office = $4 ORDER BY id LIMIT $3")
             .bind(ts(until))
             .bind(ts(now))
             .bind(limit)
+            .bind(&*office)
             .fetch_all(&mut *c)
             .await?;
         rows_to_outbox(rows)
@@ -77,9 +81,11 @@ pub async fn pending(
 
 /// When the next pending mail is due for a (re)try.
 pub async fn next_attempt(conn: &mut dyn Exec) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let at: Option<String> =
-            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' AND office = $1")
+                .bind(&*office)
                 .fetch_one(&mut *c)
                 .await?;
         at.map(|s| super::parse_ts("outbox", &s)).transpose()
@@ -161,15 +167,18 @@ pub async fn pending_among(
     message_ids: &[String],
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, bool)>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         if message_ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT message_id, (lease_until IS NOT NULL AND lease_until > $1) FROM outbox WHERE status = 'pending' AND message_id IN ({})",
-            placeholders(2, message_ids.len())
+            "SELECT message_id, (lease_until IS NOT NULL AND lease_until > $1) FROM outbox WHERE status = 'pending' AND office = $2 AND message_id IN ({})",
+            placeholders(3, message_ids.len())
         );
-        let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(ts(now));
+        let mut query = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(ts(now))
+            .bind(&*office);
         for id in message_ids {
             query = query.bind(id);
         }
@@ -185,15 +194,18 @@ pub async fn settle_copy(
     message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE message_id = $2 AND status = 'pending'")
+        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE message_id = $2 AND status = 'pending' AND office = $3")
             .bind(ts(now))
             .bind(message_id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         let ours: Option<i64> =
-            sqlx::query_scalar("UPDATE outbox SET appended = 1 WHERE message_id = $1 RETURNING id")
+            sqlx::query_scalar("UPDATE outbox SET appended = 1 WHERE message_id = $1 AND office = $2 RETURNING id")
                 .bind(message_id)
+                .bind(&*office)
                 .fetch_optional(&mut *c)
                 .await?;
         Ok(ours.is_some())
@@ -202,11 +214,13 @@ pub async fn settle_copy(
 
 /// How many mails sent since `since` have no copy filed yet.
 pub async fn copies_awaited(conn: &mut dyn Exec, since: DateTime<Utc>) -> Result<i64, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND appended = 0 AND sent_at >= $1",
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND appended = 0 AND sent_at >= $1 AND office = $2",
         )
         .bind(ts(since))
+        .bind(&*office)
         .fetch_one(&mut *c)
         .await?)
     })
@@ -230,7 +244,9 @@ pub async fn journal_marks(
 }
 
 /// Writes journal marks into `outbox` (sent, lease ended), in one
-/// statement. Idempotent: a fold repeated after a crash changes nothing.
+/// statement. Not limited to one office: the journal is shared by every
+/// office of the database and its marks are dropped once folded, so a fold
+/// writes every mark it read (Message-IDs are ours, random and unique). Idempotent: a fold repeated after a crash changes nothing.
 pub async fn fold_sent(conn: &mut dyn Exec, marks: &[(String, String)]) -> Result<(), StoreError> {
     on_db!(conn, c => {
         if marks.is_empty() {
@@ -284,9 +300,11 @@ pub async fn sent_message_ids(
     conn: &mut dyn Exec,
     journal: &mut dyn Exec,
 ) -> Result<Vec<String>, StoreError> {
+    let office = conn.office();
     let mut ids: Vec<String> = on_db!(conn, c => sqlx::query_scalar(
-        "SELECT message_id FROM outbox WHERE status = 'sent'"
+        "SELECT message_id FROM outbox WHERE status = 'sent' AND office = $1"
     )
+    .bind(&*office)
     .fetch_all(&mut *c)
     .await)?;
     ids.extend(
@@ -305,14 +323,15 @@ pub async fn mark_attempt_failed(
     error: &str,
     next: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let error: String = error.chars().take(500).collect();
         match next {
             Some(at) => {
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3").bind(error).bind(ts(at)).bind(id).execute(&mut *c).await?;
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $3 AND office = $4").bind(error).bind(ts(at)).bind(id).bind(&*office).execute(&mut *c).await?;
             }
             None => {
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, status = 'failed', lease_owner = NULL, lease_until = NULL WHERE id = $2").bind(error).bind(id).execute(&mut *c).await?;
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, status = 'failed', lease_owner = NULL, lease_until = NULL WHERE id = $2 AND office = $3").bind(error).bind(id).bind(&*office).execute(&mut *c).await?;
             }
         }
         Ok(())
@@ -324,10 +343,12 @@ pub async fn raws_for_request(
     conn: &mut dyn Exec,
     request_id: i64,
 ) -> Result<Vec<Vec<u8>>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows =
-            sqlx::query("SELECT raw FROM outbox WHERE request_id = $1 AND kind <> 'staff' ORDER BY id")
+            sqlx::query("SELECT raw FROM outbox WHERE request_id = $1 AND kind <> 'staff' AND office = $2 ORDER BY id")
                 .bind(request_id)
+                .bind(&*office)
                 .fetch_all(&mut *c)
                 .await?;
         rows.iter()
@@ -339,10 +360,12 @@ pub async fn raws_for_request(
 /// Empties mail older than `before` that belongs to no request (staff
 /// notes, digests): it names seekers too. Returns how many.
 pub async fn forget_unowned_before(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        let done = sqlx::query("UPDATE outbox SET recipient = '', raw = $1, appended = 1 WHERE request_id IS NULL AND status <> 'pending' AND created_at < $2 AND length(raw) > 0")
+        let done = sqlx::query("UPDATE outbox SET recipient = '', raw = $1, appended = 1 WHERE request_id IS NULL AND status <> 'pending' AND created_at < $2 AND length(raw) > 0 AND office = $3")
             .bind(Vec::<u8>::new())
             .bind(ts(before))
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(done.rows_affected())
@@ -355,12 +378,14 @@ pub async fn sent_any_of(
     request_id: i64,
     ids: &[String],
 ) -> Result<bool, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         for id in ids.iter().take(50) {
             let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM outbox WHERE message_id = $1 AND request_id = $2")
+                sqlx::query_scalar("SELECT id FROM outbox WHERE message_id = $1 AND request_id = $2 AND office = $3")
                     .bind(id)
                     .bind(request_id)
+                    .bind(&*office)
                     .fetch_optional(&mut *c)
                     .await?;
             if found.is_some() {
@@ -390,19 +415,21 @@ pub async fn claim_many(
     due_by: DateTime<Utc>,
     lease: Lease<'_>,
 ) -> Result<Vec<i64>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $4) AND id IN ({}) RETURNING id",
-            placeholders(5, ids.len())
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $4) AND office = $5 AND id IN ({}) RETURNING id",
+            placeholders(6, ids.len())
         );
         let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(lease.owner)
             .bind(ts(lease.until))
             .bind(ts(due_by))
-            .bind(ts(lease.now));
+            .bind(ts(lease.now))
+            .bind(&*office);
         for id in ids {
             query = query.bind(id);
         }
@@ -417,23 +444,27 @@ pub async fn variants_since(
     kind: &str,
     since: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT variant FROM outbox WHERE recipient = $1 AND kind = $2 AND variant IS NOT NULL AND created_at >= $3",
+            "SELECT DISTINCT variant FROM outbox WHERE recipient = $1 AND kind = $2 AND variant IS NOT NULL AND created_at >= $3 AND office = $4",
         )
         .bind(recipient)
         .bind(kind)
         .bind(ts(since))
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?)
     })
 }
 
 pub async fn set_variant(tx: &mut Tx, message_id: &str, variant: &str) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE outbox SET variant = $1 WHERE message_id = $2")
+        sqlx::query("UPDATE outbox SET variant = $1 WHERE message_id = $2 AND office = $3")
             .bind(variant)
             .bind(message_id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())

@@ -9,15 +9,16 @@ use std::collections::HashMap;
 /// `head` limited to a batch of UIDs of one mailbox and UIDVALIDITY, bound
 /// (in an `on_db!` arm): one statement for the batch.
 macro_rules! for_uids {
-    ($head:expr, $mailbox:expr, $uidvalidity:expr, $uids:expr) => {{
+    ($head:expr, $office:expr, $mailbox:expr, $uidvalidity:expr, $uids:expr) => {{
         let sql = format!(
-            "{} WHERE mailbox = $1 AND uidvalidity = $2 AND uid IN ({})",
+            "{} WHERE mailbox = $1 AND uidvalidity = $2 AND office = $3 AND uid IN ({})",
             $head,
-            placeholders(3, $uids.len())
+            placeholders(4, $uids.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql))
             .bind($mailbox.to_string())
-            .bind(i64::from($uidvalidity));
+            .bind(i64::from($uidvalidity))
+            .bind($office.to_string());
         for uid in $uids {
             query = query.bind(i64::from(*uid));
         }
@@ -57,12 +58,14 @@ pub async fn get_many(
     uidvalidity: u32,
     uids: &[u32],
 ) -> Result<HashMap<u32, Processed>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         if uids.is_empty() {
             return Ok(HashMap::new());
         }
         let rows = for_uids!(
             "SELECT uid, folder, moved, filing_owner, filing_until FROM processed",
+            office,
             mailbox,
             uidvalidity,
             uids
@@ -101,13 +104,15 @@ pub async fn seen_before(
     message_id: Option<&str>,
     raw_sha256: &str,
 ) -> Result<bool, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         // `message_id = NULL` matches nothing: a mail without one is found by hash.
         let seen: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM processed WHERE message_id = $1) OR EXISTS (SELECT 1 FROM processed WHERE raw_sha256 = $2)",
+            "SELECT EXISTS (SELECT 1 FROM processed WHERE message_id = $1 AND office = $3) OR EXISTS (SELECT 1 FROM processed WHERE raw_sha256 = $2 AND office = $3)",
         )
         .bind(message_id)
         .bind(raw_sha256)
+        .bind(&*office)
         .fetch_one(&mut *c)
         .await?;
         Ok(seen)
@@ -127,8 +132,9 @@ pub struct Record<'a> {
 }
 
 pub async fn insert(tx: &mut Tx, r: &Record<'_>) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("INSERT INTO processed (mailbox, uidvalidity, uid, message_id, raw_sha256, request_id, outcome, folder, processed_at, sender) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        sqlx::query("INSERT INTO processed (mailbox, uidvalidity, uid, message_id, raw_sha256, request_id, outcome, folder, processed_at, sender, office) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
             .bind(&r.key.mailbox)
             .bind(i64::from(r.key.uidvalidity))
             .bind(i64::from(r.key.uid))
@@ -139,6 +145,7 @@ pub async fn insert(tx: &mut Tx, r: &Record<'_>) -> Result<(), StoreError> {
             .bind(r.folder)
             .bind(ts(r.now))
             .bind(r.sender)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -152,11 +159,12 @@ pub async fn mark_moved_many(
     uidvalidity: u32,
     uids: &[u32],
 ) -> Result<(), StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         if uids.is_empty() {
             return Ok(());
         }
-        for_uids!("UPDATE processed SET moved = 1", mailbox, uidvalidity, uids)
+        for_uids!("UPDATE processed SET moved = 1", office, mailbox, uidvalidity, uids)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -173,19 +181,21 @@ pub async fn lease_filing(
     owner: &str,
     until: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         if uids.is_empty() {
             return Ok(());
         }
         let sql = format!(
-            "UPDATE processed SET filing_owner = $1, filing_until = $2 WHERE mailbox = $3 AND uidvalidity = $4 AND uid IN ({})",
-            placeholders(5, uids.len())
+            "UPDATE processed SET filing_owner = $1, filing_until = $2 WHERE mailbox = $3 AND uidvalidity = $4 AND office = $5 AND uid IN ({})",
+            placeholders(6, uids.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql))
             .bind(owner)
             .bind(ts(until))
             .bind(mailbox)
-            .bind(i64::from(uidvalidity));
+            .bind(i64::from(uidvalidity))
+            .bind(&*office);
         for uid in uids {
             query = query.bind(i64::from(*uid));
         }
@@ -201,25 +211,28 @@ pub async fn record_failure(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let error: String = error.chars().take(300).collect();
         sqlx::query(
-            "INSERT INTO failures (mailbox, uidvalidity, uid, attempts, last_error, updated_at) VALUES ($1, $2, $3, 1, $4, $5)
-             ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = failures.attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at",
+            "INSERT INTO failures (mailbox, uidvalidity, uid, attempts, last_error, updated_at, office) VALUES ($1, $2, $3, 1, $4, $5, $6)
+             ON CONFLICT (office, mailbox, uidvalidity, uid) DO UPDATE SET attempts = failures.attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at",
         )
         .bind(&key.mailbox)
         .bind(i64::from(key.uidvalidity))
         .bind(i64::from(key.uid))
         .bind(error)
         .bind(ts(now))
+        .bind(&*office)
         .execute(&mut *c)
         .await?;
         Ok(sqlx::query_scalar(
-            "SELECT attempts FROM failures WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3",
+            "SELECT attempts FROM failures WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3 AND office = $4",
         )
         .bind(&key.mailbox)
         .bind(i64::from(key.uidvalidity))
         .bind(i64::from(key.uid))
+        .bind(&*office)
         .fetch_one(&mut *c)
         .await?)
     })
@@ -232,13 +245,15 @@ pub async fn recent_from(
     sender: &str,
     since: DateTime<Utc>,
 ) -> Result<(i64, bool), StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let (counted, limited): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*) FILTER (WHERE outcome IN ('handled', 'needs_staff')), COUNT(*) FILTER (WHERE outcome = 'rate_limited')
-             FROM processed WHERE sender = $1 AND processed_at >= $2",
+             FROM processed WHERE sender = $1 AND processed_at >= $2 AND office = $3",
         )
         .bind(sender)
         .bind(ts(since))
+        .bind(&*office)
         .fetch_one(&mut *c)
         .await?;
         Ok((counted, limited > 0))

@@ -29,10 +29,12 @@ async fn count(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         Ok(sqlx::query_scalar(sql)
             .bind(ts(from))
             .bind(ts(to))
+            .bind(&*office)
             .fetch_one(&mut *c)
             .await?)
     })
@@ -44,28 +46,30 @@ pub async fn usage(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Usage, StoreError> {
+    let office = conn.office();
     let mut u = Usage {
-        requests: count(conn, "SELECT COUNT(*) FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book')", from, to).await?,
-        offers: count(conn, "SELECT COUNT(*) FROM outbox WHERE kind = 'offer' AND created_at >= $1 AND created_at < $2", from, to).await?,
-        bookings_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'seeker' AND created_at >= $1 AND created_at < $2", from, to).await?,
-        bookings_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'staff' AND created_at >= $1 AND created_at < $2", from, to).await?,
-        attended: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'attended' AND slot_start >= $1 AND slot_start < $2", from, to).await?,
-        no_shows: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND slot_start >= $1 AND slot_start < $2", from, to).await?,
-        no_shows_excused: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 1 AND slot_start >= $1 AND slot_start < $2", from, to).await?,
-        cancelled_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'email' AND outcome_at >= $1 AND outcome_at < $2", from, to).await?,
-        cancelled_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'staff' AND outcome_at >= $1 AND outcome_at < $2", from, to).await?,
-        lapsed: count(conn, "SELECT COUNT(*) FROM history WHERE to_state = 'lapsed' AND from_state <> 'lapsed' AND at >= $1 AND at < $2", from, to).await?,
+        requests: count(conn, "SELECT COUNT(*) FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book' AND h.office = $3) AND r.office = $3", from, to).await?,
+        offers: count(conn, "SELECT COUNT(*) FROM outbox WHERE kind = 'offer' AND created_at >= $1 AND created_at < $2 AND office = $3", from, to).await?,
+        bookings_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'seeker' AND created_at >= $1 AND created_at < $2 AND office = $3", from, to).await?,
+        bookings_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE booked_by = 'staff' AND created_at >= $1 AND created_at < $2 AND office = $3", from, to).await?,
+        attended: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'attended' AND slot_start >= $1 AND slot_start < $2 AND office = $3", from, to).await?,
+        no_shows: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND slot_start >= $1 AND slot_start < $2 AND office = $3", from, to).await?,
+        no_shows_excused: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 1 AND slot_start >= $1 AND slot_start < $2 AND office = $3", from, to).await?,
+        cancelled_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'email' AND outcome_at >= $1 AND outcome_at < $2 AND office = $3", from, to).await?,
+        cancelled_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'staff' AND outcome_at >= $1 AND outcome_at < $2 AND office = $3", from, to).await?,
+        lapsed: count(conn, "SELECT COUNT(*) FROM history WHERE to_state = 'lapsed' AND from_state <> 'lapsed' AND at >= $1 AND at < $2 AND office = $3", from, to).await?,
         mean_minutes_to_answer: None,
     };
     let minutes = on_db!(conn, c => {
     let rows = sqlx::query(
         "SELECT r.created_at AS received, MIN(o.created_at) AS answered FROM requests r JOIN outbox o ON o.request_id = r.id AND o.kind <> 'staff'
-         WHERE r.created_at >= $1 AND r.created_at < $2
-           AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book')
+         WHERE r.created_at >= $1 AND r.created_at < $2 AND r.office = $3 AND o.office = $3
+           AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book' AND h.office = $3)
          GROUP BY r.id",
     )
     .bind(ts(from))
     .bind(ts(to))
+    .bind(&*office)
     .fetch_all(&mut *c)
     .await?;
     let mut minutes = Vec::with_capacity(rows.len());

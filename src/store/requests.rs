@@ -98,12 +98,14 @@ pub async fn find_by_thread(
     conn: &mut dyn Exec,
     ids: &[String],
 ) -> Result<Option<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         for id in ids {
             let row = sqlx::query(select_requests!(
-                "JOIN thread_ids t ON r.id = t.request_id WHERE t.message_id = $1"
+                "JOIN thread_ids t ON r.id = t.request_id AND t.office = r.office WHERE t.message_id = $1 AND r.office = $2"
             ))
             .bind(id)
+            .bind(&*office)
             .fetch_optional(&mut *c)
             .await?;
             if let Some(row) = row {
@@ -118,9 +120,11 @@ pub async fn find_by_ref(
     conn: &mut dyn Exec,
     reference: &str,
 ) -> Result<Option<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let row = sqlx::query(select_requests!("WHERE r.ref = $1"))
+        let row = sqlx::query(select_requests!("WHERE r.ref = $1 AND r.office = $2"))
             .bind(reference)
+            .bind(&*office)
             .fetch_optional(&mut *c)
             .await?;
         row.as_ref().map(from_row).transpose()
@@ -128,9 +132,11 @@ pub async fn find_by_ref(
 }
 
 pub async fn find_by_id(conn: &mut dyn Exec, id: i64) -> Result<Option<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let row = sqlx::query(select_requests!("WHERE r.id = $1"))
+        let row = sqlx::query(select_requests!("WHERE r.id = $1 AND r.office = $2"))
             .bind(id)
+            .bind(&*office)
             .fetch_optional(&mut *c)
             .await?;
         row.as_ref().map(from_row).transpose()
@@ -144,12 +150,14 @@ pub async fn find_open_by_address(
     address: &str,
     since: DateTime<Utc>,
 ) -> Result<Option<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let row = sqlx::query(select_requests!(
-            "WHERE r.seeker_address = $1 AND r.state IN ('awaiting_info', 'offered', 'followed_up') AND r.created_at >= $2 ORDER BY r.id DESC LIMIT 1"
+            "WHERE r.seeker_address = $1 AND r.state IN ('awaiting_info', 'offered', 'followed_up') AND r.created_at >= $2 AND r.office = $3 ORDER BY r.id DESC LIMIT 1"
         ))
         .bind(address)
         .bind(ts(since))
+        .bind(&*office)
         .fetch_optional(&mut *c)
         .await?;
         row.as_ref().map(from_row).transpose()
@@ -161,11 +169,13 @@ pub async fn booked_by_address(
     conn: &mut dyn Exec,
     address: &str,
 ) -> Result<Vec<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.seeker_address = $1 AND r.state = 'booked' ORDER BY r.booked_slot LIMIT 20"
+            "WHERE r.seeker_address = $1 AND r.state = 'booked' AND r.office = $2 ORDER BY r.booked_slot LIMIT 20"
         ))
         .bind(address)
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(from_row).collect()
@@ -177,11 +187,13 @@ pub async fn open_by_seeker_number(
     conn: &mut dyn Exec,
     seeker_number: &str,
 ) -> Result<Vec<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.seeker_number = $1 AND r.state IN ('awaiting_info', 'offered', 'followed_up')"
+            "WHERE r.seeker_number = $1 AND r.state IN ('awaiting_info', 'offered', 'followed_up') AND r.office = $2"
         ))
         .bind(seeker_number)
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(from_row).collect()
@@ -228,12 +240,14 @@ pub async fn recent_by_seeker_number(
     seeker_number: &str,
     since: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM requests WHERE seeker_number = $1 AND created_at >= $2",
+            "SELECT COUNT(*) FROM requests WHERE seeker_number = $1 AND created_at >= $2 AND office = $3",
         )
         .bind(seeker_number)
         .bind(ts(since))
+        .bind(&*office)
         .fetch_one(&mut *c)
         .await?)
     })
@@ -245,10 +259,12 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<i64>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let rows = sqlx::query("SELECT id FROM requests WHERE next_due_at IS NOT NULL AND next_due_at <= $1 ORDER BY next_due_at LIMIT $2")
+        let rows = sqlx::query("SELECT id FROM requests WHERE next_due_at IS NOT NULL AND next_due_at <= $1 AND office = $3 ORDER BY next_due_at LIMIT $2")
             .bind(ts(now))
             .bind(limit)
+            .bind(&*office)
             .fetch_all(&mut *c)
             .await?;
         rows.iter()
@@ -259,9 +275,11 @@ pub async fn due(
 
 /// The earliest timer of any request, for the daemon to sleep until.
 pub async fn next_due(conn: &mut dyn Exec) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let v: Option<String> =
-            sqlx::query_scalar("SELECT MIN(next_due_at) FROM requests WHERE next_due_at IS NOT NULL")
+            sqlx::query_scalar("SELECT MIN(next_due_at) FROM requests WHERE next_due_at IS NOT NULL AND office = $1")
+                .bind(&*office)
                 .fetch_one(&mut *c)
                 .await?;
         v.map(|s| parse_ts("requests", &s)).transpose()
@@ -269,15 +287,17 @@ pub async fn next_due(conn: &mut dyn Exec) -> Result<Option<DateTime<Utc>>, Stor
 }
 
 pub async fn insert(tx: &mut Tx, new: &NewRequest<'_>) -> Result<i64, StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
         let now = ts(new.created_at);
-        let id: i64 = sqlx::query_scalar("INSERT INTO requests (ref, token, state, seeker_address, data, thread_subject, created_at, updated_at) VALUES ($1, $2, 'awaiting_info', $3, '{}', $4, $5, $6) RETURNING id")
+        let id: i64 = sqlx::query_scalar("INSERT INTO requests (ref, token, state, seeker_address, data, thread_subject, created_at, updated_at, office) VALUES ($1, $2, 'awaiting_info', $3, '{}', $4, $5, $6, $7) RETURNING id")
             .bind(new.reference)
             .bind(new.token)
             .bind(new.seeker_address)
             .bind(new.thread_subject)
             .bind(&now)
             .bind(&now)
+            .bind(&*office)
             .fetch_one(&mut *c)
             .await?;
         Ok(id)
@@ -294,6 +314,7 @@ pub async fn save(
     next_due_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     let data = serde_json::to_string(&after.data).map_err(|e| corrupt(e.to_string()))?;
     let offered = serde_json::to_string(&after.offered).map_err(|e| corrupt(e.to_string()))?;
     let booked = after
@@ -301,7 +322,7 @@ pub async fn save(
         .map(|b| serde_json::to_string(&b))
         .transpose()
         .map_err(|e| corrupt(e.to_string()))?;
-    on_db!(tx, c => sqlx::query("UPDATE requests SET state = $1, data = $2, seeker_number = $3, offered = $4, offered_at = $5, followed_up_at = $6, booked_slot = $7, booked_at = $8, reminded_at = $9, contact_at = $10, next_due_at = $11, updated_at = $12 WHERE id = $13")
+    on_db!(tx, c => sqlx::query("UPDATE requests SET state = $1, data = $2, seeker_number = $3, offered = $4, offered_at = $5, followed_up_at = $6, booked_slot = $7, booked_at = $8, reminded_at = $9, contact_at = $10, next_due_at = $11, updated_at = $12 WHERE id = $13 AND office = $14")
         .bind(after.state.as_str())
         .bind(data)
         .bind(after.data.seeker_number.as_deref())
@@ -315,6 +336,7 @@ pub async fn save(
         .bind(next_due_at.map(ts))
         .bind(ts(now))
         .bind(id)
+        .bind(&*office)
         .execute(&mut *c)
         .await
         .map(|_| ()))?;
@@ -333,15 +355,17 @@ pub async fn add_history(
     event: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
         sqlx::query(
-            "INSERT INTO history (request_id, at, from_state, to_state, event) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO history (request_id, at, from_state, to_state, event, office) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id)
         .bind(ts(now))
         .bind(before.map(State::as_str))
         .bind(after.as_str())
         .bind(event)
+        .bind(&*office)
         .execute(&mut *c)
         .await?;
         Ok(())
@@ -350,10 +374,12 @@ pub async fn add_history(
 
 /// Remembers which terms text the latest offer carried.
 pub async fn set_offer_terms(tx: &mut Tx, id: i64, sha256: &str) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE requests SET offer_terms_sha256 = $1 WHERE id = $2")
+        sqlx::query("UPDATE requests SET offer_terms_sha256 = $1 WHERE id = $2 AND office = $3")
             .bind(sha256)
             .bind(id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -369,11 +395,13 @@ pub struct HistoryLine {
 }
 
 pub async fn history(conn: &mut dyn Exec, id: i64) -> Result<Vec<HistoryLine>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(
-            "SELECT at, from_state, to_state, event FROM history WHERE request_id = $1 ORDER BY id",
+            "SELECT at, from_state, to_state, event FROM history WHERE request_id = $1 AND office = $2 ORDER BY id",
         )
         .bind(id)
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         rows.iter()
@@ -395,9 +423,11 @@ pub async fn list(
     states: &[State],
     limit: i64,
 ) -> Result<Vec<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
-        let rows = sqlx::query(select_requests!("ORDER BY r.id DESC LIMIT $1"))
+        let rows = sqlx::query(select_requests!("WHERE r.office = $2 ORDER BY r.id DESC LIMIT $1"))
             .bind(limit)
+            .bind(&*office)
             .fetch_all(&mut *c)
             .await?;
         let mut out = Vec::new();
@@ -415,19 +445,22 @@ pub async fn list(
 pub async fn waiting_for_staff(
     conn: &mut dyn Exec,
 ) -> Result<Vec<(RequestRow, DateTime<Utc>)>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.state = 'needs_staff' ORDER BY r.id"
+            "WHERE r.state = 'needs_staff' AND r.office = $1 ORDER BY r.id"
         ))
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         let mut out = Vec::new();
         for row in &rows {
             let r = from_row(row)?;
             let since: Option<String> = sqlx::query_scalar(
-                "SELECT MAX(at) FROM history WHERE request_id = $1 AND to_state = 'needs_staff'",
+                "SELECT MAX(at) FROM history WHERE request_id = $1 AND to_state = 'needs_staff' AND office = $2",
             )
             .bind(r.id)
+            .bind(&*office)
             .fetch_one(&mut *c)
             .await?;
             let since = match since {
@@ -447,13 +480,15 @@ pub async fn entered_state(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<RequestRow>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.id IN (SELECT request_id FROM history WHERE to_state = $1 AND (from_state IS NULL OR from_state <> to_state) AND at >= $2 AND at < $3) ORDER BY r.id"
+            "WHERE r.id IN (SELECT request_id FROM history WHERE to_state = $1 AND (from_state IS NULL OR from_state <> to_state) AND at >= $2 AND at < $3 AND office = $4) AND r.office = $4 ORDER BY r.id"
         ))
         .bind(state.as_str())
         .bind(ts(from))
         .bind(ts(to))
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(from_row).collect()
@@ -466,11 +501,13 @@ pub async fn finished_before(
     conn: &mut dyn Exec,
     before: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
+    let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(
-            "SELECT id FROM requests WHERE state IN ('lapsed','withdrawn','cancelled','attended','no_show','closed') AND updated_at < $1 AND seeker_address <> ''",
+            "SELECT id FROM requests WHERE state IN ('lapsed','withdrawn','cancelled','attended','no_show','closed') AND updated_at < $1 AND seeker_address <> '' AND office = $2",
         )
         .bind(ts(before))
+        .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
         rows.iter()
@@ -482,30 +519,36 @@ pub async fn finished_before(
 /// Deletes what identifies the seeker of request `id` (第8条), keeping the
 /// row, its states and times for the anonymous usage counts (第7条).
 pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE requests SET seeker_address = '', seeker_number = NULL, data = '{}', offered = '[]', thread_subject = '', last_inbound_id = NULL, thread_refs = '[]' WHERE id = $1")
+        sqlx::query("UPDATE requests SET seeker_address = '', seeker_number = NULL, data = '{}', offered = '[]', thread_subject = '', last_inbound_id = NULL, thread_refs = '[]' WHERE id = $1 AND office = $2")
             .bind(id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
-        sqlx::query("DELETE FROM thread_ids WHERE request_id = $1")
+        sqlx::query("DELETE FROM thread_ids WHERE request_id = $1 AND office = $2")
             .bind(id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         sqlx::query(
-            "UPDATE bookings SET consent_message_id = NULL, consent_from = NULL WHERE request_id = $1",
+            "UPDATE bookings SET consent_message_id = NULL, consent_from = NULL WHERE request_id = $1 AND office = $2",
         )
         .bind(id)
+        .bind(&*office)
         .execute(&mut *c)
         .await?;
         sqlx::query(
-            "UPDATE outbox SET recipient = '', raw = $1, appended = 1 WHERE request_id = $2 AND status <> 'pending'",
+            "UPDATE outbox SET recipient = '', raw = $1, appended = 1 WHERE request_id = $2 AND status <> 'pending' AND office = $3",
         )
         .bind(Vec::<u8>::new())
         .bind(id)
+        .bind(&*office)
         .execute(&mut *c)
         .await?;
-        sqlx::query("UPDATE processed SET message_id = NULL WHERE request_id = $1")
+        sqlx::query("UPDATE processed SET message_id = NULL WHERE request_id = $1 AND office = $2")
             .bind(id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -518,10 +561,12 @@ pub async fn set_next_due(
     id: i64,
     next_due_at: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE requests SET next_due_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE requests SET next_due_at = $1 WHERE id = $2 AND office = $3")
             .bind(next_due_at.map(ts))
             .bind(id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -535,12 +580,14 @@ pub async fn set_last_inbound(
     message_id: &str,
     refs: &[String],
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
         let refs = serde_json::to_string(refs).map_err(|e| corrupt(e.to_string()))?;
-        sqlx::query("UPDATE requests SET last_inbound_id = $1, thread_refs = $2 WHERE id = $3")
+        sqlx::query("UPDATE requests SET last_inbound_id = $1, thread_refs = $2 WHERE id = $3 AND office = $4")
             .bind(message_id)
             .bind(refs)
             .bind(id)
+            .bind(&*office)
             .execute(&mut *c)
             .await?;
         Ok(())
@@ -552,12 +599,14 @@ pub async fn add_thread_id(
     request_id: i64,
     message_id: &str,
 ) -> Result<(), StoreError> {
+    let office = tx.office();
     on_db!(tx, c => {
         sqlx::query(
-            "INSERT INTO thread_ids (message_id, request_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "INSERT INTO thread_ids (message_id, request_id, office) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(message_id)
         .bind(request_id)
+        .bind(&*office)
         .execute(&mut *c)
         .await?;
         Ok(())

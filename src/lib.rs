@@ -39,7 +39,11 @@
 //!   - `desk::inbox`: reads the inbox in batches, one transaction each
 //!     (state + outbox + processed mark), files each message under a lease,
 //!     files our own copies into the sent folder;
-//!   - `desk::decide`: which request a mail belongs to and what it means;
+//!   - `desk::gather`: loads what routing one mail needs, in one place
+//!     (the requests it could belong to, the sender's daily count);
+//!   - `desk::decide`: runs `core::route` on what was gathered (which
+//!     request, trusted or not), reads the mail by the request's state and
+//!     steps the machine;
 //!   - `desk::apply`: carries out the core's effects (store writes, outbox
 //!     rows rendered from templates);
 //!   - `desk::timers`: follow-ups, lapses, reminders, digests;

@@ -17,8 +17,28 @@ use yoyaku::staff::{parse_duration, parse_month, ListFilter, StaffBooking};
     about = "Email booking desk for Hello Work online job consultations"
 )]
 struct Cli {
+    /// The office (`[[offices]] id`) a command is about; needed when the
+    /// config has several. `run`, `once` and `check` take every office
+    /// without it.
+    #[arg(long, global = true)]
+    office: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--office`, read once by every command.
+static OFFICE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+fn office() -> Option<&'static str> {
+    OFFICE.get().and_then(|o| o.as_deref())
+}
+
+/// The offices a daemon command serves: `--office`, else all of them.
+fn offices(config: &Path) -> Result<Vec<Config>> {
+    Ok(match office() {
+        Some(_) => vec![Config::load_office(config, office())?],
+        None => Config::load_offices(config)?,
+    })
 }
 
 #[derive(Subcommand)]
@@ -190,6 +210,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
+    let _ = OFFICE.set(cli.office.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -197,18 +218,20 @@ fn run() -> Result<ExitCode> {
     runtime.block_on(async {
         match cli.command {
             Command::Run { config } => {
-                let cfg = Config::load(&config)?;
-                pin(&cfg);
+                let cfgs = offices(&config)?;
+                let first = cfgs.first().context("no office in the config")?;
+                pin(first);
+                let (stop, stopped) = tokio::sync::watch::channel(false);
                 let shutdown = shutdown_signal();
                 tokio::pin!(shutdown);
                 // A database that is locked or briefly unavailable at start
                 // is waited for, like every other outage.
                 let mut backoff = std::time::Duration::from_secs(1);
-                let desk = loop {
-                    match Desk::new(cfg.clone()).await {
-                        Ok(d) => break d,
+                let store = loop {
+                    match yoyaku::store::Store::open(&first.database_url).await {
+                        Ok(s) => break s,
                         Err(e) if e.is_transient() => {
-                            tracing::warn!(error = %e, retry_in_secs = backoff.as_secs(), "start failed; retrying");
+                            tracing::warn!(error = %e, retry_in_secs = backoff.as_secs(), "database not ready; retrying");
                             tokio::select! {
                                 _ = &mut shutdown => return Ok(ExitCode::SUCCESS),
                                 _ = tokio::time::sleep(backoff) => {}
@@ -218,22 +241,48 @@ fn run() -> Result<ExitCode> {
                         Err(e) => return Err(e.into()),
                     }
                 };
-                desk.run(shutdown).await?;
+                let mut desks = Vec::with_capacity(cfgs.len());
+                for cfg in cfgs {
+                    desks.push(Desk::with_store(cfg, &store).await?);
+                }
+                // Every office's desk runs until the one signal stops them all.
+                let runs = desks.iter().map(|desk| {
+                    let mut stopped = stopped.clone();
+                    desk.run(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                });
+                let all = futures::future::try_join_all(runs);
+                tokio::pin!(all);
+                tokio::select! {
+                    r = &mut all => { r?; }
+                    _ = &mut shutdown => {
+                        let _ = stop.send(true);
+                        all.await?;
+                    }
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Command::Once { config, now } => {
-                let cfg = Config::load(&config)?;
+                let cfgs = offices(&config)?;
                 let now = match now {
                     Some(s) => DateTime::parse_from_rfc3339(&s).with_context(|| format!("--now {s:?} is not an RFC 3339 time like 2026-12-01T09:00:00+09:00"))?.with_timezone(&Utc),
                     None => Utc::now(),
                 };
-                pin(&cfg);
-                let desk = Desk::new(cfg).await?;
-                let report = desk.run_once(now).await?;
-                println!(
-                    "handled {} message(s), {} duplicate(s), {} timer(s), sent {} mail(s), {} send failure(s), {} message failure(s)",
-                    report.handled, report.duplicates, report.timers, report.sent, report.send_failures, report.message_failures
-                );
+                let first = cfgs.first().context("no office in the config")?;
+                pin(first);
+                let store = yoyaku::store::Store::open(&first.database_url).await?;
+                let many = cfgs.len() > 1;
+                for cfg in cfgs {
+                    let id = cfg.office_id.clone();
+                    let desk = Desk::with_store(cfg, &store).await?;
+                    let report = desk.run_once(now).await?;
+                    println!(
+                        "{}handled {} message(s), {} duplicate(s), {} timer(s), sent {} mail(s), {} send failure(s), {} message failure(s)",
+                        if many { format!("{id}: ") } else { String::new() },
+                        report.handled, report.duplicates, report.timers, report.sent, report.send_failures, report.message_failures
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Command::Check { config } => check(&config).await,
@@ -255,7 +304,7 @@ fn pin(cfg: &Config) {
 }
 
 async fn desk(config: &Path) -> Result<Desk> {
-    let cfg = Config::load(config)?;
+    let cfg = Config::load_office(config, office())?;
     Ok(Desk::new(cfg).await?)
 }
 
@@ -488,8 +537,24 @@ async fn staff(command: Command) -> Result<ExitCode> {
 }
 
 async fn check(path: &std::path::Path) -> Result<ExitCode> {
-    let cfg = Config::load(path)?;
-    println!("config: ok ({})", path.display());
+    let cfgs = offices(path)?;
+    println!("config: ok ({}; {} office(s))", path.display(), cfgs.len());
+    let mut ok = true;
+    for cfg in &cfgs {
+        if cfgs.len() > 1 {
+            println!("office {}: {}", cfg.office_id, cfg.office.name);
+        }
+        ok &= check_office(cfg).await;
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The logins and the calendar of one office; whether all went well.
+async fn check_office(cfg: &Config) -> bool {
     let mut ok = true;
     match yoyaku::mail::imap::ImapSession::connect(&cfg.imap).await {
         Ok(mut s) => match s.select(&cfg.imap.mailbox).await {
@@ -558,11 +623,7 @@ async fn check(path: &std::path::Path) -> Result<ExitCode> {
             s.start.format("%H:%M")
         );
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    ok
 }
 
 async fn shutdown_signal() {

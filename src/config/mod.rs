@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod offices;
 mod raw;
 
 use raw::*;
@@ -131,6 +132,9 @@ pub struct Folders {
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The office's id (`[[offices]] id`; `default` for a single office):
+    /// it keys the office's rows in the database, its logs and metrics.
+    pub office_id: String,
     pub office: Office,
     pub imap: Imap,
     pub smtp: Smtp,
@@ -154,14 +158,52 @@ pub struct Config {
     pub unknown_keys: Vec<String>,
 }
 
+/// The office of a config without `[[offices]]`.
+pub const DEFAULT_OFFICE: &str = crate::store::DEFAULT_OFFICE;
+
 impl Config {
+    /// The one office of a config file (an error when it has several: name
+    /// one with [`Config::load_office`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_office(path, None)
+    }
+
+    /// One office of a config file: `office` by id, or the only one.
+    pub fn load_office(path: &Path, office: Option<&str>) -> Result<Config, ConfigError> {
+        let mut all = Config::load_offices(path)?;
+        match office {
+            Some(id) => {
+                let known: Vec<String> = all.iter().map(|c| c.office_id.clone()).collect();
+                all.into_iter().find(|c| c.office_id == id).ok_or_else(|| {
+                    key_err(
+                        "offices",
+                        format!("no office {id:?} (offices: {})", known.join(", ")),
+                    )
+                })
+            }
+            None if all.len() == 1 => Ok(all.remove(0)),
+            None => Err(key_err(
+                "offices",
+                format!(
+                    "{} offices in this config; name one with --office ({})",
+                    all.len(),
+                    all.iter()
+                        .map(|c| c.office_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Every office of a config file, each a complete config.
+    pub fn load_offices(path: &Path) -> Result<Vec<Config>, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::parse(&text, base).map_err(|e| match e {
+        Config::parse_offices(&text, base).map_err(|e| match e {
             ConfigError::Syntax { message, .. } => ConfigError::Syntax {
                 path: path.to_path_buf(),
                 message,
@@ -170,18 +212,71 @@ impl Config {
         })
     }
 
-    /// Parses and checks a config; relative paths are taken from `base`.
-    /// Unknown keys do not stop the desk (a newer config on an older
-    /// binary); they are listed in [`Config::unknown_keys`] and logged.
+    /// Parses and checks a single-office config (see `parse_offices`).
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let mut all = Config::parse_offices(text, base)?;
+        if all.len() != 1 {
+            return Err(key_err(
+                "offices",
+                format!("{} offices where one was expected", all.len()),
+            ));
+        }
+        Ok(all.remove(0))
+    }
+
+    /// Parses and checks a config of one or many offices (`[[offices]]`,
+    /// each merged over the top-level sections); relative paths are taken
+    /// from `base`. A key error inside an office names it
+    /// (`offices[izumo].imap.username`). Two offices may not share a mailbox.
+    pub fn parse_offices(text: &str, base: &Path) -> Result<Vec<Config>, ConfigError> {
+        let split = offices::split(text)?;
+        let many = split.len() > 1 || split.iter().any(|(id, _)| id != DEFAULT_OFFICE);
+        let mut out: Vec<Config> = Vec::new();
+        for (id, table) in split {
+            let cfg = Config::parse_table(table, base, &id).map_err(|e| match e {
+                ConfigError::Key { key, problem } if many && !key.starts_with("database") => {
+                    ConfigError::Key {
+                        key: format!("offices[{id}].{key}"),
+                        problem,
+                    }
+                }
+                other => other,
+            })?;
+            let mailbox = |c: &Config| {
+                (
+                    c.imap.host.to_ascii_lowercase(),
+                    c.imap.port,
+                    c.imap.username.to_ascii_lowercase(),
+                    c.imap.mailbox.clone(),
+                )
+            };
+            if let Some(other) = out.iter().find(|o| mailbox(o) == mailbox(&cfg)) {
+                return Err(key_err(
+                    &format!("offices[{id}].imap.username"),
+                    format!("the same mailbox as office {:?}", other.office_id),
+                ));
+            }
+            out.push(cfg);
+        }
+        Ok(out)
+    }
+
+    /// One office's merged table → a checked config. Unknown keys do not
+    /// stop the desk (a newer config on an older binary); they are listed
+    /// in [`Config::unknown_keys`] and logged.
+    fn parse_table(
+        table: toml::Table,
+        base: &Path,
+        office_id: &str,
+    ) -> Result<Config, ConfigError> {
         let mut unknown_keys = Vec::new();
-        let deserializer = toml::Deserializer::new(text);
-        let raw: RawConfig =
-            serde_ignored::deserialize(deserializer, |path| unknown_keys.push(path.to_string()))
-                .map_err(|e| ConfigError::Syntax {
-                    path: PathBuf::new(),
-                    message: e.to_string(),
-                })?;
+        let raw: RawConfig = serde_ignored::deserialize(toml::Value::Table(table), |path| {
+            unknown_keys.push(path.to_string())
+        })
+        .map_err(|e| ConfigError::Syntax {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
         let tz: Tz = raw.office.timezone.parse().map_err(|_| {
             key_err(
                 "office.timezone",
@@ -407,6 +502,7 @@ impl Config {
             return Err(key_err("no_show.limit", "must be at least 1"));
         }
         Ok(Config {
+            office_id: office_id.to_string(),
             office: Office {
                 name: raw.office.name,
                 phone: raw.office.phone,
@@ -615,6 +711,104 @@ passcode = "abc"
     /// A valid config for tests elsewhere in the crate.
     pub(crate) fn good() -> Config {
         Config::parse(GOOD, Path::new("/tmp")).expect("valid test config")
+    }
+
+    const MANY: &str = r#"
+[imap]
+host = "127.0.0.1"
+port = 143
+security = "none"
+password = "pw"
+[smtp]
+host = "127.0.0.1"
+port = 25
+security = "none"
+[database]
+url = "postgres://yoyaku@db.example.jp/yoyaku"
+[schedule]
+slots = ["09:30", "11:00"]
+[[meeting.rooms]]
+id = "111 111 1111"
+passcode = "shared"
+
+[[offices]]
+id = "izumo"
+name = "ハローワーク出雲"
+phone = "0853-21-8609"
+staff_address = "staff@izumo.example.jp"
+imap = { username = "izumo" }
+smtp = { from = "ハローワーク出雲 <izumo@example.jp>" }
+
+[[offices]]
+id = "matsue"
+name = "ハローワーク松江"
+phone = "0852-22-8609"
+staff_address = "staff@matsue.example.jp"
+[offices.imap]
+username = "matsue"
+[offices.smtp]
+from = "ハローワーク松江 <matsue@example.jp>"
+[offices.schedule]
+slots = ["13:30"]
+[[offices.meeting.rooms]]
+id = "222 222 2222"
+passcode = "matsue"
+"#;
+
+    /// Offices merge their sections over the shared ones, key by key, and
+    /// keep their own name, staff, mailbox, slots and rooms.
+    #[test]
+    fn many_offices_merge_over_the_shared_sections() {
+        let all = Config::parse_offices(MANY, Path::new("/tmp")).expect("valid");
+        let ids: Vec<&str> = all.iter().map(|c| c.office_id.as_str()).collect();
+        assert_eq!(ids, ["izumo", "matsue"]);
+        let (izumo, matsue) = (&all[0], &all[1]);
+        assert_eq!(izumo.office.name, "ハローワーク出雲");
+        assert_eq!(matsue.office.staff_address, "staff@matsue.example.jp");
+        assert_eq!(
+            (izumo.imap.username.as_str(), izumo.imap.host.as_str()),
+            ("izumo", "127.0.0.1")
+        );
+        assert_eq!(matsue.imap.username, "matsue");
+        assert_eq!(izumo.calendar.slot_times.len(), 2);
+        assert_eq!(matsue.calendar.slot_times.len(), 1);
+        assert_eq!(izumo.rooms[0].passcode, "shared");
+        assert_eq!(matsue.rooms.len(), 1);
+        assert_eq!(matsue.rooms[0].passcode, "matsue");
+        assert_eq!(izumo.database_url, matsue.database_url);
+        // A file without [[offices]] is the office `default`.
+        assert_eq!(good().office_id, DEFAULT_OFFICE);
+    }
+
+    #[test]
+    fn office_errors_name_the_office_and_the_key() {
+        let err = |text: &str| {
+            Config::parse_offices(text, Path::new("/tmp"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let missing = err(&MANY.replace("imap = { username = \"izumo\" }", ""));
+        assert!(
+            missing.contains("offices[izumo].imap.username"),
+            "{missing}"
+        );
+        let shared = err(&MANY.replace("username = \"matsue\"", "username = \"izumo\""));
+        assert!(
+            shared.contains("offices[matsue].imap.username") && shared.contains("izumo"),
+            "{shared}"
+        );
+        let bad_id = err(&MANY.replace("id = \"izumo\"", "id = \"Izumo_1\""));
+        assert!(bad_id.contains("offices[0].id"), "{bad_id}");
+        let twice = err(&MANY.replace("id = \"matsue\"", "id = \"izumo\""));
+        assert!(twice.contains("used by two offices"), "{twice}");
+        let stray = err(&MANY.replace(
+            "id = \"matsue\"",
+            "id = \"matsue\"\ndatabase = { url = \"x\" }",
+        ));
+        assert!(stray.contains("offices[matsue].database"), "{stray}");
+        // One office of many must be named.
+        assert!(Config::parse(MANY, Path::new("/tmp")).is_err());
     }
 
     #[test]

@@ -110,10 +110,17 @@ pub struct Desk {
 }
 impl Desk {
     pub async fn new(cfg: Config) -> Result<Desk, DeskError> {
-        for key in &cfg.unknown_keys {
-            warn!(key = %key, "unknown config key ignored (a typo?)");
-        }
         let store = Store::open(&cfg.database_url).await?;
+        Desk::with_store(cfg, &store).await
+    }
+
+    /// The desk of one office on a database already open (the offices of
+    /// one process share its pools).
+    pub async fn with_store(cfg: Config, store: &Store) -> Result<Desk, DeskError> {
+        for key in &cfg.unknown_keys {
+            warn!(office = %cfg.office_id, key = %key, "unknown config key ignored (a typo?)");
+        }
+        let store = store.for_office(&cfg.office_id);
         // Housekeeping; a locked database must not stop the start.
         let housekeeping = async {
             let mut conn = store.conn().await?;

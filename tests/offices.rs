@@ -1,0 +1,185 @@
+//! Many offices in one config and one database (issue 12): each office
+//! answers its own mailbox with its own name and phone, the command line
+//! sees one office at a time, and nothing of one office shows in another's.
+
+mod common;
+
+use common::*;
+
+struct Office {
+    id: &'static str,
+    name: &'static str,
+    phone: &'static str,
+    address: String,
+    staff: String,
+}
+
+fn office(id: &'static str, name: &'static str, phone: &'static str) -> Office {
+    let o = Office {
+        id,
+        name,
+        phone,
+        address: unique(id),
+        staff: unique(&format!("{id}-staff")),
+    };
+    add_user(&o.address);
+    add_user(&o.staff);
+    o
+}
+
+/// Shared sections once, each office's own keys in `[[offices]]`.
+fn config(offices: &[Office], db_url: &str) -> String {
+    let mut text = format!(
+        r#"
+[imap]
+host = "127.0.0.1"
+port = {IMAP_PORT}
+security = "none"
+password = "{PASSWORD}"
+poll_seconds = 1
+timeout_seconds = 10
+
+[smtp]
+host = "127.0.0.1"
+port = {SMTP_PORT}
+security = "none"
+timeout_seconds = 10
+
+[database]
+url = "{db_url}"
+
+[digest]
+enabled = false
+
+[limits]
+per_sender_per_day = 1000
+per_seeker_per_day = 1000
+"#
+    );
+    for (i, o) in offices.iter().enumerate() {
+        text.push_str(&format!(
+            r#"
+[[offices]]
+id = "{id}"
+name = "{name}"
+phone = "{phone}"
+staff_address = "{staff}"
+
+[offices.imap]
+username = "{address}"
+
+[offices.smtp]
+from = "{name} <{address}>"
+
+[[offices.meeting.rooms]]
+id = "8{i}0 0000 000{i}"
+passcode = "{id}-pass"
+"#,
+            id = o.id,
+            name = o.name,
+            phone = o.phone,
+            staff = o.staff,
+            address = o.address,
+        ));
+    }
+    text
+}
+
+fn yoyaku(config: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("YOYAKU_LOG", "warn")
+        .output()
+        .expect("run yoyaku");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn three_offices_answer_their_own_mail_and_see_only_their_own_records() {
+    ensure_mailstack();
+    let offices = [
+        office("izumo", "ハローワーク出雲", "0853-21-8609"),
+        office("matsue", "ハローワーク松江", "0852-22-8609"),
+        office("hamada", "ハローワーク浜田", "0855-22-8609"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = test_database_url(dir.path()).await;
+    let path = dir.path().join("yoyaku.toml");
+    std::fs::write(&path, config(&offices, &db_url)).expect("write config");
+
+    // The same 求職番号 (request_text's) at every office: three seekers'
+    // records, one per office.
+    let names = ["出雲 一郎", "松江 二郎", "浜田 三郎"];
+    let seekers: Vec<Seeker> = offices.iter().map(|o| Seeker::new(o.id)).collect();
+    for ((s, o), name) in seekers.iter().zip(&offices).zip(names) {
+        s.send(&o.address, "予約", &request_text(name, "12月3日 11:00"))
+            .await;
+    }
+    for o in &offices {
+        wait_for_mail_to(&o.address, 1).await;
+    }
+    let (code, out) = yoyaku(&path, &["once", "--now", "2026-11-25T10:00:00+09:00"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.lines().count(), 3, "a line per office: {out}");
+
+    let reference_in = regex::Regex::new(r"受付番号\s*([A-Z0-9]{6})").expect("regex");
+    let mut references = Vec::new();
+    for (i, (s, o)) in seekers.iter().zip(&offices).enumerate() {
+        let offer = s.inbox(1).await.remove(0);
+        let text = offer.text();
+        assert!(
+            text.contains(o.name) && text.contains(o.phone),
+            "{}'s offer names its office: {text}",
+            o.id
+        );
+        for (j, other) in offices.iter().enumerate() {
+            if j != i {
+                assert!(
+                    !text.contains(other.name),
+                    "no other office in {}'s offer",
+                    o.id
+                );
+            }
+        }
+        let from = offer.header("From").unwrap_or_default();
+        assert!(
+            from.contains(&o.address),
+            "sent from its own mailbox: {from}"
+        );
+        let reference = reference_in
+            .captures(&offer.inbound.subject)
+            .map(|c| c[1].to_string())
+            .expect("a reference in the subject");
+        references.push(reference);
+    }
+
+    // The command line: one office at a time.
+    let (code, out) = yoyaku(&path, &["list"]);
+    assert_ne!(code, Some(0), "several offices need --office: {out}");
+    assert!(out.contains("--office"), "{out}");
+    let (code, out) = yoyaku(&path, &["list", "--office", "matsue"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&references[1]), "{out}");
+    assert!(
+        !out.contains(&references[0]) && !out.contains(&references[2]),
+        "only matsue's requests: {out}"
+    );
+    // Izumo's request is not found from Matsue, and is from Izumo.
+    let (code, out) = yoyaku(&path, &["show", "--office", "matsue", &references[0]]);
+    assert_eq!(code, Some(3), "not found: {out}");
+    let (code, out) = yoyaku(&path, &["show", "--office", "izumo", &references[0]]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(names[0]), "{out}");
+    let (code, out) = yoyaku(&path, &["list", "--office", "nowhere"]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("nowhere") && out.contains("izumo"), "{out}");
+}

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/mailstack.sh start
 PG_URL=$(bash scripts/pgstack.sh start)
+# Tests that always need PostgreSQL (moving an SQLite office to it) find it here.
+export YOYAKU_TEST_PG_SERVER="$PG_URL"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 # Every test binary runs even when one fails; the exit status still says so.

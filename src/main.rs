@@ -56,6 +56,27 @@ enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// Copy an office's records from one database to another (a single-office
+    /// SQLite deployment to PostgreSQL): every request, booking, consent
+    /// record, history row, processed message and mail, into an empty office
+    /// (`--office`, default `default`) of the target; the counts are checked.
+    #[command(name = "migrate-db")]
+    MigrateDb {
+        /// The source database URL (sqlite://PATH or postgres://…).
+        #[arg(long)]
+        from: String,
+        /// The target database URL.
+        #[arg(long)]
+        to: String,
+        /// The office to copy in the source.
+        #[arg(long = "from-office", default_value = "default")]
+        from_office: String,
+    },
+    /// Which desk serves which office (its lease), and what waits there.
+    Status {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Validate the config, try the IMAP and SMTP logins, print the next bookable slots.
     Check {
         #[arg(long)]
@@ -248,7 +269,7 @@ fn run() -> Result<ExitCode> {
                 // Every office's desk runs until the one signal stops them all.
                 let runs = desks.iter().map(|desk| {
                     let mut stopped = stopped.clone();
-                    desk.run(async move {
+                    desk.serve(async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     })
                 });
@@ -286,6 +307,12 @@ fn run() -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Check { config } => check(&config).await,
+            Command::Status { config } => status(&config).await,
+            Command::MigrateDb {
+                from,
+                to,
+                from_office,
+            } => migrate_db(&from, &to, &from_office).await,
             other => staff(other).await,
         }
     })
@@ -531,7 +558,70 @@ async fn staff(command: Command) -> Result<ExitCode> {
                 purged.requests
             );
         }
-        Command::Run { .. } | Command::Once { .. } | Command::Check { .. } => {}
+        Command::Run { .. }
+        | Command::Once { .. }
+        | Command::Check { .. }
+        | Command::Status { .. }
+        | Command::MigrateDb { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate_db(from: &str, to: &str, from_office: &str) -> Result<ExitCode> {
+    use yoyaku::store::{redact_url, Store};
+    let target_office = office().unwrap_or(yoyaku::store::DEFAULT_OFFICE);
+    let source = Store::open(from)
+        .await
+        .with_context(|| format!("source {}", redact_url(from)))?
+        .for_office(from_office);
+    let target = Store::open(to)
+        .await
+        .with_context(|| format!("target {}", redact_url(to)))?
+        .for_office(target_office);
+    let counts = yoyaku::store::copy::copy_office(&source, &target).await?;
+    println!(
+        "office {from_office} of {} copied to office {target_office} of {}:",
+        redact_url(from),
+        redact_url(to)
+    );
+    for (table, n) in counts {
+        println!("  {table}: {n}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(path: &Path) -> Result<ExitCode> {
+    use yoyaku::store::{leases, Store};
+    let cfgs = offices(path)?;
+    let first = cfgs.first().context("no office in the config")?;
+    let store = Store::open(&first.database_url).await?;
+    let now = Utc::now();
+    let held = leases::all(&mut store.conn().await?).await?;
+    for cfg in &cfgs {
+        let office = store.for_office(&cfg.office_id);
+        let waiting = leases::waiting(&mut office.conn().await?).await?;
+        let desk = match held.iter().find(|l| l.office == cfg.office_id) {
+            Some(l) if l.until > now => format!(
+                "served by {} since {} (lease until {})",
+                l.owner,
+                l.since.format("%Y-%m-%d %H:%M:%S UTC"),
+                l.until.format("%H:%M:%S UTC")
+            ),
+            Some(l) => format!(
+                "no desk: the lease of {} ran out at {}",
+                l.owner,
+                l.until.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            None => "no desk has served it".to_string(),
+        };
+        let oldest = waiting
+            .oldest_pending
+            .map(|t| format!(", the oldest for {} s", (now - t).num_seconds().max(0)))
+            .unwrap_or_default();
+        println!(
+            "{} ({}): {desk}; outbox: {} waiting{oldest}; for staff: {}",
+            cfg.office_id, cfg.office.name, waiting.outbox_pending, waiting.needs_staff
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

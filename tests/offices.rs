@@ -183,3 +183,84 @@ async fn three_offices_answer_their_own_mail_and_see_only_their_own_records() {
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("nowhere") && out.contains("izumo"), "{out}");
 }
+
+/// Which office each `yoyaku status` line says is served by whom.
+fn served_by(config: &std::path::Path) -> Vec<(String, String)> {
+    let (_, out) = yoyaku(config, &["status"]);
+    out.lines()
+        .filter_map(|l| {
+            let office = l.split_whitespace().next()?.to_string();
+            let owner = l.split("served by ").nth(1)?.split_whitespace().next()?;
+            Some((office, owner.to_string()))
+        })
+        .collect()
+}
+
+/// Waits until `yoyaku status` shows every office served by a desk of
+/// process `pid`.
+async fn wait_served_by(config: &std::path::Path, offices: usize, pid: u32) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    let mark = format!(":{pid}:");
+    loop {
+        let served = served_by(config);
+        if served.len() == offices && served.iter().all(|(_, owner)| owner.contains(&mark)) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "offices not taken by {pid}: {served:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Two desks on one database and config: the first serves both offices;
+/// killed (SIGKILL), the second takes them over once their leases ran out,
+/// and every request of every office is answered once.
+#[tokio::test]
+async fn a_second_desk_takes_over_the_offices_of_a_killed_one() {
+    ensure_mailstack();
+    let offices = [
+        office("unnan", "ハローワーク雲南", "0854-42-8609"),
+        office("yasugi", "ハローワーク安来", "0854-22-8609"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = test_database_url(dir.path()).await;
+    let path = dir.path().join("yoyaku.toml");
+    // Leases of 3 s: the second desk may take an office 3 s after the kill.
+    let text = format!("[daemon]\nlease_seconds = 3\n{}", config(&offices, &db_url));
+    std::fs::write(&path, text).expect("write config");
+    let cal = yoyaku::core::calendar::Calendar::standard();
+    let d = business_day_ahead(&cal, chrono::Utc::now(), 7);
+    let wish = format!("{}月{}日 11:00", d.format("%-m"), d.format("%-d"));
+
+    let first = Daemon::start(&path);
+    let first_pid = first.0.id();
+    wait_served_by(&path, offices.len(), first_pid).await;
+    let mut second = Daemon::start(&path);
+    let second_pid = second.0.id();
+    let before: Vec<Seeker> = offices.iter().map(|o| Seeker::new(o.id)).collect();
+    for (s, o) in before.iter().zip(&offices) {
+        s.send(&o.address, "予約", &request_text("先 太郎", &wish))
+            .await;
+    }
+    for s in &before {
+        s.inbox(1).await;
+    }
+    drop(first);
+    let after: Vec<Seeker> = offices.iter().map(|o| Seeker::new(o.id)).collect();
+    for (s, o) in after.iter().zip(&offices) {
+        s.send(&o.address, "予約", &request_text("後 花子", &wish))
+            .await;
+    }
+    let took = wait_served_by(&path, offices.len(), second_pid).await;
+    println!("the second desk served both offices {took:?} after the kill");
+    for s in &after {
+        s.inbox(1).await;
+    }
+    assert!(second.alive());
+    for s in before.iter().chain(&after) {
+        let got = settle_and_read(&s.address, "INBOX").await;
+        assert_eq!(got.len(), 1, "each request answered once");
+    }
+}

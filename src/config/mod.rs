@@ -154,6 +154,9 @@ pub struct Config {
     pub digest_at: Option<NaiveTime>,
     /// Keep the desk's threads on one CPU (`daemon.one_cpu`, default true).
     pub one_cpu: bool,
+    /// How long an office's lease lasts unrenewed (`daemon.lease_seconds`,
+    /// default 30): the longest an office waits after its desk died.
+    pub lease: Duration,
     /// Keys the config has that yoyaku does not know (probably typos).
     pub unknown_keys: Vec<String>,
 }
@@ -501,6 +504,9 @@ impl Config {
         if no_show_limit == 0 {
             return Err(key_err("no_show.limit", "must be at least 1"));
         }
+        if !(3..=3600).contains(&raw.daemon.lease_seconds) {
+            return Err(key_err("daemon.lease_seconds", "must be from 3 to 3600"));
+        }
         Ok(Config {
             office_id: office_id.to_string(),
             office: Office {
@@ -568,6 +574,7 @@ impl Config {
             },
             digest_at,
             one_cpu: raw.daemon.one_cpu,
+            lease: Duration::from_secs(raw.daemon.lease_seconds),
             unknown_keys,
         })
     }

@@ -34,11 +34,22 @@ pub(super) struct RawDaemon {
     /// Keep the desk's threads on one CPU (see `cpu.rs` for why).
     #[serde(default = "default_true")]
     pub(super) one_cpu: bool,
+    /// How long an office's lease lasts without renewal: another desk
+    /// takes the office this long after its desk died.
+    #[serde(default = "default_lease_seconds")]
+    pub(super) lease_seconds: u64,
+}
+
+fn default_lease_seconds() -> u64 {
+    30
 }
 
 impl Default for RawDaemon {
     fn default() -> Self {
-        RawDaemon { one_cpu: true }
+        RawDaemon {
+            one_cpu: true,
+            lease_seconds: default_lease_seconds(),
+        }
     }
 }
 

@@ -221,6 +221,76 @@ impl Desk {
 
     /// `yoyaku run`: passes forever, waiting in IDLE (or polling) between
     /// them, reconnecting with backoff; stops at a safe point on `shutdown`.
+    /// Serves the office while this desk holds its lease, among any number
+    /// of desks on the same database: takes the lease when it is free or
+    /// run out, renews it every third of its length, and stops serving
+    /// (at the end of the pass under way) when a renewal fails or finds the
+    /// lease taken, a third of its length before another desk may take it.
+    /// On `stop`, gives the lease up so another desk takes over at once.
+    pub async fn serve(&self, stop: impl Future<Output = ()>) -> Result<(), DeskError> {
+        tokio::pin!(stop);
+        let lease = self.cfg.lease;
+        let tick = lease / 3;
+        let office = &self.cfg.office_id;
+        loop {
+            match self.hold_lease().await {
+                Ok(true) => {
+                    info!(office = %office, "office lease taken; serving it");
+                    let lost = self.keep_lease(tick, lease);
+                    tokio::pin!(lost);
+                    let mut stopping = false;
+                    self.run(async {
+                        tokio::select! {
+                            _ = &mut stop => stopping = true,
+                            _ = &mut lost => {}
+                        }
+                    })
+                    .await?;
+                    if stopping {
+                        if let Ok(mut conn) = self.store.conn().await {
+                            let _ = store::leases::release(&mut conn, &self.owner).await;
+                        }
+                        return Ok(());
+                    }
+                    warn!(office = %office, "office lease lost; no longer serving it");
+                }
+                Ok(false) => debug!(office = %office, "office served by another desk"),
+                Err(e) => warn!(office = %office, error = %e, "office lease not checked"),
+            }
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                _ = tokio::time::sleep(tick) => {}
+            }
+        }
+    }
+
+    async fn hold_lease(&self) -> Result<bool, DeskError> {
+        let now = Utc::now();
+        let until =
+            now + ChronoDuration::from_std(self.cfg.lease).unwrap_or(ChronoDuration::seconds(30));
+        let mut conn = self.store.conn().await?;
+        Ok(store::leases::hold(&mut conn, &self.owner, now, until).await?)
+    }
+
+    /// Renews the lease every `tick`; returns when it is lost: taken by
+    /// another desk, or not renewed while a third of it remains.
+    async fn keep_lease(&self, tick: Duration, lease: Duration) {
+        let mut held_until = tokio::time::Instant::now() + lease;
+        loop {
+            tokio::time::sleep(tick).await;
+            let asked = tokio::time::Instant::now();
+            match tokio::time::timeout(tick, self.hold_lease()).await {
+                Ok(Ok(true)) => held_until = asked + lease,
+                Ok(Ok(false)) => return,
+                Ok(Err(e)) => warn!(error = %e, "office lease not renewed"),
+                Err(_) => warn!("office lease renewal timed out"),
+            }
+            if tokio::time::Instant::now() + tick >= held_until {
+                return;
+            }
+        }
+    }
+
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DeskError> {
         tokio::pin!(shutdown);
         let mut backoff = Duration::from_secs(1);

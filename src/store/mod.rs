@@ -3,7 +3,9 @@
 //! run at start-up. Times are stored as UTC RFC 3339 text.
 
 pub mod bookings;
+pub mod copy;
 mod db;
+pub mod leases;
 pub mod office;
 pub mod outbox;
 pub mod processed;

@@ -114,6 +114,9 @@ pub struct Options {
     /// (per sender, per 求職番号) daily limits; tests reuse one 求職番号 for
     /// many seekers, so the default here is generous.
     pub limits: (u32, u32),
+    /// SQLite even when the suite runs on PostgreSQL (a test of moving an
+    /// SQLite deployment).
+    pub sqlite: bool,
 }
 
 impl Default for Options {
@@ -125,6 +128,7 @@ impl Default for Options {
             digest: false,
             mailbox: None,
             limits: (1000, 1000),
+            sqlite: false,
         }
     }
 }
@@ -201,6 +205,11 @@ url = "{db_url}"
 
 {rooms}
 {digest}
+# Short office leases: a daemon restarted after a SIGKILL serves the office
+# again 3 s later instead of 30.
+[daemon]
+lease_seconds = 3
+
 [limits]
 per_sender_per_day = {per_sender}
 per_seeker_per_day = {per_seeker}
@@ -241,7 +250,11 @@ impl TestDesk {
         add_user(&address);
         add_user(&staff);
         let dir = tempfile::tempdir().expect("tempdir");
-        let db_url = test_database_url(dir.path()).await;
+        let db_url = if opts.sqlite {
+            format!("sqlite://{}", dir.path().join("yoyaku.db").display())
+        } else {
+            test_database_url(dir.path()).await
+        };
         let text = config_text(&address, &staff, &db_url, &opts);
         let config_path = dir.path().join("yoyaku.toml");
         std::fs::write(&config_path, &text).expect("write config");

@@ -1,0 +1,106 @@
+//! The `office_leases` table: which desk serves which office, until when.
+
+use super::{on_db, parse_ts, ts, Cols, Exec, StoreError};
+use chrono::{DateTime, Utc};
+
+/// Takes or renews the lease of the connection's office for `owner` until
+/// `until`, when it is free, ours, or run out at `now` (real time). One
+/// statement, so two desks racing for an office cannot both win. Whether
+/// `owner` holds it now.
+pub async fn hold(
+    conn: &mut dyn Exec,
+    owner: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let held: Option<String> = sqlx::query_scalar(
+            "INSERT INTO office_leases (office, owner, until, since) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (office) DO UPDATE SET owner = excluded.owner, until = excluded.until,
+                 since = CASE WHEN office_leases.owner = excluded.owner THEN office_leases.since ELSE excluded.since END
+             WHERE office_leases.owner = excluded.owner OR office_leases.until <= $4
+             RETURNING owner",
+        )
+        .bind(&*office)
+        .bind(owner)
+        .bind(ts(until))
+        .bind(ts(now))
+        .fetch_optional(&mut *c)
+        .await?;
+        Ok(held.is_some())
+    })
+}
+
+/// Gives the office up (a desk that stops), if `owner` holds it.
+pub async fn release(conn: &mut dyn Exec, owner: &str) -> Result<(), StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        sqlx::query("DELETE FROM office_leases WHERE office = $1 AND owner = $2")
+            .bind(&*office)
+            .bind(owner)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// An office's lease, for `yoyaku status`.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub office: String,
+    pub owner: String,
+    pub until: DateTime<Utc>,
+    pub since: DateTime<Utc>,
+}
+
+/// Every office's lease and what waits there, for `yoyaku status`: the one
+/// view across offices (not limited to the connection's office).
+#[derive(Debug, Clone, Default)]
+pub struct Waiting {
+    pub outbox_pending: i64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+    pub needs_staff: i64,
+}
+
+pub async fn all(conn: &mut dyn Exec) -> Result<Vec<Lease>, StoreError> {
+    on_db!(conn, c => {
+        let rows = sqlx::query("SELECT office, owner, until, since FROM office_leases ORDER BY office")
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Lease {
+                    office: r.col("office")?,
+                    owner: r.col("owner")?,
+                    until: parse_ts("office_leases", &r.col::<String>("until")?)?,
+                    since: parse_ts("office_leases", &r.col::<String>("since")?)?,
+                })
+            })
+            .collect()
+    })
+}
+
+/// What waits in the connection's office.
+pub async fn waiting(conn: &mut dyn Exec) -> Result<Waiting, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let (pending, oldest): (i64, Option<String>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending' AND office = $1",
+        )
+        .bind(&*office)
+        .fetch_one(&mut *c)
+        .await?;
+        let needs_staff: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM requests WHERE state = 'needs_staff' AND office = $1",
+        )
+        .bind(&*office)
+        .fetch_one(&mut *c)
+        .await?;
+        Ok(Waiting {
+            outbox_pending: pending,
+            oldest_pending: oldest.map(|t| parse_ts("outbox", &t)).transpose()?,
+            needs_staff,
+        })
+    })
+}

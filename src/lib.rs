@@ -3,8 +3,9 @@
 //! # Layout
 //! The flow of a mail is: **mail in → understand → decide → outbox → mail out**.
 //!
-//! - [`config`]: TOML (`config::raw`, serde with defaults) → validated
-//!   [`config::Config`]; errors name the key.
+//! - [`config`]: TOML (`config::raw`, serde with defaults; `[[offices]]`
+//!   merged over the shared sections by `config::offices`) → a validated
+//!   [`config::Config`] per office; errors name the office and the key.
 //! - [`core`]: pure, no I/O, never reads the clock.
 //!   - [`core::text`]: full-width digits, dashes, HTML to text.
 //!   - [`core::quote`]: the sender's own words without quotes and signature.
@@ -32,8 +33,10 @@
 //!   - [`mail::net`]: plain/TLS streams (TCP_NODELAY, private CA) for both.
 //!   - [`mail::utf7`]: modified UTF-7 for Japanese folder names.
 //! - [`store`]: sqlx; the only place with SQL, behind the store's own
-//!   `Conn`/`Tx` types (`store::db`): each query is written once and runs on
-//!   SQLite (embedded) or PostgreSQL (deployments).
+//!   `Conn`/`Tx` types (`store::db`), each bound to one office: each query
+//!   is written once, limited to that office, and runs on SQLite (embedded)
+//!   or PostgreSQL (deployments). `store::leases`: which desk serves which
+//!   office; `store::copy`: an office moved between databases.
 //! - [`desk`]: wires it together, one file per job:
 //!   - [`desk`] itself: the passes (`run`, `once`), IDLE and reconnects;
 //!   - `desk::inbox`: reads the inbox in batches, one transaction each

@@ -269,9 +269,14 @@ fn run() -> Result<ExitCode> {
                 // Every office's desk runs until the one signal stops them all.
                 let runs = desks.iter().map(|desk| {
                     let mut stopped = stopped.clone();
-                    desk.serve(async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
+                    // Every line the desk logs names its office.
+                    let span = tracing::info_span!("office", id = %desk.config().office_id);
+                    tracing::Instrument::instrument(
+                        desk.serve(async move {
+                            let _ = stopped.wait_for(|s| *s).await;
+                        }),
+                        span,
+                    )
                 });
                 let all = futures::future::try_join_all(runs);
                 tokio::pin!(all);
@@ -297,7 +302,9 @@ fn run() -> Result<ExitCode> {
                 for cfg in cfgs {
                     let id = cfg.office_id.clone();
                     let desk = Desk::with_store(cfg, &store).await?;
-                    let report = desk.run_once(now).await?;
+                    let span = tracing::info_span!("office", id = %id);
+                    let report =
+                        tracing::Instrument::instrument(desk.run_once(now), span).await?;
                     println!(
                         "{}handled {} message(s), {} duplicate(s), {} timer(s), sent {} mail(s), {} send failure(s), {} message failure(s)",
                         if many { format!("{id}: ") } else { String::new() },

@@ -264,3 +264,85 @@ async fn a_second_desk_takes_over_the_offices_of_a_killed_one() {
         assert_eq!(got.len(), 1, "each request answered once");
     }
 }
+
+/// The same 求職番号 at two offices is two seekers' records: no-shows at
+/// one office hold new requests there (第6条(5)) and nowhere else.
+#[tokio::test]
+async fn no_shows_count_per_office() {
+    ensure_mailstack();
+    let offices = [
+        office("oki", "ハローワーク隠岐", "08512-2-8609"),
+        office("masuda", "ハローワーク益田", "0856-22-8609"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = test_database_url(dir.path()).await;
+    let path = dir.path().join("yoyaku.toml");
+    std::fs::write(&path, config(&offices, &db_url)).expect("write config");
+    let number = "32010-77777777";
+    let booked = Seeker::new("noshow");
+    let reservation_in = regex::Regex::new(r"(\d{6}-[A-Z0-9]{4})").expect("regex");
+    for (i, date) in ["2026-12-03", "2026-12-04"].iter().enumerate() {
+        let (code, out) = yoyaku(
+            &path,
+            &[
+                "book",
+                "--office",
+                "oki",
+                "--now",
+                "2026-11-25T10:00:00+09:00",
+                "--seeker-number",
+                number,
+                "--name",
+                "欠席 太郎",
+                "--email",
+                &booked.address,
+                "--date",
+                date,
+                "--time",
+                "11:00",
+            ],
+        );
+        assert_eq!(code, Some(0), "{out}");
+        let reservation = reservation_in
+            .captures(&out)
+            .map(|c| c[1].to_string())
+            .expect("reservation printed");
+        let when = format!("2026-12-0{}T12:00:00+09:00", 3 + i);
+        let (code, out) = yoyaku(
+            &path,
+            &["no-show", "--office", "oki", "--now", &when, &reservation],
+        );
+        assert_eq!(code, Some(0), "{out}");
+    }
+    // The same number asks each office for a session.
+    let text = request_text("欠席 太郎", "12月10日 11:00").replace("32010-12345678", number);
+    let seekers: Vec<Seeker> = offices.iter().map(|o| Seeker::new(o.id)).collect();
+    for (s, o) in seekers.iter().zip(&offices) {
+        s.send(&o.address, "予約", &text).await;
+        wait_for_mail_to(&o.address, 1).await;
+    }
+    let (code, out) = yoyaku(&path, &["once", "--now", "2026-12-05T10:00:00+09:00"]);
+    assert_eq!(code, Some(0), "{out}");
+    // Oki holds it for its staff; Masuda offers slots.
+    let (_, oki) = yoyaku(
+        &path,
+        &["list", "--office", "oki", "--status", "needs_staff"],
+    );
+    assert!(oki.contains("欠席"), "held at oki: {oki}");
+    let (_, masuda) = yoyaku(
+        &path,
+        &["list", "--office", "masuda", "--status", "offered"],
+    );
+    assert!(masuda.contains("欠席"), "offered at masuda: {masuda}");
+    let (_, masuda_held) = yoyaku(
+        &path,
+        &["list", "--office", "masuda", "--status", "needs_staff"],
+    );
+    assert!(!masuda_held.contains("欠席"), "{masuda_held}");
+    let staff_note = wait_for(&offices[0].staff, "INBOX", 1).await;
+    assert!(!staff_note.is_empty(), "oki's staff are told");
+    assert!(
+        read_folder(&offices[1].staff, "INBOX").await.is_empty(),
+        "masuda's staff are not"
+    );
+}

@@ -143,6 +143,8 @@ pub struct Config {
     pub rooms: Vec<Room>,
     pub folders: Folders,
     pub templates_dir: Option<PathBuf>,
+    /// The shared template folder an office's own folder falls back to.
+    pub templates_shared_dir: Option<PathBuf>,
     pub terms_file: Option<PathBuf>,
     pub max_message_bytes: u64,
     /// Messages answered per sender address in 24 hours; more go to staff.
@@ -459,6 +461,7 @@ impl Config {
                 ));
             }
         }
+        let templates_shared_dir = raw.templates.shared_dir.map(resolve);
         let terms_file = raw.templates.terms_file.map(resolve);
         if let Some(f) = &terms_file {
             if !f.is_file() {
@@ -563,6 +566,7 @@ impl Config {
                 failed: folders.failed,
             },
             templates_dir,
+            templates_shared_dir,
             terms_file,
             max_message_bytes: raw.limits.max_message_bytes,
             per_sender_per_day: raw.limits.per_sender_per_day,
@@ -785,6 +789,27 @@ passcode = "matsue"
         assert_eq!(izumo.database_url, matsue.database_url);
         // A file without [[offices]] is the office `default`.
         assert_eq!(good().office_id, DEFAULT_OFFICE);
+    }
+
+    /// An office's own template folder falls back to the shared one.
+    #[test]
+    fn an_office_template_folder_falls_back_to_the_shared_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for d in ["shared", "matsue"] {
+            std::fs::create_dir(dir.path().join(d)).expect("mkdir");
+        }
+        let text = MANY
+            .replace("[schedule]", "[templates]\ndir = \"shared\"\n[schedule]")
+            .replace(
+                "[offices.schedule]",
+                "[offices.templates]\ndir = \"matsue\"\n[offices.schedule]",
+            );
+        let all = Config::parse_offices(&text, dir.path()).expect("valid");
+        let (izumo, matsue) = (&all[0], &all[1]);
+        assert_eq!(izumo.templates_dir, Some(dir.path().join("shared")));
+        assert_eq!(izumo.templates_shared_dir, None);
+        assert_eq!(matsue.templates_dir, Some(dir.path().join("matsue")));
+        assert_eq!(matsue.templates_shared_dir, Some(dir.path().join("shared")));
     }
 
     #[test]

@@ -115,6 +115,13 @@ pub(super) fn split(text: &str) -> Result<Vec<(String, Table)>, ConfigError> {
                 Some(Value::Table(t)) => t,
                 _ => Table::new(),
             };
+            // An office's own template folder falls back to the shared one
+            // (then to the built-in texts), template by template.
+            if *section == "templates" && over.contains_key("dir") {
+                if let Some(shared) = base.get("dir").cloned() {
+                    base.insert("shared_dir".to_string(), shared);
+                }
+            }
             for (k, v) in over {
                 base.insert(k, v);
             }

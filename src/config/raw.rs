@@ -272,6 +272,10 @@ pub(super) fn f_failed() -> String {
 pub(super) struct RawTemplates {
     pub(super) dir: Option<PathBuf>,
     pub(super) terms_file: Option<PathBuf>,
+    /// Set by `offices::split`, not written by hand: the shared folder an
+    /// office with a folder of its own falls back to.
+    #[serde(default)]
+    pub(super) shared_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -212,9 +212,15 @@ impl Composer {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_keep_trailing_newline(true);
         env.add_filter("ics", super::ics::escape);
-        let dir = config.templates_dir.clone();
+        // The office's folder, then the shared one, then the built-in texts.
+        let dirs: Vec<PathBuf> = config
+            .templates_dir
+            .iter()
+            .chain(config.templates_shared_dir.iter())
+            .cloned()
+            .collect();
         env.set_loader(move |name| {
-            if let Some(dir) = &dir {
+            for dir in &dirs {
                 let path = dir.join(name);
                 if path.is_file() {
                     return std::fs::read_to_string(&path).map(Some).map_err(|e| {
@@ -235,13 +241,16 @@ impl Composer {
                 path: path.clone(),
                 source,
             })?,
-            None => match &config.templates_dir {
-                Some(dir) if dir.join("terms.txt").is_file() => {
-                    let path = dir.join("terms.txt");
-                    std::fs::read_to_string(&path)
-                        .map_err(|source| ComposeError::Terms { path, source })?
-                }
-                _ => BUILTIN_TERMS.to_string(),
+            None => match config
+                .templates_dir
+                .iter()
+                .chain(config.templates_shared_dir.iter())
+                .map(|dir| dir.join("terms.txt"))
+                .find(|path| path.is_file())
+            {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|source| ComposeError::Terms { path, source })?,
+                None => BUILTIN_TERMS.to_string(),
             },
         };
         let terms_sha256 = hex(&Sha256::digest(terms.as_bytes()));

@@ -6,6 +6,7 @@
 #
 #   scripts/pgstack.sh start    install if missing, create the cluster, start; prints the URL
 #   scripts/pgstack.sh stop
+#   scripts/pgstack.sh restart  (a database outage, for tests/faults.rs)
 #   scripts/pgstack.sh status
 #   scripts/pgstack.sh url      the URL of the maintenance database
 #   scripts/pgstack.sh clean    drop the databases earlier test runs left (yoyaku_*)
@@ -93,6 +94,10 @@ case "${1:-}" in
 start) start ;;
 stop) stop ;;
 clean) clean ;;
+restart)
+    bin=$(bindir)
+    as_owner "$bin/pg_ctl" -D "$DIR/data" -m fast -w -t 60 restart >/dev/null
+    ;;
 status) if running; then echo "running: $URL"; else echo "stopped"; exit 1; fi ;;
 url) echo "$URL" ;;
 *)

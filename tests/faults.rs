@@ -591,3 +591,62 @@ async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
         3
     );
 }
+
+/// PostgreSQL restarted in the middle of a burst (every connection of the
+/// pool dropped at once): the daemon waits, reconnects and answers every
+/// request once; it never exits. (On SQLite there is no server to restart.)
+#[tokio::test]
+async fn a_database_restart_mid_burst_loses_nothing() {
+    let _turn = SERIAL.lock().await;
+    let desk = TestDesk::new().await;
+    if !desk.db_url.starts_with("postgres") {
+        println!("SQLite: no database server to restart");
+        return;
+    }
+    let mut daemon = Daemon::start(&desk.config_path);
+    let seekers: Vec<Seeker> = (0..12)
+        .map(|i| Seeker::new(&format!("pgdown{i}")))
+        .collect();
+    for (i, s) in seekers.iter().enumerate() {
+        s.send(
+            &desk.address,
+            "予約",
+            &request_text(
+                &format!("再起動 {i}"),
+                &wish_ahead(&desk, 7 + i as i64 % 3, "11:00"),
+            ),
+        )
+        .await;
+        if i == 4 {
+            let restarted = std::process::Command::new("bash")
+                .args([
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pgstack.sh"),
+                    "restart",
+                ])
+                .status()
+                .expect("pgstack.sh restart");
+            assert!(restarted.success(), "PostgreSQL restarted");
+        }
+    }
+    let start = Instant::now();
+    for s in &seekers {
+        loop {
+            if !read_folder(&s.address, "INBOX").await.is_empty() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "no answer after the database restart"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    assert!(daemon.alive(), "the daemon survives the restart");
+    for s in &seekers {
+        assert_eq!(
+            settle_and_read(&s.address, "INBOX").await.len(),
+            1,
+            "each request answered once"
+        );
+    }
+}

@@ -122,7 +122,8 @@ service lmtp {
   }
 }
 service imap {
-  process_limit = 256
+  # Enough for the many-offices bench: one IDLE session per office.
+  process_limit = 1024
 }
 service stats {
   unix_listener stats-reader {

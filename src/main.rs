@@ -262,17 +262,28 @@ fn run() -> Result<ExitCode> {
                         Err(e) => return Err(e.into()),
                     }
                 };
+                // [daemon] is shared by every office.
+                let lease = first.lease;
                 let mut desks = Vec::with_capacity(cfgs.len());
                 for cfg in cfgs {
                     desks.push(Desk::with_store(cfg, &store).await?);
                 }
-                // Every office's desk runs until the one signal stops them all.
+                // Every office's desk runs until the one signal stops them
+                // all; their leases are renewed together.
+                let keeper = yoyaku::desk::LeaseKeeper::default();
+                let keeping = {
+                    let mut stopped = stopped.clone();
+                    keeper.keep(&store, lease, async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                };
+                tokio::pin!(keeping);
                 let runs = desks.iter().map(|desk| {
                     let mut stopped = stopped.clone();
                     // Every line the desk logs names its office.
                     let span = tracing::info_span!("office", id = %desk.config().office_id);
                     tracing::Instrument::instrument(
-                        desk.serve(async move {
+                        desk.serve(&keeper, async move {
                             let _ = stopped.wait_for(|s| *s).await;
                         }),
                         span,
@@ -286,6 +297,7 @@ fn run() -> Result<ExitCode> {
                         let _ = stop.send(true);
                         all.await?;
                     }
+                    () = &mut keeping => {}
                 }
                 Ok(ExitCode::SUCCESS)
             }

@@ -104,3 +104,30 @@ pub async fn waiting(conn: &mut dyn Exec) -> Result<Waiting, StoreError> {
         })
     })
 }
+
+/// Renews, in one statement, every lease held by one of `owners` that has
+/// not run out at `now` (real time), until `until`: a process serving many
+/// offices renews them all at once. Returns the offices renewed.
+pub async fn renew_all(
+    conn: &mut dyn Exec,
+    owners: &[String],
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    if owners.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "UPDATE office_leases SET until = $1 WHERE until > $2 AND owner IN ({}) RETURNING office",
+        super::placeholders(3, owners.len())
+    );
+    on_db!(conn, c => {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(ts(until))
+            .bind(ts(now));
+        for owner in owners {
+            query = query.bind(owner);
+        }
+        Ok(query.fetch_all(&mut *c).await?)
+    })
+}

@@ -346,3 +346,129 @@ async fn no_shows_count_per_office() {
         "masuda's staff are not"
     );
 }
+
+/// Starts `yoyaku run` again for any of `daemons` that is not running.
+fn keep_running(daemons: &mut [Daemon], path: &std::path::Path) {
+    for d in daemons.iter_mut() {
+        if !d.alive() {
+            *d = Daemon::start(path);
+        }
+    }
+}
+
+/// Three offices, two desks, SIGKILLs at random while requests and consents
+/// arrive: every request of every office is answered (offer, then
+/// confirmation), each with its own office's name; at most one mail is
+/// delivered twice over the run; no slot is booked twice.
+#[tokio::test]
+async fn three_offices_two_desks_and_random_kills_lose_nothing() {
+    ensure_mailstack();
+    let offices = [
+        office("gotsu", "ハローワーク江津", "0855-52-8609"),
+        office("omuta", "ハローワーク大田", "0854-82-8609"),
+        office("kawa", "ハローワーク川本", "0855-72-8609"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = test_database_url(dir.path()).await;
+    let path = dir.path().join("yoyaku.toml");
+    let text = format!("[daemon]\nlease_seconds = 3\n{}", config(&offices, &db_url));
+    std::fs::write(&path, text).expect("write config");
+    let cal = yoyaku::core::calendar::Calendar::standard();
+    let per_office = 6;
+    let seekers: Vec<(usize, Seeker)> = (0..offices.len() * per_office)
+        .map(|i| (i % offices.len(), Seeker::new(&format!("kill{i}"))))
+        .collect();
+    let mut daemons = vec![Daemon::start(&path), Daemon::start(&path)];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id());
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut kills = 0;
+    for (n, (o, s)) in seekers.iter().enumerate() {
+        let d = business_day_ahead(&cal, chrono::Utc::now(), 7 + (n as i64 % 4));
+        let wish = format!("{}月{}日 11:00", d.format("%-m"), d.format("%-d"));
+        s.send(
+            &offices[*o].address,
+            "予約",
+            &request_text(&format!("乱打 {n}"), &wish),
+        )
+        .await;
+        if next() % 3 == 0 {
+            let victim = (next() % 2) as usize;
+            tokio::time::sleep(std::time::Duration::from_millis(100 + next() % 600)).await;
+            let _ = daemons[victim].0.kill();
+            let _ = daemons[victim].0.wait();
+            kills += 1;
+            keep_running(&mut daemons, &path);
+        }
+    }
+    let mut offers = Vec::new();
+    for (_, s) in &seekers {
+        keep_running(&mut daemons, &path);
+        offers.push(wait_for(&s.address, "INBOX", 1).await.remove(0));
+    }
+    for ((_, s), offer) in seekers.iter().zip(&offers) {
+        s.reply(offer, "1番でお願いします").await;
+        if next() % 4 == 0 {
+            let victim = (next() % 2) as usize;
+            let _ = daemons[victim].0.kill();
+            let _ = daemons[victim].0.wait();
+            kills += 1;
+            keep_running(&mut daemons, &path);
+        }
+    }
+    for (_, s) in &seekers {
+        keep_running(&mut daemons, &path);
+        let start = std::time::Instant::now();
+        while read_folder(&s.address, "INBOX").await.len() < 2 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(90),
+                "{} got no confirmation",
+                s.address
+            );
+            keep_running(&mut daemons, &path);
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+    // Time for a duplicate to show before counting.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let mut deliveries = 0;
+    let mut distinct = 0;
+    for (o, s) in &seekers {
+        let got = read_folder(&s.address, "INBOX").await;
+        let mut ids: Vec<String> = got
+            .iter()
+            .map(|m| m.inbound.message_id.clone().unwrap_or_default())
+            .collect();
+        deliveries += ids.len();
+        ids.sort();
+        ids.dedup();
+        distinct += ids.len();
+        assert_eq!(ids.len(), 2, "{}: an offer and a confirmation", s.address);
+        for m in &got {
+            assert!(
+                m.text().contains(offices[*o].name),
+                "each mail names its own office"
+            );
+        }
+    }
+    println!(
+        "{} seekers at {} offices, {kills} kills: {deliveries} deliveries, {} duplicate(s)",
+        seekers.len(),
+        offices.len(),
+        deliveries - distinct
+    );
+    assert!(deliveries - distinct <= 1, "at most one duplicate delivery");
+    let store = yoyaku::store::Store::open(&db_url).await.expect("store");
+    let doubled: i64 = store
+        .probe_value(
+            "SELECT COUNT(*) FROM (SELECT office, room_id, slot_start FROM bookings WHERE status = 'confirmed' GROUP BY office, room_id, slot_start HAVING COUNT(*) > 1) AS doubled",
+            &[],
+        )
+        .await
+        .expect("count");
+    assert_eq!(doubled, 0, "no slot booked twice");
+}

@@ -416,14 +416,24 @@ pub async fn claim_many(
     lease: Lease<'_>,
 ) -> Result<Vec<i64>, StoreError> {
     let office = conn.office();
-    on_db!(conn, c => {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let due = format!(
+        "status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $4) AND office = $5 AND id IN ({})",
+        placeholders(6, ids.len())
+    );
+    // PostgreSQL: rows another desk is claiming right now are skipped, not
+    // waited for (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time.
+    let sql = match conn.db() {
+        super::Db::Postgres(_) => format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM outbox WHERE {due} FOR UPDATE SKIP LOCKED) AND {due} RETURNING id"
+        ),
+        super::Db::Sqlite(_) => {
+            format!("UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE {due} RETURNING id")
         }
-        let sql = format!(
-            "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $4) AND office = $5 AND id IN ({}) RETURNING id",
-            placeholders(6, ids.len())
-        );
+    };
+    on_db!(conn, c => {
         let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
             .bind(lease.owner)
             .bind(ts(lease.until))

@@ -85,6 +85,18 @@ passcode = "{id}-pass"
     text
 }
 
+/// A deployment of `offices` on a database of its own: (its folder, the
+/// config's path, the database URL). The config's leases are the tests'
+/// 3 s, so a desk takes over a killed one's offices quickly.
+async fn deployment(offices: &[Office]) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = test_database_url(dir.path()).await;
+    let path = dir.path().join("yoyaku.toml");
+    let text = format!("[daemon]\nlease_seconds = 3\n{}", config(offices, &db_url));
+    std::fs::write(&path, text).expect("write config");
+    (dir, path, db_url)
+}
+
 fn yoyaku(config: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
         .args(args)
@@ -111,10 +123,7 @@ async fn three_offices_answer_their_own_mail_and_see_only_their_own_records() {
         office("matsue", "ハローワーク松江", "0852-22-8609"),
         office("hamada", "ハローワーク浜田", "0855-22-8609"),
     ];
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db_url = test_database_url(dir.path()).await;
-    let path = dir.path().join("yoyaku.toml");
-    std::fs::write(&path, config(&offices, &db_url)).expect("write config");
+    let (_dir, path, _) = deployment(&offices).await;
 
     // The same 求職番号 (request_text's) at every office: three seekers'
     // records, one per office.
@@ -224,12 +233,8 @@ async fn a_second_desk_takes_over_the_offices_of_a_killed_one() {
         office("unnan", "ハローワーク雲南", "0854-42-8609"),
         office("yasugi", "ハローワーク安来", "0854-22-8609"),
     ];
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db_url = test_database_url(dir.path()).await;
-    let path = dir.path().join("yoyaku.toml");
     // Leases of 3 s: the second desk may take an office 3 s after the kill.
-    let text = format!("[daemon]\nlease_seconds = 3\n{}", config(&offices, &db_url));
-    std::fs::write(&path, text).expect("write config");
+    let (_dir, path, _) = deployment(&offices).await;
     let cal = yoyaku::core::calendar::Calendar::standard();
     let d = business_day_ahead(&cal, chrono::Utc::now(), 7);
     let wish = format!("{}月{}日 11:00", d.format("%-m"), d.format("%-d"));
@@ -274,10 +279,7 @@ async fn no_shows_count_per_office() {
         office("oki", "ハローワーク隠岐", "08512-2-8609"),
         office("masuda", "ハローワーク益田", "0856-22-8609"),
     ];
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db_url = test_database_url(dir.path()).await;
-    let path = dir.path().join("yoyaku.toml");
-    std::fs::write(&path, config(&offices, &db_url)).expect("write config");
+    let (_dir, path, _) = deployment(&offices).await;
     let number = "32010-77777777";
     let booked = Seeker::new("noshow");
     let reservation_in = regex::Regex::new(r"(\d{6}-[A-Z0-9]{4})").expect("regex");
@@ -368,11 +370,7 @@ async fn three_offices_two_desks_and_random_kills_lose_nothing() {
         office("omuta", "ハローワーク大田", "0854-82-8609"),
         office("kawa", "ハローワーク川本", "0855-72-8609"),
     ];
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db_url = test_database_url(dir.path()).await;
-    let path = dir.path().join("yoyaku.toml");
-    let text = format!("[daemon]\nlease_seconds = 3\n{}", config(&offices, &db_url));
-    std::fs::write(&path, text).expect("write config");
+    let (_dir, path, db_url) = deployment(&offices).await;
     let cal = yoyaku::core::calendar::Calendar::standard();
     let per_office = 6;
     let seekers: Vec<(usize, Seeker)> = (0..offices.len() * per_office)

@@ -264,9 +264,11 @@ fn run() -> Result<ExitCode> {
                 };
                 // [daemon] is shared by every office.
                 let lease = first.lease;
+                let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
+                tracing::info!(offices = cfgs.len(), relays = relays.len(), "smtp relays shared");
                 let mut desks = Vec::with_capacity(cfgs.len());
                 for cfg in cfgs {
-                    desks.push(Desk::with_store(cfg, &store).await?);
+                    desks.push(Desk::with_relays(cfg, &store, &relays).await?);
                 }
                 // Every office's desk runs until the one signal stops them
                 // all; their leases are renewed together.
@@ -311,9 +313,10 @@ fn run() -> Result<ExitCode> {
                 pin(first);
                 let store = yoyaku::store::Store::open(&first.database_url).await?;
                 let many = cfgs.len() > 1;
+                let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
                 for cfg in cfgs {
                     let id = cfg.office_id.clone();
-                    let desk = Desk::with_store(cfg, &store).await?;
+                    let desk = Desk::with_relays(cfg, &store, &relays).await?;
                     let span = tracing::info_span!("office", id = %id);
                     let report =
                         tracing::Instrument::instrument(desk.run_once(now), span).await?;

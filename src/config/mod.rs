@@ -39,7 +39,7 @@ fn key_err(key: &str, problem: impl Into<String>) -> ConfigError {
 /// The sent folder when the config names none and the server marks none.
 pub const DEFAULT_SENT_FOLDER: &str = "送信済";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Security {
     None,
     StartTls,

@@ -26,7 +26,7 @@ use crate::core::understand::{
 use crate::mail::compose::{random_token, ComposeError, Composer, DateView, SlotView, Thread};
 use crate::mail::imap::ImapSession;
 use crate::mail::message::{self, Inbound};
-use crate::mail::smtp::SmtpSender;
+use crate::mail::smtp::{Relays, SmtpSender};
 use crate::mail::MailError;
 use crate::store::bookings::BookingRecord;
 use crate::store::{
@@ -117,6 +117,22 @@ impl Desk {
     /// The desk of one office on a database already open (the offices of
     /// one process share its pools).
     pub async fn with_store(cfg: Config, store: &Store) -> Result<Desk, DeskError> {
+        let smtp = SmtpSender::new(&cfg.smtp)?;
+        Desk::with_parts(cfg, store, smtp).await
+    }
+
+    /// The desk of one office among many in a process: on the process's
+    /// database pools and its SMTP relays (see `Relays`).
+    pub async fn with_relays(
+        cfg: Config,
+        store: &Store,
+        relays: &Relays,
+    ) -> Result<Desk, DeskError> {
+        let smtp = relays.sender(&cfg.smtp)?;
+        Desk::with_parts(cfg, store, smtp).await
+    }
+
+    async fn with_parts(cfg: Config, store: &Store, smtp: SmtpSender) -> Result<Desk, DeskError> {
         for key in &cfg.unknown_keys {
             warn!(office = %cfg.office_id, key = %key, "unknown config key ignored (a typo?)");
         }
@@ -132,7 +148,6 @@ impl Desk {
             Err(e) => warn!(error = %e, "start-up housekeeping skipped"),
         }
         let composer = Composer::new(&cfg)?;
-        let smtp = SmtpSender::new(&cfg.smtp)?;
         let room_ids = cfg.rooms.iter().map(|r| r.id.clone()).collect();
         Ok(Desk {
             cfg,

@@ -12,6 +12,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use common::*;
 use std::io::{BufRead, BufReader};
@@ -19,61 +20,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{delivered, env_or, offices_config, percentile};
 
 const BENCH_DOMAIN: &str = "offices.bench.test";
-
-fn env_or(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(n: usize, tag: &str, db_url: &str) -> String {
-    let mut text = format!(
-        r#"
-[daemon]
-lease_seconds = 30
-[imap]
-host = "127.0.0.1"
-port = {IMAP_PORT}
-security = "none"
-password = "{PASSWORD}"
-timeout_seconds = 30
-[smtp]
-host = "127.0.0.1"
-port = {SMTP_PORT}
-security = "none"
-[database]
-url = "{db_url}"
-[digest]
-enabled = false
-[limits]
-per_sender_per_day = 100000
-per_seeker_per_day = 100000
-[[meeting.rooms]]
-id = "810 0000 0000"
-passcode = "bench"
-"#
-    );
-    for i in 0..n {
-        let address = format!("office{i}-{tag}@{BENCH_DOMAIN}");
-        text.push_str(&format!(
-            r#"
-[[offices]]
-id = "o{i}"
-name = "ハローワーク{i}"
-phone = "0000-00-{i:04}"
-staff_address = "staff{i}-{tag}@{BENCH_DOMAIN}"
-[offices.imap]
-username = "{address}"
-[offices.smtp]
-from = "ハローワーク{i} <{address}>"
-"#
-        ));
-    }
-    text
-}
 
 /// (utime + stime) of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
@@ -97,29 +46,6 @@ fn status_kb(pid: u32, key: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-fn delivered(address: &str) -> usize {
-    let (user, domain) = address.split_once('@').unwrap_or((address, ""));
-    let root =
-        std::env::var("YOYAKU_MAILSTACK_DIR").unwrap_or_else(|_| "/tmp/yoyaku-mailstack".into());
-    let dir = std::path::PathBuf::from(root)
-        .join("mail")
-        .join(domain)
-        .join(user)
-        .join("Maildir");
-    ["new", "cur"]
-        .iter()
-        .map(|sub| std::fs::read_dir(dir.join(sub)).map_or(0, |d| d.count()))
-        .sum()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn main() {
@@ -147,7 +73,7 @@ fn main() {
     let db_url = std::env::var("YOYAKU_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("yoyaku.db").display()));
     let path = dir.path().join("yoyaku.toml");
-    std::fs::write(&path, config(n, &tag, &db_url)).expect("config");
+    std::fs::write(&path, offices_config(n, &tag, BENCH_DOMAIN, &db_url, 30)).expect("config");
 
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_yoyaku"))

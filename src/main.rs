@@ -272,7 +272,9 @@ fn run() -> Result<ExitCode> {
                 }
                 // Every office's desk runs until the one signal stops them
                 // all; their leases are renewed together.
-                let keeper = yoyaku::desk::LeaseKeeper::default();
+                let keeper = yoyaku::desk::LeaseKeeper::new(
+                    desks.iter().map(|d| d.config().office_id.as_str()),
+                );
                 let keeping = {
                     let mut stopped = stopped.clone();
                     keeper.keep(&store, lease, async move {

@@ -223,6 +223,77 @@ async fn wait_served_by(config: &std::path::Path, offices: usize, pid: u32) -> s
     }
 }
 
+/// How many offices each desk process serves, by pid, from `yoyaku status`.
+fn served_per_process(config: &std::path::Path) -> std::collections::BTreeMap<u32, usize> {
+    let mut per = std::collections::BTreeMap::new();
+    for (_, owner) in served_by(config) {
+        if let Some(pid) = owner.split(':').nth(1).and_then(|p| p.parse().ok()) {
+            *per.entry(pid).or_default() += 1;
+        }
+    }
+    per
+}
+
+/// Desks divide the offices: one started alone serves all four; a second
+/// one started later gets half of them handed over, and every request is
+/// still answered once, by the office it was sent to.
+#[tokio::test]
+async fn a_desk_that_joins_gets_its_share_of_the_offices() {
+    ensure_mailstack();
+    let offices = [
+        office("hamada", "ハローワーク浜田", "0855-22-8609"),
+        office("masuda", "ハローワーク益田", "0856-22-8609"),
+        office("oki", "ハローワーク隠岐", "08512-2-8609"),
+        office("kawamoto", "ハローワーク川本", "0855-72-0385"),
+    ];
+    let (_dir, path, _) = deployment(&offices).await;
+    let cal = yoyaku::core::calendar::Calendar::standard();
+    let d = business_day_ahead(&cal, chrono::Utc::now(), 7);
+    let wish = format!("{}月{}日 11:00", d.format("%-m"), d.format("%-d"));
+
+    let mut first = Daemon::start(&path);
+    let first_pid = first.0.id();
+    wait_served_by(&path, offices.len(), first_pid).await;
+    let mut second = Daemon::start(&path);
+    let second_pid = second.0.id();
+    let start = std::time::Instant::now();
+    let split = loop {
+        let per = served_per_process(&path);
+        if per.get(&first_pid) == Some(&2) && per.get(&second_pid) == Some(&2) {
+            break per;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the offices were not divided: {per:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    println!(
+        "divided {split:?} {:?} after the second desk started",
+        start.elapsed()
+    );
+    let seekers: Vec<Seeker> = offices.iter().map(|o| Seeker::new(o.id)).collect();
+    for (s, o) in seekers.iter().zip(&offices) {
+        s.send(&o.address, "予約", &request_text("分担 太郎", &wish))
+            .await;
+    }
+    for (s, o) in seekers.iter().zip(&offices) {
+        let got = s.inbox(1).await;
+        assert!(got[0].text().contains(o.name), "answered by its own office");
+    }
+    assert!(first.alive() && second.alive());
+    for s in &seekers {
+        assert_eq!(settle_and_read(&s.address, "INBOX").await.len(), 1);
+    }
+    // Still divided: nobody took more than its share meanwhile.
+    let per = served_per_process(&path);
+    assert_eq!(
+        per.values().copied().collect::<Vec<_>>(),
+        vec![2, 2],
+        "{per:?}"
+    );
+}
+
 /// Two desks on one database and config: the first serves both offices;
 /// killed (SIGKILL), the second takes them over once their leases ran out,
 /// and every request of every office is answered once.

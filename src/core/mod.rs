@@ -7,5 +7,6 @@ pub mod calendar;
 pub mod classify;
 pub mod quote;
 pub mod route;
+pub mod share;
 pub mod text;
 pub mod understand;

@@ -35,7 +35,7 @@ use crate::store::{
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -251,35 +251,62 @@ impl Desk {
         tokio::pin!(stop);
         let tick = self.cfg.lease / 3;
         let office = &self.cfg.office_id;
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = keeper.share_known() => {}
+        }
+        let mut share = keeper.share.subscribe();
         loop {
-            match self.hold_lease().await {
+            let held = if keeper.reserve() {
+                let held = self.hold_lease().await;
+                keeper.reserved(office, matches!(held, Ok(true)));
+                held
+            } else {
+                Ok(false)
+            };
+            match held {
                 Ok(true) => {
                     info!(office = %office, "office lease taken; serving it");
                     keeper.add_owner(&self.owner);
                     let lost = keeper.lost(office, self.cfg.lease);
-                    tokio::pin!(lost);
-                    let mut stopping = false;
-                    self.run(async {
-                        tokio::select! {
-                            _ = &mut stop => stopping = true,
-                            _ = &mut lost => {}
-                        }
-                    })
-                    .await?;
-                    if stopping {
+                    let handed_over = keeper.handed_over(office);
+                    tokio::pin!(lost, handed_over);
+                    let mut ended = Ended::Lost;
+                    let served = self
+                        .run(async {
+                            tokio::select! {
+                                _ = &mut stop => ended = Ended::Stopping,
+                                _ = &mut handed_over => ended = Ended::HandedOver,
+                                _ = &mut lost => {}
+                            }
+                        })
+                        .await;
+                    keeper.stopped_serving(office);
+                    served?;
+                    if ended != Ended::Lost {
+                        // Another desk may take it at once.
                         if let Ok(mut conn) = self.store.conn().await {
                             let _ = store::leases::release(&mut conn, &self.owner).await;
                         }
-                        return Ok(());
                     }
-                    warn!(office = %office, "office lease lost; no longer serving it");
+                    match ended {
+                        Ended::Stopping => return Ok(()),
+                        Ended::HandedOver => {
+                            info!(office = %office, "office handed over to another desk")
+                        }
+                        Ended::Lost => {
+                            warn!(office = %office, "office lease lost; no longer serving it")
+                        }
+                    }
                 }
                 Ok(false) => debug!(office = %office, "office served by another desk"),
                 Err(e) => warn!(office = %office, error = %e, "office lease not checked"),
             }
+            // A larger share (a desk has gone) is a reason to look again now.
             tokio::select! {
                 _ = &mut stop => return Ok(()),
                 _ = tokio::time::sleep(tick) => {}
+                _ = share.changed() => {}
             }
         }
     }
@@ -417,10 +444,25 @@ impl Desk {
 /// A short reference people can read out on the phone (no 0/O, 1/I).
 /// The office leases of one process's desks, renewed together: one
 /// statement every `tick` for all of them, not one per office (544 offices
-/// renewing one by one cost 1.4% of a core while idle).
+/// renewing one by one cost 1.4% of a core while idle). It also says the
+/// process is alive (`store::leases::beat`) and keeps its desks to their
+/// fair share of the offices (`core::share`): they take no more, and hand
+/// the surplus over when another desk serving the same offices joins.
 pub struct LeaseKeeper {
     owners: std::sync::Mutex<HashSet<String>>,
     renewed: tokio::sync::watch::Sender<Renewal>,
+    /// This process among the desks (host, pid, a random part).
+    process: String,
+    /// The offices of this process's config: how many, their fingerprint.
+    offices: usize,
+    fingerprint: String,
+    /// The offices this process's desks serve now, and how many they are
+    /// taking (reserved within the share while the lease is asked for).
+    serving: std::sync::Mutex<(BTreeSet<String>, usize)>,
+    /// The fair share, once known (None before the first beat).
+    share: tokio::sync::watch::Sender<Option<usize>>,
+    /// Offices to hand over to other desks.
+    handover: tokio::sync::watch::Sender<std::sync::Arc<BTreeSet<String>>>,
 }
 
 /// The latest renewal: when it was asked, and the offices it renewed.
@@ -430,31 +472,143 @@ struct Renewal {
     offices: std::sync::Arc<HashSet<String>>,
 }
 
-impl Default for LeaseKeeper {
-    fn default() -> Self {
+impl LeaseKeeper {
+    /// The keeper of a process serving `office_ids` (the offices of its
+    /// config, which every desk sharing them runs too).
+    pub fn new<'a>(office_ids: impl IntoIterator<Item = &'a str>) -> LeaseKeeper {
+        let ids: Vec<&str> = office_ids.into_iter().collect();
         LeaseKeeper {
             owners: Default::default(),
             renewed: tokio::sync::watch::Sender::new(Renewal::default()),
+            process: lease_owner(),
+            offices: ids.len(),
+            fingerprint: crate::core::share::offices_fingerprint(ids.iter().copied()),
+            serving: Default::default(),
+            share: tokio::sync::watch::Sender::new(None),
+            handover: tokio::sync::watch::Sender::new(Default::default()),
         }
     }
-}
 
-impl LeaseKeeper {
     fn add_owner(&self, owner: &str) {
         if let Ok(mut owners) = self.owners.lock() {
             owners.insert(owner.to_string());
         }
     }
 
+    /// Reserves room for one more office within the share, if there is:
+    /// the desks of a process ask for leases at once, and must not all
+    /// count the same free room.
+    fn reserve(&self) -> bool {
+        let Some(share) = *self.share.borrow() else {
+            return false;
+        };
+        let Ok(mut serving) = self.serving.lock() else {
+            return false;
+        };
+        let (offices, taking) = &mut *serving;
+        let room = offices.len() + *taking < share;
+        if room {
+            *taking += 1;
+        }
+        room
+    }
+
+    /// The end of a reservation: the office is served now, or not.
+    fn reserved(&self, office: &str, taken: bool) {
+        if let Ok(mut serving) = self.serving.lock() {
+            serving.1 = serving.1.saturating_sub(1);
+            if taken {
+                serving.0.insert(office.to_string());
+            }
+        }
+    }
+
+    fn stopped_serving(&self, office: &str) {
+        if let Ok(mut serving) = self.serving.lock() {
+            serving.0.remove(office);
+        }
+    }
+
+    /// Returns once the share is known (after the first beat).
+    async fn share_known(&self) {
+        let mut share = self.share.subscribe();
+        let _ = share.wait_for(Option::is_some).await;
+    }
+
+    /// Returns when `office` is to be handed over.
+    async fn handed_over(&self, office: &str) {
+        let mut handover = self.handover.subscribe();
+        let _ = handover.wait_for(|set| set.contains(office)).await;
+    }
+
+    /// Says the process is alive; how many desks serve the same offices.
+    async fn beat(&self, store: &Store, lease: Duration) -> Option<usize> {
+        let now = Utc::now();
+        let until = now + ChronoDuration::from_std(lease).unwrap_or(ChronoDuration::seconds(30));
+        let beat = async {
+            let mut conn = store.conn().await?;
+            store::leases::beat(&mut conn, &self.process, &self.fingerprint, now, until).await
+        };
+        match tokio::time::timeout(lease / 3, beat).await {
+            Ok(Ok(desks)) => Some(desks),
+            Ok(Err(e)) => {
+                warn!(error = %e, "desk presence not renewed");
+                None
+            }
+            Err(_) => {
+                warn!("desk presence renewal timed out");
+                None
+            }
+        }
+    }
+
+    /// The share of `desks` desks, and the offices beyond it to hand over.
+    fn share_among(&self, desks: usize) {
+        let share = crate::core::share::fair_share(self.offices, desks);
+        self.share.send_if_modified(|s| {
+            let changed = *s != Some(share);
+            *s = Some(share);
+            changed
+        });
+        let surplus = match self.serving.lock() {
+            Ok(serving) => crate::core::share::surplus(&serving.0, share),
+            Err(_) => BTreeSet::new(),
+        };
+        if !surplus.is_empty() {
+            info!(
+                desks,
+                share,
+                handing_over = surplus.len(),
+                "sharing the offices with other desks"
+            );
+        }
+        self.handover.send_replace(std::sync::Arc::new(surplus));
+    }
+
     /// Renews every lease of the process's desks every `lease / 3`, on
-    /// `store`, until `stop`.
+    /// `store`, until `stop`; then says this desk has left.
     pub async fn keep(&self, store: &Store, lease: Duration, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let tick = lease / 3;
+        // Desks started together see each other before taking offices: a
+        // second beat a moment after the first.
+        self.beat(store, lease).await;
+        let settle = tick.min(Duration::from_secs(1));
+        tokio::select! {
+            _ = &mut stop => return self.leave(store).await,
+            _ = tokio::time::sleep(settle) => {}
+        }
+        // A database that does not answer yet: every office may be taken
+        // (a lease is still one desk's at a time).
+        let desks = self.beat(store, lease).await.unwrap_or(1);
+        self.share_among(desks);
         loop {
             tokio::select! {
-                _ = &mut stop => return,
+                _ = &mut stop => return self.leave(store).await,
                 _ = tokio::time::sleep(tick) => {}
+            }
+            if let Some(desks) = self.beat(store, lease).await {
+                self.share_among(desks);
             }
             let owners: Vec<String> = match self.owners.lock() {
                 Ok(o) => o.iter().cloned().collect(),
@@ -481,6 +635,12 @@ impl LeaseKeeper {
                 Ok(Err(e)) => warn!(error = %e, "office leases not renewed"),
                 Err(_) => warn!("office lease renewal timed out"),
             }
+        }
+    }
+
+    async fn leave(&self, store: &Store) {
+        if let Ok(mut conn) = store.conn().await {
+            let _ = store::leases::leave(&mut conn, &self.process).await;
         }
     }
 
@@ -514,6 +674,14 @@ impl LeaseKeeper {
             }
         }
     }
+}
+
+/// Why a desk stopped serving an office.
+#[derive(PartialEq, Eq)]
+enum Ended {
+    Stopping,
+    HandedOver,
+    Lost,
 }
 
 fn lease_owner() -> String {

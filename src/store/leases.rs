@@ -131,3 +131,47 @@ pub async fn renew_all(
         Ok(query.fetch_all(&mut *c).await?)
     })
 }
+
+/// Says desk process `process`, serving the offices `offices` (their
+/// fingerprint), is alive until `until`, forgets the desks that are no
+/// longer (at `now`), and returns how many alive desks serve the same
+/// offices, this one included: those offices are shared among them.
+pub async fn beat(
+    conn: &mut dyn Exec,
+    process: &str,
+    offices: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    on_db!(conn, c => {
+        sqlx::query(
+            "INSERT INTO desks (process, offices, until) VALUES ($1, $2, $3)
+             ON CONFLICT (process) DO UPDATE SET offices = excluded.offices, until = excluded.until",
+        )
+        .bind(process)
+        .bind(offices)
+        .bind(ts(until))
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("DELETE FROM desks WHERE until <= $1")
+            .bind(ts(now))
+            .execute(&mut *c)
+            .await?;
+        let alive: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM desks WHERE offices = $1")
+            .bind(offices)
+            .fetch_one(&mut *c)
+            .await?;
+        Ok(usize::try_from(alive).unwrap_or(1).max(1))
+    })
+}
+
+/// A desk process that stops: the others need not wait for it to run out.
+pub async fn leave(conn: &mut dyn Exec, process: &str) -> Result<(), StoreError> {
+    on_db!(conn, c => {
+        sqlx::query("DELETE FROM desks WHERE process = $1")
+            .bind(process)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
+}

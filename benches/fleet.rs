@@ -14,9 +14,10 @@
 //! each timed from start to the last seeker's answer in their maildir, in
 //! YOYAKU_BENCH_ROUNDS rounds (default 3), the ratio to the relay's time in
 //! the same round reported. Then failover: two desks, the same burst, and
-//! when a third of the answers are out, SIGKILL of the desk holding office
-//! `o0`: the time until each of its offices answers again, the seekers never
-//! answered (lost) and answers beyond the first (duplicate deliveries).
+//! when a third of the answers are out, SIGKILL of the desk holding the
+//! office with the most mail waiting: the time until the other desk holds
+//! its offices and until each answers again, the seekers never answered
+//! (lost) and answers beyond the first (duplicate deliveries).
 //! Leases are `[daemon] lease_seconds` (YOYAKU_BENCH_LEASE, default 30, the
 //! default of the config).
 //!
@@ -190,7 +191,7 @@ async fn failover(fleet: &Fleet) -> Failover {
     let total: usize = fleet.seekers.iter().map(Vec::len).sum();
     let mut children: Vec<Child> = (0..2).map(|_| desk(&fleet.config)).collect();
     let start = Instant::now();
-    // Watch; when a third is answered, kill the holder of o0.
+    // Watch; when a third is answered, kill the desk with the most mail waiting.
     let mut killed_at: Option<Instant> = None;
     let mut victim: Option<u32> = None;
     let mut victims: Vec<String> = Vec::new();
@@ -225,7 +226,20 @@ async fn failover(fleet: &Fleet) -> Failover {
         }
         if killed_at.is_none() && answered.len() * 3 >= total {
             let held = holders(&fleet.db_url).await;
-            let victim_pid = held.get("o0").copied().unwrap_or(children[0].id());
+            // The desk holding the office with the most mail still waiting.
+            let waiting = |o: usize| {
+                fleet.seekers[o]
+                    .iter()
+                    .filter(|s| !answered.contains_key(*s))
+                    .count()
+            };
+            let busiest = (0..fleet.seekers.len())
+                .max_by_key(|o| waiting(*o))
+                .unwrap_or(0);
+            let victim_pid = held
+                .get(&format!("o{busiest}"))
+                .copied()
+                .unwrap_or(children[0].id());
             victims = held
                 .iter()
                 .filter(|(_, pid)| **pid == victim_pid)
@@ -313,7 +327,7 @@ fn main() {
         let f = fleet(n_offices, requests, lease).await;
         let result = failover(&f).await;
         println!(
-            "failover: {requests} requests over {n_offices} offices, two desks, lease {lease} s: the holder of o0 SIGKILLed a third of the way; its {} offices held by the other desk {} s after; first answers after the kill: p50 {:.1} s, max {:.1} s (offices with mail waiting: {}); all answered after {:.1} s; lost {}, duplicate deliveries {}",
+            "failover: {requests} requests over {n_offices} offices, two desks, lease {lease} s: the holder of the office with the most mail waiting SIGKILLed a third of the way; its {} offices held by the other desk {} s after; first answers after the kill: p50 {:.1} s, max {:.1} s (offices with mail waiting: {}); all answered after {:.1} s; lost {}, duplicate deliveries {}",
             result.victim_offices,
             result.leases_taken.map_or("(never)".to_string(), |s| format!("{s:.1}")),
             percentile(&result.takeover, 0.5),

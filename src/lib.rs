@@ -66,3 +66,4 @@ pub mod desk;
 pub mod mail;
 pub mod staff;
 pub mod store;
+pub mod web;

@@ -190,6 +190,15 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Serve the staff web page ([web] listen) without reading mail; the
+    /// actions still send their mail.
+    Web {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Accounts of the staff web page.
+    #[command(name = "staff-user", subcommand)]
+    StaffUser(StaffUserCommand),
     /// Delete personal data of requests finished longer ago than DURATION (180d, 26w, 6mo, 1y).
     Purge {
         #[arg(long)]
@@ -202,15 +211,55 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum StaffUserCommand {
+    /// Add an account of the office named by --office (needed when the
+    /// config has several); the password comes from standard input, or
+    /// from the variable named by --password-env.
+    Add {
+        login: String,
+        #[arg(long)]
+        config: PathBuf,
+        /// May see and change every office.
+        #[arg(long)]
+        admin: bool,
+        #[arg(long = "password-env")]
+        password_env: Option<String>,
+    },
+    /// List the accounts.
+    List {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Remove an account (its sessions end).
+    Remove {
+        login: String,
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Set a new password (the account's sessions end).
+    Passwd {
+        login: String,
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long = "password-env")]
+        password_env: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("YOYAKU_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YOYAKU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // One JSON object per line for a log shipper; plain text otherwise.
+    if std::env::var("YOYAKU_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     match run() {
         Ok(code) => code,
         Err(e) => {
@@ -266,15 +315,37 @@ fn run() -> Result<ExitCode> {
                 let lease = first.lease;
                 let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
                 tracing::info!(offices = cfgs.len(), relays = relays.len(), "smtp relays shared");
+                let web = first.web.clone();
                 let mut desks = Vec::with_capacity(cfgs.len());
                 for cfg in cfgs {
-                    desks.push(Desk::with_relays(cfg, &store, &relays).await?);
+                    desks.push(std::sync::Arc::new(Desk::with_relays(cfg, &store, &relays).await?));
                 }
                 // Every office's desk runs until the one signal stops them
                 // all; their leases are renewed together.
-                let keeper = yoyaku::desk::LeaseKeeper::new(
+                let keeper = std::sync::Arc::new(yoyaku::desk::LeaseKeeper::new(
                     desks.iter().map(|d| d.config().office_id.as_str()),
-                );
+                    lease,
+                ));
+                // The staff page, when configured, is served beside the desks.
+                let page = match web {
+                    Some(settings) => Some(
+                        web_server(desks.clone(), settings, Some(keeper.clone()), {
+                            let mut stopped = stopped.clone();
+                            async move {
+                                let _ = stopped.wait_for(|s| *s).await;
+                            }
+                        })
+                        .await?,
+                    ),
+                    None => None,
+                };
+                let page = async move {
+                    match page {
+                        Some(p) => p.await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::pin!(page);
                 let keeping = {
                     let mut stopped = stopped.clone();
                     keeper.keep(&store, lease, async move {
@@ -302,6 +373,12 @@ fn run() -> Result<ExitCode> {
                         all.await?;
                     }
                     () = &mut keeping => {}
+                    r = &mut page => {
+                        // The page stopped on its own: a failure to report.
+                        let _ = stop.send(true);
+                        all.await?;
+                        r?;
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -331,6 +408,24 @@ fn run() -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Check { config } => check(&config).await,
+            Command::Web { config } => {
+                let cfgs = offices(&config)?;
+                let first = cfgs.first().context("no office in the config")?;
+                let settings = first
+                    .web
+                    .clone()
+                    .context("the config has no [web] section (listen = \"127.0.0.1:8080\")")?;
+                let store = yoyaku::store::Store::open(&first.database_url).await?;
+                let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
+                let mut desks = Vec::with_capacity(cfgs.len());
+                for cfg in cfgs {
+                    desks.push(std::sync::Arc::new(Desk::with_relays(cfg, &store, &relays).await?));
+                }
+                let served = web_server(desks, settings, None, shutdown_signal()).await?;
+                served.await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::StaffUser(action) => staff_user(action).await,
             Command::Status { config } => status(&config).await,
             Command::MigrateDb {
                 from,
@@ -354,9 +449,171 @@ fn pin(cfg: &Config) {
     }
 }
 
+/// Binds the staff page (and a separate metrics address) now, so a taken
+/// port is an error at start; returns the server to run until `stop`.
+async fn web_server(
+    desks: Vec<std::sync::Arc<Desk>>,
+    settings: yoyaku::config::Web,
+    keeper: Option<std::sync::Arc<yoyaku::desk::LeaseKeeper>>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<impl std::future::Future<Output = Result<()>>> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("web.listen {}: cannot listen", settings.listen))?;
+    let metrics = match settings.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("web.metrics_listen {addr}: cannot listen"))?,
+        ),
+        None => None,
+    };
+    let app = std::sync::Arc::new(yoyaku::web::WebApp::new(desks, settings, keeper)?);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    Ok(async move {
+        let stopping = async move {
+            stop.await;
+            let _ = stop_tx.send(true);
+        };
+        let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let page = yoyaku::web::serve(app.clone(), listener, until_stopped(stop_rx.clone()));
+        let metrics = async {
+            match metrics {
+                Some(l) => {
+                    yoyaku::web::serve_metrics(app.clone(), l, until_stopped(stop_rx.clone())).await
+                }
+                None => Ok(()),
+            }
+        };
+        let ((), page, metrics) = futures::join!(stopping, page, metrics);
+        page?;
+        metrics?;
+        Ok(())
+    })
+}
+
+/// The password of a new account or a `passwd`: from the variable named
+/// by --password-env, else the first line of standard input.
+fn read_password(env: Option<&str>) -> Result<String> {
+    let password = match env {
+        Some(var) => std::env::var(var)
+            .with_context(|| format!("--password-env {var}: the variable is not set"))?,
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("password (the line is shown as typed; pipe it in to avoid that):");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    if password.chars().count() < 10 {
+        anyhow::bail!("the password must have at least 10 characters");
+    }
+    Ok(password)
+}
+
+async fn staff_user(action: StaffUserCommand) -> Result<ExitCode> {
+    use yoyaku::store::staff as accounts;
+    let config = match &action {
+        StaffUserCommand::Add { config, .. }
+        | StaffUserCommand::List { config }
+        | StaffUserCommand::Remove { config, .. }
+        | StaffUserCommand::Passwd { config, .. } => config.clone(),
+    };
+    let cfgs = Config::load_offices(&config)?;
+    let first = cfgs.first().context("no office in the config")?;
+    let store = yoyaku::store::Store::open(&first.database_url).await?;
+    let mut conn = store.conn().await?;
+    match action {
+        StaffUserCommand::Add {
+            login,
+            admin,
+            password_env,
+            ..
+        } => {
+            let office = match office() {
+                Some(id) => {
+                    if !cfgs.iter().any(|c| c.office_id == id) {
+                        anyhow::bail!("--office {id}: no such office in the config");
+                    }
+                    id.to_string()
+                }
+                None if cfgs.len() == 1 => first.office_id.clone(),
+                None => anyhow::bail!("--office ID is needed: the config has several offices"),
+            };
+            let valid = !login.is_empty()
+                && login.len() <= 64
+                && login
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+            if !valid {
+                anyhow::bail!("{login:?}: a login is 1-64 of a-z, 0-9, '.', '_', '-', '@'");
+            }
+            let password = read_password(password_env.as_deref())?;
+            let hash = yoyaku::web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            if !accounts::add_user(&mut conn, &login, &office, admin, &hash, Utc::now()).await? {
+                anyhow::bail!(
+                    "{login}: the account exists (staff-user passwd changes its password)"
+                );
+            }
+            println!(
+                "{login}: added ({office}{})",
+                if admin { ", admin" } else { "" }
+            );
+        }
+        StaffUserCommand::List { .. } => {
+            for u in accounts::users(&mut conn).await? {
+                println!(
+                    "{:<24} {:<16} {}{}",
+                    u.login,
+                    u.office,
+                    if u.admin { "admin" } else { "staff" },
+                    if u.locked_until.is_some_and(|t| t > Utc::now()) {
+                        "  (locked for now: failed logins)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        StaffUserCommand::Remove { login, .. } => {
+            if !accounts::remove_user(&mut conn, &login).await? {
+                anyhow::bail!("{login}: no such account");
+            }
+            println!("{login}: removed");
+        }
+        StaffUserCommand::Passwd {
+            login,
+            password_env,
+            ..
+        } => {
+            let password = read_password(password_env.as_deref())?;
+            let hash = yoyaku::web::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            if !accounts::set_password(&mut conn, &login, &hash).await? {
+                anyhow::bail!("{login}: no such account");
+            }
+            println!("{login}: password changed; its sessions have ended");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn desk(config: &Path) -> Result<Desk> {
     let cfg = Config::load_office(config, office())?;
     Ok(Desk::new(cfg).await?)
+}
+
+/// Who acts in a staff verb from the command line, for the history.
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "?".into())
+    )
 }
 
 /// The staff verbs.
@@ -393,7 +650,7 @@ async fn act(config: &Path, now: Option<String>, key: &str, action: StaffAction)
     let mailed = matches!(action, StaffAction::Cancel);
     let state = desk(config)
         .await?
-        .staff_action(key, action, clock(now)?)
+        .staff_action(key, action, clock(now)?, &cli_actor())
         .await?;
     println!(
         "{key}: {state}{}",
@@ -481,7 +738,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             };
             let reservation = desk(&config)
                 .await?
-                .staff_book(&booking, clock(now)?)
+                .staff_book(&booking, clock(now)?, &cli_actor())
                 .await?;
             println!("booked {reservation}; the seeker has been mailed the date, time and meeting details");
         }
@@ -513,7 +770,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
         } => {
             let closed = desk(&config)
                 .await?
-                .refuse(&seeker_number, &reason, clock(now)?)
+                .refuse(&seeker_number, &reason, clock(now)?, &cli_actor())
                 .await?;
             println!("refused; {closed} open request(s) closed; further mail goes to staff");
         }
@@ -583,6 +840,8 @@ async fn staff(command: Command) -> Result<ExitCode> {
             );
         }
         Command::Run { .. }
+        | Command::Web { .. }
+        | Command::StaffUser(_)
         | Command::Once { .. }
         | Command::Check { .. }
         | Command::Status { .. }

@@ -328,6 +328,7 @@ async fn a_staff_booking_is_mailed_at_once() {
         .staff_book(
             &staff_booking(&seeker, "32010-87654321", day(11, 25), 15, 0),
             wed(),
+            "staff-test",
         )
         .await
         .expect("staff booking");
@@ -362,6 +363,7 @@ async fn a_staff_booking_is_mailed_at_once() {
         .staff_book(
             &staff_booking(&other, "32010-11111111", day(11, 25), 15, 0),
             wed(),
+            "staff-test",
         )
         .await
         .expect_err("slot full");
@@ -369,7 +371,7 @@ async fn a_staff_booking_is_mailed_at_once() {
     assert!(settle_and_read(&other.address, "INBOX").await.is_empty());
     // Staff cancel it (the seeker phoned): mailed with the cancellation.
     desk.desk
-        .staff_action(&reservation, StaffAction::Cancel, wed())
+        .staff_action(&reservation, StaffAction::Cancel, wed(), "staff-test")
         .await
         .expect("cancel");
     let cancelled = seeker.inbox(2).await.remove(1);
@@ -431,7 +433,11 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
     let number = "32010-12345678";
     let first = desk
         .desk
-        .staff_book(&staff_booking(&seeker, number, day(11, 26), 9, 30), wed())
+        .staff_book(
+            &staff_booking(&seeker, number, day(11, 26), 9, 30),
+            wed(),
+            "staff-test",
+        )
         .await
         .expect("book");
     desk.desk
@@ -463,12 +469,18 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
         .staff_book(
             &staff_booking(&seeker, number, day(11, 26), 11, 0),
             jst(2026, 11, 26, 9, 45),
+            "staff-test",
         )
         .await
         .expect("book");
     // Attendance recorded in time stops the rule.
     desk.desk
-        .staff_action(&second, StaffAction::Attended, jst(2026, 11, 26, 11, 5))
+        .staff_action(
+            &second,
+            StaffAction::Attended,
+            jst(2026, 11, 26, 11, 5),
+            "staff-test",
+        )
         .await
         .expect("attended");
     desk.desk
@@ -481,6 +493,7 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
         .staff_book(
             &staff_booking(&seeker, number, day(11, 26), 13, 30),
             jst(2026, 11, 26, 11, 30),
+            "staff-test",
         )
         .await
         .expect("book");
@@ -557,7 +570,7 @@ async fn a_refused_seeker_gets_a_holding_reply_and_staff_decide() {
     let seeker = Seeker::new("refused");
     let closed = desk
         .desk
-        .refuse("32010 12345678", "暴言があったため", wed())
+        .refuse("32010 12345678", "暴言があったため", wed(), "staff-test")
         .await
         .expect("refuse");
     assert_eq!(closed, 0);
@@ -655,6 +668,7 @@ async fn the_staff_digest_comes_once_each_business_morning() {
         .staff_book(
             &staff_booking(&seeker, "32010-22222222", day(11, 27), 13, 30),
             jst(2026, 11, 25, 17, 0),
+            "staff-test",
         )
         .await
         .expect("book");
@@ -663,6 +677,7 @@ async fn the_staff_digest_comes_once_each_business_morning() {
         .staff_book(
             &staff_booking(&seeker, "32010-22222222", day(11, 30), 9, 30),
             jst(2026, 11, 25, 17, 0),
+            "staff-test",
         )
         .await
         .expect("book");
@@ -748,6 +763,7 @@ async fn report_counts_survive_the_purge_of_personal_data() {
         .staff_book(
             &staff_booking(&seeker, "32010-12345678", day(11, 26), 9, 30),
             wed(),
+            "staff-test",
         )
         .await
         .expect("book");

@@ -78,6 +78,7 @@ async fn a_full_flow_logs_no_personal_data() {
                 needs: vec!["interpreter".into()],
             },
             jst(2026, 12, 2, 9, 5),
+            "staff-test",
         )
         .await
         .expect("staff booking");

@@ -159,8 +159,33 @@ pub struct Config {
     /// How long an office's lease lasts unrenewed (`daemon.lease_seconds`,
     /// default 30): the longest an office waits after its desk died.
     pub lease: Duration,
+    /// `[web]`: the staff page (shared by every office of the file).
+    pub web: Option<Web>,
     /// Keys the config has that yoyaku does not know (probably typos).
     pub unknown_keys: Vec<String>,
+}
+
+/// `[web]`: where the staff page listens, and how.
+#[derive(Clone)]
+pub struct Web {
+    pub listen: std::net::SocketAddr,
+    /// Cookies only over TLS (`secure_cookies`: behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// A bearer token /metrics asks for on the staff listener.
+    pub metrics_token: Option<String>,
+    /// A separate address serving /metrics without a token.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// How long a session lasts unused (`session_idle_hours`, default 8).
+    pub session_idle: Duration,
+}
+
+impl std::fmt::Debug for Web {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Web")
+            .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The office of a config without `[[offices]]`.
@@ -510,6 +535,10 @@ impl Config {
         if !(3..=3600).contains(&raw.daemon.lease_seconds) {
             return Err(key_err("daemon.lease_seconds", "must be from 3 to 3600"));
         }
+        let web = match raw.web {
+            Some(w) => Some(web_settings(w, base)?),
+            None => None,
+        };
         Ok(Config {
             office_id: office_id.to_string(),
             office: Office {
@@ -579,6 +608,7 @@ impl Config {
             digest_at,
             one_cpu: raw.daemon.one_cpu,
             lease: Duration::from_secs(raw.daemon.lease_seconds),
+            web,
             unknown_keys,
         })
     }
@@ -660,8 +690,53 @@ fn security(key: &str, v: &str) -> Result<Security, ConfigError> {
     }
 }
 
-fn secret(
-    section: &str,
+fn web_settings(w: RawWeb, base: &Path) -> Result<Web, ConfigError> {
+    let address = |key: &str, v: &str| {
+        v.parse::<std::net::SocketAddr>().map_err(|_| {
+            key_err(
+                key,
+                format!("{v:?} is not an address and port like 127.0.0.1:8080"),
+            )
+        })
+    };
+    let listen = address("web.listen", &w.listen)?;
+    let metrics_listen = w
+        .metrics_listen
+        .as_deref()
+        .map(|v| address("web.metrics_listen", v))
+        .transpose()?;
+    let metrics_token = secret_of(
+        "web.metrics_token",
+        w.metrics_token,
+        w.metrics_token_env,
+        w.metrics_token_file,
+        base,
+    )?;
+    if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+        return Err(key_err(
+            "web.metrics_token",
+            "must be at least 16 characters",
+        ));
+    }
+    let hours = w.session_idle_hours.unwrap_or(8.0);
+    if !(0.05..=168.0).contains(&hours) {
+        return Err(key_err(
+            "web.session_idle_hours",
+            "must be from 0.05 to 168",
+        ));
+    }
+    Ok(Web {
+        listen,
+        secure_cookies: w.secure_cookies,
+        metrics_token,
+        metrics_listen,
+        session_idle: Duration::from_secs_f64(hours * 3600.0),
+    })
+}
+
+/// A secret given as `KEY`, `KEY_env` (a variable's name) or `KEY_file`.
+fn secret_of(
+    key: &str,
     plain: Option<String>,
     env: Option<String>,
     file: Option<PathBuf>,
@@ -673,7 +748,7 @@ fn secret(
     if let Some(var) = env {
         return std::env::var(&var).map(Some).map_err(|_| {
             key_err(
-                &format!("{section}.password_env"),
+                &format!("{key}_env"),
                 format!("environment variable {var} is not set"),
             )
         });
@@ -684,12 +759,22 @@ fn secret(
             .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
             .map_err(|e| {
                 key_err(
-                    &format!("{section}.password_file"),
+                    &format!("{key}_file"),
                     format!("cannot read {}: {e}", path.display()),
                 )
             });
     }
     Ok(None)
+}
+
+fn secret(
+    section: &str,
+    plain: Option<String>,
+    env: Option<String>,
+    file: Option<PathBuf>,
+    base: &Path,
+) -> Result<Option<String>, ConfigError> {
+    secret_of(&format!("{section}.password"), plain, env, file, base)
 }
 
 #[cfg(test)]

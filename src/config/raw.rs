@@ -26,6 +26,21 @@ pub(super) struct RawConfig {
     pub(super) digest: RawTimed,
     #[serde(default)]
     pub(super) daemon: RawDaemon,
+    #[serde(default)]
+    pub(super) web: Option<RawWeb>,
+}
+
+/// `[web]`: the staff page, /metrics and /healthz.
+#[derive(Debug, Deserialize)]
+pub(super) struct RawWeb {
+    pub(super) listen: String,
+    #[serde(default)]
+    pub(super) secure_cookies: bool,
+    pub(super) metrics_token: Option<String>,
+    pub(super) metrics_token_env: Option<String>,
+    pub(super) metrics_token_file: Option<PathBuf>,
+    pub(super) metrics_listen: Option<String>,
+    pub(super) session_idle_hours: Option<f64>,
 }
 
 /// How the process runs.

@@ -204,7 +204,11 @@ impl Desk {
             filing = main;
         }
         let outcome = match filing {
-            Filing::Staff => "needs_staff",
+            Filing::Staff => {
+                // Staff read it on the 要対応 page too.
+                requests::keep_staff_mail(tx, row.id, &inbound.subject, &inbound.body, now).await?;
+                "needs_staff"
+            }
             _ => "handled",
         };
         Ok((filing, outcome, Some(row.id)))

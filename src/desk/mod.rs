@@ -107,6 +107,63 @@ pub struct Desk {
     /// UIDVALIDITY (high half) and the highest UID the last full reading
     /// of the inbox saw (low half).
     highest_uid_read: std::sync::atomic::AtomicU64,
+    /// Whether `run` holds an IMAP session now (for /metrics).
+    imap_connected: AtomicBool,
+    /// How long `run`'s passes take (for /metrics).
+    pass_times: PassTimes,
+}
+
+/// Raised while alive: a flag that falls when its holder goes, however it goes.
+struct Flag<'a>(&'a AtomicBool);
+
+impl<'a> Flag<'a> {
+    fn raise(flag: &'a AtomicBool) -> Flag<'a> {
+        flag.store(true, Ordering::Release);
+        Flag(flag)
+    }
+}
+
+impl Drop for Flag<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// A histogram of pass durations: counts per upper bound (seconds).
+#[derive(Default)]
+pub struct PassTimes {
+    counts: [std::sync::atomic::AtomicU64; PASS_BOUNDS.len() + 1],
+    micros: std::sync::atomic::AtomicU64,
+}
+
+const PASS_BOUNDS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+impl PassTimes {
+    fn record(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        let i = PASS_BOUNDS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(PASS_BOUNDS.len());
+        if let Some(c) = self.counts.get(i) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        self.micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Cumulative counts per bound (the last is +Inf), the count and the
+    /// sum in seconds.
+    pub fn snapshot(&self) -> (Vec<(f64, u64)>, u64, f64) {
+        let mut total = 0;
+        let mut buckets = Vec::with_capacity(self.counts.len());
+        for (i, c) in self.counts.iter().enumerate() {
+            total += c.load(Ordering::Relaxed);
+            buckets.push((PASS_BOUNDS.get(i).copied().unwrap_or(f64::INFINITY), total));
+        }
+        let sum = self.micros.load(Ordering::Relaxed) as f64 / 1e6;
+        (buckets, total, sum)
+    }
 }
 impl Desk {
     pub async fn new(cfg: Config) -> Result<Desk, DeskError> {
@@ -157,6 +214,8 @@ impl Desk {
             room_ids,
             owner: lease_owner(),
             highest_uid_read: std::sync::atomic::AtomicU64::new(0),
+            imap_connected: AtomicBool::new(false),
+            pass_times: PassTimes::default(),
         })
     }
 
@@ -166,6 +225,15 @@ impl Desk {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Whether `run` holds an IMAP session for the office now.
+    pub fn imap_connected(&self) -> bool {
+        self.imap_connected.load(Ordering::Acquire)
+    }
+
+    pub fn pass_times(&self) -> &PassTimes {
+        &self.pass_times
     }
 
     pub(crate) fn composer(&self) -> &Composer {
@@ -256,6 +324,7 @@ impl Desk {
             _ = keeper.share_known() => {}
         }
         let mut share = keeper.share.subscribe();
+        let mut look_again = keeper.look_again.subscribe();
         loop {
             let held = if keeper.reserve() {
                 let held = self.hold_lease().await;
@@ -302,11 +371,13 @@ impl Desk {
                 Ok(false) => debug!(office = %office, "office served by another desk"),
                 Err(e) => warn!(office = %office, error = %e, "office lease not checked"),
             }
-            // A larger share (a desk has gone) is a reason to look again now.
+            // A larger share (a desk has gone), or offices left free, is a
+            // reason to look again now.
             tokio::select! {
                 _ = &mut stop => return Ok(()),
                 _ = tokio::time::sleep(tick) => {}
                 _ = share.changed() => {}
+                _ = look_again.changed() => {}
             }
         }
     }
@@ -349,10 +420,13 @@ impl Desk {
                     continue;
                 }
             };
+            let _connected = Flag::raise(&self.imap_connected);
             loop {
                 // A pass is not interrupted: it ends at a safe point (every
                 // message committed and filed, the outbox flushed).
+                let started = std::time::Instant::now();
                 let pass = self.pass(&mut session, Utc::now()).await;
+                self.pass_times.record(started.elapsed());
                 if futures::FutureExt::now_or_never(&mut shutdown).is_some() {
                     session.logout().await;
                     return Ok(());
@@ -463,6 +537,11 @@ pub struct LeaseKeeper {
     share: tokio::sync::watch::Sender<Option<usize>>,
     /// Offices to hand over to other desks.
     handover: tokio::sync::watch::Sender<std::sync::Arc<BTreeSet<String>>>,
+    /// Bumped when offices are free and this process has room for them.
+    look_again: tokio::sync::watch::Sender<u64>,
+    /// When the process last said it is alive.
+    beaten_at: std::sync::Mutex<Option<tokio::time::Instant>>,
+    lease: Duration,
 }
 
 /// The latest renewal: when it was asked, and the offices it renewed.
@@ -475,7 +554,7 @@ struct Renewal {
 impl LeaseKeeper {
     /// The keeper of a process serving `office_ids` (the offices of its
     /// config, which every desk sharing them runs too).
-    pub fn new<'a>(office_ids: impl IntoIterator<Item = &'a str>) -> LeaseKeeper {
+    pub fn new<'a>(office_ids: impl IntoIterator<Item = &'a str>, lease: Duration) -> LeaseKeeper {
         let ids: Vec<&str> = office_ids.into_iter().collect();
         LeaseKeeper {
             owners: Default::default(),
@@ -486,6 +565,9 @@ impl LeaseKeeper {
             serving: Default::default(),
             share: tokio::sync::watch::Sender::new(None),
             handover: tokio::sync::watch::Sender::new(Default::default()),
+            look_again: tokio::sync::watch::Sender::new(0),
+            beaten_at: std::sync::Mutex::new(None),
+            lease,
         }
     }
 
@@ -541,16 +623,26 @@ impl LeaseKeeper {
         let _ = handover.wait_for(|set| set.contains(office)).await;
     }
 
-    /// Says the process is alive; how many desks serve the same offices.
-    async fn beat(&self, store: &Store, lease: Duration) -> Option<usize> {
+    /// Says the process is alive; how many desks serve the same offices,
+    /// and how many offices no desk holds.
+    async fn beat(&self, store: &Store, lease: Duration) -> Option<(usize, usize)> {
         let now = Utc::now();
         let until = now + ChronoDuration::from_std(lease).unwrap_or(ChronoDuration::seconds(30));
         let beat = async {
             let mut conn = store.conn().await?;
-            store::leases::beat(&mut conn, &self.process, &self.fingerprint, now, until).await
+            let desks =
+                store::leases::beat(&mut conn, &self.process, &self.fingerprint, now, until)
+                    .await?;
+            let held = store::leases::live(&mut conn, now).await?;
+            Ok::<_, store::StoreError>((desks, self.offices.saturating_sub(held)))
         };
         match tokio::time::timeout(lease / 3, beat).await {
-            Ok(Ok(desks)) => Some(desks),
+            Ok(Ok(presence)) => {
+                if let Ok(mut at) = self.beaten_at.lock() {
+                    *at = Some(tokio::time::Instant::now());
+                }
+                Some(presence)
+            }
             Ok(Err(e)) => {
                 warn!(error = %e, "desk presence not renewed");
                 None
@@ -562,8 +654,9 @@ impl LeaseKeeper {
         }
     }
 
-    /// The share of `desks` desks, and the offices beyond it to hand over.
-    fn share_among(&self, desks: usize) {
+    /// The share of `desks` desks, and the offices beyond it to hand over;
+    /// with offices free and room in the share, the desks look again.
+    fn share_among(&self, (desks, free): (usize, usize)) {
         let share = crate::core::share::fair_share(self.offices, desks);
         self.share.send_if_modified(|s| {
             let changed = *s != Some(share);
@@ -582,7 +675,25 @@ impl LeaseKeeper {
                 "sharing the offices with other desks"
             );
         }
+        let room = self.serving.lock().is_ok_and(|s| s.0.len() + s.1 < share);
         self.handover.send_replace(std::sync::Arc::new(surplus));
+        if free > 0 && room {
+            self.look_again.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// Whether the process said it is alive within the last lease: its
+    /// leases are current (for /healthz).
+    pub fn current(&self) -> bool {
+        let lease = self.lease;
+        self.beaten_at
+            .lock()
+            .is_ok_and(|at| at.is_some_and(|t| t.elapsed() < lease))
+    }
+
+    /// Whether this process serves `office` now.
+    pub fn serves(&self, office: &str) -> bool {
+        self.serving.lock().is_ok_and(|s| s.0.contains(office))
     }
 
     /// Renews every lease of the process's desks every `lease / 3`, on
@@ -590,6 +701,10 @@ impl LeaseKeeper {
     pub async fn keep(&self, store: &Store, lease: Duration, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         let tick = lease / 3;
+        // Presence is said more often than leases are renewed (one cheap
+        // statement per process): a desk that joins, or leaves offices
+        // free, is seen within seconds, not a third of a lease.
+        let beat_every = tick.min(Duration::from_secs(2));
         // Desks started together see each other before taking offices: a
         // second beat a moment after the first.
         self.beat(store, lease).await;
@@ -600,16 +715,21 @@ impl LeaseKeeper {
         }
         // A database that does not answer yet: every office may be taken
         // (a lease is still one desk's at a time).
-        let desks = self.beat(store, lease).await.unwrap_or(1);
-        self.share_among(desks);
+        let presence = self.beat(store, lease).await.unwrap_or((1, 0));
+        self.share_among(presence);
+        let mut renewed_at = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = &mut stop => return self.leave(store).await,
-                _ = tokio::time::sleep(tick) => {}
+                _ = tokio::time::sleep(beat_every) => {}
             }
-            if let Some(desks) = self.beat(store, lease).await {
-                self.share_among(desks);
+            if let Some(presence) = self.beat(store, lease).await {
+                self.share_among(presence);
             }
+            if renewed_at.elapsed() + beat_every / 2 < tick {
+                continue;
+            }
+            renewed_at = tokio::time::Instant::now();
             let owners: Vec<String> = match self.owners.lock() {
                 Ok(o) => o.iter().cloned().collect(),
                 Err(_) => continue,

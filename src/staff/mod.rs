@@ -19,6 +19,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use tracing::info;
 
 pub mod cli;
+pub mod views;
 
 /// One request as staff see it (`Desk::request_view`).
 #[derive(Debug, Clone)]
@@ -132,10 +133,13 @@ impl Desk {
 
     /// `yoyaku book`: confirmed at once and mailed (第6条(4)); no consent
     /// round trip and no previous-day cutoff. Returns the reservation number.
+    /// `actor` is the staff member (their web login, or `cli`), named in
+    /// the history.
     pub async fn staff_book(
         &self,
         b: &StaffBooking,
         now: DateTime<Utc>,
+        actor: &str,
     ) -> Result<String, DeskError> {
         let number = understand::seeker_number(&b.seeker_number).ok_or_else(|| {
             DeskError::from(StaffError::Invalid(format!(
@@ -173,6 +177,7 @@ impl Desk {
             ..Default::default()
         };
         let mut tx = self.store().begin().await?;
+        tx.act_as(actor);
         let row = self.insert_request(&mut tx, &email, "", now).await?;
         self.step_and_apply(
             &mut tx,
@@ -195,12 +200,13 @@ impl Desk {
         Ok(booking.reservation)
     }
 
-    /// `yoyaku cancel|attended|no-show|close KEY`.
+    /// `yoyaku cancel|attended|no-show|close KEY`, by `actor`.
     pub async fn staff_action(
         &self,
         key: &str,
         action: StaffAction,
         now: DateTime<Utc>,
+        actor: &str,
     ) -> Result<State, DeskError> {
         let (row, booking) = self.find_request(key).await?;
         // A reservation number names one booking: it must be the request's current one.
@@ -223,6 +229,7 @@ impl Desk {
             }
         }
         let mut tx = self.store().begin().await?;
+        tx.act_as(actor);
         // Read again inside the transaction: the daemon may have moved it.
         let row = requests::find_by_id(&mut tx, row.id)
             .await?
@@ -249,6 +256,7 @@ impl Desk {
         seeker_number: &str,
         reason: &str,
         now: DateTime<Utc>,
+        actor: &str,
     ) -> Result<usize, DeskError> {
         let number = understand::seeker_number(seeker_number).ok_or_else(|| {
             DeskError::from(StaffError::Invalid(format!(
@@ -261,6 +269,7 @@ impl Desk {
             )));
         }
         let mut tx = self.store().begin().await?;
+        tx.act_as(actor);
         office::refuse(&mut tx, &number, reason.trim(), now).await?;
         let open = requests::open_by_seeker_number(&mut tx, &number).await?;
         for row in &open {
@@ -277,6 +286,12 @@ impl Desk {
         }
         tx.commit().await?;
         Ok(open.len())
+    }
+
+    /// The refusals in force: 求職番号, reason, since when.
+    pub async fn refusals(&self) -> Result<Vec<(String, String, DateTime<Utc>)>, DeskError> {
+        let mut conn = self.store().conn().await?;
+        Ok(office::refusals(&mut conn).await?)
     }
 
     pub async fn unrefuse(&self, seeker_number: &str) -> Result<bool, DeskError> {

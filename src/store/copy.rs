@@ -83,6 +83,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("from_state", Text),
             ("to_state", Text),
             ("event", Text),
+            ("actor", Text),
         ],
     ),
     (
@@ -144,6 +145,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("meta", &[("key", Text), ("value", Text)]),
+    (
+        "staff_mails",
+        &[
+            ("id", Int),
+            ("request_id", Int),
+            ("received_at", Text),
+            ("subject", Text),
+            ("body", Text),
+        ],
+    ),
 ];
 
 /// Rows copied per table.

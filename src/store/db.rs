@@ -68,7 +68,9 @@ impl Exec for Conn {
 }
 
 /// A write transaction: committed with `commit`, rolled back when dropped.
-pub struct Tx(TxInner, Arc<str>);
+/// The third part is who acts in it, when a staff member does: the history
+/// rows it writes name them.
+pub struct Tx(TxInner, Arc<str>, Option<String>);
 
 enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
@@ -77,10 +79,19 @@ enum TxInner {
 
 impl Tx {
     pub(super) fn sqlite(t: Transaction<'static, Sqlite>, office: Arc<str>) -> Tx {
-        Tx(TxInner::Sqlite(t), office)
+        Tx(TxInner::Sqlite(t), office, None)
     }
     pub(super) fn postgres(t: Transaction<'static, Postgres>, office: Arc<str>) -> Tx {
-        Tx(TxInner::Postgres(t), office)
+        Tx(TxInner::Postgres(t), office, None)
+    }
+
+    /// Staff member `who` acts in this transaction (empty: nobody named).
+    pub fn act_as(&mut self, who: &str) {
+        self.2 = Some(who.to_string()).filter(|w| !w.is_empty());
+    }
+
+    pub fn actor(&self) -> Option<&str> {
+        self.2.as_deref()
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

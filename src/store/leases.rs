@@ -32,10 +32,27 @@ pub async fn hold(
     })
 }
 
-/// Gives the office up (a desk that stops), if `owner` holds it.
+/// Gives the office up (a desk that stops, or hands it over), if `owner`
+/// holds it, with the claims it still has there on mail to send and mail
+/// to file: called at a safe point (no pass under way), so the next desk
+/// need not wait for those claims to run out.
 pub async fn release(conn: &mut dyn Exec, owner: &str) -> Result<(), StoreError> {
     let office = conn.office();
     on_db!(conn, c => {
+        sqlx::query(
+            "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE office = $1 AND lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(&*office)
+        .bind(owner)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(
+            "UPDATE processed SET filing_owner = NULL, filing_until = NULL WHERE office = $1 AND filing_owner = $2",
+        )
+        .bind(&*office)
+        .bind(owner)
+        .execute(&mut *c)
+        .await?;
         sqlx::query("DELETE FROM office_leases WHERE office = $1 AND owner = $2")
             .bind(&*office)
             .bind(owner)
@@ -173,5 +190,16 @@ pub async fn leave(conn: &mut dyn Exec, process: &str) -> Result<(), StoreError>
             .execute(&mut *c)
             .await?;
         Ok(())
+    })
+}
+
+/// How many offices have a live lease at `now` (any desk's).
+pub async fn live(conn: &mut dyn Exec, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    on_db!(conn, c => {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM office_leases WHERE until > $1")
+            .bind(ts(now))
+            .fetch_one(&mut *c)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
     })
 }

@@ -100,3 +100,27 @@ pub async fn set_meta(tx: &mut Tx, key: &str, value: &str) -> Result<(), StoreEr
         Ok(())
     })
 }
+
+/// Every refusal of the office: 求職番号, reason, since when; newest first.
+pub async fn refusals(
+    conn: &mut dyn Exec,
+) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let rows = sqlx::query(
+            "SELECT seeker_number, reason, created_at FROM refusals WHERE office = $1 ORDER BY created_at DESC",
+        )
+        .bind(&*office)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.col("seeker_number")?,
+                    r.col("reason")?,
+                    parse_ts("refusals", &r.col::<String>("created_at")?)?,
+                ))
+            })
+            .collect()
+    })
+}

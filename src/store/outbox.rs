@@ -2,7 +2,7 @@
 //! sent afterwards, retried with backoff; its own copy, come back to the
 //! office mailbox, is filed in the sent folder and proves it was sent.
 
-use super::{on_db, placeholders, ts, Cols, Exec, StoreError, Tx};
+use super::{on_db, parse_ts, placeholders, ts, Cols, Exec, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
@@ -478,5 +478,42 @@ pub async fn set_variant(tx: &mut Tx, message_id: &str, variant: &str) -> Result
             .execute(&mut *c)
             .await?;
         Ok(())
+    })
+}
+
+/// A mail of a request's thread as staff see it.
+#[derive(Debug, Clone)]
+pub struct ThreadRow {
+    pub created_at: DateTime<Utc>,
+    pub kind: String,
+    pub status: String,
+    pub raw: Vec<u8>,
+}
+
+/// Every mail sent (or to be sent) for a request, staff notes included,
+/// oldest first.
+pub async fn for_request(
+    conn: &mut dyn Exec,
+    request_id: i64,
+) -> Result<Vec<ThreadRow>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let rows = sqlx::query(
+            "SELECT created_at, kind, status, raw FROM outbox WHERE request_id = $1 AND office = $2 ORDER BY id",
+        )
+        .bind(request_id)
+        .bind(&*office)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ThreadRow {
+                    created_at: parse_ts("outbox", &r.col::<String>("created_at")?)?,
+                    kind: r.col("kind")?,
+                    status: r.col("status")?,
+                    raw: r.col("raw")?,
+                })
+            })
+            .collect()
     })
 }

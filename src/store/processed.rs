@@ -1,7 +1,7 @@
 //! The `processed` table: which mailbox messages have been handled, so none
 //! is answered twice: by UIDVALIDITY+UID, then Message-ID, then raw hash.
 
-use super::{on_db, placeholders, ts, Cols, Exec, StoreError, Tx};
+use super::{on_db, parse_ts, placeholders, ts, Cols, Exec, StoreError, Tx};
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
@@ -257,5 +257,30 @@ pub async fn recent_from(
         .fetch_one(&mut *c)
         .await?;
         Ok((counted, limited > 0))
+    })
+}
+
+/// The mails received for a request: when, and what became of each.
+pub async fn for_request(
+    conn: &mut dyn Exec,
+    request_id: i64,
+) -> Result<Vec<(DateTime<Utc>, String)>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let rows = sqlx::query(
+            "SELECT processed_at, outcome FROM processed WHERE request_id = $1 AND office = $2 ORDER BY processed_at",
+        )
+        .bind(request_id)
+        .bind(&*office)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_ts("processed", &r.col::<String>("processed_at")?)?,
+                    r.col("outcome")?,
+                ))
+            })
+            .collect()
     })
 }

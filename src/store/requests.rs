@@ -356,9 +356,10 @@ pub async fn add_history(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let office = tx.office();
+    let actor = tx.actor().map(str::to_string);
     on_db!(tx, c => {
         sqlx::query(
-            "INSERT INTO history (request_id, at, from_state, to_state, event, office) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO history (request_id, at, from_state, to_state, event, office, actor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(ts(now))
@@ -366,6 +367,7 @@ pub async fn add_history(
         .bind(after.as_str())
         .bind(event)
         .bind(&*office)
+        .bind(actor)
         .execute(&mut *c)
         .await?;
         Ok(())
@@ -392,13 +394,15 @@ pub struct HistoryLine {
     pub from_state: Option<String>,
     pub to_state: String,
     pub event: String,
+    /// The staff member who did it, when one did (web or command line).
+    pub actor: Option<String>,
 }
 
 pub async fn history(conn: &mut dyn Exec, id: i64) -> Result<Vec<HistoryLine>, StoreError> {
     let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(
-            "SELECT at, from_state, to_state, event FROM history WHERE request_id = $1 AND office = $2 ORDER BY id",
+            "SELECT at, from_state, to_state, event, actor FROM history WHERE request_id = $1 AND office = $2 ORDER BY id",
         )
         .bind(id)
         .bind(&*office)
@@ -411,9 +415,46 @@ pub async fn history(conn: &mut dyn Exec, id: i64) -> Result<Vec<HistoryLine>, S
                     from_state: r.col("from_state")?,
                     to_state: r.col("to_state")?,
                     event: r.col("event")?,
+                    actor: r.col("actor")?,
                 })
             })
             .collect()
+    })
+}
+
+/// Requests found by staff: by reference or reservation number, 求職番号
+/// (`number`, normalised), address, or any text the seeker gave (a name,
+/// spaces ignored); newest first.
+pub async fn search(
+    conn: &mut dyn Exec,
+    query: &str,
+    number: Option<&str>,
+    limit: i64,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let office = conn.office();
+    let q = query.trim();
+    let squeezed: String = q.chars().filter(|c| !c.is_whitespace()).collect();
+    let escaped = squeezed
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let like = format!("%{escaped}%");
+    on_db!(conn, c => {
+        let rows = sqlx::query(select_requests!(
+            "WHERE r.office = $1 AND (r.ref = $2 OR r.seeker_number = $3 OR lower(r.seeker_address) = lower($4)
+               OR REPLACE(REPLACE(r.data, ' ', ''), '　', '') LIKE $5 ESCAPE '\\'
+               OR r.id IN (SELECT request_id FROM bookings WHERE reservation = $2 AND office = $1))
+             ORDER BY r.id DESC LIMIT $6"
+        ))
+        .bind(&*office)
+        .bind(q.to_ascii_uppercase())
+        .bind(number.unwrap_or(""))
+        .bind(q)
+        .bind(&like)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter().map(from_row).collect()
     })
 }
 
@@ -551,7 +592,58 @@ pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
             .bind(&*office)
             .execute(&mut *c)
             .await?;
+        sqlx::query("DELETE FROM staff_mails WHERE request_id = $1 AND office = $2")
+            .bind(id)
+            .bind(&*office)
+            .execute(&mut *c)
+            .await?;
         Ok(())
+    })
+}
+
+/// The longest text kept of a mail for staff (a person's mail is far shorter).
+const STAFF_MAIL_CHARS: usize = 20_000;
+
+/// Keeps the text of a mail that went to staff, for the staff page.
+pub async fn keep_staff_mail(
+    tx: &mut Tx,
+    request_id: i64,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let office = tx.office();
+    let body: String = body.chars().take(STAFF_MAIL_CHARS).collect();
+    on_db!(tx, c => {
+        sqlx::query(
+            "INSERT INTO staff_mails (office, request_id, received_at, subject, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&*office)
+        .bind(request_id)
+        .bind(ts(now))
+        .bind(subject)
+        .bind(&body)
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    })
+}
+
+/// The latest mail of a request that went to staff: subject and text.
+pub async fn latest_staff_mail(
+    conn: &mut dyn Exec,
+    request_id: i64,
+) -> Result<Option<(String, String)>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT subject, body FROM staff_mails WHERE request_id = $1 AND office = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(request_id)
+        .bind(&*office)
+        .fetch_optional(&mut *c)
+        .await?;
+        Ok(row)
     })
 }
 

@@ -1,0 +1,213 @@
+//! The staff web page's own tables: `staff_users` (accounts, Argon2 hashes,
+//! failed logins) and `web_sessions` (server-side sessions, by the SHA-256
+//! of their token). Both are the deployment's, not one office's: an
+//! account names its office; the web layer checks it on every page.
+
+use super::{on_db, parse_ts, ts, Cols, Exec, StoreError};
+use chrono::{DateTime, Utc};
+
+/// A staff account.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub login: String,
+    pub office: String,
+    pub admin: bool,
+    pub password_hash: String,
+    pub failed_logins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn user_from(r: &impl Cols) -> Result<StaffUser, StoreError> {
+    Ok(StaffUser {
+        login: r.col("login")?,
+        office: r.col("office")?,
+        admin: r.col::<i64>("admin")? != 0,
+        password_hash: r.col("password_hash")?,
+        failed_logins: u32::try_from(r.col::<i64>("failed_logins")?).unwrap_or(u32::MAX),
+        locked_until: r
+            .col::<Option<String>>("locked_until")?
+            .map(|t| parse_ts("staff_users", &t))
+            .transpose()?,
+        created_at: parse_ts("staff_users", &r.col::<String>("created_at")?)?,
+    })
+}
+
+/// Adds an account; false when the login exists.
+pub async fn add_user(
+    conn: &mut dyn Exec,
+    login: &str,
+    office: &str,
+    admin: bool,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    on_db!(conn, c => {
+        let done = sqlx::query(
+            "INSERT INTO staff_users (login, office, admin, password_hash, failed_logins, created_at)
+             VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (login) DO NOTHING",
+        )
+        .bind(login)
+        .bind(office)
+        .bind(i64::from(admin))
+        .bind(password_hash)
+        .bind(ts(now))
+        .execute(&mut *c)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    })
+}
+
+pub async fn find_user(conn: &mut dyn Exec, login: &str) -> Result<Option<StaffUser>, StoreError> {
+    on_db!(conn, c => {
+        let row = sqlx::query("SELECT * FROM staff_users WHERE login = $1")
+            .bind(login)
+            .fetch_optional(&mut *c)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    })
+}
+
+pub async fn users(conn: &mut dyn Exec) -> Result<Vec<StaffUser>, StoreError> {
+    on_db!(conn, c => {
+        let rows = sqlx::query("SELECT * FROM staff_users ORDER BY office, login")
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter().map(user_from).collect()
+    })
+}
+
+/// Removes an account and its sessions; whether it existed.
+pub async fn remove_user(conn: &mut dyn Exec, login: &str) -> Result<bool, StoreError> {
+    on_db!(conn, c => {
+        sqlx::query("DELETE FROM web_sessions WHERE login = $1")
+            .bind(login)
+            .execute(&mut *c)
+            .await?;
+        let done = sqlx::query("DELETE FROM staff_users WHERE login = $1")
+            .bind(login)
+            .execute(&mut *c)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    })
+}
+
+/// A new password: the account's sessions end, its failures are forgotten.
+pub async fn set_password(
+    conn: &mut dyn Exec,
+    login: &str,
+    password_hash: &str,
+) -> Result<bool, StoreError> {
+    on_db!(conn, c => {
+        sqlx::query("DELETE FROM web_sessions WHERE login = $1")
+            .bind(login)
+            .execute(&mut *c)
+            .await?;
+        let done = sqlx::query(
+            "UPDATE staff_users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE login = $1",
+        )
+        .bind(login)
+        .bind(password_hash)
+        .execute(&mut *c)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    })
+}
+
+/// Counts a failed login and locks the account until `locked_until`.
+pub async fn login_failed(
+    conn: &mut dyn Exec,
+    login: &str,
+    locked_until: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    on_db!(conn, c => {
+        sqlx::query(
+            "UPDATE staff_users SET failed_logins = failed_logins + 1, locked_until = $2 WHERE login = $1",
+        )
+        .bind(login)
+        .bind(locked_until.map(ts))
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    })
+}
+
+/// A session as stored: whose, its form token, until when it lasts idle.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub login: String,
+    pub csrf: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A successful login: failures forgotten, a session stored.
+pub async fn open_session(
+    conn: &mut dyn Exec,
+    token_sha256: &str,
+    login: &str,
+    csrf: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    on_db!(conn, c => {
+        sqlx::query("UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE login = $1")
+            .bind(login)
+            .execute(&mut *c)
+            .await?;
+        // Expired sessions are forgotten as new ones begin.
+        sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(ts(now))
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "INSERT INTO web_sessions (token_sha256, login, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_sha256)
+        .bind(login)
+        .bind(csrf)
+        .bind(ts(now))
+        .bind(ts(expires_at))
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    })
+}
+
+/// The live session of a token at `now`, its idle expiry moved to
+/// `extend_to`.
+pub async fn session(
+    conn: &mut dyn Exec,
+    token_sha256: &str,
+    now: DateTime<Utc>,
+    extend_to: DateTime<Utc>,
+) -> Result<Option<Session>, StoreError> {
+    on_db!(conn, c => {
+        let row = sqlx::query(
+            "UPDATE web_sessions SET expires_at = $3 WHERE token_sha256 = $1 AND expires_at > $2
+             RETURNING login, csrf, expires_at",
+        )
+        .bind(token_sha256)
+        .bind(ts(now))
+        .bind(ts(extend_to))
+        .fetch_optional(&mut *c)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(Session {
+                login: r.col("login")?,
+                csrf: r.col("csrf")?,
+                expires_at: parse_ts("web_sessions", &r.col::<String>("expires_at")?)?,
+            })),
+            None => Ok(None),
+        }
+    })
+}
+
+pub async fn close_session(conn: &mut dyn Exec, token_sha256: &str) -> Result<(), StoreError> {
+    on_db!(conn, c => {
+        sqlx::query("DELETE FROM web_sessions WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
+}

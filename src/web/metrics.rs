@@ -1,0 +1,256 @@
+//! /metrics (Prometheus text format, version 0.0.4) and /healthz.
+//!
+//! The counts come from each office's database rows, so every desk serving
+//! the page reports the same numbers and a restart loses none; the live
+//! facts (IMAP connected, lease held, pass durations) are this process's.
+//! Labels are office ids, outcomes, states and kinds: never personal data.
+//! Written by hand: the format is a few lines, and a registry crate would
+//! add a second copy of what the database already counts.
+
+use super::{auth, plain, WebApp};
+use crate::store::stats;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, NaiveTime, Utc};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// /metrics on the staff listener: only with `Authorization: Bearer
+/// <metrics_token>`.
+pub(super) async fn token_handler(State(app): State<Arc<WebApp>>, headers: HeaderMap) -> Response {
+    let Some(expected) = app.settings.metrics_token.as_deref() else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "metrics are served on [web] metrics_listen, or here with [web] metrics_token",
+        );
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !auth::same_secret(given, expected) {
+        return plain(
+            StatusCode::UNAUTHORIZED,
+            "metrics need Authorization: Bearer <metrics_token>",
+        );
+    }
+    open_handler(State(app)).await
+}
+
+/// /metrics without a token (`metrics_listen`, a separate address).
+pub(super) async fn open_handler(State(app): State<Arc<WebApp>>) -> Response {
+    match render(&app).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics not gathered");
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer",
+            )
+        }
+    }
+}
+
+/// 200 when the database answers and, where this process serves mail, its
+/// desk presence is current.
+pub(super) async fn healthz(State(app): State<Arc<WebApp>>) -> Response {
+    let db = async {
+        let mut conn = app.store.conn().await?;
+        stats::ping(&mut conn).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), db).await {
+        Ok(Ok(())) => {}
+        _ => return plain(StatusCode::SERVICE_UNAVAILABLE, "database: not answering"),
+    }
+    if let Some(keeper) = &app.keeper {
+        if !keeper.current() {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "leases: not renewed in time",
+            );
+        }
+    }
+    plain(StatusCode::OK, "ok")
+}
+
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    kind: &'static str,
+    lines: Vec<String>,
+}
+
+impl Family {
+    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Family {
+        Family {
+            name,
+            help,
+            kind,
+            lines: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.add_named(self.name, labels, value);
+    }
+
+    fn add_named(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .collect();
+        self.lines
+            .push(format!("{name}{{{}}} {value}", labels.join(",")));
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
+    let now = Utc::now();
+    let mut received = Family::new(
+        "yoyaku_mails_received_total",
+        "counter",
+        "Mails read from the office mailbox.",
+    );
+    let mut handled = Family::new(
+        "yoyaku_mails_handled_total",
+        "counter",
+        "Mails handled, by outcome.",
+    );
+    let mut sent = Family::new(
+        "yoyaku_mails_sent_total",
+        "counter",
+        "Mails the SMTP server accepted, by kind.",
+    );
+    let mut failures = Family::new(
+        "yoyaku_send_failures_total",
+        "counter",
+        "Failed submission attempts.",
+    );
+    let mut failed = Family::new(
+        "yoyaku_outbox_failed",
+        "gauge",
+        "Mails given up on (staff were told).",
+    );
+    let mut depth = Family::new(
+        "yoyaku_outbox_pending",
+        "gauge",
+        "Mails waiting to be sent.",
+    );
+    let mut oldest = Family::new(
+        "yoyaku_outbox_oldest_pending_seconds",
+        "gauge",
+        "Age of the oldest mail waiting to be sent.",
+    );
+    let mut by_state = Family::new("yoyaku_requests", "gauge", "Requests by state.");
+    let mut today = Family::new(
+        "yoyaku_sessions_today",
+        "gauge",
+        "Sessions booked for today (not cancelled).",
+    );
+    let mut imap = Family::new(
+        "yoyaku_imap_connected",
+        "gauge",
+        "Whether this process holds an IMAP session for the office.",
+    );
+    let mut lease = Family::new(
+        "yoyaku_lease_held",
+        "gauge",
+        "Whether this process serves the office (holds its lease).",
+    );
+    let mut passes = Family::new(
+        "yoyaku_pass_duration_seconds",
+        "histogram",
+        "Duration of the desk's passes over inbox, timers and outbox.",
+    );
+    for (id, desk) in &app.desks {
+        let office = [("office", id.as_str())];
+        let cal = &desk.config().calendar;
+        let date = cal.local_date(now);
+        let counts = {
+            let mut conn = desk.store().conn().await?;
+            stats::office(
+                &mut conn,
+                now,
+                cal.instant(date, NaiveTime::MIN),
+                cal.instant(date + Duration::days(1), NaiveTime::MIN),
+            )
+            .await?
+        };
+        received.add(&office, counts.handled.values().sum::<i64>());
+        for (outcome, n) in &counts.handled {
+            handled.add(&[("office", id), ("outcome", outcome)], n);
+        }
+        for (kind, n) in &counts.sent {
+            sent.add(&[("office", id), ("kind", kind)], n);
+        }
+        failures.add(&office, counts.failed_attempts);
+        failed.add(&office, counts.failed);
+        depth.add(&office, counts.pending);
+        oldest.add(&office, counts.oldest_pending_seconds);
+        for (state, n) in &counts.requests {
+            by_state.add(&[("office", id), ("state", state)], n);
+        }
+        today.add(&office, counts.sessions_today);
+        imap.add(&office, u8::from(desk.imap_connected()));
+        let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));
+        lease.add(&office, u8::from(held));
+        let (buckets, count, sum) = desk.pass_times().snapshot();
+        for (le, n) in buckets {
+            let le = if le.is_infinite() {
+                "+Inf".to_string()
+            } else {
+                le.to_string()
+            };
+            passes.add_named(
+                "yoyaku_pass_duration_seconds_bucket",
+                &[("office", id), ("le", &le)],
+                n,
+            );
+        }
+        passes.add_named(
+            "yoyaku_pass_duration_seconds_sum",
+            &office,
+            format!("{sum:.6}"),
+        );
+        passes.add_named("yoyaku_pass_duration_seconds_count", &office, count);
+    }
+    let mut out = String::new();
+    for f in [
+        received, handled, sent, failures, failed, depth, oldest, by_state, today, imap, lease,
+        passes,
+    ] {
+        let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+        let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
+        for line in f.lines {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut f = Family::new("x_total", "counter", "x");
+        f.add(&[("office", "a\"b\\c\nd")], 3);
+        assert_eq!(f.lines[0], "x_total{office=\"a\\\"b\\\\c\\nd\"} 3");
+    }
+}

@@ -1,0 +1,921 @@
+//! The pages and actions: gather through the office's `Desk`, render a
+//! template. Each handler checks the session, then the office.
+
+// The `Err` of these helpers is the answer itself, made once per request
+// on the way out: boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+use super::auth;
+use super::{cookie, plain, WebApp};
+use crate::core::booking::StaffAction;
+use crate::desk::{Desk, DeskError, StaffError};
+use crate::staff::{parse_duration, parse_month, views, StaffBooking};
+use crate::store::staff::{self as accounts, StaffUser};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
+use minijinja::context;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+type App = State<Arc<WebApp>>;
+type Fields = HashMap<String, String>;
+
+const SESSION_COOKIE: &str = "yoyaku_session";
+const LOGIN_COOKIE: &str = "yoyaku_login";
+
+pub(super) fn router(app: Arc<WebApp>) -> Router {
+    let office = Router::new()
+        .route("/day", get(day))
+        .route("/waiting", get(waiting))
+        .route("/search", get(search))
+        .route("/r/{key}", get(request_page))
+        .route("/act", post(act))
+        .route("/book", get(book_form).post(book))
+        .route("/refusals", get(refusals))
+        .route("/refuse", post(refuse))
+        .route("/unrefuse", post(unrefuse))
+        .route("/report", get(report))
+        .route("/report.csv", get(report_csv))
+        .route("/purge", get(purge_form).post(purge));
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/static/style.css", get(style))
+        .route("/healthz", get(super::metrics::healthz))
+        .route("/metrics", get(super::metrics::token_handler))
+        .nest("/o/{office}", office)
+        .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(axum::middleware::from_fn(super::security_headers))
+        .layer(axum::middleware::from_fn(super::access_log))
+        .with_state(app)
+}
+
+/// A signed-in staff member and their session's form token.
+struct Staff {
+    user: StaffUser,
+    csrf: String,
+}
+
+fn session_cookie(app: &WebApp, value: &str, max_age: Option<i64>) -> String {
+    let mut c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if app.settings.secure_cookies {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// The session's staff member, or the answer to give instead (to the
+/// login page).
+async fn staff(app: &WebApp, headers: &HeaderMap) -> Result<Staff, Response> {
+    let to_login = || Redirect::to("/login").into_response();
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Err(to_login());
+    };
+    let now = Utc::now();
+    let idle =
+        chrono::Duration::from_std(app.settings.session_idle).unwrap_or(chrono::Duration::hours(8));
+    let found = async {
+        let mut conn = app.store.conn().await?;
+        let Some(session) =
+            accounts::session(&mut conn, &auth::token_sha256(token), now, now + idle).await?
+        else {
+            return Ok(None);
+        };
+        let user = accounts::find_user(&mut conn, &session.login).await?;
+        Ok::<_, crate::store::StoreError>(user.map(|u| (u, session.csrf)))
+    };
+    match found.await {
+        Ok(Some((user, csrf))) => Ok(Staff { user, csrf }),
+        Ok(None) => Err(to_login()),
+        Err(e) => {
+            warn!(error = %e, "session not checked");
+            Err(plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "データベースに接続できません。しばらくしてから再読み込みしてください。",
+            ))
+        }
+    }
+}
+
+/// The office's desk, when the staff member may see it: their own office,
+/// or any for an admin. Another office is "not found", as if it did not
+/// exist.
+fn desk_for(app: &WebApp, staff: &Staff, office: &str) -> Result<Arc<Desk>, Response> {
+    match app.desks.get(office) {
+        Some(desk) if staff.user.admin || staff.user.office == office => Ok(desk.clone()),
+        _ => Err(plain(StatusCode::NOT_FOUND, "この事業所は見つかりません。")),
+    }
+}
+
+/// A POST's form token must be the session's.
+fn check_form(staff: &Staff, form: &Fields) -> Result<(), Response> {
+    match form.get("csrf") {
+        Some(t) if auth::same_secret(t, &staff.csrf) => Ok(()),
+        _ => Err(plain(
+            StatusCode::FORBIDDEN,
+            "フォームの確認用トークンがありません。ページを開き直してから、もう一度送信してください。",
+        )),
+    }
+}
+
+/// The session and the office, for a page.
+async fn open(
+    app: &WebApp,
+    headers: &HeaderMap,
+    office: &str,
+) -> Result<(Staff, Arc<Desk>), Response> {
+    let staff = staff(app, headers).await?;
+    let desk = desk_for(app, &staff, office)?;
+    Ok((staff, desk))
+}
+
+/// The session, the office and the form token, for an action.
+async fn open_form(
+    app: &WebApp,
+    headers: &HeaderMap,
+    office: &str,
+    form: &Fields,
+) -> Result<(Staff, Arc<Desk>), Response> {
+    let (staff, desk) = open(app, headers, office).await?;
+    check_form(&staff, form)?;
+    Ok((staff, desk))
+}
+
+fn render(app: &WebApp, name: &str, ctx: minijinja::Value) -> Response {
+    match app.templates.get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            warn!(template = name, error = %e, "page not rendered");
+            plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ページを表示できませんでした。",
+            )
+        }
+    }
+}
+
+/// What every office page shows around its content.
+fn frame(app: &WebApp, staff: &Staff, desk: &Desk, page: &str) -> minijinja::Value {
+    let offices: Vec<minijinja::Value> = app
+        .desks
+        .values()
+        .filter(|d| staff.user.admin || d.config().office_id == staff.user.office)
+        .map(|d| context! { id => d.config().office_id, name => d.config().office.name })
+        .collect();
+    context! {
+        login => staff.user.login,
+        admin => staff.user.admin,
+        csrf => staff.csrf,
+        office => desk.config().office_id,
+        office_name => desk.config().office.name,
+        offices => offices,
+        page => page,
+    }
+}
+
+fn page(
+    app: &WebApp,
+    staff: &Staff,
+    desk: &Desk,
+    name: &str,
+    page_id: &str,
+    extra: minijinja::Value,
+) -> Response {
+    let ctx = context! { ..frame(app, staff, desk, page_id), ..extra };
+    render(app, name, ctx)
+}
+
+/// A desk error as an answer: what is wrong, with the fitting status.
+fn failed(app: &WebApp, e: DeskError) -> Response {
+    let (status, text) = match &e {
+        DeskError::Staff(StaffError::NotFound(m)) => (StatusCode::NOT_FOUND, m.clone()),
+        DeskError::Staff(StaffError::Conflict(m)) => (StatusCode::CONFLICT, m.clone()),
+        DeskError::Staff(StaffError::Invalid(m)) => (StatusCode::BAD_REQUEST, m.clone()),
+        other => {
+            warn!(error = %other, "staff page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "処理できませんでした。しばらくしてからもう一度お試しください。".to_string(),
+            )
+        }
+    };
+    let mut response = render(
+        app,
+        "message.html",
+        context! { status => status.as_u16(), text => text },
+    );
+    *response.status_mut() = status;
+    response
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        super::STYLE,
+    )
+        .into_response()
+}
+
+async fn home(State(app): App, headers: HeaderMap) -> Response {
+    match staff(&app, &headers).await {
+        Ok(s) => Redirect::to(&format!("/o/{}/day", s.user.office)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn login_form(State(app): App) -> Response {
+    login_page(&app, None, StatusCode::OK)
+}
+
+/// The login form with a fresh token in a cookie and in the form: a login
+/// posted from elsewhere has neither.
+fn login_page(app: &WebApp, error: Option<&str>, status: StatusCode) -> Response {
+    let token = auth::new_token();
+    let mut response = render(
+        app,
+        "login.html",
+        context! { csrf => token, error => error },
+    );
+    *response.status_mut() = status;
+    let mut c = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict");
+    if app.settings.secure_cookies {
+        c.push_str("; Secure");
+    }
+    if let Ok(v) = c.parse() {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+async fn login(State(app): App, headers: HeaderMap, Form(form): Form<Fields>) -> Response {
+    let posted = form.get("csrf").map(String::as_str).unwrap_or("");
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !auth::same_secret(posted, expected) {
+        return login_page(
+            &app,
+            Some("フォームの有効期限が切れました。もう一度入力してください。"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let login = form.get("login").map(|s| s.trim()).unwrap_or("");
+    let password = form.get("password").map(String::as_str).unwrap_or("");
+    let now = Utc::now();
+    let user = match app.store.conn().await {
+        Ok(mut conn) => accounts::find_user(&mut conn, login).await,
+        Err(e) => Err(e),
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => {
+            warn!(error = %e, "login not checked");
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "データベースに接続できません。",
+            );
+        }
+    };
+    let wrong = "ログイン名またはパスワードが違います。";
+    let Some(user) = user else {
+        // As slow as a wrong password, so logins cannot be guessed by time.
+        let _ = auth::verify_password(auth::decoy_hash(), password);
+        return login_page(&app, Some(wrong), StatusCode::UNAUTHORIZED);
+    };
+    if user.locked_until.is_some_and(|t| t > now) {
+        return login_page(
+            &app,
+            Some("ログインの失敗が続いたため、しばらく受け付けません。少し待ってからお試しください。"),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let hash = user.password_hash.clone();
+    let pw = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &pw))
+        .await
+        .unwrap_or(false);
+    let mut conn = match app.store.conn().await {
+        Ok(c) => c,
+        Err(_) => {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "データベースに接続できません。",
+            )
+        }
+    };
+    if !ok {
+        let until = auth::locked_until(user.failed_logins + 1, now);
+        let _ = accounts::login_failed(&mut conn, &user.login, until).await;
+        info!("staff login failed");
+        return login_page(&app, Some(wrong), StatusCode::UNAUTHORIZED);
+    }
+    let token = auth::new_token();
+    let idle =
+        chrono::Duration::from_std(app.settings.session_idle).unwrap_or(chrono::Duration::hours(8));
+    if let Err(e) = accounts::open_session(
+        &mut conn,
+        &auth::token_sha256(&token),
+        &user.login,
+        &auth::new_token(),
+        now,
+        now + idle,
+    )
+    .await
+    {
+        warn!(error = %e, "session not stored");
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "データベースに接続できません。",
+        );
+    }
+    info!(office = %user.office, "staff signed in");
+    let mut response = Redirect::to(&format!("/o/{}/day", user.office)).into_response();
+    if let Ok(v) = session_cookie(&app, &token, None).parse() {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+async fn logout(State(app): App, headers: HeaderMap, Form(form): Form<Fields>) -> Response {
+    let staff = match staff(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_form(&staff, &form) {
+        return r;
+    }
+    if let (Some(token), Ok(mut conn)) = (cookie(&headers, SESSION_COOKIE), app.store.conn().await)
+    {
+        let _ = accounts::close_session(&mut conn, &auth::token_sha256(token)).await;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(v) = session_cookie(&app, "", Some(0)).parse() {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn today(desk: &Desk) -> NaiveDate {
+    desk.config().calendar.local_date(Utc::now())
+}
+
+async fn day(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Query(q): Query<Fields>,
+) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let date = match q.get("date").filter(|d| !d.is_empty()) {
+        Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "日付は 2026-12-03 の形で指定してください。",
+                )
+            }
+        },
+        None => today(&desk),
+    };
+    match desk.day_sessions(date).await {
+        Ok(slots) => page(
+            &app,
+            &staff,
+            &desk,
+            "day.html",
+            "day",
+            context! {
+                date => date.to_string(),
+                weekday => date.weekday().num_days_from_monday(),
+                prev => (date - chrono::Duration::days(1)).to_string(),
+                next => (date + chrono::Duration::days(1)).to_string(),
+                is_today => date == today(&desk),
+                slots => slots,
+            },
+        ),
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn waiting(State(app): App, headers: HeaderMap, Path(office): Path<String>) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match desk.waiting(Utc::now()).await {
+        Ok(items) => page(
+            &app,
+            &staff,
+            &desk,
+            "waiting.html",
+            "waiting",
+            context! { items => items },
+        ),
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn search(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Query(q): Query<Fields>,
+) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let query = q.get("q").cloned().unwrap_or_default();
+    match desk.search(&query).await {
+        Ok(found) => page(
+            &app,
+            &staff,
+            &desk,
+            "search.html",
+            "search",
+            context! { q => query, searched => !query.trim().is_empty(), found => found },
+        ),
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn request_page(
+    State(app): App,
+    headers: HeaderMap,
+    Path((office, key)): Path<(String, String)>,
+) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let view = match desk.request_view(&key).await {
+        Ok(v) => v,
+        Err(e) => return failed(&app, e),
+    };
+    let mails = match desk.thread_mails(&view).await {
+        Ok(m) => m,
+        Err(e) => return failed(&app, e),
+    };
+    let tz = desk.config().calendar.tz;
+    let local =
+        |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let r = &view.request;
+    let d = &r.machine.data;
+    let bookings: Vec<minijinja::Value> = view
+        .bookings
+        .iter()
+        .map(|b| {
+            context! {
+                reservation => b.reservation,
+                slot => local(b.slot_start),
+                room => b.room_id,
+                status => b.status.as_str(),
+                open => b.status == crate::core::booking::BookingStatus::Confirmed,
+                booked_by => b.booked_by,
+                consent_message_id => b.consent_message_id,
+                consent_at => b.consent_at.map(local),
+                terms_sha256 => b.terms_sha256,
+                cancelled_by => b.cancelled_by,
+                excused => b.excused,
+            }
+        })
+        .collect();
+    let history: Vec<minijinja::Value> = view
+        .history
+        .iter()
+        .map(|h| {
+            context! {
+                at => local(h.at),
+                from => h.from_state,
+                to => h.to_state,
+                event => h.event,
+                actor => h.actor,
+            }
+        })
+        .collect();
+    let offered: Vec<String> = r
+        .machine
+        .offered
+        .iter()
+        .map(|s| format!("{} {}", s.date, s.start.format("%H:%M")))
+        .collect();
+    page(
+        &app,
+        &staff,
+        &desk,
+        "request.html",
+        "request",
+        context! {
+            r => context! {
+                reference => r.reference,
+                state => r.machine.state.as_str(),
+                open => matches!(r.machine.state, crate::core::booking::State::NeedsStaff | crate::core::booking::State::AwaitingInfo | crate::core::booking::State::Offered | crate::core::booking::State::FollowedUp),
+                name => d.name,
+                seeker_number => d.seeker_number,
+                phone => d.phone,
+                address => r.seeker_address,
+                needs => d.needs,
+                created => local(r.created_at),
+                updated => local(r.updated_at),
+            },
+            refusal => view.refusal.as_ref().map(|(reason, at)| context! { reason => reason, at => local(*at) }),
+            no_shows => view.unexcused_no_shows,
+            offered => offered,
+            bookings => bookings,
+            history => history,
+            mails => mails,
+        },
+    )
+}
+
+/// 出席 / 欠席 / キャンセル / 対応済み: the same verbs as the command line.
+async fn act(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let key = form.get("key").map(|s| s.trim()).unwrap_or("");
+    let action = match form.get("action").map(String::as_str) {
+        Some("attended") => StaffAction::Attended,
+        Some("no_show") => StaffAction::NoShow,
+        Some("cancel") => StaffAction::Cancel,
+        Some("close") => StaffAction::Close,
+        _ => return plain(StatusCode::BAD_REQUEST, "操作 (action) が分かりません。"),
+    };
+    if key.is_empty() {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "予約番号か受付番号 (key) がありません。",
+        );
+    }
+    match desk
+        .staff_action(key, action, Utc::now(), &staff.user.login)
+        .await
+    {
+        Ok(_) => {
+            let reference = match desk.find_request(key).await {
+                Ok((r, _)) => r.reference,
+                Err(_) => key.to_string(),
+            };
+            Redirect::to(&format!("/o/{office}/r/{reference}")).into_response()
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn book_form(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Query(q): Query<Fields>,
+) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    book_page(&app, &staff, &desk, &q, None).await
+}
+
+async fn book_page(
+    app: &WebApp,
+    staff: &Staff,
+    desk: &Desk,
+    fields: &Fields,
+    error: Option<String>,
+) -> Response {
+    let slots = match desk.free_slots(Utc::now()).await {
+        Ok(s) => s,
+        Err(e) => return failed(app, e),
+    };
+    let slots: Vec<minijinja::Value> = slots
+        .iter()
+        .map(|s| {
+            context! {
+                value => format!("{} {}", s.date, s.start.format("%H:%M")),
+                weekday => s.date.weekday().num_days_from_monday(),
+            }
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut response = page(
+        app,
+        staff,
+        desk,
+        "book.html",
+        "book",
+        context! { slots => slots, f => fields, error => error },
+    );
+    *response.status_mut() = status;
+    response
+}
+
+async fn book(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let field = |k: &str| {
+        form.get(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let slot = field("slot");
+    let Some((date, time)) = slot.split_once(' ').and_then(|(d, t)| {
+        Some((
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
+            NaiveTime::parse_from_str(t, "%H:%M").ok()?,
+        ))
+    }) else {
+        return book_page(
+            &app,
+            &staff,
+            &desk,
+            &form,
+            Some("日時を選んでください。".into()),
+        )
+        .await;
+    };
+    let needs: Vec<String> = [
+        "interpreter",
+        "sign_language",
+        "assistant",
+        "companion",
+        "written",
+    ]
+    .iter()
+    .filter(|n| form.contains_key(&format!("need_{n}")))
+    .map(|n| n.to_string())
+    .collect();
+    let booking = StaffBooking {
+        seeker_number: field("seeker_number"),
+        name: field("name"),
+        email: field("email"),
+        phone: Some(field("phone")).filter(|p| !p.is_empty()),
+        date,
+        time,
+        needs,
+    };
+    match desk
+        .staff_book(&booking, Utc::now(), &staff.user.login)
+        .await
+    {
+        Ok(reservation) => Redirect::to(&format!("/o/{office}/r/{reservation}")).into_response(),
+        Err(DeskError::Staff(StaffError::Invalid(m) | StaffError::Conflict(m))) => {
+            book_page(&app, &staff, &desk, &form, Some(m)).await
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn refusals(State(app): App, headers: HeaderMap, Path(office): Path<String>) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match desk.refusals().await {
+        Ok(list) => {
+            let tz = desk.config().calendar.tz;
+            let list: Vec<minijinja::Value> = list
+                .into_iter()
+                .map(|(number, reason, at)| {
+                    context! {
+                        seeker_number => number,
+                        reason => reason,
+                        at => at.with_timezone(&tz).format("%Y-%m-%d").to_string(),
+                    }
+                })
+                .collect();
+            page(
+                &app,
+                &staff,
+                &desk,
+                "refusals.html",
+                "refusals",
+                context! { refusals => list },
+            )
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn refuse(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
+    let reason = form.get("reason").map(String::as_str).unwrap_or("");
+    match desk
+        .refuse(number, reason, Utc::now(), &staff.user.login)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/o/{office}/refusals")).into_response(),
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn unrefuse(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
+    match desk.unrefuse(number).await {
+        Ok(_) => {
+            info!(staff = %staff.user.login, "refusal lifted");
+            Redirect::to(&format!("/o/{office}/refusals")).into_response()
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+fn month_of(desk: &Desk, q: &Fields) -> Result<NaiveDate, Response> {
+    match q.get("month").filter(|m| !m.is_empty()) {
+        Some(m) => parse_month(m).map_err(|_| {
+            plain(
+                StatusCode::BAD_REQUEST,
+                "月は 2026-12 の形で指定してください。",
+            )
+        }),
+        None => Ok(today(desk).with_day(1).unwrap_or_else(|| today(desk))),
+    }
+}
+
+async fn report(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Query(q): Query<Fields>,
+) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let month = match month_of(&desk, &q) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let usage = match desk.report(month).await {
+        Ok(u) => u,
+        Err(e) => return failed(&app, e),
+    };
+    let bars = match desk.last_months(month).await {
+        Ok(b) => b,
+        Err(e) => return failed(&app, e),
+    };
+    let chart = views::bar_chart(&bars);
+    let rows: Vec<minijinja::Value> = views::usage_columns(&usage)
+        .into_iter()
+        .map(|(k, v)| context! { key => k, value => v })
+        .collect();
+    page(
+        &app,
+        &staff,
+        &desk,
+        "report.html",
+        "report",
+        context! { month => month.format("%Y-%m").to_string(), rows => rows, chart => chart },
+    )
+}
+
+async fn report_csv(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Query(q): Query<Fields>,
+) -> Response {
+    let (_, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let month = match month_of(&desk, &q) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match desk.report(month).await {
+        Ok(u) => {
+            let name = month.format("%Y-%m").to_string();
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"yoyaku-{office}-{name}.csv\""),
+                    ),
+                ],
+                views::usage_csv(&name, &u),
+            )
+                .into_response()
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+const DEFAULT_PURGE_AGE: &str = "1y";
+
+async fn purge_form(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Query(q): Query<Fields>,
+) -> Response {
+    let (staff, desk) = match open(&app, &headers, &office).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let older_than = q
+        .get("older_than")
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_PURGE_AGE.into());
+    let age = match parse_duration(&older_than) {
+        Ok(a) => a,
+        Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
+    };
+    match desk.purge_preview(age, Utc::now()).await {
+        Ok(n) => page(
+            &app,
+            &staff,
+            &desk,
+            "purge.html",
+            "purge",
+            context! { older_than => older_than, count => n, done => Option::<usize>::None },
+        ),
+        Err(e) => failed(&app, e),
+    }
+}
+
+async fn purge(
+    State(app): App,
+    headers: HeaderMap,
+    Path(office): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "削除の確認にチェックを入れてから実行してください。",
+        );
+    }
+    let older_than = form.get("older_than").cloned().unwrap_or_default();
+    let age = match parse_duration(&older_than) {
+        Ok(a) => a,
+        Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
+    };
+    match desk.purge(age, Utc::now()).await {
+        Ok(purged) => {
+            info!(staff = %staff.user.login, requests = purged.requests, "purge from the staff page");
+            page(
+                &app,
+                &staff,
+                &desk,
+                "purge.html",
+                "purge",
+                context! { older_than => older_than, count => 0, done => Some(purged.requests) },
+            )
+        }
+        Err(e) => failed(&app, e),
+    }
+}

@@ -1,0 +1,720 @@
+//! The staff web page through the real server: a `yoyaku run` serving
+//! `[web] listen` beside its desk, driven over HTTP by reqwest, with the
+//! mail its actions cause delivered through the real Postfix + Dovecot.
+
+mod common;
+
+use common::*;
+use regex::Regex;
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "metrics-token-for-tests-0123456789";
+const PASSWORD_VAR: &str = "YOYAKU_TEST_STAFF_PASSWORD";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `yoyaku ARGS --config PATH` with the staff password in the environment.
+fn yoyaku(config: &std::path::Path, args: &[&str], password: &str) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env(PASSWORD_VAR, password)
+        .env("YOYAKU_LOG", "warn")
+        .output()
+        .expect("run yoyaku");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn add_staff(config: &std::path::Path, login: &str, password: &str, more: &[&str]) {
+    let mut args = vec!["staff-user", "add", login, "--password-env", PASSWORD_VAR];
+    args.extend_from_slice(more);
+    let (ok, out) = yoyaku(config, &args, password);
+    assert!(ok, "staff-user add: {out}");
+}
+
+fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// A desk with its staff page on a port of its own, served by `yoyaku run`
+/// (its log, JSON lines at info level, in `log`).
+struct Site {
+    desk: TestDesk,
+    _daemon: Daemon,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+async fn site() -> Site {
+    let port = free_port();
+    let desk = TestDesk::with(Options {
+        extra: format!("[web]\nlisten = \"127.0.0.1:{port}\"\nmetrics_token = \"{TOKEN}\"\n"),
+        ..Options::default()
+    })
+    .await;
+    add_staff(&desk.config_path, "suzuki", "madoguchi-2026", &[]);
+    let log = desk.dir.path().join("daemon.log");
+    let daemon = Daemon(
+        std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+            .args(["run", "--config"])
+            .arg(&desk.config_path)
+            .env("YOYAKU_LOG", "info")
+            .env("YOYAKU_LOG_FORMAT", "json")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start yoyaku run"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    Site {
+        desk,
+        _daemon: daemon,
+        base,
+        log,
+    }
+}
+
+async fn wait_healthy(base: &str) {
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = client().get(format!("{base}/healthz")).send().await {
+            if r.status() == StatusCode::OK {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the page never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#)
+        .expect("regex")
+        .captures(html)
+        .map(|c| c[1].to_string())
+        .expect("a form token in the page")
+}
+
+/// Logs in; the client then carries the session. Returns the form token.
+async fn log_in(c: &Client, base: &str, login: &str, password: &str) -> (StatusCode, String) {
+    let form = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf", csrf_of(&form).as_str()),
+            ("login", login),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login");
+    let status = r.status();
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (status, to)
+}
+
+async fn page(c: &Client, url: &str) -> (StatusCode, String) {
+    let r = c.get(url).send().await.expect("page");
+    let status = r.status();
+    (status, r.text().await.unwrap_or_default())
+}
+
+async fn form_token(c: &Client, url: &str) -> String {
+    let (status, html) = page(c, url).await;
+    assert_eq!(status, StatusCode::OK, "{url}");
+    csrf_of(&html)
+}
+
+#[tokio::test]
+async fn staff_book_a_session_mark_attendance_and_see_it_in_the_history() {
+    let s = site().await;
+    let c = client();
+    let (status, to) = log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(to, "/o/default/day");
+    let (status, day) = page(&c, &format!("{}/o/default/day", s.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(day.contains("本日の予定"));
+
+    // 予約登録: a follow-up session from the form's free slots.
+    let (_, form) = page(&c, &format!("{}/o/default/book", s.base)).await;
+    let slot = Regex::new(r#"<option value="(\d{4}-\d{2}-\d{2} \d{2}:\d{2})""#)
+        .expect("regex")
+        .captures(&form)
+        .map(|m| m[1].to_string())
+        .expect("a free slot offered");
+    let seeker = Seeker::new("web");
+    let r = c
+        .post(format!("{}/o/default/book", s.base))
+        .form(&[
+            ("csrf", csrf_of(&form).as_str()),
+            ("name", "窓口 花子"),
+            ("seeker_number", "32010-87654321"),
+            ("email", seeker.address.as_str()),
+            ("phone", "090-8765-4321"),
+            ("slot", slot.as_str()),
+            ("need_interpreter", "on"),
+        ])
+        .send()
+        .await
+        .expect("book");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let reservation = to.rsplit('/').next().unwrap_or("").to_string();
+    assert!(reservation.contains('-'), "to the booking: {to}");
+    // The seeker gets the same mail as from `yoyaku book`.
+    let mail = seeker.inbox(1).await;
+    assert!(mail[0].text().contains(&reservation));
+
+    // The day view lists it with the needs, and its buttons.
+    let date = &slot[..10];
+    let (_, day) = page(&c, &format!("{}/o/default/day?date={date}", s.base)).await;
+    assert!(day.contains(&reservation) && day.contains("窓口 花子") && day.contains("通訳"));
+    assert!(day.contains("出席") && day.contains("欠席") && day.contains("キャンセル"));
+
+    // No form token: refused, nothing changes.
+    let r = c
+        .post(format!("{}/o/default/act", s.base))
+        .form(&[("key", reservation.as_str()), ("action", "attended")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A form from another site (the browser says so): refused too.
+    let token = csrf_of(&day);
+    let r = c
+        .post(format!("{}/o/default/act", s.base))
+        .header("Origin", "http://evil.example")
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[
+            ("csrf", token.as_str()),
+            ("key", &reservation),
+            ("action", "attended"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
+            .await,
+        0
+    );
+
+    // 出席: the booking is attended, the history names the staff login.
+    let r = c
+        .post(format!("{}/o/default/act", s.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("key", &reservation),
+            ("action", "attended"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (_, request) = page(&c, &format!("{}{to}", s.base)).await;
+    assert!(
+        request.contains("staff_attended") && request.contains("suzuki"),
+        "{request}"
+    );
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
+            .await,
+        1
+    );
+    // Marked once: a second 出席 is a conflict that says why.
+    let r = c
+        .post(format!("{}/o/default/act", s.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("key", &reservation),
+            ("action", "attended"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // Search finds it by 求職番号 and by name.
+    for q in ["32010-87654321", "窓口花子"] {
+        let r = c
+            .get(format!("{}/o/default/search", s.base))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .expect("search");
+        let html = r.text().await.unwrap_or_default();
+        assert!(html.contains(&reservation), "search {q}");
+    }
+
+    // The log: JSON lines, the page's requests in it, nothing personal.
+    let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .any(|l| l.to_string().contains("/o/default/search")));
+    for secret in [
+        "32010-87654321",
+        "窓口",
+        "090-8765-4321",
+        seeker.address.as_str(),
+        "%E7%AA%93",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_repeated_failures_slow_logins_down() {
+    let s = site().await;
+    let c = client();
+    for _ in 0..3 {
+        let (status, _) = log_in(&c, &s.base, "suzuki", "wrong password!").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked for a moment: even the right password waits.
+    let (status, _) = log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = log_in(&c, &s.base, "nobody", "madoguchi-2026").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, _) = log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // Without a session every page leads to the login.
+    let (status, _) = page(&client(), &format!("{}/o/default/day", s.base)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // A login form posted without its token is refused.
+    let r = client()
+        .post(format!("{}/login", s.base))
+        .form(&[("login", "suzuki"), ("password", "madoguchi-2026")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The answers carry a strict policy and HttpOnly session cookies.
+    let r = client()
+        .get(format!("{}/login", s.base))
+        .send()
+        .await
+        .expect("get");
+    let csp = r
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    // Logging out ends the session.
+    let token = form_token(&c, &format!("{}/o/default/day", s.base)).await;
+    let r = c
+        .post(format!("{}/logout", s.base))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (status, _) = page(&c, &format!("{}/o/default/day", s.base)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_report_csv_equals_the_command_line_and_metrics_match_the_database() {
+    let s = site().await;
+    // A request by mail, answered by the daemon.
+    let seeker = Seeker::new("metrics");
+    let wish = wish_ahead(&s.desk, 7, "11:00");
+    seeker
+        .send(&s.desk.address, "予約", &request_text("計数 太郎", &wish))
+        .await;
+    seeker.inbox(1).await;
+    let c = client();
+    log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let r = c
+        .get(format!("{}/o/default/report.csv", s.base))
+        .query(&[("month", month.as_str())])
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap_or_default();
+    let (ok, cli) = yoyaku(
+        &s.desk.config_path,
+        &["report", "--csv", "--month", &month],
+        "",
+    );
+    assert!(ok, "{cli}");
+    assert_eq!(csv.trim(), cli.trim());
+    let (status, report) = page(&c, &format!("{}/o/default/report?month={month}", s.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(report.contains("<svg") && report.contains("requests"));
+
+    // /metrics: refused without the token; parsed, its values are the database's.
+    let r = client()
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let text = client()
+        .get(format!("{}/metrics", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap_or_default();
+    let lines: Vec<Result<String, std::io::Error>> =
+        text.lines().map(|l| Ok(l.to_string())).collect();
+    let scrape =
+        prometheus_parse::Scrape::parse(lines.into_iter()).expect("prometheus text format");
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or(f64::NAN)
+    };
+    let offered = s
+        .desk
+        .db_scalar("SELECT COUNT(*) FROM requests WHERE state = 'offered'")
+        .await;
+    assert_eq!(
+        value(
+            "yoyaku_requests",
+            &[("office", "default"), ("state", "offered")]
+        ),
+        offered as f64
+    );
+    let sent = s
+        .desk
+        .db_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND kind = 'offer'")
+        .await;
+    assert_eq!(
+        value(
+            "yoyaku_mails_sent_total",
+            &[("office", "default"), ("kind", "offer")]
+        ),
+        sent as f64
+    );
+    assert_eq!(
+        value("yoyaku_imap_connected", &[("office", "default")]),
+        1.0
+    );
+    assert_eq!(value("yoyaku_lease_held", &[("office", "default")]), 1.0);
+    assert!(value("yoyaku_mails_received_total", &[("office", "default")]) >= 1.0);
+    // Nothing personal in the labels.
+    assert!(!text.contains(&seeker.address) && !text.contains("32010"));
+}
+
+#[tokio::test]
+async fn staff_see_only_their_own_office() {
+    ensure_mailstack();
+    let port = free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = test_database_url(dir.path()).await;
+    let (izumo, oki) = (unique("izumo"), unique("oki"));
+    for a in [&izumo, &oki] {
+        add_user(a);
+    }
+    let staff = unique("staff");
+    add_user(&staff);
+    let config = dir.path().join("yoyaku.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[imap]
+host = "127.0.0.1"
+port = {IMAP_PORT}
+security = "none"
+password = "{PASSWORD}"
+poll_seconds = 1
+[smtp]
+host = "127.0.0.1"
+port = {SMTP_PORT}
+security = "none"
+[database]
+url = "{db_url}"
+[daemon]
+lease_seconds = 3
+[digest]
+enabled = false
+[web]
+listen = "127.0.0.1:{port}"
+[[meeting.rooms]]
+id = "810 0000 0000"
+passcode = "pass0word"
+
+[[offices]]
+id = "izumo"
+name = "ハローワーク出雲"
+phone = "0853-21-8609"
+staff_address = "{staff}"
+[offices.imap]
+username = "{izumo}"
+[offices.smtp]
+from = "ハローワーク出雲 <{izumo}>"
+
+[[offices]]
+id = "oki"
+name = "ハローワーク隠岐"
+phone = "08512-2-8609"
+staff_address = "{staff}"
+[offices.imap]
+username = "{oki}"
+[offices.smtp]
+from = "ハローワーク隠岐 <{oki}>"
+"#
+        ),
+    )
+    .expect("config");
+    add_staff(
+        &config,
+        "izumo-staff",
+        "izumo-madoguchi",
+        &["--office", "izumo"],
+    );
+    add_staff(
+        &config,
+        "pref-admin",
+        "kenchou-admin-1",
+        &["--office", "izumo", "--admin"],
+    );
+    let _daemon = Daemon::start(&config);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    // A request at 隠岐.
+    let seeker = Seeker::new("oki-seeker");
+    seeker
+        .send(
+            &oki,
+            "予約",
+            &request_text("隠岐 太郎", "来週の月曜日 11:00"),
+        )
+        .await;
+    seeker.inbox(1).await;
+    let store = yoyaku::store::Store::open(&db_url)
+        .await
+        .expect("db")
+        .for_office("oki");
+    let refs: Vec<(String,)> = store
+        .probe_rows("SELECT ref FROM requests WHERE office = 'oki'", &[])
+        .await
+        .expect("refs");
+    let reference = refs.first().map(|r| r.0.clone()).expect("a request at oki");
+
+    let c = client();
+    log_in(&c, &base, "izumo-staff", "izumo-madoguchi").await;
+    for url in [
+        format!("{base}/o/oki/r/{reference}"),
+        format!("{base}/o/oki/day"),
+        format!("{base}/o/izumo/r/{reference}"),
+    ] {
+        let (status, _) = page(&c, &url).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{url}");
+    }
+    let (_, found) = page(&c, &format!("{base}/o/izumo/search?q={reference}")).await;
+    assert!(!found.contains(&format!("/r/{reference}")));
+    // The admin picks any office.
+    let admin = client();
+    log_in(&admin, &base, "pref-admin", "kenchou-admin-1").await;
+    let (status, html) = page(&admin, &format!("{base}/o/oki/r/{reference}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("隠岐 太郎"));
+}
+
+/// Polls the desk's database until `sql` counts `n`.
+async fn wait_count(desk: &TestDesk, sql: &'static str, n: i64) {
+    let start = Instant::now();
+    while desk.db_scalar(sql).await != n {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{sql} never reached {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn what_waits_for_staff_is_listed_with_its_deadline_and_settled_from_the_page() {
+    let s = site().await;
+    let c = client();
+    log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    // 利用停止 (第12条(1)) of the 求職番号 the request below gives.
+    let token = form_token(&c, &format!("{}/o/default/refusals", s.base)).await;
+    let r = c
+        .post(format!("{}/o/default/refuse", s.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("seeker_number", "32010-12345678"),
+            ("reason", ""),
+        ])
+        .send()
+        .await
+        .expect("refuse");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a reason is needed");
+    let r = c
+        .post(format!("{}/o/default/refuse", s.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("seeker_number", "32010-12345678"),
+            ("reason", "職員への暴言"),
+        ])
+        .send()
+        .await
+        .expect("refuse");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&c, &format!("{}/o/default/refusals", s.base)).await;
+    assert!(html.contains("32010-12345678") && html.contains("職員への暴言"));
+
+    // Their mail goes to staff, whatever it says.
+    let seeker = Seeker::new("refused");
+    let wish = wish_ahead(&s.desk, 7, "11:00");
+    seeker
+        .send(
+            &s.desk.address,
+            "予約",
+            &format!("{}\n駐車場はありますか。", request_text("停止 太郎", &wish)),
+        )
+        .await;
+    wait_count(
+        &s.desk,
+        "SELECT COUNT(*) FROM requests WHERE state = 'needs_staff'",
+        1,
+    )
+    .await;
+    let (status, html) = page(&c, &format!("{}/o/default/waiting", s.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    let reference = Regex::new(r#"/r/([A-Z0-9]{6})""#)
+        .expect("regex")
+        .captures(&html)
+        .map(|m| m[1].to_string())
+        .expect("the waiting request is listed");
+    assert!(
+        html.contains("回答期限") && html.contains("利用をお断りしている方"),
+        "{html}"
+    );
+    // The mail's own text is shown.
+    assert!(html.contains("駐車場はありますか"), "{html}");
+    let r = c
+        .post(format!("{}/o/default/act", s.base))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("key", &reference),
+            ("action", "close"),
+        ])
+        .send()
+        .await
+        .expect("close");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM requests WHERE state = 'needs_staff'")
+            .await,
+        0
+    );
+    let (_, html) = page(&c, &format!("{}/o/default/waiting", s.base)).await;
+    assert!(!html.contains(&format!("/r/{reference}")));
+
+    // 解除.
+    let r = c
+        .post(format!("{}/o/default/unrefuse", s.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("seeker_number", "32010-12345678"),
+        ])
+        .send()
+        .await
+        .expect("unrefuse");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&c, &format!("{}/o/default/refusals", s.base)).await;
+    assert!(!html.contains("32010-12345678"));
+
+    // 個人情報の削除: the count first; nothing without the confirmation.
+    let (status, html) = page(&c, &format!("{}/o/default/purge?older_than=1d", s.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("件"));
+    let r = c
+        .post(format!("{}/o/default/purge", s.base))
+        .form(&[("csrf", token.as_str()), ("older_than", "1d")])
+        .send()
+        .await
+        .expect("purge");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = c
+        .post(format!("{}/o/default/purge", s.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("older_than", "1d"),
+            ("confirm", "yes"),
+        ])
+        .send()
+        .await
+        .expect("purge");
+    assert_eq!(r.status(), StatusCode::OK);
+    // A request closed today is not a day old: its data stays.
+    assert_eq!(
+        s.desk.db_scalar("SELECT COUNT(*) FROM staff_mails").await,
+        1
+    );
+}

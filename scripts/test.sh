@@ -2,11 +2,13 @@
 # Runs every test: formatting, lints, unit tests of the pure core, and the
 # integration tests that drive real mail through a loopback Postfix and
 # Dovecot, once on SQLite and once more on PostgreSQL (each installed from
-# Debian's packages and started on loopback when missing).
+# Debian's packages and started on loopback when missing), and the staff
+# page in a real Chromium (installed the same way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/mailstack.sh start
+bash scripts/browser.sh
 PG_URL=$(bash scripts/pgstack.sh start)
 # Tests that always need PostgreSQL (moving an SQLite office to it) find it here.
 export YOYAKU_TEST_PG_SERVER="$PG_URL"

@@ -71,8 +71,8 @@ impl Desk {
             return Ok(());
         }
         let ids: Vec<String> = in_flight.iter().map(|(id, _)| id.clone()).collect();
-        // Pending mail, and whether another sender still holds it.
-        let pending: HashMap<String, bool> = {
+        // The outbox rows of those mails, this office's or another's.
+        let rows: HashMap<String, outbox::InFlightRow> = {
             let mut conn = self.store.conn().await?;
             outbox::pending_among(&mut conn, &ids, Utc::now())
                 .await?
@@ -84,10 +84,14 @@ impl Desk {
                 .unwrap_or(ChronoDuration::seconds(30));
         let mut selected = false;
         for (id, since) in in_flight {
-            let settled = match pending.get(&id) {
-                // Marked sent meanwhile (its mark or its copy), or gone.
+            let settled = match rows.get(&id) {
+                // Gone (its request purged).
                 None => true,
-                Some(&leased) if leased || since > waited_since => false,
+                // Another office's mail: its own desk settles it.
+                Some(row) if !row.ours => false,
+                // Marked sent meanwhile (its mark or its copy).
+                Some(row) if !row.pending => true,
+                Some(row) if row.leased || since > waited_since => false,
                 Some(_) => {
                     if !selected {
                         session.select(&self.cfg.imap.mailbox).await?;

@@ -274,11 +274,20 @@ impl Store {
         })
     }
 
-    /// The same database, limited to another office. The pools and this
-    /// process's write turns are shared.
+    /// The same database, limited to another office. The pools are
+    /// shared; so are this process's write turns on SQLite (one writer per
+    /// file). On PostgreSQL each office takes its turns alone: its
+    /// transactions are already ordered by the office's advisory lock, and
+    /// one queue for all offices made a process write one office at a time
+    /// (measured: a 50-office burst took 17 s where the relay took 7).
     pub fn for_office(&self, office: &str) -> Store {
+        let turns = match self.pool {
+            Pool::Sqlite(_) => self.turns.clone(),
+            Pool::Postgres(_) => Default::default(),
+        };
         Store {
             office: Arc::from(office),
+            turns,
             ..self.clone()
         }
     }

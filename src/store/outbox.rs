@@ -166,14 +166,16 @@ pub async fn pending_among(
     conn: &mut dyn Exec,
     message_ids: &[String],
     now: DateTime<Utc>,
-) -> Result<Vec<(String, bool)>, StoreError> {
+) -> Result<Vec<(String, InFlightRow)>, StoreError> {
     let office = conn.office();
     on_db!(conn, c => {
         if message_ids.is_empty() {
             return Ok(Vec::new());
         }
+        // Every office's rows: the journal of mail in flight is the
+        // database's, and an id of another office is that office's to settle.
         let sql = format!(
-            "SELECT message_id, (lease_until IS NOT NULL AND lease_until > $1) FROM outbox WHERE status = 'pending' AND office = $2 AND message_id IN ({})",
+            "SELECT message_id, office = $2, status = 'pending', (lease_until IS NOT NULL AND lease_until > $1) FROM outbox WHERE message_id IN ({})",
             placeholders(3, message_ids.len())
         );
         let mut query = sqlx::query_as(AssertSqlSafe(sql))
@@ -182,8 +184,22 @@ pub async fn pending_among(
         for id in message_ids {
             query = query.bind(id);
         }
-        Ok(query.fetch_all(&mut *c).await?)
+        let rows: Vec<(String, bool, bool, bool)> = query.fetch_all(&mut *c).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, ours, pending, leased)| (id, InFlightRow { ours, pending, leased }))
+            .collect())
     })
+}
+
+/// What the outbox says of a mail the journal has in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlightRow {
+    /// The connection's office's mail (else another office settles it).
+    pub ours: bool,
+    pub pending: bool,
+    /// Claimed by a sender whose lease has not run out.
+    pub leased: bool,
 }
 
 /// Our own copy of a mail arrived in the office mailbox: the server took

@@ -1,0 +1,224 @@
+//! The staff page in a real browser: Debian's Chromium driven over
+//! WebDriver (chromedriver) from Rust. Logs in, books a follow-up session
+//! from the form, opens the day, marks 出席 and finds it in the history.
+//! Every page is saved as a screenshot under target/screenshots/ for review.
+//! scripts/test.sh installs `chromium` and `chromium-driver` when missing.
+
+mod common;
+#[path = "common/site.rs"]
+mod site;
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use site::*;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a port of its own, killed when dropped.
+struct Driver(std::process::Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn driver() -> Driver {
+    assert!(
+        std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMEDRIVER} and {CHROMIUM} are needed: scripts/test.sh installs Debian's chromium and chromium-driver"
+    );
+    let port = free_port();
+    let child = std::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver(child, port)
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            // The machine's closed network: no background connections.
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.1))
+        .await
+        .expect("a Chromium session")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+async fn shot(b: &Client, name: &str) {
+    let png = b.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn click(b: &Client, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn fill(b: &Client, css: &str, text: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
+/// Waits for the page a click leads to (a click may return before it loads).
+async fn wait_for_path(b: &Client, wanted: impl Fn(&str) -> bool) -> url::Url {
+    let start = Instant::now();
+    loop {
+        let url = b.current_url().await.expect("url");
+        if wanted(url.path()) {
+            return url;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "still at {url}: {}",
+            text_of_page(b).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of_page(b: &Client) -> String {
+    b.find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn staff_log_in_book_mark_attended_and_see_it_in_the_history_in_chromium() {
+    let s = site().await;
+    let d = driver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let b = browser(&d, profile.path()).await;
+    let base = &s.base;
+
+    b.goto(&format!("{base}/login")).await.expect("login page");
+    shot(&b, "01-login").await;
+    fill(&b, "input[name=login]", "suzuki").await;
+    fill(&b, "input[name=password]", "madoguchi-2026").await;
+    click(&b, "form button[type=submit]").await;
+    wait_for_path(&b, |p| p.ends_with("/o/default/day")).await;
+    assert!(text_of_page(&b).await.contains("本日の予定"));
+    shot(&b, "02-day-empty").await;
+
+    // 予約登録 from the form.
+    let seeker = Seeker::new("browser");
+    b.goto(&format!("{base}/o/default/book"))
+        .await
+        .expect("book form");
+    fill(&b, "input[name=name]", "画面 一郎").await;
+    fill(&b, "input[name=seeker_number]", "32010-55556666").await;
+    fill(&b, "input[name=email]", &seeker.address).await;
+    fill(&b, "input[name=phone]", "090-5555-6666").await;
+    click(&b, "select[name=slot] option:nth-child(2)").await;
+    let slot = b
+        .find(Locator::Css("select[name=slot]"))
+        .await
+        .expect("slot")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert_eq!(slot.len(), 16, "a slot picked: {slot:?}");
+    click(&b, "input[name=need_sign_language]").await;
+    shot(&b, "03-book").await;
+    click(&b, "form.stack button[type=submit]").await;
+    let url = wait_for_path(&b, |p| p.contains("/o/default/r/")).await;
+    let reservation = url.path().rsplit('/').next().unwrap_or("").to_string();
+    assert!(text_of_page(&b).await.contains("画面 一郎"));
+    shot(&b, "04-request-booked").await;
+    let mail = seeker.inbox(1).await;
+    assert!(mail[0].text().contains(&reservation));
+
+    // The day of the session; 出席.
+    b.goto(&format!("{base}/o/default/day?date={}", &slot[..10]))
+        .await
+        .expect("day");
+    let day = text_of_page(&b).await;
+    assert!(day.contains(&reservation) && day.contains("手話"), "{day}");
+    shot(&b, "05-day").await;
+    click(&b, "button[name=action][value=attended]").await;
+    wait_for_path(&b, |p| p.contains("/o/default/r/")).await;
+    let page = text_of_page(&b).await;
+    assert!(
+        page.contains("staff_attended") && page.contains("suzuki"),
+        "{page}"
+    );
+    assert!(page.contains("出席"));
+    shot(&b, "06-request-attended").await;
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
+            .await,
+        1
+    );
+
+    // The other pages render; each is kept for review.
+    for (name, path) in [
+        ("07-waiting", "/o/default/waiting".to_string()),
+        (
+            "08-search",
+            "/o/default/search?q=32010-55556666".to_string(),
+        ),
+        ("09-refusals", "/o/default/refusals".to_string()),
+        ("10-report", "/o/default/report".to_string()),
+        ("11-purge", "/o/default/purge".to_string()),
+    ] {
+        b.goto(&format!("{base}{path}")).await.expect("page");
+        let text = text_of_page(&b).await;
+        assert!(
+            text.contains(s.desk.desk.config().office.name.as_str()),
+            "{name}: {text}"
+        );
+        shot(&b, name).await;
+    }
+    b.goto(&format!("{base}/o/default/search?q=32010-55556666"))
+        .await
+        .expect("search");
+    assert!(text_of_page(&b).await.contains(&reservation));
+    b.close().await.expect("close the browser");
+}

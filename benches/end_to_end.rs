@@ -42,29 +42,6 @@ fn own_cpu_secs() -> f64 {
     proc_stat_ticks(11, 12)
 }
 
-/// Busy CPU seconds of the whole machine so far (all cores, /proc/stat):
-/// the desk's share and the mail servers' together.
-fn machine_busy_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else {
-        return 0.0;
-    };
-    let ticks: Vec<f64> = cpu
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-    let busy: f64 = ticks
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .take(8)
-        .map(|(_, t)| t)
-        .sum();
-    busy / 100.0
-}
-
 fn proc_stat_ticks(user: usize, system: usize) -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
@@ -268,43 +245,8 @@ async fn contention(m: usize) -> (f64, i64) {
 /// Peak RSS (kB) of a daemon answering requests with `b` past bookings.
 async fn memory(b: usize) -> (u64, f64) {
     let desk = TestDesk::with(unlimited()).await;
-    // Filled straight into the SQLite file, in one transaction: the desk's
-    // store has no verb for made-up history.
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        desk.dir.path().join("yoyaku.db").display()
-    ))
-    .await
-    .expect("database");
     let started = Instant::now();
-    let mut tx = pool.begin().await.expect("tx");
-    for i in 0..b {
-        let day = i / 4;
-        let slot = ["00:30", "02:00", "04:30", "06:00"][i % 4];
-        let date = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("date")
-            + chrono::Duration::days(day as i64);
-        let at = format!("{date}T{slot}:00Z");
-        sqlx::query("INSERT INTO requests (ref, token, state, seeker_address, seeker_number, data, created_at, updated_at) VALUES (?, ?, 'attended', ?, ?, ?, ?, ?)")
-            .bind(format!("P{i:07}"))
-            .bind(format!("tok{i}"))
-            .bind(format!("past{i}@{BENCH_DOMAIN}"))
-            .bind(format!("{:05}-{:08}", 32010, i))
-            .bind(format!(r#"{{"name":"過去 {i}","seeker_number":"32010-{i:08}","phone":"090-0000-0000"}}"#))
-            .bind(&at)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await
-            .expect("request");
-        sqlx::query("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, booked_by, created_at, outcome_at) VALUES (?, last_insert_rowid(), '810 0000 0000', ?, 'attended', 'seeker', ?, ?)")
-            .bind(format!("P{i:07}"))
-            .bind(&at)
-            .bind(&at)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await
-            .expect("booking");
-    }
-    tx.commit().await.expect("commit");
+    fill_past_bookings(&desk.dir.path().join("yoyaku.db"), b, 1, 4).await;
     let fill = started.elapsed().as_secs_f64();
     let daemon = Daemon::start(&desk.config_path);
     let pid = daemon.0.id();

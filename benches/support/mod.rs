@@ -166,6 +166,8 @@ pub fn offices_config(
     db_url: &str,
     lease_seconds: u64,
 ) -> String {
+    // The shared relay's connections (YOYAKU_BENCH_SMTP_CONNECTIONS, default 2: the config's default).
+    let lanes = env_or("YOYAKU_BENCH_SMTP_CONNECTIONS", 2);
     let mut text = format!(
         r#"
 [daemon]
@@ -180,6 +182,7 @@ timeout_seconds = 30
 host = "127.0.0.1"
 port = {SMTP_PORT}
 security = "none"
+connections = {lanes}
 [database]
 url = "{db_url}"
 [digest]
@@ -209,4 +212,69 @@ from = "ハローワーク{i} <{address}>"
         ));
     }
     text
+}
+
+/// Fills an office's SQLite file with `n` past bookings, attended, each
+/// with its request (a seeker of its own): `rooms` rooms and `slots` slots
+/// a day from 2015-01-01, in one transaction. Straight into the file: the
+/// desk's store has no verb for made-up history.
+pub async fn fill_past_bookings(db: &std::path::Path, n: usize, rooms: usize, slots: usize) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("database");
+    let mut tx = pool.begin().await.expect("tx");
+    let per_day = (rooms * slots).max(1);
+    for i in 0..n {
+        let day = i / per_day;
+        let slot = (i % per_day) / rooms.max(1);
+        let room = i % rooms.max(1);
+        let date = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).expect("date")
+            + chrono::Duration::days(day as i64);
+        // 09:30 Japan time (00:30 UTC) on, one an hour.
+        let at = format!("{date}T{:02}:30:00Z", slot % 24);
+        sqlx::query("INSERT INTO requests (ref, token, state, seeker_address, seeker_number, data, created_at, updated_at) VALUES (?, ?, 'attended', ?, ?, ?, ?, ?)")
+            .bind(format!("P{i:07}"))
+            .bind(format!("tok{i}"))
+            .bind(format!("past{i}@{BENCH_DOMAIN}"))
+            .bind(format!("{:05}-{:08}", 32010, i))
+            .bind(format!(r#"{{"name":"過去 {i}","seeker_number":"32010-{i:08}","phone":"090-0000-0000"}}"#))
+            .bind(&at)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await
+            .expect("request");
+        sqlx::query("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, booked_by, created_at, outcome_at) VALUES (?, last_insert_rowid(), ?, ?, 'attended', 'seeker', ?, ?)")
+            .bind(format!("P{i:07}"))
+            .bind(format!("81{room} 0000 0000"))
+            .bind(&at)
+            .bind(&at)
+            .bind(&at)
+            .execute(&mut *tx)
+            .await
+            .expect("booking");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// Busy CPU seconds of the whole machine so far (all cores, /proc/stat):
+/// the desk's share and the mail servers' together.
+pub fn machine_busy_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let ticks: Vec<f64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let busy: f64 = ticks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .take(8)
+        .map(|(_, t)| t)
+        .sum();
+    busy / 100.0
 }

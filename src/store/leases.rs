@@ -203,3 +203,17 @@ pub async fn live(conn: &mut dyn Exec, now: DateTime<Utc>) -> Result<usize, Stor
         Ok(usize::try_from(n).unwrap_or(0))
     })
 }
+
+/// Who holds the connection's office's lease at `now`, if anyone.
+pub async fn holder(conn: &mut dyn Exec, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        Ok(
+            sqlx::query_scalar("SELECT owner FROM office_leases WHERE office = $1 AND until > $2")
+                .bind(&*office)
+                .bind(ts(now))
+                .fetch_optional(&mut *c)
+                .await?,
+        )
+    })
+}

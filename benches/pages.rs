@@ -7,8 +7,12 @@
 //! server-side time to the last byte is reported as p50/p99: the day view
 //! of a full day (24 sessions), search by 求職番号 (an index) and by name
 //! (a scan of every request's data), a request page, the month's report
-//! with its 12-month chart, and its CSV. Under `cargo test` it runs a small
-//! smoke version. No timing is asserted.
+//! with its 12-month chart, and its CSV. Then the desk's burst ratio with
+//! and without the pages loaded: YOYAKU_BENCH_BURST requests (default 300)
+//! answered by `yoyaku run` (the desk and the page in one process, as
+//! deployed), once idle and once while a client loads the day view and the
+//! report in a loop, each against the bare relay of the same size. Under
+//! `cargo test` it runs a small smoke version. No timing is asserted.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -18,8 +22,46 @@ mod support;
 
 use common::*;
 use site::{add_staff, client, free_port, log_in, wait_healthy};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{env_or, fill_past_bookings, percentile};
+use support::{
+    append_all, bare_relay, env_or, fill_past_bookings, percentile, rand_tag, request_raw,
+    wait_delivered, BENCH_DOMAIN,
+};
+
+/// `n` requests from new seekers in `to`'s inbox; their addresses. Each
+/// call's mails are new (their own Message-IDs: the desk would rightly take
+/// a second copy of a message for a duplicate).
+async fn requests_for(to: &str, prefix: &str, n: usize) -> Vec<String> {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let first = CALLS.fetch_add(1, Ordering::Relaxed) * 1_000_000;
+    let tag = format!("{:x}", rand_tag());
+    let who: Vec<String> = (0..n)
+        .map(|i| format!("{prefix}{i}-{tag}@{BENCH_DOMAIN}"))
+        .collect();
+    let raws: Vec<Vec<u8>> = who
+        .iter()
+        .enumerate()
+        .map(|(i, s)| request_raw(s, to, first + i))
+        .collect();
+    append_all(to, &raws).await;
+    who
+}
+
+/// The bare relay's time for `n` requests of a fresh mailbox.
+async fn relay_secs(n: usize) -> f64 {
+    let relay = TestDesk::with(Options {
+        sqlite: true,
+        ..Options::default()
+    })
+    .await;
+    // From the first append, as for the desk (which answers while they come).
+    let start = Instant::now();
+    let who = requests_for(&relay.address, "r", n).await;
+    bare_relay(relay.desk.config()).await;
+    (wait_delivered(&who, 1, Duration::from_secs(600)) - start).as_secs_f64()
+}
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -92,6 +134,46 @@ fn main() {
         }
         let _ = server.kill();
         let _ = server.wait();
-        tokio::time::sleep(Duration::from_millis(10)).await;
+
+        // The burst, answered by `yoyaku run` (desk and page in one process).
+        let burst = if full { env_or("YOYAKU_BENCH_BURST", 300) } else { 10 };
+        let mut daemon = Daemon::start(&desk.config_path);
+        wait_healthy(&base).await;
+        let c = client();
+        log_in(&c, &base, "bench", "bench-password-1").await;
+        for loaded in [false, true] {
+            let relay = relay_secs(burst).await;
+            let stop = Arc::new(AtomicBool::new(false));
+            let loads = Arc::new(AtomicUsize::new(0));
+            let loader = loaded.then(|| {
+                let (c, base, stop, loads) = (c.clone(), base.clone(), stop.clone(), loads.clone());
+                let day = format!("{base}/o/default/day?date={day}");
+                let report = format!("{base}/o/default/report?month={month}");
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        for url in [&day, &report] {
+                            if c.get(url.as_str()).send().await.is_ok() {
+                                loads.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                })
+            });
+            let start = Instant::now();
+            let who = requests_for(&desk.address, if loaded { "l" } else { "i" }, burst).await;
+            let done = wait_delivered(&who, 1, Duration::from_secs(600));
+            stop.store(true, Ordering::Relaxed);
+            if let Some(l) = loader {
+                let _ = l.await;
+            }
+            let secs = (done - start).as_secs_f64();
+            println!(
+                "burst of {burst} with {bookings} past bookings, pages {}: yoyaku run {secs:.2} s, bare relay {relay:.2} s, ratio {:.2}{}",
+                if loaded { "loaded in a loop" } else { "idle" },
+                relay / secs,
+                if loaded { format!(" ({} pages served meanwhile)", loads.load(Ordering::Relaxed)) } else { String::new() }
+            );
+        }
+        assert!(daemon.alive());
     });
 }

@@ -507,6 +507,13 @@ async fn what_waits_for_staff_is_listed_with_its_deadline_and_settled_from_the_p
     );
     // The mail's own text is shown.
     assert!(html.contains("駐車場はありますか"), "{html}");
+    // Its request page offers a reply by mail and a booking for the person.
+    let (_, request) = page(&c, &format!("{}/o/default/r/{reference}", s.base)).await;
+    assert!(
+        request.contains(&format!("mailto:{}", seeker.address)),
+        "{request}"
+    );
+    assert!(request.contains("/o/default/book?name="));
     let r = c
         .post(format!("{}/o/default/act", s.base))
         .form(&[

@@ -173,32 +173,42 @@ pub async fn open_session(
     })
 }
 
-/// The live session of a token at `now`, its idle expiry moved to
-/// `extend_to`.
+/// The live session of a token at `now`. Its idle expiry is moved to
+/// `extend_to` only when that gains more than `slack`: a page view is then
+/// a read, not a write (a write per view, on SQLite, queued the desk's own
+/// transactions behind a staff member paging through the day).
 pub async fn session(
     conn: &mut dyn Exec,
     token_sha256: &str,
     now: DateTime<Utc>,
     extend_to: DateTime<Utc>,
+    slack: chrono::Duration,
 ) -> Result<Option<Session>, StoreError> {
     on_db!(conn, c => {
         let row = sqlx::query(
-            "UPDATE web_sessions SET expires_at = $3 WHERE token_sha256 = $1 AND expires_at > $2
-             RETURNING login, csrf, expires_at",
+            "SELECT login, csrf, expires_at FROM web_sessions WHERE token_sha256 = $1 AND expires_at > $2",
         )
         .bind(token_sha256)
         .bind(ts(now))
-        .bind(ts(extend_to))
         .fetch_optional(&mut *c)
         .await?;
-        match row {
-            Some(r) => Ok(Some(Session {
-                login: r.col("login")?,
-                csrf: r.col("csrf")?,
-                expires_at: parse_ts("web_sessions", &r.col::<String>("expires_at")?)?,
-            })),
-            None => Ok(None),
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let mut session = Session {
+            login: r.col("login")?,
+            csrf: r.col("csrf")?,
+            expires_at: parse_ts("web_sessions", &r.col::<String>("expires_at")?)?,
+        };
+        if extend_to - session.expires_at > slack {
+            sqlx::query("UPDATE web_sessions SET expires_at = $2 WHERE token_sha256 = $1")
+                .bind(token_sha256)
+                .bind(ts(extend_to))
+                .execute(&mut *c)
+                .await?;
+            session.expires_at = extend_to;
         }
+        Ok(Some(session))
     })
 }
 

@@ -85,8 +85,17 @@ async fn staff(app: &WebApp, headers: &HeaderMap) -> Result<Staff, Response> {
         chrono::Duration::from_std(app.settings.session_idle).unwrap_or(chrono::Duration::hours(8));
     let found = async {
         let mut conn = app.store.conn().await?;
-        let Some(session) =
-            accounts::session(&mut conn, &auth::token_sha256(token), now, now + idle).await?
+        // The idle expiry moves in steps of a minute at least (or a tenth
+        // of the idle time, if shorter).
+        let slack = (idle / 10).min(chrono::Duration::minutes(1));
+        let Some(session) = accounts::session(
+            &mut conn,
+            &auth::token_sha256(token),
+            now,
+            now + idle,
+            slack,
+        )
+        .await?
         else {
             return Ok(None);
         };
@@ -528,6 +537,7 @@ async fn request_page(
                 seeker_number => d.seeker_number,
                 phone => d.phone,
                 address => r.seeker_address,
+                subject => r.thread_subject,
                 needs => d.needs,
                 created => local(r.created_at),
                 updated => local(r.updated_at),

@@ -791,38 +791,11 @@ async fn staff(command: Command) -> Result<ExitCode> {
         Command::Report { config, month, csv } => {
             let first = parse_month(&month).map_err(anyhow::Error::msg)?;
             let u = desk(&config).await?.report(first).await?;
-            let rows = [
-                ("requests", u.requests.to_string()),
-                ("offers", u.offers.to_string()),
-                ("bookings_by_email", u.bookings_by_email.to_string()),
-                ("bookings_by_staff", u.bookings_by_staff.to_string()),
-                ("attended", u.attended.to_string()),
-                ("no_shows", u.no_shows.to_string()),
-                ("no_shows_excused", u.no_shows_excused.to_string()),
-                ("cancelled_by_email", u.cancelled_by_email.to_string()),
-                ("cancelled_by_staff", u.cancelled_by_staff.to_string()),
-                ("lapsed", u.lapsed.to_string()),
-                (
-                    "mean_minutes_to_answer",
-                    u.mean_minutes_to_answer
-                        .map_or(String::new(), |m| format!("{m:.1}")),
-                ),
-            ];
             if csv {
-                println!(
-                    "month,{}",
-                    rows.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(",")
-                );
-                println!(
-                    "{month},{}",
-                    rows.iter()
-                        .map(|(_, v)| v.as_str())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
+                print!("{}", yoyaku::staff::views::usage_csv(&month, &u));
             } else {
                 println!("usage {month}");
-                for (k, v) in rows {
+                for (k, v) in yoyaku::staff::views::usage_columns(&u) {
                     println!("  {k:<24} {}", if v.is_empty() { "-" } else { &v });
                 }
             }

@@ -136,8 +136,20 @@ async fn staff_book_a_session_mark_attendance_and_see_it_in_the_history() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
-    // Search finds it by 求職番号 and by name.
-    for q in ["32010-87654321", "窓口花子"] {
+    // Search finds it by 求職番号 (as typed, with or without the hyphen), by
+    // the reservation number, the address and by name, spaces or not, and
+    // not by someone else's name.
+    let address = seeker.address.to_uppercase();
+    for (q, found) in [
+        ("32010-87654321", true),
+        ("3201087654321", true),
+        (reservation.as_str(), true),
+        (address.as_str(), true),
+        ("窓口花子", true),
+        ("窓口　花子", true),
+        ("花子", true),
+        ("山田", false),
+    ] {
         let r = c
             .get(format!("{}/o/default/search", s.base))
             .query(&[("q", q)])
@@ -145,7 +157,7 @@ async fn staff_book_a_session_mark_attendance_and_see_it_in_the_history() {
             .await
             .expect("search");
         let html = r.text().await.unwrap_or_default();
-        assert!(html.contains(&reservation), "search {q}");
+        assert_eq!(html.contains(&reservation), found, "search {q}");
     }
 
     // The log: JSON lines, the page's requests in it, nothing personal.
@@ -250,7 +262,7 @@ async fn the_report_csv_equals_the_command_line_and_metrics_match_the_database()
     assert_eq!(csv.trim(), cli.trim());
     let (status, report) = page(&c, &format!("{}/o/default/report?month={month}", s.base)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(report.contains("<svg") && report.contains("requests"));
+    assert!(report.contains("<svg") && report.contains("メールでの申込み"));
 
     // /metrics: refused without the token; parsed, its values are the database's.
     let r = client()

@@ -232,12 +232,13 @@ pub async fn fill_past_bookings(db: &std::path::Path, n: usize, rooms: usize, sl
             + chrono::Duration::days(day as i64);
         // 09:30 Japan time (00:30 UTC) on, one an hour.
         let at = format!("{date}T{:02}:30:00Z", slot % 24);
-        sqlx::query("INSERT INTO requests (ref, token, state, seeker_address, seeker_number, data, created_at, updated_at) VALUES (?, ?, 'attended', ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO requests (ref, token, state, seeker_address, seeker_number, data, name_key, created_at, updated_at) VALUES (?, ?, 'attended', ?, ?, ?, ?, ?, ?)")
             .bind(format!("P{i:07}"))
             .bind(format!("tok{i}"))
             .bind(format!("past{i}@{BENCH_DOMAIN}"))
             .bind(format!("{:05}-{:08}", 32010, i))
             .bind(format!(r#"{{"name":"過去 {i}","seeker_number":"32010-{i:08}","phone":"090-0000-0000"}}"#))
+            .bind(format!("過去{i}"))
             .bind(&at)
             .bind(&at)
             .execute(&mut *tx)

@@ -390,6 +390,23 @@ impl Desk {
 
     /// `yoyaku report --month`: anonymous counts (第7条).
     pub async fn report(&self, month: NaiveDate) -> Result<Usage, DeskError> {
+        let (from, to) = self.month_bounds(month);
+        let mut conn = self.store().conn().await?;
+        Ok(crate::store::report::usage(&mut conn, from, to).await?)
+    }
+
+    /// The chart's counts (requests, bookings, attended) of `month`.
+    pub async fn chart_counts(
+        &self,
+        month: NaiveDate,
+    ) -> Result<crate::store::report::ChartCounts, DeskError> {
+        let (from, to) = self.month_bounds(month);
+        let mut conn = self.store().conn().await?;
+        Ok(crate::store::report::chart(&mut conn, from, to).await?)
+    }
+
+    /// The instants the office's calendar month of `month` starts and ends.
+    fn month_bounds(&self, month: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
         let cal = &self.config().calendar;
         let first = month.with_day(1).unwrap_or(month);
         let next = if first.month() == 12 {
@@ -398,13 +415,10 @@ impl Desk {
             NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
         }
         .unwrap_or(first);
-        let mut conn = self.store().conn().await?;
-        Ok(crate::store::report::usage(
-            &mut conn,
+        (
             cal.instant(first, NaiveTime::MIN),
             cal.instant(next, NaiveTime::MIN),
         )
-        .await?)
     }
 
     /// `yoyaku purge --older-than`: deletes the personal data of requests

@@ -339,12 +339,12 @@ impl Desk {
     pub async fn last_months(&self, last: NaiveDate) -> Result<Vec<MonthBar>, DeskError> {
         let mut out = Vec::new();
         for month in months_back(last, 12) {
-            let u = self.report(month).await?;
+            let c = self.chart_counts(month).await?;
             out.push(MonthBar {
                 month: month.format("%Y-%m").to_string(),
-                requests: u.requests as u64,
-                bookings: (u.bookings_by_email + u.bookings_by_staff) as u64,
-                attended: u.attended as u64,
+                requests: c.requests.max(0) as u64,
+                bookings: c.bookings.max(0) as u64,
+                attended: c.attended.max(0) as u64,
             });
         }
         Ok(out)

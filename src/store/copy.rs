@@ -51,6 +51,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("thread_refs", Text),
             ("created_at", Text),
             ("updated_at", Text),
+            ("name_key", Text),
         ],
     ),
     ("thread_ids", &[("message_id", Text), ("request_id", Int)]),

@@ -322,7 +322,7 @@ pub async fn save(
         .map(|b| serde_json::to_string(&b))
         .transpose()
         .map_err(|e| corrupt(e.to_string()))?;
-    on_db!(tx, c => sqlx::query("UPDATE requests SET state = $1, data = $2, seeker_number = $3, offered = $4, offered_at = $5, followed_up_at = $6, booked_slot = $7, booked_at = $8, reminded_at = $9, contact_at = $10, next_due_at = $11, updated_at = $12 WHERE id = $13 AND office = $14")
+    on_db!(tx, c => sqlx::query("UPDATE requests SET state = $1, data = $2, seeker_number = $3, offered = $4, offered_at = $5, followed_up_at = $6, booked_slot = $7, booked_at = $8, reminded_at = $9, contact_at = $10, next_due_at = $11, updated_at = $12, name_key = $15 WHERE id = $13 AND office = $14")
         .bind(after.state.as_str())
         .bind(data)
         .bind(after.data.seeker_number.as_deref())
@@ -337,6 +337,7 @@ pub async fn save(
         .bind(ts(now))
         .bind(id)
         .bind(&*office)
+        .bind(after.data.name.as_deref().map(name_key))
         .execute(&mut *c)
         .await
         .map(|_| ()))?;
@@ -433,29 +434,54 @@ pub async fn search(
 ) -> Result<Vec<RequestRow>, StoreError> {
     let office = conn.office();
     let q = query.trim();
-    let squeezed: String = q.chars().filter(|c| !c.is_whitespace()).collect();
-    let escaped = squeezed
+    // Exact keys first: each is one index look-up.
+    let exact = on_db!(conn, c => {
+        let rows = sqlx::query(select_requests!(
+            "WHERE r.office = $1 AND r.id IN (
+                 SELECT id FROM requests WHERE ref = $2 AND office = $1
+                 UNION SELECT id FROM requests WHERE office = $1 AND seeker_number = $3
+                 UNION SELECT id FROM requests WHERE office = $1 AND lower(seeker_address) = lower($4)
+                 UNION SELECT request_id FROM bookings WHERE office = $1 AND reservation = $2)
+             ORDER BY r.id DESC LIMIT $5"
+        ))
+        .bind(&*office)
+        .bind(q.to_ascii_uppercase())
+        .bind(number.unwrap_or(""))
+        .bind(q)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter().map(from_row).collect::<Result<Vec<_>, StoreError>>()
+    })?;
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
+    // Then a part of a name, spaces ignored: a scan of the (office,
+    // name_key) index only.
+    let escaped = name_key(q)
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
     let like = format!("%{escaped}%");
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.office = $1 AND (r.ref = $2 OR r.seeker_number = $3 OR lower(r.seeker_address) = lower($4)
-               OR REPLACE(REPLACE(r.data, ' ', ''), '　', '') LIKE $5 ESCAPE '\\'
-               OR r.id IN (SELECT request_id FROM bookings WHERE reservation = $2 AND office = $1))
-             ORDER BY r.id DESC LIMIT $6"
+            "WHERE r.office = $1 AND r.id IN (
+                 SELECT id FROM requests WHERE office = $1 AND name_key LIKE $2 ESCAPE '\\'
+                 ORDER BY id DESC LIMIT $3)
+             ORDER BY r.id DESC"
         ))
         .bind(&*office)
-        .bind(q.to_ascii_uppercase())
-        .bind(number.unwrap_or(""))
-        .bind(q)
         .bind(&like)
         .bind(limit)
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(from_row).collect()
     })
+}
+
+/// A name as searched: without spaces, half or full width.
+fn name_key(name: &str) -> String {
+    name.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// Requests in `states` (all when empty), newest first.
@@ -562,7 +588,7 @@ pub async fn finished_before(
 pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
     let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE requests SET seeker_address = '', seeker_number = NULL, data = '{}', offered = '[]', thread_subject = '', last_inbound_id = NULL, thread_refs = '[]' WHERE id = $1 AND office = $2")
+        sqlx::query("UPDATE requests SET seeker_address = '', seeker_number = NULL, name_key = NULL, data = '{}', offered = '[]', thread_subject = '', last_inbound_id = NULL, thread_refs = '[]' WHERE id = $1 AND office = $2")
             .bind(id)
             .bind(&*office)
             .execute(&mut *c)

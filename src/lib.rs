@@ -32,6 +32,10 @@
 //!   - [`mail::smtp`]: SMTP submission with time-outs, our own blind copy.
 //!   - [`mail::net`]: plain/TLS streams (TCP_NODELAY, private CA) for both.
 //!   - [`mail::utf7`]: modified UTF-7 for Japanese folder names.
+//! - [`meeting`]: a Zoom meeting per booking: the API client
+//!   (`meeting::zoom`, Server-to-Server OAuth) and the webhook's signature
+//!   (`meeting::webhook`); what to do next is `core::meeting`'s decision,
+//!   carried out by `desk::meetings`.
 //! - [`store`]: sqlx; the only place with SQL, behind the store's own
 //!   `Conn`/`Tx` types (`store::db`), each bound to one office: each query
 //!   is written once, limited to that office, and runs on SQLite (embedded)
@@ -64,6 +68,7 @@ pub mod core;
 pub mod cpu;
 pub mod desk;
 pub mod mail;
+pub mod meeting;
 pub mod staff;
 pub mod store;
 pub mod web;

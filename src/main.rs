@@ -899,6 +899,39 @@ async fn check(path: &std::path::Path) -> Result<ExitCode> {
     })
 }
 
+/// Zoom: a token, then each host; whether all went well.
+async fn check_zoom(z: &yoyaku::config::Zoom) -> bool {
+    let client = match yoyaku::meeting::zoom::ZoomClient::new(z) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("zoom: {e}");
+            return false;
+        }
+    };
+    if let Err(e) = client.check_token().await {
+        println!(
+            "zoom: no token from {} (account_id, client_id, client_secret): {e}",
+            z.token_url
+        );
+        return false;
+    }
+    println!("zoom: token ok");
+    let mut ok = true;
+    for host in &z.hosts {
+        match client.check_host(host).await {
+            Ok(()) => println!("zoom: host {host} ok"),
+            Err(e) => {
+                ok = false;
+                println!("zoom: host {host}: {e}");
+            }
+        }
+    }
+    if z.webhook_secret.is_none() {
+        println!("zoom: no webhook_secret: attendance from Zoom (/zoom/webhook) is refused");
+    }
+    ok
+}
+
 /// The logins and the calendar of one office; whether all went well.
 async fn check_office(cfg: &Config) -> bool {
     let mut ok = true;
@@ -954,6 +987,9 @@ async fn check_office(cfg: &Config) -> bool {
             "smtp.from: {} is not the IMAP account {account}: unless it is an alias, the copies of sent mail (the sent folder, the proof a mail was sent) will not come back to this mailbox",
             cfg.from_address()
         );
+    }
+    if let Some(z) = &cfg.zoom {
+        ok &= check_zoom(z).await;
     }
     let cal = &cfg.calendar;
     let slots = cal.bookable_slots(Utc::now());

@@ -107,8 +107,46 @@ impl std::fmt::Debug for Smtp {
 #[derive(Clone)]
 pub struct Room {
     pub id: String,
-    pub passcode: String,
+    /// None only with Zoom: the room counts a parallel session but cannot
+    /// stand in when Zoom fails.
+    pub passcode: Option<String>,
     pub url: Option<String>,
+}
+
+/// Where a booking's meeting comes from (`[meeting] provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingProvider {
+    /// The configured `[[meeting.rooms]]`, the same for every seeker.
+    Rooms,
+    /// A Zoom meeting per booking (`[meeting.zoom]`).
+    Zoom,
+}
+
+/// `[meeting.zoom]`: a Server-to-Server OAuth app.
+#[derive(Clone)]
+pub struct Zoom {
+    pub account_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Zoom users who host; a daily limit on one moves to the next.
+    pub hosts: Vec<String>,
+    pub api_url: String,
+    pub token_url: String,
+    pub waiting_room: bool,
+    /// Verifies `/zoom/webhook` events; None: the webhook is refused.
+    pub webhook_secret: Option<String>,
+    pub timeout: Duration,
+    /// How long a booking waits for its meeting before a fallback room.
+    pub fallback_after: Duration,
+}
+
+impl std::fmt::Debug for Zoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Zoom")
+            .field("api_url", &self.api_url)
+            .field("hosts", &self.hosts.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Room {
@@ -141,6 +179,9 @@ pub struct Config {
     pub database_url: String,
     pub calendar: Calendar,
     pub rooms: Vec<Room>,
+    pub meeting_provider: MeetingProvider,
+    /// Set when `meeting_provider` is Zoom.
+    pub zoom: Option<Zoom>,
     pub folders: Folders,
     pub templates_dir: Option<PathBuf>,
     /// The shared template folder an office's own folder falls back to.
@@ -441,17 +482,46 @@ impl Config {
             })?;
             closed.insert(d);
         }
+        let meeting_provider = match raw.meeting.provider.as_deref().unwrap_or("rooms") {
+            "rooms" => MeetingProvider::Rooms,
+            "zoom" => MeetingProvider::Zoom,
+            other => {
+                return Err(key_err(
+                    "meeting.provider",
+                    format!("{other:?} is not \"rooms\" or \"zoom\""),
+                ))
+            }
+        };
+        let zoom = match (meeting_provider, raw.meeting.zoom) {
+            (MeetingProvider::Zoom, Some(z)) => Some(zoom_settings(z, base)?),
+            (MeetingProvider::Zoom, None) => {
+                return Err(key_err(
+                    "meeting.zoom",
+                    "provider = \"zoom\" needs [meeting.zoom] with account_id, client_id and client_secret",
+                ))
+            }
+            (MeetingProvider::Rooms, _) => None,
+        };
         if raw.meeting.rooms.is_empty() {
             return Err(key_err(
                 "meeting.rooms",
-                "needs at least one [[meeting.rooms]] with id and passcode",
+                "needs at least one [[meeting.rooms]] with id and passcode (with Zoom: one per session held at the same time)",
             ));
         }
         let mut rooms = Vec::new();
         let mut ids = BTreeSet::new();
         for (i, r) in raw.meeting.rooms.into_iter().enumerate() {
             nonempty(&format!("meeting.rooms[{i}].id"), &r.id)?;
-            nonempty(&format!("meeting.rooms[{i}].passcode"), &r.passcode)?;
+            match (&r.passcode, meeting_provider) {
+                (Some(p), _) => nonempty(&format!("meeting.rooms[{i}].passcode"), p)?,
+                (None, MeetingProvider::Rooms) => {
+                    return Err(key_err(
+                        &format!("meeting.rooms[{i}].passcode"),
+                        "missing (optional only with provider = \"zoom\")",
+                    ))
+                }
+                (None, MeetingProvider::Zoom) => {}
+            }
             if !ids.insert(r.id.clone()) {
                 return Err(key_err(
                     &format!("meeting.rooms[{i}].id"),
@@ -587,6 +657,8 @@ impl Config {
                 closed,
             },
             rooms,
+            meeting_provider,
+            zoom,
             folders: Folders {
                 handled: folders.handled,
                 staff: folders.staff,
@@ -735,6 +807,82 @@ fn web_settings(w: RawWeb, base: &Path) -> Result<Web, ConfigError> {
 }
 
 /// A secret given as `KEY`, `KEY_env` (a variable's name) or `KEY_file`.
+/// `[meeting.zoom]` checked: every error names its key.
+fn zoom_settings(z: raw::RawZoom, base: &Path) -> Result<Zoom, ConfigError> {
+    let required = |key: &str, v: Option<String>| -> Result<String, ConfigError> {
+        match v {
+            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+            _ => Err(key_err(&format!("meeting.zoom.{key}"), "missing")),
+        }
+    };
+    let account_id = required("account_id", z.account_id)?;
+    let client_id = required("client_id", z.client_id)?;
+    let client_secret = secret_of(
+        "meeting.zoom.client_secret",
+        z.client_secret,
+        z.client_secret_env,
+        z.client_secret_file,
+        base,
+    )?
+    .filter(|s| !s.is_empty())
+    .ok_or_else(|| {
+        key_err(
+            "meeting.zoom.client_secret",
+            "missing; set client_secret, client_secret_env or client_secret_file",
+        )
+    })?;
+    let hosts = z.hosts.unwrap_or_else(|| vec!["me".to_string()]);
+    if hosts.is_empty() || hosts.iter().any(|h| h.trim().is_empty()) {
+        return Err(key_err(
+            "meeting.zoom.hosts",
+            "needs at least one Zoom user (\"me\" or an email or user id), none empty",
+        ));
+    }
+    let url = |key: &str, v: Option<String>, default: &str| -> Result<String, ConfigError> {
+        let v = v.unwrap_or_else(|| default.to_string());
+        if !(v.starts_with("https://") || v.starts_with("http://")) {
+            return Err(key_err(
+                &format!("meeting.zoom.{key}"),
+                format!("{v:?} is not an http(s) URL"),
+            ));
+        }
+        Ok(v.trim_end_matches('/').to_string())
+    };
+    let seconds = |key: &str, v: Option<f64>, default: f64| -> Result<Duration, ConfigError> {
+        let v = v.unwrap_or(default);
+        if !(v.is_finite() && v > 0.0 && v < 1e7) {
+            return Err(key_err(
+                &format!("meeting.zoom.{key}"),
+                "must be a positive number",
+            ));
+        }
+        Ok(Duration::from_secs_f64(v))
+    };
+    Ok(Zoom {
+        account_id,
+        client_id,
+        client_secret,
+        hosts: hosts.into_iter().map(|h| h.trim().to_string()).collect(),
+        api_url: url("api_url", z.api_url, "https://api.zoom.us/v2")?,
+        token_url: url("token_url", z.token_url, "https://zoom.us/oauth/token")?,
+        waiting_room: z.waiting_room.unwrap_or(true),
+        webhook_secret: secret_of(
+            "meeting.zoom.webhook_secret",
+            z.webhook_secret,
+            z.webhook_secret_env,
+            z.webhook_secret_file,
+            base,
+        )?
+        .filter(|s| !s.is_empty()),
+        timeout: seconds("timeout_seconds", z.timeout_seconds, 10.0)?,
+        fallback_after: seconds(
+            "fallback_after_minutes",
+            z.fallback_after_minutes.map(|m| m * 60.0),
+            15.0 * 60.0,
+        )?,
+    })
+}
+
 fn secret_of(
     key: &str,
     plain: Option<String>,
@@ -868,9 +1016,9 @@ passcode = "matsue"
         assert_eq!(matsue.imap.username, "matsue");
         assert_eq!(izumo.calendar.slot_times.len(), 2);
         assert_eq!(matsue.calendar.slot_times.len(), 1);
-        assert_eq!(izumo.rooms[0].passcode, "shared");
+        assert_eq!(izumo.rooms[0].passcode, Some("shared".to_string()));
         assert_eq!(matsue.rooms.len(), 1);
-        assert_eq!(matsue.rooms[0].passcode, "matsue");
+        assert_eq!(matsue.rooms[0].passcode, Some("matsue".to_string()));
         assert_eq!(izumo.database_url, matsue.database_url);
         // A file without [[offices]] is the office `default`.
         assert_eq!(good().office_id, DEFAULT_OFFICE);

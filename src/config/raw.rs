@@ -224,13 +224,36 @@ pub(super) fn default_horizon() -> u32 {
 pub(super) struct RawMeeting {
     #[serde(default)]
     pub(super) rooms: Vec<RawRoom>,
+    /// "rooms" (the default) or "zoom".
+    pub(super) provider: Option<String>,
+    pub(super) zoom: Option<RawZoom>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawRoom {
     pub(super) id: String,
-    pub(super) passcode: String,
+    /// Optional with Zoom: a room without one only counts a parallel
+    /// session; with one it is also a fallback.
+    pub(super) passcode: Option<String>,
     pub(super) url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawZoom {
+    pub(super) account_id: Option<String>,
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) client_secret_env: Option<String>,
+    pub(super) client_secret_file: Option<PathBuf>,
+    pub(super) hosts: Option<Vec<String>>,
+    pub(super) api_url: Option<String>,
+    pub(super) token_url: Option<String>,
+    pub(super) waiting_room: Option<bool>,
+    pub(super) webhook_secret: Option<String>,
+    pub(super) webhook_secret_env: Option<String>,
+    pub(super) webhook_secret_file: Option<PathBuf>,
+    pub(super) timeout_seconds: Option<f64>,
+    pub(super) fallback_after_minutes: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

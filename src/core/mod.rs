@@ -5,6 +5,7 @@
 pub mod booking;
 pub mod calendar;
 pub mod classify;
+pub mod meeting;
 pub mod quote;
 pub mod route;
 pub mod share;

@@ -3,10 +3,12 @@
 
 use super::decide::Consent;
 use super::*;
+use crate::config::MeetingProvider;
 use crate::core::booking::{BookingOutcome, BookingStatus};
 use crate::mail::notice::{
     Addressee, BookingView, CancelledBy, Invite, Notice, RoomView, StaffNote,
 };
+use crate::store::meetings;
 
 impl Desk {
     /// Runs the state machine on `row` and carries out its effects inside `tx`.
@@ -123,7 +125,13 @@ impl Desk {
                                 reservation: b.reservation,
                                 slot: Some(SlotView::new(slot, cal.slot_minutes)),
                             };
-                            let room = self.room_view(&b.room_id);
+                            if self.cfg.meeting_provider == MeetingProvider::Zoom {
+                                // The confirmation waits for the meeting
+                                // (`desk::meetings`): it must carry it.
+                                meetings::want(tx, b.id, true, now).await?;
+                                continue;
+                            }
+                            let room = self.join_view(&record);
                             let notice = if staff {
                                 Notice::StaffBooked { to, booking, room }
                             } else {
@@ -175,6 +183,9 @@ impl Desk {
                         By::Staff => "staff",
                     };
                     bookings::set_outcome(tx, b.id, status, Some(by_name), false, now).await?;
+                    if self.cfg.meeting_provider == MeetingProvider::Zoom {
+                        meetings::want(tx, b.id, false, now).await?;
+                    }
                     info!(
                         request = row.id,
                         booking = b.id,
@@ -222,7 +233,7 @@ impl Desk {
                     let notice = Notice::Reminder {
                         to,
                         booking: self.booking_view(Some(b)),
-                        room: self.room_view(&b.room_id),
+                        room: self.join_view(b),
                     };
                     self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
@@ -232,6 +243,9 @@ impl Desk {
                         .and_then(|b| Some((b, b.status.after(BookingOutcome::NoShow)?)))
                     {
                         bookings::set_outcome(tx, b.id, status, None, excused, now).await?;
+                        if self.cfg.meeting_provider == MeetingProvider::Zoom {
+                            meetings::want(tx, b.id, false, now).await?;
+                        }
                         info!(
                             request = row.id,
                             booking = b.id,
@@ -342,6 +356,19 @@ impl Desk {
         Ok(filing)
     }
 
+    /// How the seeker joins the booking's session: its own Zoom meeting
+    /// when it has one, else its room from the config.
+    pub(super) fn join_view(&self, b: &BookingRecord) -> Option<RoomView> {
+        match &b.meeting {
+            Some(m) => Some(RoomView {
+                id: m.id.clone(),
+                passcode: Some(m.passcode.clone()),
+                url: (!m.join_url.is_empty()).then(|| m.join_url.clone()),
+            }),
+            None => self.room_view(&b.room_id),
+        }
+    }
+
     /// The meeting room as templates show it.
     pub(super) fn room_view(&self, room_id: &str) -> Option<RoomView> {
         self.cfg
@@ -350,7 +377,7 @@ impl Desk {
             .find(|r| r.id == room_id)
             .map(|r| RoomView {
                 id: r.id.clone(),
-                passcode: Some(r.passcode.clone()),
+                passcode: r.passcode.clone(),
                 url: r.url.clone(),
             })
     }
@@ -395,7 +422,7 @@ impl Desk {
             start: stamp(b.slot_start),
             end: stamp(end),
             reservation: b.reservation.clone(),
-            room: self.room_view(&b.room_id).unwrap_or_else(|| RoomView {
+            room: self.join_view(b).unwrap_or_else(|| RoomView {
                 id: b.room_id.clone(),
                 passcode: None,
                 url: None,

@@ -11,6 +11,7 @@ mod apply;
 mod decide;
 mod gather;
 mod inbox;
+mod meetings;
 mod sender;
 mod timers;
 
@@ -111,6 +112,8 @@ pub struct Desk {
     imap_connected: AtomicBool,
     /// How long `run`'s passes take (for /metrics).
     pass_times: PassTimes,
+    /// The Zoom client when the office's provider is "zoom".
+    zoom: Option<crate::meeting::zoom::ZoomClient>,
 }
 
 /// Raised while alive: a flag that falls when its holder goes, however it goes.
@@ -206,7 +209,15 @@ impl Desk {
         }
         let composer = Composer::new(&cfg)?;
         let room_ids = cfg.rooms.iter().map(|r| r.id.clone()).collect();
+        let zoom = match &cfg.zoom {
+            Some(z) => Some(
+                crate::meeting::zoom::ZoomClient::new(z)
+                    .map_err(|e| StaffError::Invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Desk {
+            zoom,
             cfg,
             store,
             composer,
@@ -296,6 +307,7 @@ impl Desk {
         read?;
         let smtp_failing = sent?;
         self.fire_timers(now, &mut report).await?;
+        report.timers += self.work_meetings(now).await?;
         if !smtp_failing {
             self.send_pending(now, &mut report).await?;
         }
@@ -515,7 +527,11 @@ impl Desk {
             let mut conn = self.store.conn().await.ok()?;
             let due = requests::next_due(&mut conn).await.ok().flatten();
             let retry = outbox::next_attempt(&mut conn).await.ok().flatten();
-            [due, retry].into_iter().flatten().min()
+            let meeting = store::meetings::next_attempt(&mut conn)
+                .await
+                .ok()
+                .flatten();
+            [due, retry, meeting].into_iter().flatten().min()
         }
         .await;
         match next {

@@ -109,6 +109,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "invite.ics.j2",
         include_str!("../../templates/invite.ics.j2"),
     ),
+    (
+        "meeting_topic.j2",
+        include_str!("../../templates/meeting_topic.j2"),
+    ),
 ];
 const BUILTIN_TERMS: &str = include_str!("../../templates/terms.txt");
 const TERMS_FILENAME: &str = "オンライン職業相談等利用規約.txt";
@@ -314,6 +318,28 @@ impl Composer {
         attach_terms: bool,
     ) -> Result<Outgoing, ComposeError> {
         self.compose_with(template, ctx, thread, attach_terms, None)
+    }
+
+    /// The topic of a booking's Zoom meeting (`templates/meeting_topic.j2`):
+    /// one line, with the reservation number.
+    pub fn meeting_topic(&self, reservation: &str) -> Result<String, ComposeError> {
+        let name = "meeting_topic.j2";
+        let ctx = minijinja::context! { office => Value::from_serialize(&self.office), reservation => reservation };
+        let text = self
+            .env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|source| ComposeError::Template {
+                name: name.to_string(),
+                source,
+            })?;
+        let line = crate::core::text::single_line(text.trim(), 190);
+        if line.contains(reservation) {
+            Ok(line)
+        } else {
+            // A custom template that dropped it would break the look-up.
+            Ok(format!("{line} {reservation}"))
+        }
     }
 
     /// Renders a calendar object (`templates/invite.ics.j2`) as an

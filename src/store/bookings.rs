@@ -45,6 +45,8 @@ pub struct BookingRecord {
     pub excused: bool,
     pub outcome_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The booking's own Zoom meeting, once made (provider "zoom").
+    pub meeting: Option<crate::meeting::Meeting>,
 }
 
 /// `SELECT <all booking columns> FROM bookings <tail>`.
@@ -52,7 +54,7 @@ macro_rules! select_bookings {
     ($tail:literal) => {
         concat!(
             "SELECT id, reservation, request_id, room_id, slot_start, status, booked_by, consent_message_id, consent_from, ",
-            "consent_at, terms_sha256, cancelled_by, excused, outcome_at, created_at FROM bookings ",
+            "consent_at, terms_sha256, cancelled_by, excused, outcome_at, created_at, meeting_id, meeting_passcode, meeting_url, meeting_host FROM bookings ",
             $tail
         )
     };
@@ -87,6 +89,21 @@ fn record(row: &impl Cols) -> Result<BookingRecord, StoreError> {
         excused: row.col::<i64>("excused")? != 0,
         outcome_at: opt_ts("outcome_at")?,
         created_at: parse_ts("bookings", &row.col::<String>("created_at")?)?,
+        meeting: match row.col::<Option<String>>("meeting_id")? {
+            Some(id) => Some(crate::meeting::Meeting {
+                id,
+                passcode: row
+                    .col::<Option<String>>("meeting_passcode")?
+                    .unwrap_or_default(),
+                join_url: row
+                    .col::<Option<String>>("meeting_url")?
+                    .unwrap_or_default(),
+                host: row
+                    .col::<Option<String>>("meeting_host")?
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        },
     })
 }
 
@@ -138,6 +155,18 @@ pub async fn latest_for_request(
         .bind(&*office)
         .fetch_optional(&mut *c)
         .await?;
+        row.as_ref().map(record).transpose()
+    })
+}
+
+pub async fn find_by_id(conn: &mut dyn Exec, id: i64) -> Result<Option<BookingRecord>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let row = sqlx::query(select_bookings!("WHERE id = $1 AND office = $2"))
+            .bind(id)
+            .bind(&*office)
+            .fetch_optional(&mut *c)
+            .await?;
         row.as_ref().map(record).transpose()
     })
 }

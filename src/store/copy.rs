@@ -25,7 +25,8 @@ enum Value {
 use Kind::{Bytes, Int, Text};
 
 /// The tables in copy order (requests first: the others refer to them),
-/// with their columns (`id` is renumbered, `request_id` mapped).
+/// with their columns (`id` is renumbered, `request_id` and `booking_id`
+/// mapped).
 const TABLES: &[(&str, &[(&str, Kind)])] = &[
     (
         "requests",
@@ -73,6 +74,30 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("excused", Int),
             ("outcome_at", Text),
             ("created_at", Text),
+            ("meeting_id", Text),
+            ("meeting_passcode", Text),
+            ("meeting_url", Text),
+            ("meeting_host", Text),
+        ],
+    ),
+    (
+        "meeting_jobs",
+        &[
+            ("booking_id", Int),
+            ("want", Text),
+            ("confirmed", Int),
+            ("fallback_room", Text),
+            ("maybe_created", Int),
+            ("host_index", Int),
+            ("staff_told", Int),
+            ("attempts", Int),
+            ("last_error", Text),
+            ("done", Int),
+            ("next_attempt_at", Text),
+            ("lease_owner", Text),
+            ("lease_until", Text),
+            ("created_at", Text),
+            ("updated_at", Text),
         ],
     ),
     (
@@ -285,29 +310,45 @@ pub async fn copy_office(from: &Store, to: &Store) -> Result<Counts, CopyError> 
             });
         }
     }
-    let mut ids: HashMap<i64, i64> = HashMap::new();
+    // Old id → new id, of requests and of bookings (the rows others refer to).
+    let mut ids: HashMap<(&str, i64), i64> = HashMap::new();
     let mut counts = Vec::new();
     for (table, cols) in TABLES {
         let rows = read(&mut src, table, cols).await?;
         let n = rows.len() as i64;
-        let request_col = cols.iter().position(|(c, _)| *c == "request_id");
+        let refs: Vec<(usize, &str)> = cols
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (c, _))| match *c {
+                "request_id" => Some((i, "requests")),
+                "booking_id" => Some((i, "bookings")),
+                _ => None,
+            })
+            .collect();
         for mut values in rows {
             let old_id = match values.first() {
-                Some(Value::Int(Some(id))) if *table == "requests" => Some(*id),
+                Some(Value::Int(Some(id))) if matches!(*table, "requests" | "bookings") => {
+                    Some(*id)
+                }
                 _ => None,
             };
-            if let Some(i) = request_col {
-                if let Some(Value::Int(Some(old))) = values.get(i) {
-                    let new = ids.get(old).copied().ok_or_else(|| StoreError::Corrupt {
-                        table,
-                        problem: format!("a row refers to request {old}, which the source lacks"),
-                    })?;
-                    values[i] = Value::Int(Some(new));
+            for (i, target) in &refs {
+                if let Some(Value::Int(Some(old))) = values.get(*i) {
+                    let new =
+                        ids.get(&(*target, *old))
+                            .copied()
+                            .ok_or_else(|| StoreError::Corrupt {
+                                table,
+                                problem: format!(
+                                    "a row refers to {target} {old}, which the source lacks"
+                                ),
+                            })?;
+                    values[*i] = Value::Int(Some(new));
                 }
             }
             let new_id = write(&mut tx, table, cols, values).await?;
             if let (Some(old), Some(new)) = (old_id, new_id) {
-                ids.insert(old, new);
+                ids.insert((*table, old), new);
             }
         }
         let copied = count(&mut tx, table).await?;

@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod copy;
 mod db;
 pub mod leases;
+pub mod meetings;
 pub mod office;
 pub mod outbox;
 pub mod processed;

@@ -23,10 +23,10 @@ pub struct Usage {
     pub mean_minutes_to_answer: Option<f64>,
 }
 
-const REQUESTS: &'static str = "SELECT COUNT(*) FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book' AND h.office = $3) AND r.office = $3";
-const BOOKINGS_BY_EMAIL: &'static str = "SELECT COUNT(*) FROM bookings WHERE booked_by = 'seeker' AND created_at >= $1 AND created_at < $2 AND office = $3";
-const BOOKINGS_BY_STAFF: &'static str = "SELECT COUNT(*) FROM bookings WHERE booked_by = 'staff' AND created_at >= $1 AND created_at < $2 AND office = $3";
-const ATTENDED: &'static str = "SELECT COUNT(*) FROM bookings WHERE status = 'attended' AND slot_start >= $1 AND slot_start < $2 AND office = $3";
+const REQUESTS: &str = "SELECT COUNT(*) FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 AND NOT EXISTS (SELECT 1 FROM history h WHERE h.request_id = r.id AND h.event = 'staff_book' AND h.office = $3) AND r.office = $3";
+const BOOKINGS_BY_EMAIL: &str = "SELECT COUNT(*) FROM bookings WHERE booked_by = 'seeker' AND created_at >= $1 AND created_at < $2 AND office = $3";
+const BOOKINGS_BY_STAFF: &str = "SELECT COUNT(*) FROM bookings WHERE booked_by = 'staff' AND created_at >= $1 AND created_at < $2 AND office = $3";
+const ATTENDED: &str = "SELECT COUNT(*) FROM bookings WHERE status = 'attended' AND slot_start >= $1 AND slot_start < $2 AND office = $3";
 
 /// The three counts of the report's bar chart for `[from, to)`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

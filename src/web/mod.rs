@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod metrics;
 mod pages;
+mod zoom;
 
 use crate::desk::{Desk, LeaseKeeper};
 use crate::store::Store;

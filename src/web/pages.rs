@@ -42,7 +42,7 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
         .route("/report", get(report))
         .route("/report.csv", get(report_csv))
         .route("/purge", get(purge_form).post(purge));
-    Router::new()
+    let pages = Router::new()
         .route("/", get(home))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
@@ -50,7 +50,11 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
         .route("/healthz", get(super::metrics::healthz))
         .route("/metrics", get(super::metrics::token_handler))
         .nest("/o/{office}", office)
-        .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(tower_http::csrf::CsrfLayer::new());
+    Router::new()
+        .merge(pages)
+        // Zoom's events carry their own signature instead of a session.
+        .route("/zoom/webhook", post(super::zoom::webhook))
         .layer(axum::middleware::from_fn(super::security_headers))
         .layer(axum::middleware::from_fn(super::access_log))
         .with_state(app)

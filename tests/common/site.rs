@@ -47,6 +47,8 @@ pub fn add_staff(config: &std::path::Path, login: &str, password: &str, more: &[
 }
 
 pub fn client() -> Client {
+    // reqwest is built without a TLS provider (yoyaku brings its own).
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())

@@ -1,0 +1,146 @@
+//! `POST /zoom/webhook`: Zoom's events for the offices whose provider is
+//! "zoom". The URL validation is answered; every other event must carry a
+//! signature made with an office's `webhook_secret` and a timestamp within
+//! five minutes, else 401 (logged without its body). A participant joining
+//! a booking's meeting records the attendance, as staff marking 出席 would,
+//! so the 10-minute no-show rule does not fire; a replay changes nothing.
+
+use super::{plain, WebApp};
+use crate::core::booking::StaffAction;
+use crate::desk::{Desk, DeskError, StaffError};
+use crate::meeting::webhook::{self, Verdict};
+use crate::store::meetings;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// Who the attendance is recorded by in the history.
+const ACTOR: &str = "zoom";
+
+pub(super) async fn webhook(
+    State(app): State<Arc<WebApp>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let timestamp = header("x-zm-request-timestamp");
+    let signature = header("x-zm-signature");
+    let now = chrono::Utc::now();
+    // The offices that take Zoom events, by the secret that signed this one.
+    let mut stale = false;
+    let mut signed_for: Vec<(&str, &Arc<Desk>)> = Vec::new();
+    for desk in app.desks.values() {
+        let Some(secret) = desk
+            .config()
+            .zoom
+            .as_ref()
+            .and_then(|z| z.webhook_secret.as_deref())
+        else {
+            continue;
+        };
+        match webhook::verify(secret, timestamp, signature, &body, now.timestamp()) {
+            Verdict::Genuine => signed_for.push((secret, desk)),
+            Verdict::Stale => stale = true,
+            Verdict::Forged => {}
+        }
+    }
+    if signed_for.is_empty() {
+        warn!(
+            stale,
+            bytes = body.len(),
+            "zoom webhook refused: no valid signature"
+        );
+        return plain(
+            StatusCode::UNAUTHORIZED,
+            if stale {
+                "the event's timestamp is more than five minutes from now"
+            } else {
+                "the event is not signed with the webhook secret"
+            },
+        );
+    }
+    let event: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "the body is not JSON"),
+    };
+    let kind = event.get("event").and_then(|e| e.as_str()).unwrap_or("");
+    let object = event.pointer("/payload/object");
+    match kind {
+        "endpoint.url_validation" => {
+            let Some(token) = event
+                .pointer("/payload/plainToken")
+                .and_then(|t| t.as_str())
+            else {
+                return plain(StatusCode::BAD_REQUEST, "payload.plainToken is missing");
+            };
+            let (secret, _) = signed_for[0];
+            let answer = serde_json::json!({
+                "plainToken": token,
+                "encryptedToken": webhook::encrypt_token(secret, token),
+            });
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                answer.to_string(),
+            )
+                .into_response()
+        }
+        "meeting.participant_joined" => {
+            let Some(meeting) = object.and_then(|o| o.get("id")).map(id_text) else {
+                return plain(StatusCode::BAD_REQUEST, "payload.object.id is missing");
+            };
+            for (_, desk) in &signed_for {
+                match attended(desk, &meeting, now).await {
+                    Ok(true) => return StatusCode::OK.into_response(),
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(office = %desk.config().office_id, error = %e, "zoom attendance not recorded");
+                        // Zoom retries an event that was not answered 2xx.
+                        return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+                    }
+                }
+            }
+            info!("zoom event for a meeting of no booking ignored");
+            StatusCode::OK.into_response()
+        }
+        _ => StatusCode::OK.into_response(),
+    }
+}
+
+/// Records attendance for the booking of `meeting` at `desk`'s office:
+/// false when the meeting is none of its bookings'.
+async fn attended(
+    desk: &Desk,
+    meeting: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DeskError> {
+    let reservation = {
+        let mut conn = desk.store().conn().await?;
+        meetings::reservation_of_meeting(&mut conn, meeting).await?
+    };
+    let Some(reservation) = reservation else {
+        return Ok(false);
+    };
+    match desk
+        .staff_action(&reservation, StaffAction::Attended, now, ACTOR)
+        .await
+    {
+        Ok(_) => {
+            info!(office = %desk.config().office_id, "attendance recorded from zoom");
+            Ok(true)
+        }
+        // Already attended (a replay), or cancelled: nothing to change.
+        Err(DeskError::Staff(StaffError::Conflict(_) | StaffError::NotFound(_))) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+fn id_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => String::new(),
+    }
+}

@@ -447,3 +447,176 @@ async fn check_reports_the_token_and_each_host() {
     assert!(!out.status.success(), "a host that fails fails the check");
     assert!(!text.contains(fake_zoom::CLIENT_SECRET));
 }
+
+/// The crash test's Zoom desk: `yoyaku run` killed with SIGKILL while its
+/// creates are under way (Zoom answers each after 400 ms), restarted each
+/// time; afterwards every booking has exactly one meeting, every cancelled
+/// one none, and every seeker one confirmation carrying its meeting.
+#[tokio::test]
+async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_cancelled() {
+    let n = std::env::var("YOYAKU_ZOOM_CRASH_SEEKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8usize);
+    let kills = std::env::var("YOYAKU_ZOOM_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4usize);
+    let zoom = FakeZoom::start().await;
+    // No fallback within the test: every booking must get its meeting.
+    let desk = zoom_desk(&zoom, &["me"], 100_000.0, 4, "").await;
+    // Requests and consents in this process while Zoom is down: every job
+    // waits, its first create's outcome unknown (a 500).
+    zoom.set_down(true);
+    let seekers: Vec<Seeker> = (0..n).map(|i| Seeker::new(&format!("zcrash{i}"))).collect();
+    for s in &seekers {
+        s.send(
+            &desk.address,
+            "オンライン相談予約",
+            &request_text("山田 太郎", "12月3日"),
+        )
+        .await;
+    }
+    desk.once_after(n, wed()).await;
+    for (i, s) in seekers.iter().enumerate() {
+        let offer = s.inbox(1).await.remove(0);
+        s.reply(&offer, &format!("{}番でお願いします。", i % 4 + 1))
+            .await;
+    }
+    desk.once_after(n, wed()).await;
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
+            .await,
+        n as i64
+    );
+    // Two are cancelled before Zoom is back: nothing may be left for them.
+    let cancelled: Vec<String> = {
+        let mut out = Vec::new();
+        for seeker in seekers.iter().take(2) {
+            let r: String = desk
+                .desk
+                .store()
+                .probe_value(
+                    "SELECT b.reservation FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_address = $1",
+                    &[seeker.address.as_str()],
+                )
+                .await
+                .expect("reservation");
+            desk.desk
+                .staff_action(&r, StaffAction::Cancel, wed(), "test")
+                .await
+                .expect("cancel");
+            out.push(r);
+        }
+        out
+    };
+
+    zoom.set_down(false);
+    zoom.lock().slow_create = Some(std::time::Duration::from_millis(400));
+    let mut rng = Rng(0x5eed_0000_0000_0001 ^ std::process::id() as u64);
+    let mut killed_in_create = 0;
+    for _ in 0..kills {
+        let before = zoom.lock().creates;
+        let daemon = Daemon::start(&desk.config_path);
+        // Kill inside a create: after Zoom made the meeting, before its answer.
+        let started = std::time::Instant::now();
+        while zoom.lock().creates == before && started.elapsed().as_secs() < 20 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(rng.below(300) as u64)).await;
+        if zoom.lock().creates > before {
+            killed_in_create += 1;
+        }
+        drop(daemon);
+    }
+    // One more cancelled after the kills, its meeting probably made by now.
+    let late: String = desk
+        .desk
+        .store()
+        .probe_value(
+            "SELECT b.reservation FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_address = $1",
+            &[seekers[2.min(n - 1)].address.as_str()],
+        )
+        .await
+        .expect("reservation");
+    desk.desk
+        .staff_action(&late, StaffAction::Cancel, wed(), "test")
+        .await
+        .expect("cancel");
+    let daemon = Daemon::start(&desk.config_path);
+    let started = std::time::Instant::now();
+    loop {
+        let open = desk
+            .db_scalar("SELECT COUNT(*) FROM meeting_jobs WHERE done = 0")
+            .await;
+        if open == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "{open} meeting jobs still open"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    // Let the last confirmations go out.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    drop(daemon);
+
+    let mut confirmed = 0;
+    for s in &seekers {
+        let reservation: String = desk
+            .desk
+            .store()
+            .probe_value(
+                "SELECT b.reservation FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_address = $1",
+                &[s.address.as_str()],
+            )
+            .await
+            .expect("reservation");
+        let meetings = zoom.meetings_for(&reservation);
+        let mail = read_folder(&s.address, "INBOX").await;
+        let confirmations: std::collections::HashSet<String> = mail
+            .iter()
+            .filter(|m| m.text().contains("利用規約への同意を確認し"))
+            .map(|m| m.inbound.message_id.clone().unwrap_or_default())
+            .collect();
+        if reservation == late {
+            assert!(
+                meetings.is_empty(),
+                "{reservation}: cancelled, its meeting deleted"
+            );
+            assert!(confirmations.len() <= 1);
+        } else if cancelled.contains(&reservation) {
+            assert!(
+                meetings.is_empty(),
+                "{reservation}: cancelled, yet {} meeting(s)",
+                meetings.len()
+            );
+            assert!(
+                confirmations.is_empty(),
+                "{reservation}: cancelled before its meeting, no confirmation"
+            );
+        } else {
+            confirmed += 1;
+            assert_eq!(meetings.len(), 1, "{reservation}: one meeting");
+            assert_eq!(confirmations.len(), 1, "{reservation}: one confirmation");
+            let text = mail
+                .iter()
+                .find(|m| m.text().contains(&meetings[0].password))
+                .map(|m| m.text().to_string());
+            assert!(
+                text.is_some(),
+                "{reservation}: the confirmation carries the meeting's passcode"
+            );
+        }
+    }
+    assert_eq!(zoom.meeting_count(), confirmed, "nothing else left on Zoom");
+    let (creates, deletes, lists) = {
+        let z = zoom.lock();
+        (z.creates, z.deletes, z.lists)
+    };
+    println!(
+        "zoom crash: {n} bookings ({} cancelled before Zoom came back, 1 after), {kills} kills ({killed_in_create} inside a create), {creates} creates, {deletes} deletes, {lists} lists",
+        cancelled.len()
+    );
+}

@@ -357,15 +357,19 @@ impl Desk {
     }
 
     /// How the seeker joins the booking's session: its own Zoom meeting
-    /// when it has one, else its room from the config.
+    /// when it has one, the room sent in its place when Zoom failed, else
+    /// (provider "rooms") its room from the config. None: with Zoom, while
+    /// the meeting is still to be made.
     pub(super) fn join_view(&self, b: &BookingRecord) -> Option<RoomView> {
-        match &b.meeting {
-            Some(m) => Some(RoomView {
+        match (&b.meeting, &b.fallback_room, self.cfg.meeting_provider) {
+            (Some(m), _, _) => Some(RoomView {
                 id: m.id.clone(),
                 passcode: Some(m.passcode.clone()),
                 url: (!m.join_url.is_empty()).then(|| m.join_url.clone()),
             }),
-            None => self.room_view(&b.room_id),
+            (None, Some(room), _) => self.room_view(room),
+            (None, None, MeetingProvider::Rooms) => self.room_view(&b.room_id),
+            (None, None, MeetingProvider::Zoom) => None,
         }
     }
 

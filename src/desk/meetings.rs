@@ -20,10 +20,11 @@ impl Desk {
         let (Some(zoom), Some(settings)) = (&self.zoom, &self.cfg.zoom) else {
             return Ok(0);
         };
-        // Each call waits at most the time-out, a listing a few pages.
-        let lease = ChronoDuration::from_std(settings.timeout * 8)
-            .unwrap_or(ChronoDuration::minutes(2))
-            .max(ChronoDuration::seconds(30));
+        // A job is a few calls, each cut at the time-out. Should the lease
+        // run out mid-job anyway, the next holder finds `maybe_created`
+        // and looks before creating.
+        let lease = ChronoDuration::from_std(settings.timeout * 3 + Duration::from_secs(2))
+            .unwrap_or(ChronoDuration::minutes(1));
         let jobs = {
             let mut conn = self.store.conn().await?;
             meetings::claim_due(&mut conn, &self.owner, now, now + lease, JOBS_PER_PASS).await?
@@ -271,6 +272,8 @@ impl Desk {
         } else {
             meetings::finish(&mut tx, b.id, true, Some(&b.room_id), false, now).await?;
         }
+        // Read again: the booking now names its fallback room.
+        let b = bookings::find_by_id(&mut tx, b.id).await?.unwrap_or(b);
         self.send_confirmation(&mut tx, &b, now).await?;
         self.tell_staff_of_meeting(&mut tx, &b, "meeting_fallback", now)
             .await?;
@@ -299,7 +302,7 @@ impl Desk {
             None => self.meeting_policy_without_room(),
         };
         let retry = plan::after_failure(&job.job, failure, now, &policy);
-        warn!(booking = job.booking_id, error = %e, retry_at = %retry.at, "zoom call failed");
+        warn!(booking = job.booking_id, error = %e.log_text(), retry_at = %retry.at, "zoom call failed");
         let mut tx = self.store.begin().await?;
         meetings::retry(
             &mut tx,

@@ -50,6 +50,14 @@ pub enum MeetingError {
 }
 
 impl MeetingError {
+    /// For the log: Zoom's own words left out (they may name a user).
+    pub fn log_text(&self) -> String {
+        match self {
+            MeetingError::Refused { status, .. } => format!("zoom: refused ({status})"),
+            other => other.to_string(),
+        }
+    }
+
     /// A transport error: `changes`: whether the call creates something
     /// (then anything but a failed connect leaves its outcome unknown).
     fn from_transport(e: &reqwest::Error, changes: bool) -> MeetingError {

@@ -47,6 +47,8 @@ pub struct BookingRecord {
     pub created_at: DateTime<Utc>,
     /// The booking's own Zoom meeting, once made (provider "zoom").
     pub meeting: Option<crate::meeting::Meeting>,
+    /// The room sent instead when Zoom stayed out of reach.
+    pub fallback_room: Option<String>,
 }
 
 /// `SELECT <all booking columns> FROM bookings <tail>`.
@@ -54,7 +56,8 @@ macro_rules! select_bookings {
     ($tail:literal) => {
         concat!(
             "SELECT id, reservation, request_id, room_id, slot_start, status, booked_by, consent_message_id, consent_from, ",
-            "consent_at, terms_sha256, cancelled_by, excused, outcome_at, created_at, meeting_id, meeting_passcode, meeting_url, meeting_host FROM bookings ",
+            "consent_at, terms_sha256, cancelled_by, excused, outcome_at, created_at, meeting_id, meeting_passcode, meeting_url, meeting_host, ",
+            "(SELECT j.fallback_room FROM meeting_jobs j WHERE j.booking_id = bookings.id) AS fallback_room FROM bookings ",
             $tail
         )
     };
@@ -104,6 +107,7 @@ fn record(row: &impl Cols) -> Result<BookingRecord, StoreError> {
             }),
             None => None,
         },
+        fallback_room: row.col("fallback_room")?,
     })
 }
 

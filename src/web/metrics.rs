@@ -172,6 +172,11 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
         "gauge",
         "Whether this process serves the office (holds its lease).",
     );
+    let mut meeting_jobs = Family::new(
+        "yoyaku_meeting_jobs_open",
+        "gauge",
+        "Bookings whose Zoom meeting is still to be made or removed.",
+    );
     let mut passes = Family::new(
         "yoyaku_pass_duration_seconds",
         "histogram",
@@ -206,6 +211,13 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
             by_state.add(&[("office", id), ("state", state)], n);
         }
         today.add(&office, counts.sessions_today);
+        if desk.config().zoom.is_some() {
+            let (open, _) = {
+                let mut conn = desk.store().conn().await?;
+                crate::store::meetings::counts(&mut conn).await?
+            };
+            meeting_jobs.add(&office, open);
+        }
         imap.add(&office, u8::from(desk.imap_connected()));
         let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));
         lease.add(&office, u8::from(held));
@@ -231,7 +243,18 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
     }
     let mut out = String::new();
     for f in [
-        received, handled, sent, failures, failed, depth, oldest, by_state, today, imap, lease,
+        received,
+        handled,
+        sent,
+        failures,
+        failed,
+        depth,
+        oldest,
+        by_state,
+        today,
+        imap,
+        lease,
+        meeting_jobs,
         passes,
     ] {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);

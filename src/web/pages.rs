@@ -11,7 +11,7 @@ use crate::core::booking::StaffAction;
 use crate::desk::{Desk, DeskError, StaffError};
 use crate::staff::{parse_duration, parse_month, views, StaffBooking};
 use crate::store::staff::{self as accounts, StaffUser};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -140,27 +140,54 @@ fn check_form(staff: &Staff, form: &Fields) -> Result<(), Response> {
     }
 }
 
-/// The session and the office, for a page.
-async fn open(
-    app: &WebApp,
-    headers: &HeaderMap,
-    office: &str,
-) -> Result<(Staff, Arc<Desk>), Response> {
-    let staff = staff(app, headers).await?;
-    let desk = desk_for(app, &staff, office)?;
-    Ok((staff, desk))
+/// A page's session and office: the signed-in staff member, and the
+/// office of the path (`/o/{office}/…`) when they may see it. Rejected with
+/// the answer to give instead (the login page, 404).
+struct AtOffice {
+    staff: Staff,
+    desk: Arc<Desk>,
 }
 
-/// The session, the office and the form token, for an action.
-async fn open_form(
-    app: &WebApp,
-    headers: &HeaderMap,
-    office: &str,
-    form: &Fields,
-) -> Result<(Staff, Arc<Desk>), Response> {
-    let (staff, desk) = open(app, headers, office).await?;
-    check_form(&staff, form)?;
-    Ok((staff, desk))
+impl FromRequestParts<Arc<WebApp>> for AtOffice {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &Arc<WebApp>,
+    ) -> Result<Self, Response> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let office = params.get("office").map_or("", String::as_str);
+        let staff = staff(app, &parts.headers).await?;
+        let desk = desk_for(app, &staff, office)?;
+        Ok(AtOffice { staff, desk })
+    }
+}
+
+/// An action's session, office and form, its form token checked.
+struct OfficeForm {
+    staff: Staff,
+    desk: Arc<Desk>,
+    form: Fields,
+}
+
+impl FromRequest<Arc<WebApp>> for OfficeForm {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        app: &Arc<WebApp>,
+    ) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let AtOffice { staff, desk } = AtOffice::from_request_parts(&mut parts, app).await?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let Form(form) = Form::<Fields>::from_request(request, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        check_form(&staff, &form)?;
+        Ok(OfficeForm { staff, desk, form })
+    }
 }
 
 fn render(app: &WebApp, name: &str, ctx: minijinja::Value) -> Response {
@@ -384,14 +411,9 @@ fn today(desk: &Desk) -> NaiveDate {
 
 async fn day(
     State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
+    AtOffice { staff, desk }: AtOffice,
     Query(q): Query<Fields>,
 ) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let date = match q.get("date").filter(|d| !d.is_empty()) {
         Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
             Ok(d) => d,
@@ -424,11 +446,7 @@ async fn day(
     }
 }
 
-async fn waiting(State(app): App, headers: HeaderMap, Path(office): Path<String>) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
     match desk.waiting(Utc::now()).await {
         Ok(items) => page(
             &app,
@@ -444,14 +462,9 @@ async fn waiting(State(app): App, headers: HeaderMap, Path(office): Path<String>
 
 async fn search(
     State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
+    AtOffice { staff, desk }: AtOffice,
     Query(q): Query<Fields>,
 ) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let query = q.get("q").cloned().unwrap_or_default();
     match desk.search(&query).await {
         Ok(found) => page(
@@ -468,13 +481,9 @@ async fn search(
 
 async fn request_page(
     State(app): App,
-    headers: HeaderMap,
-    Path((office, key)): Path<(String, String)>,
+    AtOffice { staff, desk }: AtOffice,
+    Path((_, key)): Path<(String, String)>,
 ) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let view = match desk.request_view(&key).await {
         Ok(v) => v,
         Err(e) => return failed(&app, e),
@@ -557,16 +566,8 @@ async fn request_page(
 }
 
 /// 出席 / 欠席 / キャンセル / 対応済み: the same verbs as the command line.
-async fn act(
-    State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+    let office = desk.config().office_id.clone();
     let key = form.get("key").map(|s| s.trim()).unwrap_or("");
     let action = match form.get("action").map(String::as_str) {
         Some("attended") => StaffAction::Attended,
@@ -598,14 +599,9 @@ async fn act(
 
 async fn book_form(
     State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
+    AtOffice { staff, desk }: AtOffice,
     Query(q): Query<Fields>,
 ) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     book_page(&app, &staff, &desk, &q, None).await
 }
 
@@ -646,16 +642,8 @@ async fn book_page(
     response
 }
 
-async fn book(
-    State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn book(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+    let office = desk.config().office_id.clone();
     let field = |k: &str| {
         form.get(k)
             .map(|s| s.trim().to_string())
@@ -709,11 +697,7 @@ async fn book(
     }
 }
 
-async fn refusals(State(app): App, headers: HeaderMap, Path(office): Path<String>) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn refusals(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
     match desk.refusals().await {
         Ok(list) => {
             let tz = desk.config().calendar.tz;
@@ -740,16 +724,8 @@ async fn refusals(State(app): App, headers: HeaderMap, Path(office): Path<String
     }
 }
 
-async fn refuse(
-    State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn refuse(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+    let office = desk.config().office_id.clone();
     let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
     let reason = form.get("reason").map(String::as_str).unwrap_or("");
     match desk
@@ -761,16 +737,8 @@ async fn refuse(
     }
 }
 
-async fn unrefuse(
-    State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn unrefuse(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+    let office = desk.config().office_id.clone();
     let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
     match desk.unrefuse(number).await {
         Ok(_) => {
@@ -795,14 +763,9 @@ fn month_of(desk: &Desk, q: &Fields) -> Result<NaiveDate, Response> {
 
 async fn report(
     State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
+    AtOffice { staff, desk }: AtOffice,
     Query(q): Query<Fields>,
 ) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let month = match month_of(&desk, &q) {
         Ok(m) => m,
         Err(r) => return r,
@@ -832,14 +795,10 @@ async fn report(
 
 async fn report_csv(
     State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
+    AtOffice { staff: _, desk }: AtOffice,
     Query(q): Query<Fields>,
 ) -> Response {
-    let (_, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let office = desk.config().office_id.clone();
     let month = match month_of(&desk, &q) {
         Ok(m) => m,
         Err(r) => return r,
@@ -867,14 +826,9 @@ const DEFAULT_PURGE_AGE: &str = "1y";
 
 async fn purge_form(
     State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
+    AtOffice { staff, desk }: AtOffice,
     Query(q): Query<Fields>,
 ) -> Response {
-    let (staff, desk) = match open(&app, &headers, &office).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let older_than = q
         .get("older_than")
         .filter(|s| !s.is_empty())
@@ -897,16 +851,7 @@ async fn purge_form(
     }
 }
 
-async fn purge(
-    State(app): App,
-    headers: HeaderMap,
-    Path(office): Path<String>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let (staff, desk) = match open_form(&app, &headers, &office, &form).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn purge(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
     if form.get("confirm").map(String::as_str) != Some("yes") {
         return plain(
             StatusCode::BAD_REQUEST,

@@ -63,6 +63,8 @@ pub struct Zoomland {
     pub daily_limit: HashMap<String, usize>,
     pub creates_by_host: HashMap<String, usize>,
     pub creates: usize,
+    /// Every create is answered this late (the meeting exists meanwhile).
+    pub slow_create: Option<Duration>,
     pub deletes: usize,
     pub lists: usize,
     next_id: u64,
@@ -358,6 +360,10 @@ async fn create(
     };
     if matches!(fault, Some(Fault::LoseAnswer)) {
         tokio::time::sleep(z.hold).await;
+    }
+    let slow = z.lock().slow_create;
+    if let Some(d) = slow {
+        tokio::time::sleep(d).await;
     }
     answer(StatusCode::CREATED, meeting_json(&meeting))
 }

@@ -110,6 +110,20 @@ async fn consent_makes_one_meeting_the_confirmation_carries_it_and_cancel_remove
         1
     );
 
+    // The reminder, the business day before, carries the same meeting.
+    desk.desk
+        .run_once(jst(2026, 12, 2, 10, 0))
+        .await
+        .expect("pass");
+    let reminder = seeker.inbox(3).await.remove(2);
+    for needle in [m.id.to_string(), m.join_url.clone()] {
+        assert!(
+            reminder.text().contains(&needle),
+            "reminder lacks {needle:?}: {}",
+            reminder.text()
+        );
+    }
+
     // Staff cancel: the meeting is deleted on the next pass.
     desk.desk
         .staff_action(&reservation, StaffAction::Cancel, wed(), "test")
@@ -121,6 +135,47 @@ async fn consent_makes_one_meeting_the_confirmation_carries_it_and_cancel_remove
         "nothing left on Zoom"
     );
     assert_eq!(zoom.lock().deletes, 1);
+}
+
+#[tokio::test]
+async fn a_delete_that_keeps_failing_is_retried_and_reported_to_staff_once() {
+    let zoom = FakeZoom::start().await;
+    let desk = zoom_desk(&zoom, &["me"], 15.0, 1, "").await;
+    let seeker = Seeker::new("zoomdel");
+    let reservation = consent(&desk, &seeker, wed()).await;
+    assert_eq!(zoom.meetings_for(&reservation).len(), 1);
+    zoom.set_down(true);
+    desk.desk
+        .staff_action(&reservation, StaffAction::Cancel, wed(), "test")
+        .await
+        .expect("cancel");
+    let mut t = wed();
+    for _ in 0..6 {
+        t += Duration::minutes(10);
+        desk.desk.run_once(t).await.expect("pass");
+    }
+    let staff = wait_for(&desk.staff, "INBOX", 1).await;
+    assert!(
+        staff[0].text().contains("削除できません") && staff[0].text().contains(&reservation),
+        "{}",
+        staff[0].text()
+    );
+    assert_eq!(zoom.meetings_for(&reservation).len(), 1, "Zoom is down");
+    zoom.set_down(false);
+    desk.desk
+        .run_once(t + Duration::minutes(10))
+        .await
+        .expect("pass");
+    assert!(
+        zoom.meetings_for(&reservation).is_empty(),
+        "deleted once Zoom is back"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        read_folder(&desk.staff, "INBOX").await.len(),
+        1,
+        "staff told once"
+    );
 }
 
 #[tokio::test]

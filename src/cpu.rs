@@ -40,6 +40,35 @@ pub fn keep_to_one_cpu() -> Option<usize> {
     None
 }
 
+/// Restricts the calling thread (and those it starts) to one CPU other
+/// than `busy`, when it may use another: the staff page's thread beside a
+/// desk kept to `busy`, so pages do not take the desk's CPU. Returns the
+/// CPU, or `None` when there is no other (it then stays where it is).
+#[cfg(target_os = "linux")]
+pub fn keep_off_cpu(busy: usize) -> Option<usize> {
+    // SAFETY: as in `keep_to_one_cpu`. The thread may have inherited the
+    // desk's one CPU; the kernel accepts any CPU the process's cgroup
+    // allows, and refuses (we return None) one it does not.
+    unsafe {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        let online = usize::try_from(libc::sysconf(libc::_SC_NPROCESSORS_ONLN)).unwrap_or(1);
+        let limit = (libc::CPU_SETSIZE as usize).min(online.max(1));
+        for cpu in (0..limit).filter(|&c| c != busy) {
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut one);
+            if libc::sched_setaffinity(0, size, &one) == 0 {
+                return Some(cpu);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn keep_off_cpu(_busy: usize) -> Option<usize> {
+    None
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     #[test]

@@ -65,8 +65,9 @@ pub async fn standing(conn: &mut dyn Exec, seeker_number: &str) -> Result<(bool,
     on_db!(conn, c => {
         let (refused, no_shows): (bool, i64) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM refusals WHERE seeker_number = $1 AND office = $3),
-                (SELECT COUNT(*) FROM bookings b JOIN requests r ON r.id = b.request_id
-                 WHERE r.seeker_number = $2 AND r.office = $3 AND b.office = $3 AND b.status = 'no_show' AND b.excused = 0)",
+                (SELECT COUNT(*) FROM bookings b
+                 WHERE b.office = $3 AND b.status = 'no_show' AND b.excused = 0
+                   AND b.request_id IN (SELECT id FROM requests WHERE office = $3 AND seeker_number = $2))",
         )
         .bind(seeker_number)
         .bind(seeker_number)

@@ -434,10 +434,12 @@ pub async fn search(
 ) -> Result<Vec<RequestRow>, StoreError> {
     let office = conn.office();
     let q = query.trim();
-    // Exact keys first: each is one index look-up.
+    // Exact keys first: each is one index look-up. (`r.office || ''`: the
+    // office is checked on the rows found, not used to pick an index;
+    // SQLite would otherwise read every request of the office.)
     let exact = on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.office = $1 AND r.id IN (
+            "WHERE r.office || '' = $1 AND r.id IN (
                  SELECT id FROM requests WHERE ref = $2 AND office = $1
                  UNION SELECT id FROM requests WHERE office = $1 AND seeker_number = $3
                  UNION SELECT id FROM requests WHERE office = $1 AND lower(seeker_address) = lower($4)
@@ -465,7 +467,7 @@ pub async fn search(
     let like = format!("%{escaped}%");
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.office = $1 AND r.id IN (
+            "WHERE r.office || '' = $1 AND r.id IN (
                  SELECT id FROM requests WHERE office = $1 AND name_key LIKE $2 ESCAPE '\\'
                  ORDER BY id DESC LIMIT $3)
              ORDER BY r.id DESC"
@@ -492,7 +494,7 @@ pub async fn list(
 ) -> Result<Vec<RequestRow>, StoreError> {
     let office = conn.office();
     on_db!(conn, c => {
-        let rows = sqlx::query(select_requests!("WHERE r.office = $2 ORDER BY r.id DESC LIMIT $1"))
+        let rows = sqlx::query(select_requests!("WHERE r.office || '' = $2 ORDER BY r.id DESC LIMIT $1"))
             .bind(limit)
             .bind(&*office)
             .fetch_all(&mut *c)
@@ -550,7 +552,7 @@ pub async fn entered_state(
     let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.id IN (SELECT request_id FROM history WHERE to_state = $1 AND (from_state IS NULL OR from_state <> to_state) AND at >= $2 AND at < $3 AND office = $4) AND r.office = $4 ORDER BY r.id"
+            "WHERE r.id IN (SELECT request_id FROM history WHERE to_state = $1 AND (from_state IS NULL OR from_state <> to_state) AND at >= $2 AND at < $3 AND office = $4) AND r.office || '' = $4 ORDER BY r.id"
         ))
         .bind(state.as_str())
         .bind(ts(from))

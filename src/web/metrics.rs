@@ -218,10 +218,11 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
             };
             meeting_jobs.add(&office, open);
         }
-        imap.add(&office, u8::from(desk.imap_connected()));
+        let live = app.live.get(id).unwrap_or(desk);
+        imap.add(&office, u8::from(live.imap_connected()));
         let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));
         lease.add(&office, u8::from(held));
-        let (buckets, count, sum) = desk.pass_times().snapshot();
+        let (buckets, count, sum) = live.pass_times().snapshot();
         for (le, n) in buckets {
             let le = if le.is_infinite() {
                 "+Inf".to_string()

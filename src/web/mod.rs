@@ -38,6 +38,9 @@ pub struct WebApp {
     pub(crate) templates: minijinja::Environment<'static>,
     /// The process's lease keeper when the desks also serve mail here.
     pub(crate) keeper: Option<Arc<LeaseKeeper>>,
+    /// The desks serving mail in this process (IMAP state, pass times for
+    /// /metrics), when the page runs on desks of its own beside them.
+    pub(crate) live: BTreeMap<String, Arc<Desk>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,16 +111,27 @@ impl WebApp {
                 .add_template(name, source)
                 .map_err(|source| WebError::Template { name, source })?;
         }
+        let desks: BTreeMap<String, Arc<Desk>> = desks
+            .into_iter()
+            .map(|d| (d.config().office_id.clone(), d))
+            .collect();
         Ok(WebApp {
-            desks: desks
-                .into_iter()
-                .map(|d| (d.config().office_id.clone(), d))
-                .collect(),
+            live: desks.clone(),
+            desks,
             store,
             settings,
             templates,
             keeper,
         })
+    }
+
+    /// The desks that serve mail in this process, for /metrics' live
+    /// values (the page's own desks, on its own thread, have none).
+    pub fn with_live(mut self, live: Vec<Arc<Desk>>) -> WebApp {
+        for d in live {
+            self.live.insert(d.config().office_id.clone(), d);
+        }
+        self
     }
 
     pub fn settings(&self) -> &WebSettings {

@@ -459,6 +459,17 @@ async fn participant_joined_records_attendance_and_forged_or_stale_events_are_re
         0
     );
 
+    // The host joining is not the seeker attending.
+    let host_joined = joined.replace(r#""id":"p""#, r#""id":"h""#);
+    assert_ne!(host_joined, joined);
+    let r = post(host_joined, now, WEBHOOK_SECRET).await.expect("post");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
+            .await,
+        0
+    );
+
     // Genuine: attended, by "zoom"; a replay changes nothing.
     for _ in 0..2 {
         let r = post(joined.clone(), now, WEBHOOK_SECRET)

@@ -307,8 +307,9 @@ fn meeting_of(m: MeetingAnswer, host: &str) -> Result<Meeting, MeetingError> {
     })
 }
 
-/// Zoom's meeting ids are 64-bit numbers; kept as text.
-fn id_text(v: &serde_json::Value) -> String {
+/// Zoom's meeting ids are 64-bit numbers (a string in some events); kept
+/// as text.
+pub(crate) fn id_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Number(n) => n.to_string(),
         serde_json::Value::String(s) => s.clone(),

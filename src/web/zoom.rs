@@ -9,6 +9,7 @@ use super::{plain, WebApp};
 use crate::core::booking::StaffAction;
 use crate::desk::{Desk, DeskError, StaffError};
 use crate::meeting::webhook::{self, Verdict};
+use crate::meeting::zoom::id_text;
 use crate::store::meetings;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -91,6 +92,14 @@ pub(super) async fn webhook(
             let Some(meeting) = object.and_then(|o| o.get("id")).map(id_text) else {
                 return plain(StatusCode::BAD_REQUEST, "payload.object.id is missing");
             };
+            // The host (staff) joining is not the seeker attending.
+            let host = object.and_then(|o| o.get("host_id")).map(id_text);
+            let joined = object
+                .and_then(|o| o.pointer("/participant/id"))
+                .map(id_text);
+            if host.is_some_and(|h| !h.is_empty() && Some(&h) == joined.as_ref()) {
+                return StatusCode::OK.into_response();
+            }
             for (_, desk) in &signed_for {
                 match attended(desk, &meeting, now).await {
                     Ok(true) => return StatusCode::OK.into_response(),
@@ -134,13 +143,5 @@ async fn attended(
         // Already attended (a replay), or cancelled: nothing to change.
         Err(DeskError::Staff(StaffError::Conflict(_) | StaffError::NotFound(_))) => Ok(true),
         Err(e) => Err(e),
-    }
-}
-
-fn id_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) => s.clone(),
-        _ => String::new(),
     }
 }

@@ -1,0 +1,166 @@
+//! `yoyaku status` and `yoyaku check`: what the desks and the office's
+//! servers (IMAP, SMTP, Zoom) answer.
+
+use super::*;
+
+pub(super) async fn status(path: &Path) -> Result<ExitCode> {
+    use yoyaku::store::{leases, Store};
+    let cfgs = offices(path)?;
+    let first = cfgs.first().context("no office in the config")?;
+    let store = Store::open(&first.database_url).await?;
+    let now = Utc::now();
+    let held = leases::all(&mut store.conn().await?).await?;
+    for cfg in &cfgs {
+        let office = store.for_office(&cfg.office_id);
+        let waiting = leases::waiting(&mut office.conn().await?).await?;
+        let desk = match held.iter().find(|l| l.office == cfg.office_id) {
+            Some(l) if l.until > now => format!(
+                "served by {} since {} (lease until {})",
+                l.owner,
+                l.since.format("%Y-%m-%d %H:%M:%S UTC"),
+                l.until.format("%H:%M:%S UTC")
+            ),
+            Some(l) => format!(
+                "no desk: the lease of {} ran out at {}",
+                l.owner,
+                l.until.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            None => "no desk has served it".to_string(),
+        };
+        let oldest = waiting
+            .oldest_pending
+            .map(|t| format!(", the oldest for {} s", (now - t).num_seconds().max(0)))
+            .unwrap_or_default();
+        println!(
+            "{} ({}): {desk}; outbox: {} waiting{oldest}; for staff: {}",
+            cfg.office_id, cfg.office.name, waiting.outbox_pending, waiting.needs_staff
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn check(path: &std::path::Path) -> Result<ExitCode> {
+    let cfgs = offices(path)?;
+    println!("config: ok ({}; {} office(s))", path.display(), cfgs.len());
+    let mut ok = true;
+    for cfg in &cfgs {
+        if cfgs.len() > 1 {
+            println!("office {}: {}", cfg.office_id, cfg.office.name);
+        }
+        ok &= check_office(cfg).await;
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Zoom: a token, then each host; whether all went well.
+async fn check_zoom(z: &yoyaku::config::Zoom) -> bool {
+    let client = match yoyaku::meeting::zoom::ZoomClient::new(z) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("zoom: {e}");
+            return false;
+        }
+    };
+    if let Err(e) = client.check_token().await {
+        println!(
+            "zoom: no token from {} (account_id, client_id, client_secret): {e}",
+            z.token_url
+        );
+        return false;
+    }
+    println!("zoom: token ok");
+    let mut ok = true;
+    for host in &z.hosts {
+        match client.check_host(host).await {
+            Ok(()) => println!("zoom: host {host} ok"),
+            Err(e) => {
+                ok = false;
+                println!("zoom: host {host}: {e}");
+            }
+        }
+    }
+    if z.webhook_secret.is_none() {
+        println!("zoom: no webhook_secret: attendance from Zoom (/zoom/webhook) is refused");
+    }
+    ok
+}
+
+/// The logins and the calendar of one office; whether all went well.
+async fn check_office(cfg: &Config) -> bool {
+    let mut ok = true;
+    match yoyaku::mail::imap::ImapSession::connect(&cfg.imap).await {
+        Ok(mut s) => match s.select(&cfg.imap.mailbox).await {
+            Ok(_) => {
+                println!(
+                    "imap: login ok, mailbox {} selectable, IDLE {}",
+                    cfg.imap.mailbox,
+                    if s.can_idle() {
+                        "available"
+                    } else {
+                        "not offered (polling)"
+                    }
+                );
+                s.logout().await;
+            }
+            Err(e) => {
+                ok = false;
+                println!(
+                    "imap: login ok but mailbox {} failed: {e}",
+                    cfg.imap.mailbox
+                );
+            }
+        },
+        Err(e) => {
+            ok = false;
+            println!("imap: {e}");
+        }
+    }
+    match yoyaku::mail::smtp::SmtpSender::new(&cfg.smtp) {
+        Ok(s) => match s.test().await {
+            Ok(true) => println!("smtp: connection ok"),
+            Ok(false) => {
+                ok = false;
+                println!("smtp: server did not accept the connection");
+            }
+            Err(e) => {
+                ok = false;
+                println!("smtp: {e}");
+            }
+        },
+        Err(e) => {
+            ok = false;
+            println!("smtp: {e}");
+        }
+    }
+    // Copies of sent mail go to smtp.from; an alias of the account is fine,
+    // another mailbox is not (they would never come back).
+    let account = yoyaku::config::bare_address(&cfg.imap.username);
+    if account.contains('@') && account != cfg.from_address() {
+        println!(
+            "smtp.from: {} is not the IMAP account {account}: unless it is an alias, the copies of sent mail (the sent folder, the proof a mail was sent) will not come back to this mailbox",
+            cfg.from_address()
+        );
+    }
+    if let Some(z) = &cfg.zoom {
+        ok &= check_zoom(z).await;
+    }
+    let cal = &cfg.calendar;
+    let slots = cal.bookable_slots(Utc::now());
+    println!(
+        "next bookable slots ({} in the next {} days):",
+        slots.len(),
+        cal.horizon_days
+    );
+    for s in slots.iter().take(8) {
+        println!(
+            "  {} {}",
+            s.date.format("%Y-%m-%d (%a)"),
+            s.start.format("%H:%M")
+        );
+    }
+    ok
+}

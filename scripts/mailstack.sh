@@ -13,6 +13,10 @@
 # SMTPS 2465, LMTP 2424. TLS uses a private CA made here: tls/ca.pem.
 # Everything lives under ${YOYAKU_MAILSTACK_DIR:-/tmp/yoyaku-mailstack}.
 set -euo pipefail
+# The servers keep the real clock even when a test running under libfaketime
+# (scripts/test.sh's shifted pass) starts or restarts them: a Dovecot started
+# under the preload refuses every login afterwards.
+unset LD_PRELOAD FAKETIME FAKETIME_DONT_RESET DONT_FAKE_MONOTONIC
 
 DIR="${YOYAKU_MAILSTACK_DIR:-/tmp/yoyaku-mailstack}"
 IMAP_PORT="${YOYAKU_IMAP_PORT:-1143}"
@@ -114,6 +118,18 @@ service imap-login {
     address = 127.0.0.1
     port = $IMAPS_PORT
   }
+  inet_listener imap_lean {
+    address = 127.0.0.2
+    port = $IMAP_PORT
+  }
+}
+# The same Dovecot as a server that offers less: on 127.0.0.2 it announces
+# none of MOVE, IDLE, NAMESPACE, UIDPLUS or SPECIAL-USE after login (the
+# tests of a desk on such a server: COPY + EXPUNGE, polling).
+local 127.0.0.2 {
+  protocol imap {
+    imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES CHILDREN UNSELECT
+  }
 }
 service lmtp {
   inet_listener lmtp {
@@ -164,6 +180,8 @@ smtpd_recipient_restrictions = permit_mynetworks, reject
 # Every domain is delivered here, to Dovecot: no mail leaves this machine.
 virtual_mailbox_domains = static:all
 virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT
+# ... but for cyrus.test, the Cyrus IMAP of scripts/cyrusstack.sh (its LMTP).
+transport_maps = inline:{ cyrus.test=lmtp:inet:127.0.0.1:${YOYAKU_CYRUS_LMTP_PORT:-3424} }
 message_size_limit = 52428800
 maillog_file = $DIR/log/postfix.log
 maillog_file_prefixes = /var, /dev/stdout, $DIR

@@ -13,6 +13,10 @@
 #
 # Tests create a database of their own per desk (tests/common) from this URL.
 set -euo pipefail
+# The servers keep the real clock even when a test running under libfaketime
+# (scripts/test.sh's shifted pass) starts or restarts them: a Dovecot started
+# under the preload refuses every login afterwards.
+unset LD_PRELOAD FAKETIME FAKETIME_DONT_RESET DONT_FAKE_MONOTONIC
 
 DIR="${YOYAKU_PG_DIR:-/tmp/yoyaku-pgstack}"
 PORT="${YOYAKU_PG_PORT:-55432}"

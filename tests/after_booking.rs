@@ -844,7 +844,20 @@ async fn the_staff_verbs_work_from_the_command_line() {
             .status
             .code()
     };
-    // A date far enough ahead that the real clock has not passed it.
+    // `book` checks its date against the real clock (or `--now`): the days
+    // are business days well ahead of it, the second the next one after.
+    let cal = &desk.desk.config().calendar;
+    let first = business_day_ahead(cal, Utc::now(), 40);
+    let second_day = business_day_ahead(cal, jst_on(first, 12, 0), 1);
+    let first_s = first.format("%Y-%m-%d").to_string();
+    let month_s = first.format("%Y-%m").to_string();
+    let second_slash = second_day.format("%Y/%m/%d 09:30").to_string();
+    let eve = format!("{first_s}T17:00:00+09:00");
+    let before_no_show = second_day.format("%Y-%m-%dT09:39:00+09:00").to_string();
+    let at_no_show = second_day.format("%Y-%m-%dT09:40:00+09:00").to_string();
+    let third_s = business_day_ahead(cal, jst_on(second_day, 12, 0), 1)
+        .format("%Y-%m-%d")
+        .to_string();
     let (ok, out) = run(&[
         "book",
         "--seeker-number",
@@ -854,7 +867,7 @@ async fn the_staff_verbs_work_from_the_command_line() {
         "--email",
         &seeker.address,
         "--date",
-        "2027-03-16",
+        &first_s,
         "--time",
         "13:30",
         "--need",
@@ -873,7 +886,7 @@ async fn the_staff_verbs_work_from_the_command_line() {
         ok && out.contains(&reservation) && out.contains("interpreter"),
         "{out}"
     );
-    let (ok, out) = run(&["list", "--date", "2027-03-16"]);
+    let (ok, out) = run(&["list", "--date", &first_s]);
     assert!(ok && out.contains(&reservation), "{out}");
     let (ok, out) = run(&["show", &reservation]);
     assert!(ok && out.contains("booked by staff"), "{out}");
@@ -885,11 +898,11 @@ async fn the_staff_verbs_work_from_the_command_line() {
     assert_eq!(code(&["cancel", &reservation]), Some(4));
     assert_eq!(code(&["cancel", "991231-ZZZZ"]), Some(3));
     assert_eq!(code(&["refuse", "12-34", "--reason", "x"]), Some(2));
-    let (ok, out) = run(&["report", "--month", "2027-03", "--csv"]);
+    let (ok, out) = run(&["report", "--month", &month_s, "--csv"]);
     assert!(ok, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("month,requests,offers"), "{out}");
-    assert!(lines[1].starts_with("2027-03,"), "{out}");
+    assert!(lines[1].starts_with(&format!("{month_s},")), "{out}");
     let (ok, out) = run(&["report", "--month", "March"]);
     assert!(!ok && out.contains("2026-12"), "a clear error: {out}");
     let (ok, out) = run(&["purge", "--older-than", "90d"]);
@@ -911,9 +924,9 @@ async fn the_staff_verbs_work_from_the_command_line() {
         "--email",
         &seeker.address,
         "--date",
-        "2027/03/17 09:30",
+        &second_slash,
         "--now",
-        "2027-03-16T17:00:00+09:00",
+        &eve,
     ]);
     assert!(ok, "{out}");
     let second = regex::Regex::new(r"(\d{6}-[A-Z0-9]{4})")
@@ -921,11 +934,11 @@ async fn the_staff_verbs_work_from_the_command_line() {
         .captures(&out)
         .map(|c| c[1].to_string())
         .expect("reservation printed");
-    let (ok, out) = run(&["once", "--now", "2027-03-17T09:39:00+09:00"]);
+    let (ok, out) = run(&["once", "--now", &before_no_show]);
     assert!(ok, "{out}");
     let (_, out) = run(&["list", "--status", "no-show"]);
     assert!(!out.contains(&second), "not yet: {out}");
-    let (ok, out) = run(&["once", "--now", "2027-03-17T09:40:00+09:00"]);
+    let (ok, out) = run(&["once", "--now", &at_no_show]);
     assert!(ok, "{out}");
     let (_, out) = run(&["list", "--status", "no-show"]);
     assert!(out.contains(&second), "{out}");
@@ -938,7 +951,7 @@ async fn the_staff_verbs_work_from_the_command_line() {
         "--email",
         &seeker.address,
         "--date",
-        "2027-03-18",
+        &third_s,
     ]);
     assert!(!ok && out.contains("--time"), "{out}");
     let (ok, out) = run(&["show", "NOSUCH"]);

@@ -244,7 +244,10 @@ async fn the_report_csv_equals_the_command_line_and_metrics_match_the_database()
     seeker.inbox(1).await;
     let c = client();
     log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
-    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let month = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .format("%Y-%m")
+        .to_string();
     let r = c
         .get(format!("{}/o/default/report.csv", s.base))
         .query(&[("month", month.as_str())])

@@ -3,6 +3,7 @@
 //! sent folder.
 
 use super::*;
+use crate::core::folders;
 
 /// Messages fetched and filed per IMAP round trip, and their total size.
 pub(super) const FETCH_BATCH: usize = 50;
@@ -77,11 +78,6 @@ impl Desk {
         only: Option<&[u32]>,
     ) -> Result<(), DeskError> {
         let mailbox = self.cfg.imap.mailbox.clone();
-        // Our copies are filed under the sent folder's alias (looked up
-        // once per session).
-        session
-            .sent_folder(self.cfg.folders.sent.as_deref())
-            .await?;
         let uidvalidity = session.select(&mailbox).await?;
         let uids = match only {
             Some(uids) => uids.to_vec(),
@@ -120,10 +116,18 @@ impl Desk {
             }
         }
         for chunk in &chunks {
+            // Handled messages are not downloaded again (those a refused
+            // folder keeps in the inbox would be, on every pass).
+            let handled = {
+                let mut conn = self.store.conn().await?;
+                processed::get_many(&mut conn, &mailbox, uidvalidity, chunk).await?
+            };
             let wanted: Vec<u32> = chunk
                 .iter()
                 .copied()
-                .filter(|&uid| size_of(uid) <= self.cfg.max_message_bytes)
+                .filter(|&uid| {
+                    size_of(uid) <= self.cfg.max_message_bytes && !handled.contains_key(&uid)
+                })
                 .collect();
             let mut raws: HashMap<u32, Vec<u8>> =
                 session.fetch_many(&wanted).await?.into_iter().collect();
@@ -238,7 +242,9 @@ impl Desk {
     }
 
     /// Moves committed messages to their folders, one MOVE per folder, and
-    /// records them as filed.
+    /// records them as filed. A folder the server refuses to make does not
+    /// stop the desk: its messages stay in the inbox, handled, and are filed
+    /// once the folder can be made (tried again at a slow pace).
     pub(super) async fn file(
         &self,
         session: &mut ImapSession,
@@ -249,10 +255,150 @@ impl Desk {
         for (uid, folder) in to_file.drain(..) {
             by_folder.entry(folder).or_default().push(uid);
         }
+        let mut left: Vec<u32> = Vec::new();
         for (folder, uids) in by_folder {
-            session.move_many(&uids, &folder).await?;
+            if !self.folder_due(&folder, Utc::now()) {
+                left.extend(uids);
+                continue;
+            }
+            let moved = if folder == crate::mail::imap::SENT_FOLDER_ALIAS {
+                match session.sent_folder(self.cfg.folders.sent.as_deref()).await {
+                    Ok(_) => session.move_many(&uids, &folder).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                session.move_many(&uids, &folder).await
+            };
+            match moved {
+                Ok(()) => self.folder_works(&folder).await?,
+                Err(e @ crate::mail::MailError::Folder { .. }) => {
+                    self.folder_refused(&folder, &e, Utc::now()).await?;
+                    left.extend(uids);
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
+        let (kept, moved): (Vec<ProcessedKey>, Vec<ProcessedKey>) =
+            keys.drain(..).partition(|k| left.contains(&k.uid));
+        *keys = moved;
+        self.release_filing(&kept).await?;
         self.mark_moved(keys).await
+    }
+
+    /// Gives up the filing lease of messages left in the inbox, so whichever
+    /// desk finds the folder working first files them.
+    async fn release_filing(&self, kept: &[ProcessedKey]) -> Result<(), DeskError> {
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let mut by_mailbox: std::collections::BTreeMap<(&str, u32), Vec<u32>> = Default::default();
+        for key in kept {
+            by_mailbox
+                .entry((key.mailbox.as_str(), key.uidvalidity))
+                .or_default()
+                .push(key.uid);
+        }
+        let expired = Utc::now() - ChronoDuration::seconds(1);
+        let _turn = self.store.turn().await;
+        let mut tx = self.store.begin().await?;
+        for ((mailbox, uidvalidity), uids) in by_mailbox {
+            processed::lease_filing(&mut tx, mailbox, uidvalidity, &uids, &self.owner, expired)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The configured name of a folder (the sent folder's alias shown as
+    /// its key's value or default).
+    fn folder_label<'a>(&'a self, folder: &'a str) -> &'a str {
+        if folder == crate::mail::imap::SENT_FOLDER_ALIAS {
+            self.cfg
+                .folders
+                .sent
+                .as_deref()
+                .unwrap_or(crate::config::DEFAULT_SENT_FOLDER)
+        } else {
+            folder
+        }
+    }
+
+    /// Whether filing into `folder` may be tried now (not while a refusal
+    /// waits out its backoff).
+    fn folder_due(&self, folder: &str, now: DateTime<Utc>) -> bool {
+        let troubles = self
+            .folder_troubles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        troubles.get(folder).is_none_or(|t| folders::due(t, now))
+    }
+
+    /// A refused folder: tried again after a growing pause; staff told
+    /// once (the note and the mark in one transaction), the mark shown by
+    /// `yoyaku status` and /metrics until the folder works.
+    async fn folder_refused(
+        &self,
+        folder: &str,
+        error: &crate::mail::MailError,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        let label = self.folder_label(folder).to_string();
+        let trouble = {
+            let mut troubles = self
+                .folder_troubles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let t = folders::refused(troubles.get(folder), now);
+            troubles.insert(folder.to_string(), t.clone());
+            t
+        };
+        warn!(
+            folder = %label,
+            failures = trouble.failures,
+            retry_at = %trouble.next_try,
+            error = %error,
+            "imap folder refused; its mail stays in the inbox"
+        );
+        let key = folders::trouble_key(&label);
+        let _turn = self.store.turn().await;
+        let mut tx = self.store.begin().await?;
+        if office::get_meta(&mut tx, &key).await?.is_none() {
+            office::set_meta(&mut tx, &key, &format!("{}\t{error}", now.to_rfc3339())).await?;
+            self.notify_staff(&mut tx, None, "folder_refused", &error.to_string(), now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A folder that took its mail: any refusal recorded for it is over.
+    async fn folder_works(&self, folder: &str) -> Result<(), DeskError> {
+        // The mark is looked for when this process saw a refusal, or sees
+        // the folder work for the first time (a mark an earlier run left).
+        let look = {
+            let was_refused = self
+                .folder_troubles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(folder)
+                .is_some();
+            let first_success = self
+                .folders_working
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(folder.to_string());
+            was_refused || first_success
+        };
+        if look {
+            let key = folders::trouble_key(self.folder_label(folder));
+            let _turn = self.store.turn().await;
+            let mut tx = self.store.begin().await?;
+            if office::delete_meta(&mut tx, &key).await? {
+                info!(folder = %self.folder_label(folder), "imap folder works again");
+            }
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// Records filed messages in one transaction (one disk sync per batch).

@@ -114,6 +114,12 @@ pub struct Desk {
     pass_times: PassTimes,
     /// The Zoom client when the office's provider is "zoom".
     zoom: Option<crate::meeting::zoom::ZoomClient>,
+    /// Folders the server refused to make, by name as filed, and when to
+    /// try each again.
+    folder_troubles: std::sync::Mutex<HashMap<String, crate::core::folders::Trouble>>,
+    /// Folders that took mail in this process (a refusal mark an earlier
+    /// run left is cleared the first time).
+    folders_working: std::sync::Mutex<HashSet<String>>,
 }
 
 /// Raised while alive: a flag that falls when its holder goes, however it goes.
@@ -227,6 +233,8 @@ impl Desk {
             highest_uid_read: std::sync::atomic::AtomicU64::new(0),
             imap_connected: AtomicBool::new(false),
             pass_times: PassTimes::default(),
+            folder_troubles: Default::default(),
+            folders_working: Default::default(),
         })
     }
 
@@ -490,8 +498,9 @@ impl Desk {
                         break;
                     }
                 }
-                let wait = self.wait_time().await;
-                let woke = if self.cfg.imap.idle && session.can_idle() {
+                let idling = self.cfg.imap.idle && session.can_idle();
+                let wait = self.wait_time(idling).await;
+                let woke = if idling {
                     tokio::select! {
                         _ = &mut shutdown => { session.logout().await; return Ok(()); }
                         r = session.idle(wait) => r.map(|_| ()),
@@ -516,9 +525,10 @@ impl Desk {
     }
 
     /// How long to wait for mail before the next pass: until the next timer
-    /// or outbox retry, at most the poll interval (IDLE: 5 minutes).
-    async fn wait_time(&self) -> Duration {
-        let max = if self.cfg.imap.idle {
+    /// or outbox retry, at most the poll interval (IDLE: 5 minutes; a
+    /// server without IDLE is polled even when `imap.idle` is on).
+    async fn wait_time(&self, idling: bool) -> Duration {
+        let max = if idling {
             Duration::from_secs(300).max(self.cfg.imap.poll)
         } else {
             self.cfg.imap.poll

@@ -4,6 +4,7 @@
 //! and nowhere else.
 
 use crate::config::{Imap as ImapConfig, Security, DEFAULT_SENT_FOLDER};
+use crate::core::folders::{self, Layout};
 use crate::mail::net::{wrap_tls, Stream};
 use crate::mail::utf7;
 use crate::mail::MailError;
@@ -18,11 +19,25 @@ use futures::TryStreamExt;
 use std::future::Future;
 use std::time::Duration;
 
+/// The folders of one server as this session found them.
+#[derive(Debug, Clone)]
+pub struct ServerFolders {
+    pub layout: Layout,
+    /// The folder the server marks `\Sent` (RFC 6154), decoded.
+    pub special_sent: Option<String>,
+}
+
 pub struct ImapSession {
     session: Option<Session<Stream>>,
     timeout: Duration,
     can_move: bool,
     can_idle: bool,
+    /// UID EXPUNGE (RFC 4315); without it a move is COPY + \Deleted +
+    /// EXPUNGE.
+    can_uidplus: bool,
+    can_namespace: bool,
+    /// What the server said of its folders, asked once per session.
+    layout: Option<ServerFolders>,
     /// Folder name as configured → its name on the server (modified UTF-7,
     /// with the namespace prefix when the server needs one).
     known_folders: std::collections::HashMap<String, String>,
@@ -128,6 +143,9 @@ impl ImapSession {
         Ok(ImapSession {
             can_move: caps.has_str("MOVE"),
             can_idle: caps.has_str("IDLE"),
+            can_uidplus: caps.has_str("UIDPLUS"),
+            can_namespace: caps.has_str("NAMESPACE"),
+            layout: None,
             session: Some(session),
             timeout: cfg.timeout,
             known_folders: Default::default(),
@@ -144,15 +162,42 @@ impl ImapSession {
         self.can_idle
     }
 
-    /// Selects `mailbox` and returns its UIDVALIDITY.
+    /// What the server offers that the desk uses, for `yoyaku check`.
+    pub fn summary(&self) -> String {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let mut out = format!(
+            "MOVE {}, UIDPLUS {}, NAMESPACE {}",
+            yes(self.can_move),
+            yes(self.can_uidplus),
+            yes(self.can_namespace)
+        );
+        if let Some(f) = &self.layout {
+            if let Some(p) = &f.layout.personal_prefix {
+                out.push_str(&format!(", personal prefix {p:?}"));
+            }
+            if let Some(d) = f.layout.delimiter {
+                out.push_str(&format!(", delimiter {d:?}"));
+            }
+        }
+        out
+    }
+
+    /// Selects `mailbox` and returns its UIDVALIDITY. Sent on the stream
+    /// by hand: async-imap takes an untagged NO in the answer for a failed
+    /// SELECT and leaves the rest unread, and Cyrus sends one
+    /// (`* NO [ALERT] Mailbox is at 90% of quota`) as a mere warning.
     pub async fn select(&mut self, mailbox: &str) -> Result<u32, MailError> {
-        let t = self.timeout;
         let encoded = utf7::encode(mailbox);
-        let mbox = timed(t, "select", self.s()?.select(&encoded)).await?;
-        mbox.uid_validity.ok_or_else(|| MailError::Protocol {
-            what: "select".into(),
-            message: "server sent no UIDVALIDITY".into(),
-        })
+        let lines = self
+            .raw_command("select", &format!("SELECT {}", quote(&encoded)))
+            .await?;
+        lines
+            .iter()
+            .find_map(|l| uid_validity(l))
+            .ok_or_else(|| MailError::Protocol {
+                what: "select".into(),
+                message: "server sent no UIDVALIDITY".into(),
+            })
     }
 
     /// All UIDs in the selected mailbox, ascending.
@@ -219,45 +264,114 @@ impl ImapSession {
             .map(|(_, raw)| raw))
     }
 
-    /// Creates `folder` unless it exists; returns its name on the server.
-    /// Servers with a personal namespace under INBOX (Courier style,
-    /// `INBOX.処理済`) are handled by retrying under that prefix.
+    /// What this server says of its folders: the personal namespace, the
+    /// delimiter, every folder with its special use; asked once per session.
+    pub async fn folders(&mut self) -> Result<&ServerFolders, MailError> {
+        if self.layout.is_none() {
+            let namespace = if self.can_namespace {
+                self.raw_command("namespace", "NAMESPACE")
+                    .await?
+                    .iter()
+                    .find_map(|line| folders::parse_namespace(line))
+            } else {
+                None
+            };
+            let delimiter = match &namespace {
+                Some((_, Some(d))) => Some(*d),
+                _ => self
+                    .list("\"\"")
+                    .await?
+                    .iter()
+                    .find_map(|n| n.delimiter().and_then(|d| d.chars().next())),
+            };
+            let names = self.list("*").await?;
+            let sent = names
+                .iter()
+                .find(|n| {
+                    n.attributes()
+                        .iter()
+                        .any(|a| matches!(a, async_imap::types::NameAttribute::Sent))
+                })
+                .map(|n| utf7::decode(n.name()));
+            self.layout = Some(ServerFolders {
+                layout: Layout {
+                    personal_prefix: namespace.map(|(p, _)| utf7::decode(&p)),
+                    delimiter,
+                    existing: names.iter().map(|n| utf7::decode(n.name())).collect(),
+                },
+                special_sent: sent,
+            });
+        }
+        self.layout.as_ref().ok_or_else(|| MailError::Protocol {
+            what: "list".into(),
+            message: "no folder list".into(),
+        })
+    }
+
+    /// Finds `folder` (as configured) on the server, creating it where the
+    /// server's namespace puts it when it is missing ([`folders::place`]);
+    /// returns its name on the server. A folder the server will not make
+    /// is a [`MailError::Folder`] carrying the server's own words.
     pub async fn ensure_folder(&mut self, folder: &str) -> Result<String, MailError> {
         if let Some(name) = self.known_folders.get(folder) {
             return Ok(name.clone());
         }
-        let t = self.timeout;
-        let encoded = utf7::encode(folder);
-        let mut candidates = vec![encoded.clone()];
-        if let Some(delim) = self.delimiter().await? {
-            candidates.push(format!("INBOX{delim}{encoded}"));
+        let layout = self.folders().await?.layout.clone();
+        let placement = folders::place(folder, &layout);
+        if let Some(found) = placement.existing {
+            let name = utf7::encode(&found);
+            self.known_folders.insert(folder.to_string(), name.clone());
+            return Ok(name);
         }
-        let mut last_err = None;
-        for name in candidates {
-            let session = self.s()?;
-            // CREATE fails when the folder exists; STATUS tells whether it is there.
-            let _ = tokio::time::timeout(t, session.create(&name)).await;
-            match timed(
-                t,
-                &format!("status of folder {name}"),
-                session.status(&name, "(MESSAGES)"),
-            )
-            .await
-            {
-                Ok(_) => {
-                    self.known_folders.insert(folder.to_string(), name.clone());
-                    return Ok(name);
+        let t = self.timeout;
+        let mut refusals: Vec<String> = Vec::new();
+        for candidate in &placement.to_create {
+            let name = utf7::encode(candidate);
+            let created = match tokio::time::timeout(t, self.s()?.create(&name)).await {
+                Ok(Ok(())) => true,
+                Ok(Err(async_imap::error::Error::No(text)))
+                | Ok(Err(async_imap::error::Error::Bad(text))) => {
+                    // Made meanwhile by another desk, or the server says so.
+                    text.contains("ALREADYEXISTS") || self.exists(&name).await? || {
+                        refusals.push(format!("{candidate}: {}", text.trim()));
+                        false
+                    }
                 }
-                Err(e) => last_err = Some(e),
+                Ok(Err(e)) => {
+                    return Err(MailError::Imap {
+                        what: format!("create folder {name}"),
+                        source: e,
+                    })
+                }
+                Err(_) => {
+                    return Err(MailError::Timeout {
+                        what: format!("imap create folder {name}"),
+                        secs: t.as_secs(),
+                    })
+                }
+            };
+            if created {
+                if let Some(l) = self.layout.as_mut() {
+                    l.layout.existing.push(candidate.clone());
+                }
+                self.known_folders.insert(folder.to_string(), name.clone());
+                return Ok(name);
             }
         }
-        Err(last_err.unwrap_or_else(|| MailError::Protocol {
-            what: "create folder".into(),
-            message: encoded,
-        }))
+        Err(MailError::Folder {
+            folder: folder.to_string(),
+            server: refusals.join("; "),
+            suggestion: folders::suggested_name(folder, &layout),
+        })
     }
 
-    /// LIST "" `pattern`.
+    /// Whether the server lists exactly `name` (encoded).
+    async fn exists(&mut self, name: &str) -> Result<bool, MailError> {
+        let listed = self.list(&quote(name)).await?;
+        Ok(listed.iter().any(|n| n.name() == name))
+    }
+
+    /// LIST "" `pattern` (`pattern` as it goes on the wire: quoted, or `*`).
     async fn list(&mut self, pattern: &str) -> Result<Vec<async_imap::types::Name>, MailError> {
         let t = self.timeout;
         let session = self.s()?;
@@ -271,35 +385,85 @@ impl ImapSession {
         .await
     }
 
-    async fn delimiter(&mut self) -> Result<Option<String>, MailError> {
-        let names = self.list("").await?;
-        Ok(names.iter().find_map(|n| n.delimiter().map(str::to_string)))
+    /// A command async-imap has no parser for (NAMESPACE), written and read
+    /// on the session's stream between two of its commands: returns the
+    /// untagged lines; a NO or BAD is an error with the server's text.
+    async fn raw_command(&mut self, what: &str, command: &str) -> Result<Vec<String>, MailError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const TAG: &str = "YOYAKU0";
+        const MAX: usize = 256 * 1024;
+        let t = self.timeout;
+        let stream: &mut Stream = self.s()?.as_mut();
+        let exchange = async {
+            stream
+                .write_all(format!("{TAG} {command}\r\n").as_bytes())
+                .await?;
+            stream.flush().await?;
+            let mut buf: Vec<u8> = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf);
+                let done = text.ends_with("\r\n")
+                    && text.lines().any(|l| l.starts_with(&format!("{TAG} ")));
+                if done {
+                    return Ok(text.lines().map(str::to_string).collect::<Vec<_>>());
+                }
+                if buf.len() > MAX {
+                    return Err(std::io::Error::other("answer too long"));
+                }
+            }
+        };
+        let lines = match tokio::time::timeout(t, exchange).await {
+            Ok(Ok(lines)) => lines,
+            Ok(Err(e)) => {
+                return Err(MailError::Imap {
+                    what: what.to_string(),
+                    source: e.into(),
+                })
+            }
+            Err(_) => {
+                return Err(MailError::Timeout {
+                    what: format!("imap {what}"),
+                    secs: t.as_secs(),
+                })
+            }
+        };
+        let (tagged, untagged): (Vec<String>, Vec<String>) = lines
+            .into_iter()
+            .partition(|l| l.starts_with(&format!("{TAG} ")));
+        let status = tagged.first().map(|l| l[TAG.len() + 1..].to_string());
+        match status {
+            Some(s) if s.get(..2).is_some_and(|w| w.eq_ignore_ascii_case("OK")) => Ok(untagged),
+            Some(s) => Err(MailError::Imap {
+                what: what.to_string(),
+                source: if s.get(..2).is_some_and(|w| w.eq_ignore_ascii_case("NO")) {
+                    async_imap::error::Error::No(s)
+                } else {
+                    async_imap::error::Error::Bad(s)
+                },
+            }),
+            None => Err(MailError::Closed(what.to_string())),
+        }
     }
 
     /// The folder for copies of sent mail: the configured one, else the
     /// server's `\Sent` special-use folder, else [`DEFAULT_SENT_FOLDER`].
     pub async fn sent_folder(&mut self, configured: Option<&str>) -> Result<String, MailError> {
         const KEY: &str = SENT_FOLDER_ALIAS;
-        if let Some(name) = configured {
-            let name = self.ensure_folder(name).await?;
-            self.known_folders.insert(KEY.to_string(), name.clone());
-            return Ok(name);
-        }
         if let Some(name) = self.known_folders.get(KEY) {
             return Ok(name.clone());
         }
-        let names = self.list("*").await?;
-        let special = names
-            .iter()
-            .find(|n| {
-                n.attributes()
-                    .iter()
-                    .any(|a| matches!(a, async_imap::types::NameAttribute::Sent))
-            })
-            .map(|n| n.name().to_string());
-        let name = match special {
-            Some(n) => n,
-            None => self.ensure_folder(DEFAULT_SENT_FOLDER).await?,
+        let name = match configured {
+            Some(name) => self.ensure_folder(name).await?,
+            None => match self.folders().await?.special_sent.clone() {
+                Some(special) => utf7::encode(&special),
+                None => self.ensure_folder(DEFAULT_SENT_FOLDER).await?,
+            },
         };
         self.known_folders.insert(KEY.to_string(), name.clone());
         Ok(name)
@@ -351,6 +515,7 @@ impl ImapSession {
         let encoded = self.ensure_folder(folder).await?;
         let t = self.timeout;
         let can_move = self.can_move;
+        let can_uidplus = self.can_uidplus;
         let session = self.s()?;
         if can_move {
             timed(
@@ -372,11 +537,18 @@ impl ImapSession {
                     .await?
                     .try_collect::<Vec<_>>()
                     .await?;
-                session
-                    .uid_expunge(uid.to_string())
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
+                if can_uidplus {
+                    session
+                        .uid_expunge(uid.to_string())
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await?;
+                } else {
+                    // Without UIDPLUS the whole mailbox's \Deleted mail
+                    // goes: RFC 3501 offers nothing narrower.
+                    session.expunge().await?.try_collect::<Vec<_>>().await?;
+                }
+                Ok::<(), async_imap::error::Error>(())
             })
             .await?;
         }
@@ -429,6 +601,9 @@ impl ImapSession {
         self.known_folders.remove(folder);
         let session = self.s()?;
         timed(t, &format!("delete folder {name}"), session.delete(&name)).await?;
+        if let Some(f) = self.layout.as_mut() {
+            f.layout.existing.retain(|e| e != folder);
+        }
         Ok(())
     }
 
@@ -444,10 +619,51 @@ impl ImapSession {
     }
 }
 
+/// The UIDVALIDITY of a `* OK [UIDVALIDITY n]` line.
+fn uid_validity(line: &str) -> Option<u32> {
+    let upper = line.to_ascii_uppercase();
+    let at = upper.find("[UIDVALIDITY ")? + "[UIDVALIDITY ".len();
+    let digits: String = line[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// `name` as an IMAP quoted string.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// "1,2,3" → a UID set; short and safe for any list.
 fn uid_set(uids: &[u32]) -> String {
     uids.iter()
         .map(|u| u.to_string())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_validity_is_read_from_its_response_code() {
+        assert_eq!(
+            uid_validity("* OK [UIDVALIDITY 1796398466] Ok"),
+            Some(1796398466)
+        );
+        assert_eq!(uid_validity("* ok [uidvalidity 7]"), Some(7));
+        assert_eq!(
+            uid_validity("* NO [ALERT] Mailbox is at 100% of quota"),
+            None
+        );
+        assert_eq!(uid_validity("* OK [UIDVALIDITY x]"), None);
+    }
+
+    #[test]
+    fn names_are_quoted_with_escapes() {
+        assert_eq!(quote("INBOX.&UeZ0Bm4I-"), "\"INBOX.&UeZ0Bm4I-\"");
+        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
 }

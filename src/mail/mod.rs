@@ -40,6 +40,13 @@ pub enum MailError {
     },
     #[error("smtp setup failed: {0}")]
     SmtpSetup(String),
+    /// The server would not make a folder the desk files into.
+    #[error("imap folder {folder:?} cannot be made: {server}{}", suggestion.as_ref().map(|s| format!(" (the server has {s:?}: name it in [folders])")).unwrap_or_default())]
+    Folder {
+        folder: String,
+        server: String,
+        suggestion: Option<String>,
+    },
 }
 
 impl MailError {
@@ -48,7 +55,7 @@ impl MailError {
     pub fn is_transient(&self) -> bool {
         match self {
             MailError::Smtp { source, .. } => !source.is_permanent(),
-            MailError::SmtpSetup(_) => false,
+            MailError::SmtpSetup(_) | MailError::Folder { .. } => false,
             _ => true,
         }
     }

@@ -32,6 +32,64 @@ pub fn encode(name: &str) -> String {
     out
 }
 
+/// Decodes a folder name the server sent in modified UTF-7; a name that
+/// is not valid modified UTF-7 (some servers send raw UTF-8) is returned as
+/// it came.
+pub fn decode(name: &str) -> String {
+    decode_strict(name).unwrap_or_else(|| name.to_string())
+}
+
+fn decode_strict(name: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = name;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let end = after.find('-')?;
+        let run = &after[..end];
+        if run.is_empty() {
+            out.push('&');
+        } else {
+            let bytes = unbase64_modified(run)?;
+            if bytes.len() % 2 != 0 {
+                return None;
+            }
+            let units: Vec<u16> = bytes
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            out.push_str(&String::from_utf16(&units).ok()?);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn unbase64_modified(run: &str) -> Option<Vec<u8>> {
+    let mut bits: u32 = 0;
+    let mut nbits = 0;
+    let mut out = Vec::new();
+    for c in run.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b',' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    Some(out)
+}
+
 fn base64_modified(bytes: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
     let mut out = String::new();
@@ -64,5 +122,24 @@ mod tests {
             "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
         );
         assert_eq!(encode("処理済"), "&UeZ0Bm4I-");
+    }
+
+    #[test]
+    fn decode_reverses_encode() {
+        for name in [
+            "処理済",
+            "INBOX.要対応",
+            "a&b",
+            "~peter/mail/台北/日本語",
+            "送信済",
+            "😀 x",
+            "",
+        ] {
+            assert_eq!(decode(&encode(name)), name);
+        }
+        assert_eq!(decode("INBOX.&UeZ0Bm4I-"), "INBOX.処理済");
+        // Not modified UTF-7: kept as sent.
+        assert_eq!(decode("&ZZZ"), "&ZZZ");
+        assert_eq!(decode("処理済"), "処理済");
     }
 }

@@ -35,6 +35,21 @@ pub(super) async fn status(path: &Path) -> Result<ExitCode> {
             "{} ({}): {desk}; outbox: {} waiting{oldest}; for staff: {}",
             cfg.office_id, cfg.office.name, waiting.outbox_pending, waiting.needs_staff
         );
+        let refused = yoyaku::store::office::metas_with_prefix(
+            &mut office.conn().await?,
+            yoyaku::core::folders::TROUBLE_PREFIX,
+        )
+        .await?;
+        for (key, value) in refused {
+            let folder = key
+                .strip_prefix(yoyaku::core::folders::TROUBLE_PREFIX)
+                .unwrap_or(&key);
+            let (since, error) = value.split_once('\t').unwrap_or(("?", &value));
+            println!(
+                "{}: folder {folder:?} refused since {since}, its mail kept in the inbox: {error}",
+                cfg.office_id
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -89,6 +104,60 @@ async fn check_zoom(z: &yoyaku::config::Zoom) -> bool {
     ok
 }
 
+/// Finds or makes every folder a pass files into, as a pass would; says
+/// which key fixes a folder the server will not make.
+async fn check_folders(cfg: &Config, s: &mut yoyaku::mail::imap::ImapSession) -> bool {
+    use yoyaku::mail::{utf7, MailError};
+    let f = &cfg.folders;
+    let mut ok = true;
+    let mut wanted: Vec<(&str, Option<&str>)> = vec![
+        ("folders.handled", Some(f.handled.as_str())),
+        ("folders.staff", Some(f.staff.as_str())),
+        ("folders.machine", Some(f.machine.as_str())),
+        ("folders.failed", Some(f.failed.as_str())),
+    ];
+    wanted.push(("folders.sent", f.sent.as_deref()));
+    for (key, name) in wanted {
+        let found = match name {
+            Some(name) => s.ensure_folder(name).await,
+            None => s.sent_folder(None).await,
+        };
+        let shown = name.unwrap_or("(the server's \\Sent folder, else 送信済)");
+        match found {
+            Ok(on_server) => println!(
+                "imap: folder {shown} ({key}) ok: {:?}",
+                utf7::decode(&on_server)
+            ),
+            Err(MailError::Folder {
+                folder,
+                server,
+                suggestion,
+            }) => {
+                ok = false;
+                println!("imap: folder {folder:?} ({key}) cannot be made: {server}");
+                match suggestion {
+                    Some(name) => println!("  fix: {key} = {name:?}"),
+                    None => {
+                        let listed = s
+                            .folders()
+                            .await
+                            .map(|f| f.layout.existing.join(", "))
+                            .unwrap_or_default();
+                        println!(
+                            "  fix: let this account create folders on the server (its rights, its quota of folders), or make the folder there and set {key} to its name; the server lists: {listed}"
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                ok = false;
+                println!("imap: folder {shown} ({key}): {e}");
+            }
+        }
+    }
+    ok
+}
+
 /// The logins and the calendar of one office; whether all went well.
 async fn check_office(cfg: &Config) -> bool {
     let mut ok = true;
@@ -104,6 +173,8 @@ async fn check_office(cfg: &Config) -> bool {
                         "not offered (polling)"
                     }
                 );
+                ok &= check_folders(cfg, &mut s).await;
+                println!("imap: {}", s.summary());
                 s.logout().await;
             }
             Err(e) => {

@@ -102,6 +102,41 @@ pub async fn set_meta(tx: &mut Tx, key: &str, value: &str) -> Result<(), StoreEr
     })
 }
 
+/// Deletes a meta key; whether it was there.
+pub async fn delete_meta(tx: &mut Tx, key: &str) -> Result<bool, StoreError> {
+    let office = tx.office();
+    on_db!(tx, c => {
+        let done = sqlx::query("DELETE FROM meta WHERE key = $1 AND office = $2")
+            .bind(key)
+            .bind(&*office)
+            .execute(&mut *c)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    })
+}
+
+/// The office's meta keys starting with `prefix`, with their values.
+pub async fn metas_with_prefix(
+    conn: &mut dyn Exec,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let office = conn.office();
+    let low = prefix.to_string();
+    // Every key with the prefix sorts between it and it + U+10FFFF.
+    let high = format!("{prefix}\u{10FFFF}");
+    on_db!(conn, c => {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT key, value FROM meta WHERE office = $1 AND key >= $2 AND key < $3 ORDER BY key",
+        )
+        .bind(&*office)
+        .bind(&low)
+        .bind(&high)
+        .fetch_all(&mut *c)
+        .await?;
+        Ok(rows)
+    })
+}
+
 /// Every refusal of the office: 求職番号, reason, since when; newest first.
 pub async fn refusals(
     conn: &mut dyn Exec,

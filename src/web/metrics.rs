@@ -177,6 +177,11 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
         "gauge",
         "Bookings whose Zoom meeting is still to be made or removed.",
     );
+    let mut folders_refused = Family::new(
+        "yoyaku_imap_folders_refused",
+        "gauge",
+        "Folders the IMAP server refused to make (their mail stays in the inbox; staff were told).",
+    );
     let mut passes = Family::new(
         "yoyaku_pass_duration_seconds",
         "histogram",
@@ -218,6 +223,12 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
             };
             meeting_jobs.add(&office, open);
         }
+        let refused = {
+            let mut conn = desk.store().conn().await?;
+            crate::store::office::metas_with_prefix(&mut conn, crate::core::folders::TROUBLE_PREFIX)
+                .await?
+        };
+        folders_refused.add(&office, refused.len());
         let live = app.live.get(id).unwrap_or(desk);
         imap.add(&office, u8::from(live.imap_connected()));
         let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));
@@ -256,6 +267,7 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
         imap,
         lease,
         meeting_jobs,
+        folders_refused,
         passes,
     ] {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);

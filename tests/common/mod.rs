@@ -34,8 +34,33 @@ pub fn ensure_mailstack() {
     });
 }
 
+static CYRUS: Once = Once::new();
+
+/// The domain whose mail Postfix hands to the Cyrus IMAP of
+/// scripts/cyrusstack.sh.
+pub const CYRUS_DOMAIN: &str = "cyrus.test";
+pub const CYRUS_IMAP_PORT: u16 = 3143;
+
+/// Starts the Cyrus IMAP once per test binary (installing it if missing).
+pub fn ensure_cyrus() {
+    CYRUS.call_once(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/cyrusstack.sh");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .arg("start")
+            .status()
+            .expect("run scripts/cyrusstack.sh");
+        assert!(status.success(), "scripts/cyrusstack.sh start failed");
+    });
+}
+
 pub fn add_user(address: &str) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+    let script = if address.ends_with(&format!("@{CYRUS_DOMAIN}")) {
+        ensure_cyrus();
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/cyrusstack.sh")
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh")
+    };
     let status = std::process::Command::new("bash")
         .arg(script)
         .args(["adduser", address, PASSWORD])
@@ -45,8 +70,12 @@ pub fn add_user(address: &str) {
 }
 
 pub fn unique(prefix: &str) -> String {
+    unique_in(prefix, DOMAIN)
+}
+
+pub fn unique_in(prefix: &str, domain: &str) -> String {
     let n: u64 = rand_u64();
-    format!("{prefix}-{n:x}@{DOMAIN}")
+    format!("{prefix}-{n:x}@{domain}")
 }
 
 fn rand_u64() -> u64 {
@@ -64,6 +93,12 @@ pub fn jst(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         .single()
         .expect("valid time")
         .with_timezone(&Utc)
+}
+
+/// `h:m` Japan time on day `d`.
+pub fn jst_on(d: chrono::NaiveDate, h: u32, mi: u32) -> DateTime<Utc> {
+    use chrono::Datelike;
+    jst(d.year(), d.month(), d.day(), h, mi)
 }
 
 /// The first business day at least `days` after `now` (office time): for
@@ -117,6 +152,21 @@ pub struct Options {
     /// SQLite even when the suite runs on PostgreSQL (a test of moving an
     /// SQLite deployment).
     pub sqlite: bool,
+    /// The IMAP server the desk's mailbox is on.
+    pub server: Server,
+}
+
+/// The IMAP servers of the loopback stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Server {
+    /// Dovecot as scripts/mailstack.sh runs it (MOVE, IDLE, NAMESPACE …).
+    #[default]
+    Dovecot,
+    /// The same Dovecot on 127.0.0.2, announcing none of MOVE, IDLE,
+    /// NAMESPACE, UIDPLUS, SPECIAL-USE.
+    DovecotLean,
+    /// Cyrus IMAP 3.6 as Debian configures it (folders under `INBOX.`).
+    Cyrus,
 }
 
 impl Default for Options {
@@ -129,6 +179,7 @@ impl Default for Options {
             mailbox: None,
             limits: (1000, 1000),
             sqlite: false,
+            server: Server::Dovecot,
         }
     }
 }
@@ -165,6 +216,11 @@ pub async fn test_database_url(dir: &std::path::Path) -> String {
 
 pub fn config_text(address: &str, staff: &str, db_url: &str, opts: &Options) -> String {
     let tls = opts.tls.unwrap_or(("none", IMAP_PORT, "none", SMTP_PORT));
+    let (imap_host, imap_port) = match opts.server {
+        Server::Dovecot => ("127.0.0.1", tls.1),
+        Server::DovecotLean => ("127.0.0.2", tls.1),
+        Server::Cyrus => ("127.0.0.1", CYRUS_IMAP_PORT),
+    };
     let ca = if opts.tls.is_some() {
         format!("ca_file = \"{}\"", test_ca().display())
     } else {
@@ -182,7 +238,7 @@ staff_address = "{staff}"
 timezone = "Asia/Tokyo"
 
 [imap]
-host = "127.0.0.1"
+host = "{imap_host}"
 port = {imap_port}
 security = "{imap_sec}"
 {ca}
@@ -225,7 +281,6 @@ per_seeker_per_day = {per_seeker}
             "[digest]\nenabled = false"
         },
         imap_sec = tls.0,
-        imap_port = tls.1,
         smtp_sec = tls.2,
         smtp_port = tls.3,
         ca = ca,
@@ -245,7 +300,10 @@ impl TestDesk {
                 .try_init();
         }
         ensure_mailstack();
-        let address = unique("desk");
+        let address = match opts.server {
+            Server::Cyrus => unique_in("desk", CYRUS_DOMAIN),
+            _ => unique("desk"),
+        };
         let staff = unique("staff");
         add_user(&address);
         add_user(&staff);
@@ -548,10 +606,15 @@ pub async fn send_raw(from: &str, to: &str, raw: &[u8]) {
         .expect("smtp submission");
 }
 
+/// A login on the server that holds `user`'s mailbox.
 pub fn imap_for(user: &str) -> Imap {
     Imap {
         host: "127.0.0.1".into(),
-        port: IMAP_PORT,
+        port: if user.ends_with(&format!("@{CYRUS_DOMAIN}")) {
+            CYRUS_IMAP_PORT
+        } else {
+            IMAP_PORT
+        },
         security: Security::None,
         username: user.into(),
         password: PASSWORD.into(),

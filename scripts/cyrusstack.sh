@@ -102,7 +102,11 @@ CONF
 
 # Cyrus logs only to syslog: give it one where the machine has none.
 start_syslog() {
-    [ -S /dev/log ] && return 0
+    # A /dev/log that answers is the machine's own (or ours, still running);
+    # one left by a listener that has gone is replaced.
+    if [ -S /dev/log ] && python3 -c 'import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect("/dev/log")' 2>/dev/null; then
+        return 0
+    fi
     [ -w /dev ] || { log "no /dev/log and /dev is read-only: Cyrus's log is lost"; return 0; }
     rm -f /dev/log
     nohup python3 -c '

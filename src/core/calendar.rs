@@ -21,6 +21,10 @@ impl Slot {
     }
 }
 
+/// 第6条(2): without an answer within this many business days of a
+/// request, the seeker is asked to phone; the office answers by then.
+pub const ANSWER_BUSINESS_DAYS: u32 = 3;
+
 /// What the calendar needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct Calendar {
@@ -121,6 +125,14 @@ impl Calendar {
             }
         }
         slots
+    }
+
+    /// The date by which the office answers a mail that arrived at
+    /// `received`: [`ANSWER_BUSINESS_DAYS`] business days after the day it
+    /// came (利用規約 第6条(2)). The one home of this rule: mails to
+    /// seekers, staff notes, the digest and the 要対応 page all ask here.
+    pub fn answer_by(&self, received: DateTime<Utc>) -> NaiveDate {
+        self.add_business_days(self.local_date(received), ANSWER_BUSINESS_DAYS)
     }
 
     /// The date `n` business days after `date` (not counting `date`).

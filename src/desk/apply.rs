@@ -318,14 +318,14 @@ impl Desk {
                 Effect::AcknowledgeBooked => {
                     let notice = Notice::AfterBooking {
                         to,
-                        answer_by: DateView::from(self.answer_by(now)),
+                        answer_by: DateView::from(self.cfg.calendar.answer_by(now)),
                     };
                     self.enqueue(tx, row.id, notice, &thread, now).await?;
                 }
                 Effect::Forwarded => {
                     let notice = Notice::Forwarded {
                         to,
-                        answer_by: DateView::from(self.answer_by(now)),
+                        answer_by: DateView::from(self.cfg.calendar.answer_by(now)),
                         slots: offered,
                     };
                     self.enqueue(tx, row.id, notice, &thread, now).await?;
@@ -333,7 +333,7 @@ impl Desk {
                 Effect::Holding(reason) => {
                     let notice = Notice::Holding {
                         to,
-                        answer_by: DateView::from(self.answer_by(now)),
+                        answer_by: DateView::from(self.cfg.calendar.answer_by(now)),
                         reason: reason.as_str(),
                     };
                     self.enqueue(tx, row.id, notice, &thread, now).await?;
@@ -481,13 +481,6 @@ impl Desk {
         }
     }
 
-    /// The date by which the office must answer a mail received at `now`:
-    /// 3 business days later (第6条(2)).
-    pub(super) fn answer_by(&self, now: DateTime<Utc>) -> chrono::NaiveDate {
-        let cal = &self.cfg.calendar;
-        cal.add_business_days(cal.local_date(now), 3)
-    }
-
     /// Renders a notice into the outbox, in this transaction.
     pub(super) async fn enqueue(
         &self,
@@ -537,7 +530,7 @@ impl Desk {
     ) -> Result<(), DeskError> {
         let cal = &self.cfg.calendar;
         let received_local = now.with_timezone(&cal.tz);
-        let answer_by = self.answer_by(now);
+        let answer_by = self.cfg.calendar.answer_by(now);
         let (booking, no_shows) = match row {
             Some(r) => {
                 let b = bookings::latest_for_request(tx, r.id).await?;

@@ -501,7 +501,7 @@ impl Desk {
             .await?
             .into_iter()
             .map(|(r, since)| {
-                let answer_by = cal.add_business_days(cal.local_date(since), 3);
+                let answer_by = cal.answer_by(since);
                 DigestWaiting {
                     reference: r.reference,
                     name: r.machine.data.name,

@@ -60,16 +60,11 @@ pub struct WaitingItem {
     pub since: String,
     /// Why it went to staff (the event that sent it there).
     pub reason: String,
-    /// The date by which the office must answer: 3 business days (第5条).
+    /// The date by which the office must answer (`Calendar::answer_by`).
     pub answer_by: String,
     pub overdue: bool,
     /// The text of the latest mail that sent it to staff.
     pub text: String,
-}
-
-/// The answer-by date of a request that went to staff at `since`.
-pub fn answer_by(cal: &Calendar, since: DateTime<Utc>) -> NaiveDate {
-    cal.add_business_days(cal.local_date(since), 3)
 }
 
 /// A search hit.
@@ -255,7 +250,7 @@ impl Desk {
                     .find(|h| h.to_state == "needs_staff")
                     .map_or_else(String::new, |h| h.event.clone()),
             };
-            let by = answer_by(cal, since);
+            let by = cal.answer_by(since);
             let text = requests::latest_staff_mail(&mut conn, r.id)
                 .await?
                 .map_or_else(String::new, |(_, body)| body);

@@ -32,6 +32,10 @@ pub struct NewRequest<'a> {
 }
 
 /// `SELECT <all request columns> FROM requests r <tail>`.
+/// The states of a request still waiting for the seeker (core's one home
+/// of the rule), bound into the queries that look for one.
+const WAITING: [crate::core::booking::State; 3] = crate::core::booking::State::WAITING_FOR_SEEKER;
+
 macro_rules! select_requests {
     ($tail:literal) => {
         concat!(
@@ -153,11 +157,14 @@ pub async fn find_open_by_address(
     let office = conn.office();
     on_db!(conn, c => {
         let row = sqlx::query(select_requests!(
-            "WHERE r.seeker_address = $1 AND r.state IN ('awaiting_info', 'offered', 'followed_up') AND r.created_at >= $2 AND r.office = $3 ORDER BY r.id DESC LIMIT 1"
+            "WHERE r.seeker_address = $1 AND r.state IN ($4, $5, $6) AND r.created_at >= $2 AND r.office = $3 ORDER BY r.id DESC LIMIT 1"
         ))
         .bind(address)
         .bind(ts(since))
         .bind(&*office)
+        .bind(WAITING[0].as_str())
+        .bind(WAITING[1].as_str())
+        .bind(WAITING[2].as_str())
         .fetch_optional(&mut *c)
         .await?;
         row.as_ref().map(from_row).transpose()
@@ -190,10 +197,13 @@ pub async fn open_by_seeker_number(
     let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(select_requests!(
-            "WHERE r.seeker_number = $1 AND r.state IN ('awaiting_info', 'offered', 'followed_up') AND r.office = $2"
+            "WHERE r.seeker_number = $1 AND r.state IN ($3, $4, $5) AND r.office = $2"
         ))
         .bind(seeker_number)
         .bind(&*office)
+        .bind(WAITING[0].as_str())
+        .bind(WAITING[1].as_str())
+        .bind(WAITING[2].as_str())
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(from_row).collect()

@@ -545,7 +545,7 @@ async fn request_page(
             r => context! {
                 reference => r.reference,
                 state => r.machine.state.as_str(),
-                open => matches!(r.machine.state, crate::core::booking::State::NeedsStaff | crate::core::booking::State::AwaitingInfo | crate::core::booking::State::Offered | crate::core::booking::State::FollowedUp),
+                open => r.machine.state.is_open(),
                 name => d.name,
                 seeker_number => d.seeker_number,
                 phone => d.phone,

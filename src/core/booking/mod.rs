@@ -77,6 +77,29 @@ impl State {
         }
     }
 
+    /// The states in which a request waits for the seeker's answer: the
+    /// one home of "open" for a seeker's next mail (a new request while one
+    /// of these stands is read against it).
+    pub const WAITING_FOR_SEEKER: [State; 3] =
+        [State::AwaitingInfo, State::Offered, State::FollowedUp];
+
+    /// Whether the request waits for the seeker.
+    pub fn waits_for_seeker(self) -> bool {
+        State::WAITING_FOR_SEEKER.contains(&self)
+    }
+
+    /// Whether the request is still open: waiting for the seeker or for
+    /// staff, nothing booked and nothing ended (the page offers 対応済み).
+    pub fn is_open(self) -> bool {
+        self.waits_for_seeker() || self == State::NeedsStaff
+    }
+
+    /// Whether staff may close it by hand (yoyaku close): anything but a
+    /// booking, which is cancelled instead.
+    pub fn staff_may_close(self) -> bool {
+        self != State::Booked
+    }
+
     /// The stored name back to the state (the inverse of `as_str`).
     pub fn parse(s: &str) -> Option<State> {
         State::ALL.into_iter().find(|state| state.as_str() == s)
@@ -628,7 +651,7 @@ pub fn step(
             next.booked_at = Some(ctx.now);
             vec![Effect::StaffBook(slot)]
         }
-        (state, Event::Staff(StaffAction::Close)) if state != Booked => {
+        (state, Event::Staff(StaffAction::Close)) if state.staff_may_close() => {
             next.state = Closed;
             next.offered.clear();
             vec![]

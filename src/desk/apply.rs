@@ -2,13 +2,20 @@
 //! mail rendered from its template.
 
 use super::decide::Consent;
-use super::*;
+use super::{Desk, DeskError, Filing, StaffError};
 use crate::config::MeetingProvider;
+use crate::core::booking;
 use crate::core::booking::{BookingOutcome, BookingStatus};
+use crate::core::booking::{By, Context, Effect, Event, Request, StaffAction, StaffReason, State};
+use crate::core::calendar::Slot;
+use crate::mail::compose::{random_token, DateView, SlotView, Thread};
 use crate::mail::notice::{
     Addressee, BookingView, CancelledBy, Invite, Notice, RoomView, StaffNote,
 };
-use crate::store::meetings;
+use crate::store::bookings::BookingRecord;
+use crate::store::{bookings, meetings, office, outbox, requests, RequestRow, StoreError, Tx};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use tracing::{info, warn};
 
 impl Desk {
     /// Runs the state machine on `row` and carries out its effects inside `tx`.

@@ -1,8 +1,19 @@
 //! Which request an inbound mail belongs to and what it means: the
 //! routing of one message, then the step of the core's state machine.
 
-use super::*;
+use super::{Desk, DeskError, Filing};
+use crate::core::booking::{Event, Standing, State};
+use crate::core::quote::own_text;
 use crate::core::route;
+use crate::core::understand::{
+    parse_booked, parse_reply, parse_request, session_needs, BookedIntent,
+};
+use crate::mail::compose::Thread;
+use crate::mail::message;
+use crate::mail::message::Inbound;
+use crate::store::{office, outbox, requests, StoreError, Tx};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use tracing::warn;
 
 impl Desk {
     pub(super) async fn decide_and_apply(

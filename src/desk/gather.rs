@@ -3,8 +3,12 @@
 //! belong to (`route::Candidates`), with their rows for what comes after,
 //! and the sender's count for the daily limit.
 
-use super::*;
+use super::{Desk, DeskError};
 use crate::core::route::{self, Candidate, Candidates};
+use crate::mail::message::Inbound;
+use crate::store::{bookings, outbox, processed, requests, RequestRow, StoreError, Tx};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::collections::HashMap;
 
 /// What the store knows that bears on one inbound mail.
 pub(super) struct Gathered {

@@ -2,8 +2,19 @@
 //! filed into folders under a filing lease, our own copies filed into the
 //! sent folder.
 
-use super::*;
+use super::{Desk, DeskError, Filing, PassReport};
 use crate::core::folders;
+use crate::mail::imap::ImapSession;
+use crate::mail::message;
+use crate::mail::message::Inbound;
+use crate::store;
+use crate::store::{office, outbox, processed, ProcessedKey, Savepoint, StoreError, Tx};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
 
 /// Messages fetched and filed per IMAP round trip, and their total size.
 pub(super) const FETCH_BATCH: usize = 50;

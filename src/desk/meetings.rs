@@ -4,12 +4,17 @@
 //! with the mail it causes: the confirmation is composed only once the
 //! meeting exists, with the ID, passcode and URL Zoom returned.
 
-use super::*;
+use super::{Desk, DeskError};
 use crate::core::meeting::{self as plan, Failure, Plan, Policy};
 use crate::mail::notice::{Addressee, BookingView, Notice};
 use crate::meeting::zoom::ZoomClient;
 use crate::meeting::{Meeting, MeetingError, NewMeeting};
+use crate::store::bookings::BookingRecord;
 use crate::store::meetings::{self, JobRow};
+use crate::store::{bookings, requests, StoreError, Tx};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::time::Duration;
+use tracing::{info, warn};
 
 /// Jobs taken in one pass; the rest wait for the next.
 const JOBS_PER_PASS: i64 = 50;

@@ -16,26 +16,12 @@ mod sender;
 mod timers;
 
 use crate::config::Config;
-use crate::core::booking::{
-    self, By, Context, Effect, Event, Request, StaffAction, StaffReason, Standing, State,
-};
-use crate::core::calendar::Slot;
-use crate::core::quote::own_text;
-use crate::core::understand::{
-    parse_booked, parse_reply, parse_request, session_needs, BookedIntent,
-};
-use crate::mail::compose::{random_token, ComposeError, Composer, DateView, SlotView, Thread};
+use crate::mail::compose::{ComposeError, Composer};
 use crate::mail::imap::ImapSession;
-use crate::mail::message::{self, Inbound};
 use crate::mail::smtp::{Relays, SmtpSender};
 use crate::mail::MailError;
-use crate::store::bookings::BookingRecord;
-use crate::store::{
-    self as store, bookings, office, outbox, processed, requests, OutboxRow, ProcessedKey,
-    RequestRow, Savepoint, Store, StoreError, Tx,
-};
+use crate::store::{self as store, outbox, requests, Store, StoreError};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,7 +1,14 @@
 //! Sending the outbox under leases, marking each mail right after the
 //! server took it, and settling the mail a crash left in flight.
 
-use super::*;
+use super::{Desk, DeskError, PassReport};
+use crate::mail::imap::ImapSession;
+use crate::store::{outbox, OutboxRow, StoreError};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
 
 /// Mails a round must hold per SMTP connection it opens side by side.
 pub(super) const MAILS_PER_LANE: usize = 32;

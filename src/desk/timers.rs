@@ -1,7 +1,11 @@
 //! Timers due at `now` (follow-ups, lapses, reminders, digests), fired as
 //! events through the same step and apply.
 
-use super::*;
+use super::{Desk, DeskError, PassReport};
+use crate::core::booking;
+use crate::store::requests;
+use chrono::{DateTime, Utc};
+use tracing::info;
 
 impl Desk {
     /// Fires every timer due at `now` (follow-ups, lapses, reminders,

@@ -161,7 +161,7 @@ async fn burst(n: usize) -> Burst {
     let start = Instant::now();
     let busy = machine_busy_secs();
     let cpu_before = own_cpu_secs();
-    bare_relay(relay_desk.desk.config()).await;
+    bare_relay(relay_desk.desk.office().config()).await;
     let relay_cpu = own_cpu_secs() - cpu_before;
     let done = wait_delivered(&relay_who, 1, Duration::from_secs(600));
     Burst {
@@ -213,6 +213,7 @@ async fn contention(m: usize) -> (f64, i64) {
     wait_delivered(&who, 1, Duration::from_secs(300));
     let offers: Vec<(String, String)> = desk
         .desk
+        .office()
         .store()
         .probe_rows(
             "SELECT recipient, message_id FROM outbox WHERE kind = 'offer'",

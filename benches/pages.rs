@@ -59,7 +59,7 @@ async fn relay_secs(n: usize) -> f64 {
     // From the first append, as for the desk (which answers while they come).
     let start = Instant::now();
     let who = requests_for(&relay.address, "r", n).await;
-    bare_relay(relay.desk.config()).await;
+    bare_relay(relay.desk.office().config()).await;
     (wait_delivered(&who, 1, Duration::from_secs(600)) - start).as_secs_f64()
 }
 

@@ -1,7 +1,11 @@
 //! yoyaku: the email booking desk of a Hello Work online job consultation.
 //!
 //! # Layout
-//! The flow of a mail is: **mail in → understand → decide → outbox → mail out**.
+//! The flow of a mail is: **mail in → gather → decide → apply → outbox →
+//! mail out**: `desk::gather` loads the facts from the store,
+//! [`core::decide`] (pure) routes the mail and reads it, the state machine
+//! ([`core::booking`]) steps, and `desk::apply` writes its effects and
+//! queues the mails in the outbox, which `desk::sender` sends.
 //!
 //! - [`config`]: TOML (`config::raw`, serde with defaults; `[[offices]]`
 //!   merged over the shared sections by `config::offices`) → a validated
@@ -13,6 +17,10 @@
 //!   - [`core::understand`]: text → `BookingRequest` (the request's fields),
 //!     with `wishes` (dates and times), `reply` (`ReplyIntent`), `booked`
 //!     (mail about a booking) and `needs` in files of their own.
+//!   - [`core::decide`]: one inbound mail on gathered facts: which request
+//!     it belongs to (or a new one), trusted or not, and what it says to it.
+//!   - [`core::folders`]: where a folder lives on the office's IMAP server
+//!     (NAMESPACE, delimiter, what it lists), when a refused one is retried.
 //!   - [`core::route`]: the routing rules that need no request: whether a
 //!     mail is read at all, where it is filed, the daily limits' verdicts,
 //!     the references it quotes, where an answer goes.
@@ -41,16 +49,20 @@
 //!   is written once, limited to that office, and runs on SQLite (embedded)
 //!   or PostgreSQL (deployments). `store::leases`: which desk serves which
 //!   office; `store::copy`: an office moved between databases.
-//! - [`desk`]: wires it together, one file per job:
-//!   - [`desk`] itself: the passes (`run`, `once`), IDLE and reconnects;
+//! - [`office`]: the office handle every entry point holds (config, the
+//!   store scoped to the office, the composer, the SMTP relay, the Zoom
+//!   client); the desk's jobs below, the staff verbs and the web pages are
+//!   its methods, each in the file of its job.
+//! - [`desk`]: the running loop, one file per job:
+//!   - [`desk`] itself (the only `impl Desk`): the passes (`run`, `once`),
+//!     IDLE, reconnects, the office leases;
 //!   - `desk::inbox`: reads the inbox in batches, one transaction each
 //!     (state + outbox + processed mark), files each message under a lease,
 //!     files our own copies into the sent folder;
 //!   - `desk::gather`: loads what routing one mail needs, in one place
 //!     (the requests it could belong to, the sender's daily count);
-//!   - `desk::decide`: runs `core::route` on what was gathered (which
-//!     request, trusted or not), reads the mail by the request's state and
-//!     steps the machine;
+//!   - `desk::decide`: calls `core::decide` on what was gathered and steps
+//!     the machine with the event it read;
 //!   - `desk::apply`: carries out the core's effects (store writes, outbox
 //!     rows rendered from templates);
 //!   - `desk::timers`: follow-ups, lapses, reminders, digests;
@@ -62,6 +74,8 @@
 //!   machine and outbox; verbs return typed views (`RequestView`, list
 //!   items, usage) and typed errors (`StaffError`); [`staff::cli`] renders
 //!   the views as text for the command line.
+//! - [`web`]: the staff page (axum): sessions, form tokens, the pages over
+//!   [`office::Office`], /metrics, /healthz, the Zoom webhook.
 
 pub mod config;
 pub mod core;
@@ -69,6 +83,7 @@ pub mod cpu;
 pub mod desk;
 pub mod mail;
 pub mod meeting;
+pub mod office;
 pub mod staff;
 pub mod store;
 pub mod web;

@@ -335,7 +335,7 @@ fn run() -> Result<ExitCode> {
                 // Every office's desk runs until the one signal stops them
                 // all; their leases are renewed together.
                 let keeper = std::sync::Arc::new(yoyaku::desk::LeaseKeeper::new(
-                    desks.iter().map(|d| d.config().office_id.as_str()),
+                    desks.iter().map(|d| d.office().config().office_id.as_str()),
                     lease,
                 ));
                 // The staff page, when configured, is served beside the desks.
@@ -370,7 +370,7 @@ fn run() -> Result<ExitCode> {
                 let runs = desks.iter().map(|desk| {
                     let mut stopped = stopped.clone();
                     // Every line the desk logs names its office.
-                    let span = tracing::info_span!("office", id = %desk.config().office_id);
+                    let span = tracing::info_span!("office", id = %desk.office().config().office_id);
                     tracing::Instrument::instrument(
                         desk.serve(&keeper, async move {
                             let _ = stopped.wait_for(|s| *s).await;
@@ -451,9 +451,10 @@ fn run() -> Result<ExitCode> {
     })
 }
 
-async fn desk(config: &Path) -> Result<Desk> {
+/// The office a staff verb acts on.
+async fn office_of(config: &Path) -> Result<yoyaku::office::Office> {
     let cfg = Config::load_office(config, office())?;
-    Ok(Desk::new(cfg).await?)
+    Ok(yoyaku::office::Office::open(cfg).await?)
 }
 
 /// Who acts in a staff verb from the command line, for the history.
@@ -496,7 +497,7 @@ fn date_and_time(date: &str, time: Option<&str>) -> Result<(NaiveDate, NaiveTime
 /// `cancel`, `attended`, `no-show`, `close`: one state change, printed.
 async fn act(config: &Path, now: Option<String>, key: &str, action: StaffAction) -> Result<()> {
     let mailed = matches!(action, StaffAction::Cancel);
-    let state = desk(config)
+    let state = office_of(config)
         .await?
         .staff_action(key, action, clock(now)?, &cli_actor())
         .await?;
@@ -535,7 +536,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
                     })
                     .transpose()?,
             };
-            let items = desk(&config).await?.list(&filter).await?;
+            let items = office_of(&config).await?.list(&filter).await?;
             for i in &items {
                 println!(
                     "{:<7} {:<13} {:<12} {:<17} {}{}",
@@ -561,7 +562,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             config,
             reservation,
         } => {
-            print!("{}", desk(&config).await?.show(&reservation).await?);
+            print!("{}", office_of(&config).await?.show(&reservation).await?);
         }
         Command::Book {
             config,
@@ -584,7 +585,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
                 time,
                 needs,
             };
-            let reservation = desk(&config)
+            let reservation = office_of(&config)
                 .await?
                 .staff_book(&booking, clock(now)?, &cli_actor())
                 .await?;
@@ -616,7 +617,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             seeker_number,
             reason,
         } => {
-            let closed = desk(&config)
+            let closed = office_of(&config)
                 .await?
                 .refuse(&seeker_number, &reason, clock(now)?, &cli_actor())
                 .await?;
@@ -626,7 +627,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             config,
             seeker_number,
         } => {
-            let had = desk(&config).await?.unrefuse(&seeker_number).await?;
+            let had = office_of(&config).await?.unrefuse(&seeker_number).await?;
             println!(
                 "{}",
                 if had {
@@ -638,7 +639,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
         }
         Command::Report { config, month, csv } => {
             let first = parse_month(&month).map_err(anyhow::Error::msg)?;
-            let u = desk(&config).await?.report(first).await?;
+            let u = office_of(&config).await?.report(first).await?;
             if csv {
                 print!("{}", yoyaku::staff::views::usage_csv(&month, &u));
             } else {
@@ -654,7 +655,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             older_than,
         } => {
             let age = parse_duration(&older_than).map_err(anyhow::Error::msg)?;
-            let purged = desk(&config).await?.purge(age, clock(now)?).await?;
+            let purged = office_of(&config).await?.purge(age, clock(now)?).await?;
             println!(
                 "personal data removed from {} finished request(s); the counts remain",
                 purged.requests

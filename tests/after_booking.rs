@@ -80,6 +80,7 @@ async fn book_by_mail(desk: &TestDesk, seeker: &Seeker, name: &str, wish: &str) 
 
 async fn booking_status(desk: &TestDesk, reservation: &str) -> (String, Option<String>, i64) {
     desk.desk
+        .office()
         .store()
         .probe_rows(
             "SELECT status, cancelled_by, excused FROM bookings WHERE reservation = $1",
@@ -325,6 +326,7 @@ async fn a_staff_booking_is_mailed_at_once() {
     // Today 15:00, past the previous-day cutoff: staff may still book it.
     let reservation = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&seeker, "32010-87654321", day(11, 25), 15, 0),
             wed(),
@@ -348,6 +350,7 @@ async fn a_staff_booking_is_mailed_at_once() {
     assert!(invite(&mail.raw).contains("DTSTART:20261125T060000Z"));
     let by: String = desk
         .desk
+        .office()
         .store()
         .probe_value(
             "SELECT booked_by FROM bookings WHERE reservation = $1",
@@ -360,6 +363,7 @@ async fn a_staff_booking_is_mailed_at_once() {
     let other = Seeker::new("staffbook2");
     let err = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&other, "32010-11111111", day(11, 25), 15, 0),
             wed(),
@@ -371,6 +375,7 @@ async fn a_staff_booking_is_mailed_at_once() {
     assert!(settle_and_read(&other.address, "INBOX").await.is_empty());
     // Staff cancel it (the seeker phoned): mailed with the cancellation.
     desk.desk
+        .office()
         .staff_action(&reservation, StaffAction::Cancel, wed(), "staff-test")
         .await
         .expect("cancel");
@@ -433,6 +438,7 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
     let number = "32010-12345678";
     let first = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&seeker, number, day(11, 26), 9, 30),
             wed(),
@@ -466,6 +472,7 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
     // One no-show is below the limit: a request is still offered slots.
     let second = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&seeker, number, day(11, 26), 11, 0),
             jst(2026, 11, 26, 9, 45),
@@ -475,6 +482,7 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
         .expect("book");
     // Attendance recorded in time stops the rule.
     desk.desk
+        .office()
         .staff_action(
             &second,
             StaffAction::Attended,
@@ -490,6 +498,7 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
     assert_eq!(booking_status(&desk, &second).await.0, "attended");
     let third = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&seeker, number, day(11, 26), 13, 30),
             jst(2026, 11, 26, 11, 30),
@@ -544,10 +553,15 @@ async fn needs_at_the_session_are_recorded_and_passed_to_staff() {
     desk.once_after(1, wed()).await;
     let confirm = seeker.inbox(2).await.remove(1);
     let reservation = reservation_in(confirm.text());
-    let shown = desk.desk.show(&reservation).await.expect("show");
+    let shown = desk.desk.office().show(&reservation).await.expect("show");
     assert!(shown.contains("sign_language"), "{shown}");
     assert!(shown.contains("interpreter"), "{shown}");
-    let listed = desk.desk.list(&ListFilter::default()).await.expect("list");
+    let listed = desk
+        .desk
+        .office()
+        .list(&ListFilter::default())
+        .await
+        .expect("list");
     assert_eq!(listed.len(), 1);
     assert!(listed[0].needs.contains(&"sign_language".to_string()));
     // A need mentioned later, in a reply about the booking, is added and told.
@@ -557,7 +571,7 @@ async fn needs_at_the_session_are_recorded_and_passed_to_staff() {
     desk.once_after(1, wed()).await;
     let staff = wait_for(&desk.staff, "INBOX", 2).await;
     assert!(staff.iter().any(|m| m.text().contains("介助者")));
-    let shown = desk.desk.show(&reservation).await.expect("show");
+    let shown = desk.desk.office().show(&reservation).await.expect("show");
     assert!(shown.contains("assistant"), "{shown}");
     assert_eq!(booking_status(&desk, &reservation).await.0, "confirmed");
 }
@@ -570,6 +584,7 @@ async fn a_refused_seeker_gets_a_holding_reply_and_staff_decide() {
     let seeker = Seeker::new("refused");
     let closed = desk
         .desk
+        .office()
         .refuse("32010 12345678", "暴言があったため", wed(), "staff-test")
         .await
         .expect("refuse");
@@ -593,6 +608,7 @@ async fn a_refused_seeker_gets_a_holding_reply_and_staff_decide() {
     assert!(staff[0].text().contains("お断り"), "{}", staff[0].text());
     assert!(desk
         .desk
+        .office()
         .unrefuse("32010-12345678")
         .await
         .expect("unrefuse"));
@@ -632,7 +648,7 @@ async fn consent_and_history_are_shown() {
     desk.once_after(1, wed()).await;
     let confirm = seeker.inbox(2).await.remove(1);
     let reservation = reservation_in(confirm.text());
-    let shown = desk.desk.show(&reservation).await.expect("show");
+    let shown = desk.desk.office().show(&reservation).await.expect("show");
     let sha: String = Sha256::digest(terms.replace("\r\n", "\n").as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -665,6 +681,7 @@ async fn the_staff_digest_comes_once_each_business_morning() {
     let seeker = Seeker::new("digest");
     let today = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&seeker, "32010-22222222", day(11, 27), 13, 30),
             jst(2026, 11, 25, 17, 0),
@@ -674,6 +691,7 @@ async fn the_staff_digest_comes_once_each_business_morning() {
         .expect("book");
     let monday = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&seeker, "32010-22222222", day(11, 30), 9, 30),
             jst(2026, 11, 25, 17, 0),
@@ -760,6 +778,7 @@ async fn report_counts_survive_the_purge_of_personal_data() {
     desk.once_after(1, wed()).await;
     let staff_booked = desk
         .desk
+        .office()
         .staff_book(
             &staff_booking(&seeker, "32010-12345678", day(11, 26), 9, 30),
             wed(),
@@ -772,7 +791,7 @@ async fn report_counts_survive_the_purge_of_personal_data() {
         .await
         .expect("pass");
     let month = NaiveDate::from_ymd_opt(2026, 11, 1).expect("month");
-    let before = desk.desk.report(month).await.expect("report");
+    let before = desk.desk.office().report(month).await.expect("report");
     assert_eq!(before.requests, 1);
     assert_eq!(before.offers, 1);
     assert_eq!(before.bookings_by_email, 1);
@@ -783,20 +802,22 @@ async fn report_counts_survive_the_purge_of_personal_data() {
     // Nothing finished long enough ago yet.
     let purged = desk
         .desk
+        .office()
         .purge(chrono::Duration::days(30), jst(2026, 12, 1, 9, 0))
         .await
         .expect("purge");
     assert_eq!(purged.requests, 0);
     let purged = desk
         .desk
+        .office()
         .purge(chrono::Duration::days(30), jst(2027, 1, 15, 9, 0))
         .await
         .expect("purge");
     assert_eq!(purged.requests, 2);
-    let after = desk.desk.report(month).await.expect("report");
+    let after = desk.desk.office().report(month).await.expect("report");
     assert_eq!(before, after, "the counts remain");
     for key in [&reservation, &staff_booked] {
-        let shown = desk.desk.show(key).await.expect("show");
+        let shown = desk.desk.office().show(key).await.expect("show");
         for secret in [
             "統計 太郎",
             "職員 予約子",
@@ -846,7 +867,7 @@ async fn the_staff_verbs_work_from_the_command_line() {
     };
     // `book` checks its date against the real clock (or `--now`): the days
     // are business days well ahead of it, the second the next one after.
-    let cal = &desk.desk.config().calendar;
+    let cal = &desk.desk.office().config().calendar;
     let first = business_day_ahead(cal, Utc::now(), 40);
     let second_day = business_day_ahead(cal, jst_on(first, 12, 0), 1);
     let first_s = first.format("%Y-%m-%d").to_string();

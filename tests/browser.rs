@@ -215,7 +215,7 @@ async fn staff_log_in_book_mark_attended_and_see_it_in_the_history_in_chromium()
         b.goto(&format!("{base}{path}")).await.expect("page");
         let text = text_of_page(&b).await;
         assert!(
-            text.contains(s.desk.desk.config().office.name.as_str()),
+            text.contains(s.desk.desk.office().config().office.name.as_str()),
             "{name}: {text}"
         );
         shot(&b, name).await;

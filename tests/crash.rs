@@ -148,7 +148,7 @@ fn message_id(data: &[u8]) -> Option<String> {
 async fn in_flight(desk: &TestDesk, watch: &SmtpWatch) -> HashSet<String> {
     // Bytes the dead desk wrote may still be passing the proxy.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let store = desk.desk.store();
+    let store = desk.desk.office().store();
     let mut conn = store.conn().await.expect("conn");
     let mut journal = store.journal_conn().await.expect("journal");
     let sent: HashSet<String> = yoyaku::store::outbox::sent_message_ids(&mut conn, &mut journal)
@@ -234,6 +234,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_answers_nothing_twice() {
     let probe = TestDesk::new().await;
     let free = probe
         .desk
+        .office()
         .config()
         .calendar
         .bookable_slots(chrono::Utc::now())
@@ -256,7 +257,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_answers_nothing_twice() {
             &format!("port = {}", watch.port),
         );
     std::fs::write(&desk.config_path, text).expect("config");
-    let cal = desk.desk.config().calendar.clone();
+    let cal = desk.desk.office().config().calendar.clone();
     let day_slots: Vec<_> = cal
         .bookable_slots(chrono::Utc::now())
         .into_iter()

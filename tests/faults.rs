@@ -499,6 +499,7 @@ async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
     assert_eq!((r.handled, r.sent), (3, 0));
     let rows: Vec<(String, String, Vec<u8>)> = desk
         .desk
+        .office()
         .store()
         .probe_rows(
             "SELECT message_id, recipient, raw FROM outbox ORDER BY id",
@@ -521,7 +522,13 @@ async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
     // first (the seeker and the desk have it), never saw the second; the
     // third was in flight a moment ago.
     {
-        let mut journal = desk.desk.store().journal_conn().await.expect("journal");
+        let mut journal = desk
+            .desk
+            .office()
+            .store()
+            .journal_conn()
+            .await
+            .expect("journal");
         let long_ago = Utc::now() - ChronoDuration::seconds(30);
         for (id, since) in [
             (&taken.0, long_ago),
@@ -535,6 +542,7 @@ async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
     }
     // The dead desk's leases have run out.
     desk.desk
+        .office()
         .store()
         .probe_execute(
             "UPDATE outbox SET lease_owner = NULL, lease_until = NULL",

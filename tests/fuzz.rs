@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use yoyaku::core::booking::{step, Context, Event, Request, Rules, StaffAction, Standing, State};
 use yoyaku::core::calendar::{Calendar, Slot};
 use yoyaku::core::quote::own_text;
-use yoyaku::core::route;
 use yoyaku::core::understand::{parse_booked, parse_reply, parse_request, session_needs};
+use yoyaku::core::{decide, route};
 use yoyaku::mail::message;
 
 const TOKENS: &[&str] = &[
@@ -234,15 +234,32 @@ fn exercise(raw: &[u8], state_pick: usize) {
         open: Some(candidate(4, &inbound.from)),
         booked: vec![candidate(5, &inbound.from)],
     };
-    let known = route::known_request(&inbound.from, &candidates);
-    if known == route::Known::None {
-        let _ = route::by_address(&candidates, &req, |_| {
-            matches!(
-                booked,
-                yoyaku::core::understand::BookedIntent::Cancel
-                    | yoyaku::core::understand::BookedIntent::Change(_)
-            )
-        });
+    // The desk's decision about the mail, end to end (core::decide), on
+    // these facts: routing, then the reading against the chosen request
+    // with our own offer as the thread's mail.
+    let mail = decide::Mail {
+        envelope: inbound.envelope(),
+        from: &inbound.from,
+        reply_to: inbound.reply_to.as_deref(),
+        body: &inbound.body,
+    };
+    let facts = decide::Facts {
+        candidates: &candidates,
+        sender_recent: (state_pick % 30) as i64,
+        sender_told: state_pick.is_multiple_of(5),
+    };
+    let decide_rules = decide::Rules {
+        office,
+        calendar: &cal,
+        per_sender_per_day: 20,
+    };
+    let routed = decide::route(&mail, &facts, &decide_rules, now);
+    if matches!(routed, decide::Routing::Known { .. }) {
+        let ours = vec![
+            "【1】2026年12月3日（木）09:30～10:00\n【2】2026年12月3日（木）11:00～11:30"
+                .to_string(),
+        ];
+        let _ = decide::read(&current, &inbound.body, &ours, &routed, &cal, now);
     }
     let _ = route::reader(current.state);
     let events = [

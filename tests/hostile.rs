@@ -1003,6 +1003,7 @@ async fn two_hundred_hostile_messages_each_get_a_sensible_outcome() {
     );
     let rows: Vec<(String, String, Vec<u8>)> = desk
         .desk
+        .office()
         .store()
         .probe_rows("SELECT recipient, kind, raw FROM outbox", &[])
         .await
@@ -1014,6 +1015,7 @@ async fn two_hundred_hostile_messages_each_get_a_sensible_outcome() {
     let staff_notes = to.get(&desk.staff).map_or(0, Vec::len);
     let outcomes: Vec<(Option<String>, String)> = desk
         .desk
+        .office()
         .store()
         .probe_rows("SELECT message_id, outcome FROM processed", &[])
         .await
@@ -1155,6 +1157,7 @@ async fn quoted_choices_book_nothing() {
         .expect("pass");
     let offers: Vec<(String, String)> = desk
         .desk
+        .office()
         .store()
         .probe_rows(
             "SELECT recipient, message_id FROM outbox WHERE kind = 'offer'",
@@ -1253,6 +1256,7 @@ async fn floods_go_to_staff_and_notices_are_not_repeated() {
     let count = |sql: &'static str| desk.db_scalar(sql);
     let to_flooder: i64 = desk
         .desk
+        .office()
         .store()
         .probe_value(
             "SELECT COUNT(*) FROM outbox WHERE recipient = $1",
@@ -1268,6 +1272,7 @@ async fn floods_go_to_staff_and_notices_are_not_repeated() {
     );
     let calm: i64 = desk
         .desk
+        .office()
         .store()
         .probe_value(
             "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND kind = 'offer'",
@@ -1283,6 +1288,7 @@ async fn floods_go_to_staff_and_notices_are_not_repeated() {
     );
     let staff: Vec<(Vec<u8>,)> = desk
         .desk
+        .office()
         .store()
         .probe_rows("SELECT raw FROM outbox WHERE kind = 'staff'", &[])
         .await

@@ -67,6 +67,7 @@ async fn a_full_flow_logs_no_personal_data() {
     desk.once_after(1, jst(2026, 12, 2, 9, 0)).await;
     let reservation = desk
         .desk
+        .office()
         .staff_book(
             &yoyaku::staff::StaffBooking {
                 seeker_number: "32010-98765432".into(),
@@ -90,14 +91,16 @@ async fn a_full_flow_logs_no_personal_data() {
         .run_once(jst(2026, 12, 8, 13, 45))
         .await
         .expect("no-show pass");
-    let _ = desk.desk.show(&reservation).await.expect("show");
+    let _ = desk.desk.office().show(&reservation).await.expect("show");
     let _ = desk
         .desk
+        .office()
         .report(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("month"))
         .await
         .expect("report");
     let _ = desk
         .desk
+        .office()
         .purge(chrono::Duration::days(1), jst(2027, 1, 1, 0, 0))
         .await
         .expect("purge");

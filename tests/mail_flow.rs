@@ -297,6 +297,7 @@ async fn consent_by_reply_confirms_with_meeting_id_and_passcode() {
     );
     let consent: String = desk
         .desk
+        .office()
         .store()
         .probe_value("SELECT consent_message_id FROM bookings", &[])
         .await
@@ -403,7 +404,7 @@ async fn first_consent_wins_and_the_second_gets_a_fresh_offer() {
         1
     );
     // The database itself refuses a second confirmed booking of the room and slot.
-    let dup = desk.desk.store().probe_execute("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, created_at) SELECT 'X-1', request_id, room_id, slot_start, 'confirmed', created_at FROM bookings LIMIT 1", &[])
+    let dup = desk.desk.office().store().probe_execute("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, created_at) SELECT 'X-1', request_id, room_id, slot_start, 'confirmed', created_at FROM bookings LIMIT 1", &[])
         .await;
     assert!(dup.is_err(), "unique index forbids a double booking");
 }
@@ -684,7 +685,7 @@ async fn the_daemon_answers_while_idling_and_stops_on_shutdown() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     // `run` decides on the real clock: the wish is a business day a week
     // from today, whatever today is.
-    let cal = desk.desk.config().calendar.clone();
+    let cal = desk.desk.office().config().calendar.clone();
     let d = business_day_ahead(&cal, chrono::Utc::now(), 7);
     seeker
         .send(

@@ -76,7 +76,7 @@ async fn a_sqlite_office_moves_to_postgresql_and_back_with_every_record() {
     seeker.reply(&offer, "1番でお願いします").await;
     desk.once_after(1, jst(2026, 11, 25, 10, 5)).await;
     seeker.inbox(2).await;
-    let source = desk.desk.store().clone();
+    let source = desk.desk.office().store().clone();
     let before = records(&source).await;
     assert_eq!(before.len(), 1);
     assert!(!before[0].3.is_empty(), "booked: {before:?}");

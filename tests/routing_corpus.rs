@@ -2,11 +2,13 @@
 //! and the verdict the desk's own `core::route` functions must give. Pure:
 //! no mail server needed.
 
+use chrono::TimeZone;
 use serde::Deserialize;
 use yoyaku::core::booking::State;
 use yoyaku::core::calendar::{Calendar, Slot};
-use yoyaku::core::route;
-use yoyaku::core::understand::{parse_booked, parse_request, BookedIntent};
+use yoyaku::core::classify::MailKind;
+use yoyaku::core::{decide, route};
+
 use yoyaku::mail::message;
 
 #[derive(Deserialize)]
@@ -66,8 +68,8 @@ impl CandidateData {
     }
 }
 
-/// The verdict the desk's routing gives (`desk::decide` calls the same two
-/// functions in the same order).
+/// The verdict the desk's routing gives: `core::decide::route`, which the
+/// desk calls on the facts it gathered.
 fn belongs(case: &BelongsCase) -> String {
     let c = route::Candidates {
         by_thread: case.thread.as_ref().map(CandidateData::candidate),
@@ -81,27 +83,43 @@ fn belongs(case: &BelongsCase) -> String {
         open: case.open.as_ref().map(CandidateData::candidate),
         booked: case.booked.iter().map(CandidateData::candidate).collect(),
     };
-    match route::known_request(&case.from, &c) {
-        route::Known::Request { id, trusted: true } => format!("trusted request {id}"),
-        route::Known::Request { id, .. } => format!("request {id}"),
-        route::Known::Foreign { id } => format!("foreign {id}"),
-        route::Known::None => {
-            let cal = Calendar::standard();
-            let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
-            let fresh = parse_request(&case.text, today, &cal);
-            let asks = |id: i64| {
-                c.booked.iter().find(|b| b.id == id).is_some_and(|b| {
-                    matches!(
-                        parse_booked(&case.text, b.booked, today, &cal),
-                        BookedIntent::Cancel | BookedIntent::Change(_)
-                    )
-                })
-            };
-            match route::by_address(&c, &fresh, asks) {
-                Some(id) => format!("request {id}"),
-                None => "new".to_string(),
-            }
-        }
+    let cal = Calendar::standard();
+    let now = chrono_tz::Asia::Tokyo
+        .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+        .single()
+        .expect("now")
+        .with_timezone(&chrono::Utc);
+    let mail = decide::Mail {
+        envelope: route::Envelope {
+            parsed: true,
+            from: &case.from,
+            kind: MailKind::Person,
+            too_complex: false,
+        },
+        from: &case.from,
+        reply_to: None,
+        body: &case.text,
+    };
+    let facts = decide::Facts {
+        candidates: &c,
+        sender_recent: 0,
+        sender_told: false,
+    };
+    let rules = decide::Rules {
+        office: OFFICE,
+        calendar: &cal,
+        per_sender_per_day: 20,
+    };
+    match decide::route(&mail, &facts, &rules, now) {
+        decide::Routing::Known {
+            id, foreign: true, ..
+        } => format!("foreign {id}"),
+        decide::Routing::Known {
+            id, trusted: true, ..
+        } => format!("trusted request {id}"),
+        decide::Routing::Known { id, .. } => format!("request {id}"),
+        decide::Routing::New { .. } => "new".to_string(),
+        other => format!("{other:?}"),
     }
 }
 

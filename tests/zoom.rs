@@ -46,6 +46,7 @@ async fn consent(desk: &TestDesk, seeker: &Seeker, now: DateTime<Utc>) -> String
     seeker.reply(&offer, "1番でお願いします。").await;
     desk.once_after(1, now).await;
     desk.desk
+        .office()
         .store()
         .probe_value("SELECT reservation FROM bookings", &[])
         .await
@@ -73,6 +74,7 @@ async fn consent_makes_one_meeting_the_confirmation_carries_it_and_cancel_remove
     let m = &made[0];
     let slot: String = desk
         .desk
+        .office()
         .store()
         .probe_value("SELECT slot_start FROM bookings", &[])
         .await
@@ -126,6 +128,7 @@ async fn consent_makes_one_meeting_the_confirmation_carries_it_and_cancel_remove
 
     // Staff cancel: the meeting is deleted on the next pass.
     desk.desk
+        .office()
         .staff_action(&reservation, StaffAction::Cancel, wed(), "test")
         .await
         .expect("cancel");
@@ -146,6 +149,7 @@ async fn a_delete_that_keeps_failing_is_retried_and_reported_to_staff_once() {
     assert_eq!(zoom.meetings_for(&reservation).len(), 1);
     zoom.set_down(true);
     desk.desk
+        .office()
         .staff_action(&reservation, StaffAction::Cancel, wed(), "test")
         .await
         .expect("cancel");
@@ -226,6 +230,7 @@ async fn rate_limits_errors_and_an_expired_token_are_retried_to_one_meeting() {
     assert_eq!(zoom.lock().tokens_issued, 2, "one new token after the 401");
     let due: String = desk
         .desk
+        .office()
         .store()
         .probe_value("SELECT next_attempt_at FROM meeting_jobs", &[])
         .await
@@ -566,6 +571,7 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
         for seeker in seekers.iter().take(2) {
             let r: String = desk
                 .desk
+                .office()
                 .store()
                 .probe_value(
                     "SELECT b.reservation FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_address = $1",
@@ -574,6 +580,7 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
                 .await
                 .expect("reservation");
             desk.desk
+                .office()
                 .staff_action(&r, StaffAction::Cancel, Utc::now(), "test")
                 .await
                 .expect("cancel");
@@ -603,6 +610,7 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
     // One more cancelled after the kills, its meeting probably made by now.
     let late: String = desk
         .desk
+        .office()
         .store()
         .probe_value(
             "SELECT b.reservation FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_address = $1",
@@ -611,6 +619,7 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
         .await
         .expect("reservation");
     desk.desk
+        .office()
         .staff_action(&late, StaffAction::Cancel, Utc::now(), "test")
         .await
         .expect("cancel");
@@ -637,6 +646,7 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
     for s in &seekers {
         let reservation: String = desk
             .desk
+            .office()
             .store()
             .probe_value(
                 "SELECT b.reservation FROM bookings b JOIN requests r ON r.id = b.request_id WHERE r.seeker_address = $1",

@@ -5,6 +5,7 @@
 pub mod booking;
 pub mod calendar;
 pub mod classify;
+pub mod decide;
 pub mod folders;
 pub mod meeting;
 pub mod quote;

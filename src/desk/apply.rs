@@ -2,7 +2,7 @@
 //! mail rendered from its template.
 
 use super::decide::Consent;
-use super::{Desk, DeskError, Filing, StaffError};
+use super::{DeskError, Filing, StaffError};
 use crate::config::MeetingProvider;
 use crate::core::booking;
 use crate::core::booking::{BookingOutcome, BookingStatus};
@@ -12,12 +12,13 @@ use crate::mail::compose::{random_token, DateView, SlotView, Thread};
 use crate::mail::notice::{
     Addressee, BookingView, CancelledBy, Invite, Notice, RoomView, StaffNote,
 };
+use crate::office::Office;
 use crate::store::bookings::BookingRecord;
 use crate::store::{bookings, meetings, office, outbox, requests, RequestRow, StoreError, Tx};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use tracing::{info, warn};
 
-impl Desk {
+impl Office {
     /// Runs the state machine on `row` and carries out its effects inside `tx`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn step_and_apply(

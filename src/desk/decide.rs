@@ -1,21 +1,18 @@
 //! Which request an inbound mail belongs to and what it means: the
 //! routing of one message, then the step of the core's state machine.
 
-use super::{Desk, DeskError, Filing};
+use super::{DeskError, Filing};
 use crate::core::booking::{Event, Standing, State};
-use crate::core::quote::own_text;
-use crate::core::route;
-use crate::core::understand::{
-    parse_booked, parse_reply, parse_request, session_needs, BookedIntent,
-};
+use crate::core::{decide, route};
 use crate::mail::compose::Thread;
 use crate::mail::message;
 use crate::mail::message::Inbound;
+use crate::office::Office;
 use crate::store::{office, outbox, requests, StoreError, Tx};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use tracing::warn;
 
-impl Desk {
+impl Office {
     pub(super) async fn decide_and_apply(
         &self,
         tx: &mut Tx,
@@ -24,11 +21,22 @@ impl Desk {
     ) -> Result<(Filing, &'static str, Option<i64>), DeskError> {
         let own = self.cfg.from_address();
         let staff = crate::config::bare_address(&self.cfg.office.staff_address);
-        let office = route::Addresses {
-            own: &own,
-            staff: &staff,
+        let rules = decide::Rules {
+            office: route::Addresses {
+                own: &own,
+                staff: &staff,
+            },
+            calendar: &self.cfg.calendar,
+            per_sender_per_day: self.cfg.per_sender_per_day,
         };
-        let screened = route::screen(&inbound.envelope(), &office);
+        let mail = decide::Mail {
+            envelope: inbound.envelope(),
+            from: &inbound.from,
+            reply_to: inbound.reply_to.as_deref(),
+            body: &inbound.body,
+        };
+        // Screening needs nothing from the store: decided before gathering.
+        let screened = route::screen(&mail.envelope, &rules.office);
         if screened != route::Screen::Read {
             if let Some(reason) = screened.tells_staff() {
                 self.notify_staff(tx, None, reason, &inbound.subject, now)
@@ -37,99 +45,57 @@ impl Desk {
             return Ok((screened.filing(), screened.outcome(), None));
         }
         let mut gathered = self.gather(tx, inbound, now).await?;
-        // A flood from one address goes to staff (told once a day) and gets
-        // no answers: it cannot fill the outbox or crowd out other seekers.
-        let (recent, told) = gathered.sender_recent;
-        if let route::Limit::Over { tell_staff } =
-            route::limit(recent, self.cfg.per_sender_per_day, told)
-        {
-            if tell_staff {
-                self.notify_staff(tx, None, "flood_sender", &inbound.subject, now)
-                    .await?;
-            }
-            warn!(recent, "sender over the daily limit; filed for staff");
-            return Ok((Filing::Staff, "rate_limited", None));
-        }
-        let cal = &self.cfg.calendar;
-        let today = cal.local_date(now);
-        let (existing, trusted, foreign) =
-            match route::known_request(&inbound.from, &gathered.candidates) {
-                route::Known::Request { id, trusted } => (Some(gathered.take(id)?), trusted, false),
-                route::Known::Foreign { id } => (Some(gathered.take(id)?), false, true),
-                route::Known::None => (None, false, false),
-            };
-        // Outside a thread the mail is read as a request (once).
-        let as_request = existing
-            .is_none()
-            .then(|| parse_request(&own_text(&inbound.body, false), today, cal));
-        let existing = match (existing, &as_request) {
-            (None, Some(fresh)) => {
-                let text = own_text(&inbound.body, false);
-                let asks = |id: i64| {
-                    gathered.rows.get(&id).is_some_and(|r| {
-                        matches!(
-                            parse_booked(&text, r.machine.booked, today, cal),
-                            BookedIntent::Cancel | BookedIntent::Change(_)
-                        )
-                    })
-                };
-                match route::by_address(&gathered.candidates, fresh, asks) {
-                    Some(id) => Some(gathered.take(id)?),
-                    None => None,
-                }
-            }
-            (existing, _) => existing,
+        let facts = decide::Facts {
+            candidates: &gathered.candidates,
+            sender_recent: gathered.sender_recent.0,
+            sender_told: gathered.sender_recent.1,
         };
-        let mut needs: Vec<String> = Vec::new();
-        let (row, event) = match existing {
-            Some(row) if foreign => (row, Event::ForeignReply),
-            Some(row) => {
-                let ours = outbox::raws_for_request(tx, row.id).await?;
-                let fresh_mail = as_request.is_some();
-                match route::reader(row.machine.state) {
-                    route::Reader::Request => {
-                        let text = without_our_lines(&own_text(&inbound.body, false), &ours);
-                        (row, Event::Request(parse_request(&text, today, cal)))
-                    }
-                    route::Reader::Booked => {
-                        let text = without_our_lines(&own_text(&inbound.body, !fresh_mail), &ours);
-                        needs = session_needs(&text);
-                        match parse_booked(&text, row.machine.booked, today, cal) {
-                            BookedIntent::Cancel => (row, Event::Cancel),
-                            BookedIntent::Change(w) => (row, Event::Change(w)),
-                            BookedIntent::Another(wishes) => {
-                                let data = route::next_session(&row.machine.data, wishes);
-                                let new_row = self
-                                    .insert_request(tx, &row.seeker_address, &inbound.subject, now)
-                                    .await?;
-                                needs.clear();
-                                (new_row, Event::Request(data))
-                            }
-                            BookedIntent::Other => {
-                                (row, Event::Reply(parse_reply(&text, &[], today, cal)))
-                            }
-                        }
-                    }
-                    route::Reader::Reply => {
-                        let text = without_our_lines(&own_text(&inbound.body, true), &ours);
-                        needs = session_needs(&text);
-                        let intent = parse_reply(&text, &row.machine.offered, today, cal);
-                        (row, Event::Reply(intent))
+        let routed = decide::route(&mail, &facts, &rules, now);
+        let (row, event, trusted, needs) = match &routed {
+            decide::Routing::Screened(screened) => {
+                return Ok((screened.filing(), screened.outcome(), None));
+            }
+            decide::Routing::SenderOverLimit { tell_staff } => {
+                if *tell_staff {
+                    self.notify_staff(tx, None, "flood_sender", &inbound.subject, now)
+                        .await?;
+                }
+                warn!(
+                    recent = gathered.sender_recent.0,
+                    "sender over the daily limit; filed for staff"
+                );
+                return Ok((Filing::Staff, "rate_limited", None));
+            }
+            decide::Routing::Known { id, trusted, .. } => {
+                let row = gathered.take(*id)?;
+                let ours: Vec<String> = outbox::raws_for_request(tx, row.id)
+                    .await?
+                    .iter()
+                    .map(|raw| message::parse(raw).body)
+                    .collect();
+                let (reading, needs) = decide::read(
+                    &row.machine,
+                    &inbound.body,
+                    &ours,
+                    &routed,
+                    &self.cfg.calendar,
+                    now,
+                );
+                match reading {
+                    decide::Reading::Event(event) => (row, event, *trusted, needs),
+                    decide::Reading::NextSession(data) => {
+                        let new_row = self
+                            .insert_request(tx, &row.seeker_address, &inbound.subject, now)
+                            .await?;
+                        (new_row, Event::Request(*data), *trusted, needs)
                     }
                 }
             }
-            None => {
-                let parsed = as_request
-                    .unwrap_or_else(|| parse_request(&own_text(&inbound.body, false), today, cal));
-                let to = route::contact_address(
-                    parsed.email.as_deref(),
-                    inbound.reply_to.as_deref(),
-                    &inbound.from,
-                    &office,
-                );
+            decide::Routing::New { parsed, to } => {
                 // Many new requests under one 求職番号 in a day (from any
                 // addresses): staff look at them; no more automatic answers.
                 if let Some(number) = parsed.seeker_number.as_deref() {
+                    let today = self.cfg.calendar.local_date(now);
                     let day_ago = now - ChronoDuration::hours(24);
                     let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
                     let told_key = format!("flood_seeker:{number}:{today}");
@@ -149,8 +115,8 @@ impl Desk {
                         return Ok((Filing::Staff, "rate_limited", None));
                     }
                 }
-                let row = self.insert_request(tx, &to, &inbound.subject, now).await?;
-                (row, Event::Request(parsed))
+                let row = self.insert_request(tx, to, &inbound.subject, now).await?;
+                (row, Event::Request((**parsed).clone()), false, Vec::new())
             }
         };
         if let Some(id) = &inbound.message_id {
@@ -248,30 +214,4 @@ pub(crate) struct Consent {
     pub(super) message_id: Option<String>,
     pub(super) from: String,
     pub(super) trusted: bool,
-}
-
-/// Drops the lines of a reply that repeat our own mails of the thread: a
-/// mailer that quotes without any marker must not have our offer read as
-/// the seeker's choice.
-pub(super) fn without_our_lines(text: &str, ours: &[Vec<u8>]) -> String {
-    let key = |l: &str| {
-        crate::core::text::normalize(l)
-            .split_whitespace()
-            .collect::<String>()
-    };
-    let known: std::collections::HashSet<String> = ours
-        .iter()
-        .flat_map(|raw| {
-            message::parse(raw)
-                .body
-                .lines()
-                .map(key)
-                .collect::<Vec<_>>()
-        })
-        .filter(|l| l.chars().count() >= 4)
-        .collect();
-    text.lines()
-        .filter(|l| !known.contains(&key(l)))
-        .collect::<Vec<_>>()
-        .join("\n")
 }

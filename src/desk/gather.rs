@@ -3,9 +3,10 @@
 //! belong to (`route::Candidates`), with their rows for what comes after,
 //! and the sender's count for the daily limit.
 
-use super::{Desk, DeskError};
+use super::DeskError;
 use crate::core::route::{self, Candidate, Candidates};
 use crate::mail::message::Inbound;
+use crate::office::Office;
 use crate::store::{bookings, outbox, processed, requests, RequestRow, StoreError, Tx};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::HashMap;
@@ -41,7 +42,7 @@ fn candidate(rows: &mut HashMap<i64, RequestRow>, row: RequestRow) -> Candidate 
     c
 }
 
-impl Desk {
+impl Office {
     pub(super) async fn gather(
         &self,
         tx: &mut Tx,

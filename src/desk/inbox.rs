@@ -2,11 +2,12 @@
 //! filed into folders under a filing lease, our own copies filed into the
 //! sent folder.
 
-use super::{Desk, DeskError, Filing, PassReport};
+use super::{DeskError, Filing, PassReport};
 use crate::core::folders;
 use crate::mail::imap::ImapSession;
 use crate::mail::message;
 use crate::mail::message::Inbound;
+use crate::office::Office;
 use crate::store;
 use crate::store::{office, outbox, processed, ProcessedKey, Savepoint, StoreError, Tx};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -23,7 +24,7 @@ pub(super) const FETCH_BYTES: u64 = 16 * 1024 * 1024;
 /// A message whose handling failed this many times goes to the failed folder.
 pub(super) const POISON_ATTEMPTS: u32 = 3;
 
-impl Desk {
+impl Office {
     /// Takes the filing of a batch's messages, in its transaction, for
     /// twice the IMAP time-out (the MOVE follows the commit at once).
     pub(super) async fn lease_filing(
@@ -55,7 +56,7 @@ impl Desk {
     ) -> Result<bool, DeskError> {
         let uidvalidity = session.select(&self.cfg.imap.mailbox).await?;
         let (seen_validity, seen_uid) = {
-            let seen = self.highest_uid_read.load(Ordering::Acquire);
+            let seen = self.mailbox.highest_uid_read.load(Ordering::Acquire);
             ((seen >> 32) as u32, seen as u32)
         };
         if seen_validity != uidvalidity {
@@ -96,7 +97,7 @@ impl Desk {
         };
         if only.is_none() {
             let highest = uids.iter().copied().max().unwrap_or(0);
-            self.highest_uid_read.store(
+            self.mailbox.highest_uid_read.store(
                 (u64::from(uidvalidity) << 32) | u64::from(highest),
                 Ordering::Release,
             );
@@ -338,6 +339,7 @@ impl Desk {
     /// waits out its backoff).
     fn folder_due(&self, folder: &str, now: DateTime<Utc>) -> bool {
         let troubles = self
+            .mailbox
             .folder_troubles
             .lock()
             .unwrap_or_else(|p| p.into_inner());
@@ -356,6 +358,7 @@ impl Desk {
         let label = self.folder_label(folder).to_string();
         let trouble = {
             let mut troubles = self
+                .mailbox
                 .folder_troubles
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
@@ -388,12 +391,14 @@ impl Desk {
         // the folder work for the first time (a mark an earlier run left).
         let look = {
             let was_refused = self
+                .mailbox
                 .folder_troubles
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(folder)
                 .is_some();
             let first_success = self
+                .mailbox
                 .folders_working
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

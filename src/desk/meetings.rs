@@ -4,11 +4,12 @@
 //! with the mail it causes: the confirmation is composed only once the
 //! meeting exists, with the ID, passcode and URL Zoom returned.
 
-use super::{Desk, DeskError};
+use super::DeskError;
 use crate::core::meeting::{self as plan, Failure, Plan, Policy};
 use crate::mail::notice::{Addressee, BookingView, Notice};
 use crate::meeting::zoom::ZoomClient;
 use crate::meeting::{Meeting, MeetingError, NewMeeting};
+use crate::office::Office;
 use crate::store::bookings::BookingRecord;
 use crate::store::meetings::{self, JobRow};
 use crate::store::{bookings, requests, StoreError, Tx};
@@ -19,7 +20,7 @@ use tracing::{info, warn};
 /// Jobs taken in one pass; the rest wait for the next.
 const JOBS_PER_PASS: i64 = 50;
 
-impl Desk {
+impl Office {
     /// Works the meeting jobs due at `now`; returns how many were tried.
     pub(super) async fn work_meetings(&self, now: DateTime<Utc>) -> Result<usize, DeskError> {
         let (Some(zoom), Some(settings)) = (&self.zoom, &self.cfg.zoom) else {

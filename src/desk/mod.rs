@@ -16,13 +16,14 @@ mod sender;
 mod timers;
 
 use crate::config::Config;
-use crate::mail::compose::{ComposeError, Composer};
+use crate::mail::compose::ComposeError;
 use crate::mail::imap::ImapSession;
 use crate::mail::smtp::{Relays, SmtpSender};
 use crate::mail::MailError;
+use crate::office::Office;
 use crate::store::{self as store, outbox, requests, Store, StoreError};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -83,29 +84,12 @@ pub struct PassReport {
 pub use crate::core::route::Filing;
 
 pub struct Desk {
-    cfg: Config,
-    store: Store,
-    composer: Composer,
-    smtp: SmtpSender,
-    room_ids: Vec<String>,
-    /// Who holds this desk's leases: host, process and a random part, so
-    /// two desks (or a staff verb beside a daemon) never take each other's.
-    owner: String,
-    /// UIDVALIDITY (high half) and the highest UID the last full reading
-    /// of the inbox saw (low half).
-    highest_uid_read: std::sync::atomic::AtomicU64,
+    /// The office this desk serves: everything but the running loop.
+    office: Office,
     /// Whether `run` holds an IMAP session now (for /metrics).
     imap_connected: AtomicBool,
     /// How long `run`'s passes take (for /metrics).
     pass_times: PassTimes,
-    /// The Zoom client when the office's provider is "zoom".
-    zoom: Option<crate::meeting::zoom::ZoomClient>,
-    /// Folders the server refused to make, by name as filed, and when to
-    /// try each again.
-    folder_troubles: std::sync::Mutex<HashMap<String, crate::core::folders::Trouble>>,
-    /// Folders that took mail in this process (a refusal mark an earlier
-    /// run left is cleared the first time).
-    folders_working: std::sync::Mutex<HashSet<String>>,
 }
 
 /// Raised while alive: a flag that falls when its holder goes, however it goes.
@@ -185,51 +169,16 @@ impl Desk {
     }
 
     async fn with_parts(cfg: Config, store: &Store, smtp: SmtpSender) -> Result<Desk, DeskError> {
-        for key in &cfg.unknown_keys {
-            warn!(office = %cfg.office_id, key = %key, "unknown config key ignored (a typo?)");
-        }
-        let store = store.for_office(&cfg.office_id);
-        // Housekeeping; a locked database must not stop the start.
-        let housekeeping = async {
-            let mut conn = store.conn().await?;
-            requests::backfill_booked_slots(&mut conn, cfg.calendar.tz).await
-        };
-        match housekeeping.await {
-            Ok(0) => {}
-            Ok(n) => info!(requests = n, "booked slots of older bookings filled in"),
-            Err(e) => warn!(error = %e, "start-up housekeeping skipped"),
-        }
-        let composer = Composer::new(&cfg)?;
-        let room_ids = cfg.rooms.iter().map(|r| r.id.clone()).collect();
-        let zoom = match &cfg.zoom {
-            Some(z) => Some(
-                crate::meeting::zoom::ZoomClient::new(z)
-                    .map_err(|e| StaffError::Invalid(e.to_string()))?,
-            ),
-            None => None,
-        };
         Ok(Desk {
-            zoom,
-            cfg,
-            store,
-            composer,
-            smtp,
-            room_ids,
-            owner: lease_owner(),
-            highest_uid_read: std::sync::atomic::AtomicU64::new(0),
+            office: Office::new(cfg, store, smtp).await?,
             imap_connected: AtomicBool::new(false),
             pass_times: PassTimes::default(),
-            folder_troubles: Default::default(),
-            folders_working: Default::default(),
         })
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.cfg
+    /// The office this desk serves (what the staff verbs and views take).
+    pub fn office(&self) -> &Office {
+        &self.office
     }
 
     /// Whether `run` holds an IMAP session for the office now.
@@ -241,16 +190,13 @@ impl Desk {
         &self.pass_times
     }
 
-    pub(crate) fn composer(&self) -> &Composer {
-        &self.composer
-    }
-
     /// `yoyaku once`: connect, one pass, log out.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<PassReport, DeskError> {
-        let mut session = ImapSession::connect(&self.cfg.imap).await?;
+        let mut session = ImapSession::connect(&self.office.cfg.imap).await?;
         let started = Utc::now();
         let report = match self.pass(&mut session, now).await {
             Ok(mut report) => self
+                .office
                 .file_copies_since(&mut session, started, now, &mut report)
                 .await
                 .map(|_| report),
@@ -268,7 +214,7 @@ impl Desk {
     ) -> Result<PassReport, DeskError> {
         let mut report = PassReport::default();
         let mut sending = PassReport::default();
-        self.resolve_doubts(session).await?;
+        self.office.resolve_doubts(session).await?;
         // Replies go out while the inbox is still being read: each batch's
         // mail is sent as soon as it is committed, on the SMTP connection,
         // while the next batch is fetched and handled on the IMAP one.
@@ -276,6 +222,7 @@ impl Desk {
         let inbox_done = AtomicBool::new(false);
         let inbox = async {
             let result = self
+                .office
                 .process_inbox(session, now, &mut report, &committed, None)
                 .await;
             inbox_done.store(true, Ordering::Release);
@@ -285,7 +232,7 @@ impl Desk {
         let sender = async {
             loop {
                 let last = inbox_done.load(Ordering::Acquire);
-                let sending_failed = self.send_due(now, &mut sending).await?;
+                let sending_failed = self.office.send_due(now, &mut sending).await?;
                 // A failing server is not tried again in this pass; the
                 // mail waits for its retry time.
                 if last || sending_failed {
@@ -295,15 +242,15 @@ impl Desk {
             }
         };
         let (read, sent) = futures::join!(inbox, sender);
-        self.smtp.close().await;
+        self.office.smtp.close().await;
         report.sent += sending.sent;
         report.send_failures += sending.send_failures;
         read?;
         let smtp_failing = sent?;
-        self.fire_timers(now, &mut report).await?;
-        report.timers += self.work_meetings(now).await?;
+        self.office.fire_timers(now, &mut report).await?;
+        report.timers += self.office.work_meetings(now).await?;
         if !smtp_failing {
-            self.send_pending(now, &mut report).await?;
+            self.office.send_pending(now, &mut report).await?;
         }
         Ok(report)
     }
@@ -323,8 +270,8 @@ impl Desk {
         stop: impl Future<Output = ()>,
     ) -> Result<(), DeskError> {
         tokio::pin!(stop);
-        let tick = self.cfg.lease / 3;
-        let office = &self.cfg.office_id;
+        let tick = self.office.cfg.lease / 3;
+        let office = &self.office.cfg.office_id;
         tokio::select! {
             _ = &mut stop => return Ok(()),
             _ = keeper.share_known() => {}
@@ -348,8 +295,8 @@ impl Desk {
             match held {
                 Ok(true) => {
                     info!(office = %office, "office lease taken; serving it");
-                    keeper.add_owner(&self.owner);
-                    let lost = keeper.lost(office, self.cfg.lease);
+                    keeper.add_owner(&self.office.owner);
+                    let lost = keeper.lost(office, self.office.cfg.lease);
                     let handed_over = keeper.handed_over(office);
                     tokio::pin!(lost, handed_over);
                     let mut ended = Ended::Lost;
@@ -366,8 +313,8 @@ impl Desk {
                     served?;
                     if ended != Ended::Lost {
                         // Another desk may take it at once.
-                        if let Ok(mut conn) = self.store.conn().await {
-                            let _ = store::leases::release(&mut conn, &self.owner).await;
+                        if let Ok(mut conn) = self.office.store.conn().await {
+                            let _ = store::leases::release(&mut conn, &self.office.owner).await;
                         }
                     }
                     match ended {
@@ -396,17 +343,18 @@ impl Desk {
 
     /// Whether no other desk holds the office's lease now.
     async fn lease_free(&self) -> Result<bool, DeskError> {
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.office.store.conn().await?;
         let holder = store::leases::holder(&mut conn, Utc::now()).await?;
-        Ok(holder.is_none_or(|h| h == self.owner))
+        Ok(holder.is_none_or(|h| h == self.office.owner))
     }
 
     async fn hold_lease(&self) -> Result<bool, DeskError> {
         let now = Utc::now();
-        let until =
-            now + ChronoDuration::from_std(self.cfg.lease).unwrap_or(ChronoDuration::seconds(30));
-        let mut conn = self.store.conn().await?;
-        Ok(store::leases::hold(&mut conn, &self.owner, now, until).await?)
+        let until = now
+            + ChronoDuration::from_std(self.office.cfg.lease)
+                .unwrap_or(ChronoDuration::seconds(30));
+        let mut conn = self.office.store.conn().await?;
+        Ok(store::leases::hold(&mut conn, &self.office.owner, now, until).await?)
     }
 
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), DeskError> {
@@ -415,7 +363,7 @@ impl Desk {
         loop {
             let connected = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                c = ImapSession::connect(&self.cfg.imap) => c,
+                c = ImapSession::connect(&self.office.cfg.imap) => c,
             };
             let mut session = match connected {
                 Ok(s) => {
@@ -426,6 +374,7 @@ impl Desk {
                     warn!(error = %e, retry_in_secs = backoff.as_secs(), "imap connect failed");
                     // Mail already committed can still go out while IMAP is down.
                     if let Err(e) = self
+                        .office
                         .send_pending(Utc::now(), &mut PassReport::default())
                         .await
                     {
@@ -476,7 +425,7 @@ impl Desk {
                 }
                 // Mail that came during the pass (our own copies always do)
                 // was announced to the pass, not to the IDLE that follows.
-                match self.arrived_since_pass(&mut session).await {
+                match self.office.arrived_since_pass(&mut session).await {
                     Ok(true) if passed => continue,
                     Ok(_) => {}
                     Err(e) => {
@@ -484,7 +433,7 @@ impl Desk {
                         break;
                     }
                 }
-                let idling = self.cfg.imap.idle && session.can_idle();
+                let idling = self.office.cfg.imap.idle && session.can_idle();
                 let wait = self.wait_time(idling).await;
                 let woke = if idling {
                     tokio::select! {
@@ -515,12 +464,12 @@ impl Desk {
     /// server without IDLE is polled even when `imap.idle` is on).
     async fn wait_time(&self, idling: bool) -> Duration {
         let max = if idling {
-            Duration::from_secs(300).max(self.cfg.imap.poll)
+            Duration::from_secs(300).max(self.office.cfg.imap.poll)
         } else {
-            self.cfg.imap.poll
+            self.office.cfg.imap.poll
         };
         let next = async {
-            let mut conn = self.store.conn().await.ok()?;
+            let mut conn = self.office.store.conn().await.ok()?;
             let due = requests::next_due(&mut conn).await.ok().flatten();
             let retry = outbox::next_attempt(&mut conn).await.ok().flatten();
             let meeting = store::meetings::next_attempt(&mut conn)
@@ -584,7 +533,7 @@ impl LeaseKeeper {
         LeaseKeeper {
             owners: Default::default(),
             renewed: tokio::sync::watch::Sender::new(Renewal::default()),
-            process: lease_owner(),
+            process: crate::office::lease_owner(),
             offices: ids.len(),
             fingerprint: crate::core::share::offices_fingerprint(ids.iter().copied()),
             serving: Default::default(),
@@ -827,15 +776,4 @@ enum Ended {
     Stopping,
     HandedOver,
     Lost,
-}
-
-fn lease_owner() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    format!(
-        "{host}:{}:{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
 }

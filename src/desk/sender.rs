@@ -1,8 +1,9 @@
 //! Sending the outbox under leases, marking each mail right after the
 //! server took it, and settling the mail a crash left in flight.
 
-use super::{Desk, DeskError, PassReport};
+use super::{DeskError, PassReport};
 use crate::mail::imap::ImapSession;
+use crate::office::Office;
 use crate::store::{outbox, OutboxRow, StoreError};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::{HashMap, HashSet};
@@ -16,7 +17,7 @@ pub(super) const MAILS_PER_LANE: usize = 32;
 /// How long `once` waits for the copies of the mail it sent.
 pub(super) const COPY_WAIT_IN_ONCE: Duration = Duration::from_secs(5);
 
-impl Desk {
+impl Office {
     /// Waits (a few seconds at most) for the copies of the mail sent since
     /// `since` to arrive and files them, so that a single pass leaves the
     /// mailbox as staff expect: everything sent is in the sent folder. The

@@ -1,13 +1,14 @@
 //! Timers due at `now` (follow-ups, lapses, reminders, digests), fired as
 //! events through the same step and apply.
 
-use super::{Desk, DeskError, PassReport};
+use super::{DeskError, PassReport};
 use crate::core::booking;
+use crate::office::Office;
 use crate::store::requests;
 use chrono::{DateTime, Utc};
 use tracing::info;
 
-impl Desk {
+impl Office {
     /// Fires every timer due at `now` (follow-ups, lapses, reminders,
     /// no-shows) and writes the staff digest when it is time.
     pub async fn fire_timers(

@@ -6,12 +6,12 @@
 use crate::core::booking::{BookingOutcome, BookingStatus, Event, StaffAction, State};
 use crate::core::calendar::Slot;
 use crate::core::understand::{self, BookingRequest};
-use crate::desk::Desk;
 use crate::desk::{DeskError, PassReport, StaffError};
 use crate::mail::compose::{DateView, Thread};
 use crate::mail::notice::{
     Digest, DigestNoShow, DigestRequest, DigestSession, DigestWaiting, Notice,
 };
+use crate::office::Office;
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
 use crate::store::{office, outbox, parse_ts, requests, ts, RequestRow};
@@ -102,7 +102,7 @@ pub fn parse_month(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{text:?} is not a month like 2026-12"))
 }
 
-impl Desk {
+impl Office {
     /// A request by its reservation number (予約番号) or reference (受付番号).
     pub async fn find_request(
         &self,

@@ -6,7 +6,8 @@
 
 use super::RequestView;
 use crate::core::calendar::{Calendar, Slot};
-use crate::desk::{Desk, DeskError};
+use crate::desk::DeskError;
+use crate::office::Office;
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
 use crate::store::{outbox, requests, RequestRow};
@@ -212,7 +213,7 @@ fn local(cal: &Calendar, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-impl Desk {
+impl Office {
     /// The sessions of a local date, every room, by slot.
     pub async fn day_sessions(&self, date: NaiveDate) -> Result<Vec<SlotSessions>, DeskError> {
         let cal = &self.config().calendar;

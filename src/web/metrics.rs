@@ -189,10 +189,10 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
     );
     for (id, desk) in &app.desks {
         let office = [("office", id.as_str())];
-        let cal = &desk.config().calendar;
+        let cal = &desk.office().config().calendar;
         let date = cal.local_date(now);
         let counts = {
-            let mut conn = desk.store().conn().await?;
+            let mut conn = desk.office().store().conn().await?;
             stats::office(
                 &mut conn,
                 now,
@@ -216,15 +216,15 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
             by_state.add(&[("office", id), ("state", state)], n);
         }
         today.add(&office, counts.sessions_today);
-        if desk.config().zoom.is_some() {
+        if desk.office().config().zoom.is_some() {
             let (open, _) = {
-                let mut conn = desk.store().conn().await?;
+                let mut conn = desk.office().store().conn().await?;
                 crate::store::meetings::counts(&mut conn).await?
             };
             meeting_jobs.add(&office, open);
         }
         let refused = {
-            let mut conn = desk.store().conn().await?;
+            let mut conn = desk.office().store().conn().await?;
             crate::store::office::metas_with_prefix(&mut conn, crate::core::folders::TROUBLE_PREFIX)
                 .await?
         };

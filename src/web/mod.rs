@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod metrics;
 mod pages;
+mod records;
 mod zoom;
 
 use crate::desk::{Desk, LeaseKeeper};
@@ -103,7 +104,7 @@ impl WebApp {
     ) -> Result<WebApp, WebError> {
         let store = desks
             .first()
-            .map(|d| d.store().clone())
+            .map(|d| d.office().store().clone())
             .ok_or(WebError::NoOffice)?;
         let mut templates = minijinja::Environment::new();
         for (name, source) in TEMPLATES {
@@ -113,7 +114,7 @@ impl WebApp {
         }
         let desks: BTreeMap<String, Arc<Desk>> = desks
             .into_iter()
-            .map(|d| (d.config().office_id.clone(), d))
+            .map(|d| (d.office().config().office_id.clone(), d))
             .collect();
         Ok(WebApp {
             live: desks.clone(),
@@ -129,7 +130,7 @@ impl WebApp {
     /// values (the page's own desks, on its own thread, have none).
     pub fn with_live(mut self, live: Vec<Arc<Desk>>) -> WebApp {
         for d in live {
-            self.live.insert(d.config().office_id.clone(), d);
+            self.live.insert(d.office().config().office_id.clone(), d);
         }
         self
     }

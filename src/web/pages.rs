@@ -9,7 +9,7 @@ use super::auth;
 use super::{cookie, plain, WebApp};
 use crate::core::booking::StaffAction;
 use crate::desk::{Desk, DeskError, StaffError};
-use crate::staff::{parse_duration, parse_month, views, StaffBooking};
+use crate::staff::StaffBooking;
 use crate::store::staff::{self as accounts, StaffUser};
 use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::{info, warn};
 
-type App = State<Arc<WebApp>>;
-type Fields = HashMap<String, String>;
+pub(super) type App = State<Arc<WebApp>>;
+pub(super) type Fields = HashMap<String, String>;
 
 const SESSION_COOKIE: &str = "yoyaku_session";
 const LOGIN_COOKIE: &str = "yoyaku_login";
@@ -36,12 +36,15 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
         .route("/r/{key}", get(request_page))
         .route("/act", post(act))
         .route("/book", get(book_form).post(book))
-        .route("/refusals", get(refusals))
-        .route("/refuse", post(refuse))
-        .route("/unrefuse", post(unrefuse))
-        .route("/report", get(report))
-        .route("/report.csv", get(report_csv))
-        .route("/purge", get(purge_form).post(purge));
+        .route("/refusals", get(super::records::refusals))
+        .route("/refuse", post(super::records::refuse))
+        .route("/unrefuse", post(super::records::unrefuse))
+        .route("/report", get(super::records::report))
+        .route("/report.csv", get(super::records::report_csv))
+        .route(
+            "/purge",
+            get(super::records::purge_form).post(super::records::purge),
+        );
     let pages = Router::new()
         .route("/", get(home))
         .route("/login", get(login_form).post(login))
@@ -61,8 +64,8 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
 }
 
 /// A signed-in staff member and their session's form token.
-struct Staff {
-    user: StaffUser,
+pub(super) struct Staff {
+    pub(super) user: StaffUser,
     csrf: String,
 }
 
@@ -143,9 +146,9 @@ fn check_form(staff: &Staff, form: &Fields) -> Result<(), Response> {
 /// A page's session and office: the signed-in staff member, and the
 /// office of the path (`/o/{office}/…`) when they may see it. Rejected with
 /// the answer to give instead (the login page, 404).
-struct AtOffice {
-    staff: Staff,
-    desk: Arc<Desk>,
+pub(super) struct AtOffice {
+    pub(super) staff: Staff,
+    pub(super) desk: Arc<Desk>,
 }
 
 impl FromRequestParts<Arc<WebApp>> for AtOffice {
@@ -166,10 +169,10 @@ impl FromRequestParts<Arc<WebApp>> for AtOffice {
 }
 
 /// An action's session, office and form, its form token checked.
-struct OfficeForm {
-    staff: Staff,
-    desk: Arc<Desk>,
-    form: Fields,
+pub(super) struct OfficeForm {
+    pub(super) staff: Staff,
+    pub(super) desk: Arc<Desk>,
+    pub(super) form: Fields,
 }
 
 impl FromRequest<Arc<WebApp>> for OfficeForm {
@@ -190,7 +193,7 @@ impl FromRequest<Arc<WebApp>> for OfficeForm {
     }
 }
 
-fn render(app: &WebApp, name: &str, ctx: minijinja::Value) -> Response {
+pub(super) fn render(app: &WebApp, name: &str, ctx: minijinja::Value) -> Response {
     match app.templates.get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -204,25 +207,25 @@ fn render(app: &WebApp, name: &str, ctx: minijinja::Value) -> Response {
 }
 
 /// What every office page shows around its content.
-fn frame(app: &WebApp, staff: &Staff, desk: &Desk, page: &str) -> minijinja::Value {
+pub(super) fn frame(app: &WebApp, staff: &Staff, desk: &Desk, page: &str) -> minijinja::Value {
     let offices: Vec<minijinja::Value> = app
         .desks
         .values()
-        .filter(|d| staff.user.admin || d.config().office_id == staff.user.office)
-        .map(|d| context! { id => d.config().office_id, name => d.config().office.name })
+        .filter(|d| staff.user.admin || d.office().config().office_id == staff.user.office)
+        .map(|d| context! { id => d.office().config().office_id, name => d.office().config().office.name })
         .collect();
     context! {
         login => staff.user.login,
         admin => staff.user.admin,
         csrf => staff.csrf,
-        office => desk.config().office_id,
-        office_name => desk.config().office.name,
+        office => desk.office().config().office_id,
+        office_name => desk.office().config().office.name,
         offices => offices,
         page => page,
     }
 }
 
-fn page(
+pub(super) fn page(
     app: &WebApp,
     staff: &Staff,
     desk: &Desk,
@@ -235,7 +238,7 @@ fn page(
 }
 
 /// A desk error as an answer: what is wrong, with the fitting status.
-fn failed(app: &WebApp, e: DeskError) -> Response {
+pub(super) fn failed(app: &WebApp, e: DeskError) -> Response {
     let (status, text) = match &e {
         DeskError::Staff(StaffError::NotFound(m)) => (StatusCode::NOT_FOUND, m.clone()),
         DeskError::Staff(StaffError::Conflict(m)) => (StatusCode::CONFLICT, m.clone()),
@@ -405,8 +408,8 @@ async fn logout(State(app): App, headers: HeaderMap, Form(form): Form<Fields>) -
     response
 }
 
-fn today(desk: &Desk) -> NaiveDate {
-    desk.config().calendar.local_date(Utc::now())
+pub(super) fn today(desk: &Desk) -> NaiveDate {
+    desk.office().config().calendar.local_date(Utc::now())
 }
 
 async fn day(
@@ -426,7 +429,7 @@ async fn day(
         },
         None => today(&desk),
     };
-    match desk.day_sessions(date).await {
+    match desk.office().day_sessions(date).await {
         Ok(slots) => page(
             &app,
             &staff,
@@ -447,7 +450,7 @@ async fn day(
 }
 
 async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
-    match desk.waiting(Utc::now()).await {
+    match desk.office().waiting(Utc::now()).await {
         Ok(items) => page(
             &app,
             &staff,
@@ -466,7 +469,7 @@ async fn search(
     Query(q): Query<Fields>,
 ) -> Response {
     let query = q.get("q").cloned().unwrap_or_default();
-    match desk.search(&query).await {
+    match desk.office().search(&query).await {
         Ok(found) => page(
             &app,
             &staff,
@@ -484,15 +487,15 @@ async fn request_page(
     AtOffice { staff, desk }: AtOffice,
     Path((_, key)): Path<(String, String)>,
 ) -> Response {
-    let view = match desk.request_view(&key).await {
+    let view = match desk.office().request_view(&key).await {
         Ok(v) => v,
         Err(e) => return failed(&app, e),
     };
-    let mails = match desk.thread_mails(&view).await {
+    let mails = match desk.office().thread_mails(&view).await {
         Ok(m) => m,
         Err(e) => return failed(&app, e),
     };
-    let tz = desk.config().calendar.tz;
+    let tz = desk.office().config().calendar.tz;
     let local =
         |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
     let r = &view.request;
@@ -567,7 +570,7 @@ async fn request_page(
 
 /// 出席 / 欠席 / キャンセル / 対応済み: the same verbs as the command line.
 async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
-    let office = desk.config().office_id.clone();
+    let office = desk.office().config().office_id.clone();
     let key = form.get("key").map(|s| s.trim()).unwrap_or("");
     let action = match form.get("action").map(String::as_str) {
         Some("attended") => StaffAction::Attended,
@@ -583,11 +586,12 @@ async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> R
         );
     }
     match desk
+        .office()
         .staff_action(key, action, Utc::now(), &staff.user.login)
         .await
     {
         Ok(_) => {
-            let reference = match desk.find_request(key).await {
+            let reference = match desk.office().find_request(key).await {
                 Ok((r, _)) => r.reference,
                 Err(_) => key.to_string(),
             };
@@ -612,7 +616,7 @@ async fn book_page(
     fields: &Fields,
     error: Option<String>,
 ) -> Response {
-    let slots = match desk.free_slots(Utc::now()).await {
+    let slots = match desk.office().free_slots(Utc::now()).await {
         Ok(s) => s,
         Err(e) => return failed(app, e),
     };
@@ -643,7 +647,7 @@ async fn book_page(
 }
 
 async fn book(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
-    let office = desk.config().office_id.clone();
+    let office = desk.office().config().office_id.clone();
     let field = |k: &str| {
         form.get(k)
             .map(|s| s.trim().to_string())
@@ -686,194 +690,13 @@ async fn book(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> 
         needs,
     };
     match desk
+        .office()
         .staff_book(&booking, Utc::now(), &staff.user.login)
         .await
     {
         Ok(reservation) => Redirect::to(&format!("/o/{office}/r/{reservation}")).into_response(),
         Err(DeskError::Staff(StaffError::Invalid(m) | StaffError::Conflict(m))) => {
             book_page(&app, &staff, &desk, &form, Some(m)).await
-        }
-        Err(e) => failed(&app, e),
-    }
-}
-
-async fn refusals(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
-    match desk.refusals().await {
-        Ok(list) => {
-            let tz = desk.config().calendar.tz;
-            let list: Vec<minijinja::Value> = list
-                .into_iter()
-                .map(|(number, reason, at)| {
-                    context! {
-                        seeker_number => number,
-                        reason => reason,
-                        at => at.with_timezone(&tz).format("%Y-%m-%d").to_string(),
-                    }
-                })
-                .collect();
-            page(
-                &app,
-                &staff,
-                &desk,
-                "refusals.html",
-                "refusals",
-                context! { refusals => list },
-            )
-        }
-        Err(e) => failed(&app, e),
-    }
-}
-
-async fn refuse(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
-    let office = desk.config().office_id.clone();
-    let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
-    let reason = form.get("reason").map(String::as_str).unwrap_or("");
-    match desk
-        .refuse(number, reason, Utc::now(), &staff.user.login)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/o/{office}/refusals")).into_response(),
-        Err(e) => failed(&app, e),
-    }
-}
-
-async fn unrefuse(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
-    let office = desk.config().office_id.clone();
-    let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
-    match desk.unrefuse(number).await {
-        Ok(_) => {
-            info!(staff = %staff.user.login, "refusal lifted");
-            Redirect::to(&format!("/o/{office}/refusals")).into_response()
-        }
-        Err(e) => failed(&app, e),
-    }
-}
-
-fn month_of(desk: &Desk, q: &Fields) -> Result<NaiveDate, Response> {
-    match q.get("month").filter(|m| !m.is_empty()) {
-        Some(m) => parse_month(m).map_err(|_| {
-            plain(
-                StatusCode::BAD_REQUEST,
-                "月は 2026-12 の形で指定してください。",
-            )
-        }),
-        None => Ok(today(desk).with_day(1).unwrap_or_else(|| today(desk))),
-    }
-}
-
-async fn report(
-    State(app): App,
-    AtOffice { staff, desk }: AtOffice,
-    Query(q): Query<Fields>,
-) -> Response {
-    let month = match month_of(&desk, &q) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let usage = match desk.report(month).await {
-        Ok(u) => u,
-        Err(e) => return failed(&app, e),
-    };
-    let bars = match desk.last_months(month).await {
-        Ok(b) => b,
-        Err(e) => return failed(&app, e),
-    };
-    let chart = views::bar_chart(&bars);
-    let rows: Vec<minijinja::Value> = views::usage_columns(&usage)
-        .into_iter()
-        .map(|(k, v)| context! { key => k, value => v })
-        .collect();
-    page(
-        &app,
-        &staff,
-        &desk,
-        "report.html",
-        "report",
-        context! { month => month.format("%Y-%m").to_string(), rows => rows, chart => chart },
-    )
-}
-
-async fn report_csv(
-    State(app): App,
-    AtOffice { staff: _, desk }: AtOffice,
-    Query(q): Query<Fields>,
-) -> Response {
-    let office = desk.config().office_id.clone();
-    let month = match month_of(&desk, &q) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    match desk.report(month).await {
-        Ok(u) => {
-            let name = month.format("%Y-%m").to_string();
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"yoyaku-{office}-{name}.csv\""),
-                    ),
-                ],
-                views::usage_csv(&name, &u),
-            )
-                .into_response()
-        }
-        Err(e) => failed(&app, e),
-    }
-}
-
-const DEFAULT_PURGE_AGE: &str = "1y";
-
-async fn purge_form(
-    State(app): App,
-    AtOffice { staff, desk }: AtOffice,
-    Query(q): Query<Fields>,
-) -> Response {
-    let older_than = q
-        .get("older_than")
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .unwrap_or_else(|| DEFAULT_PURGE_AGE.into());
-    let age = match parse_duration(&older_than) {
-        Ok(a) => a,
-        Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
-    };
-    match desk.purge_preview(age, Utc::now()).await {
-        Ok(n) => page(
-            &app,
-            &staff,
-            &desk,
-            "purge.html",
-            "purge",
-            context! { older_than => older_than, count => n, done => Option::<usize>::None },
-        ),
-        Err(e) => failed(&app, e),
-    }
-}
-
-async fn purge(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
-    if form.get("confirm").map(String::as_str) != Some("yes") {
-        return plain(
-            StatusCode::BAD_REQUEST,
-            "削除の確認にチェックを入れてから実行してください。",
-        );
-    }
-    let older_than = form.get("older_than").cloned().unwrap_or_default();
-    let age = match parse_duration(&older_than) {
-        Ok(a) => a,
-        Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
-    };
-    match desk.purge(age, Utc::now()).await {
-        Ok(purged) => {
-            info!(staff = %staff.user.login, requests = purged.requests, "purge from the staff page");
-            page(
-                &app,
-                &staff,
-                &desk,
-                "purge.html",
-                "purge",
-                context! { older_than => older_than, count => 0, done => Some(purged.requests) },
-            )
         }
         Err(e) => failed(&app, e),
     }

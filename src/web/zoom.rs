@@ -35,6 +35,7 @@ pub(super) async fn webhook(
     let mut signed_for: Vec<(&str, &Arc<Desk>)> = Vec::new();
     for desk in app.desks.values() {
         let Some(secret) = desk
+            .office()
             .config()
             .zoom
             .as_ref()
@@ -105,7 +106,7 @@ pub(super) async fn webhook(
                     Ok(true) => return StatusCode::OK.into_response(),
                     Ok(false) => {}
                     Err(e) => {
-                        warn!(office = %desk.config().office_id, error = %e, "zoom attendance not recorded");
+                        warn!(office = %desk.office().config().office_id, error = %e, "zoom attendance not recorded");
                         // Zoom retries an event that was not answered 2xx.
                         return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later");
                     }
@@ -126,18 +127,19 @@ async fn attended(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, DeskError> {
     let reservation = {
-        let mut conn = desk.store().conn().await?;
+        let mut conn = desk.office().store().conn().await?;
         meetings::reservation_of_meeting(&mut conn, meeting).await?
     };
     let Some(reservation) = reservation else {
         return Ok(false);
     };
     match desk
+        .office()
         .staff_action(&reservation, StaffAction::Attended, now, ACTOR)
         .await
     {
         Ok(_) => {
-            info!(office = %desk.config().office_id, "attendance recorded from zoom");
+            info!(office = %desk.office().config().office_id, "attendance recorded from zoom");
             Ok(true)
         }
         // Already attended (a replay), or cancelled: nothing to change.

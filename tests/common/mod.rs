@@ -117,7 +117,7 @@ pub fn business_day_ahead(
 
 /// A wish `M月D日 HH:MM` on a business day `days` ahead of the real clock.
 pub fn wish_ahead(desk: &TestDesk, days: i64, time: &str) -> String {
-    let d = business_day_ahead(&desk.desk.config().calendar, Utc::now(), days);
+    let d = business_day_ahead(&desk.desk.office().config().calendar, Utc::now(), days);
     format!(
         "{}年{}月{}日 {time}",
         d.format("%Y"),
@@ -336,6 +336,7 @@ impl TestDesk {
 
     pub async fn db_scalar(&self, sql: &'static str) -> i64 {
         self.desk
+            .office()
             .store()
             .probe_value(sql, &[])
             .await

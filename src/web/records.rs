@@ -1,0 +1,210 @@
+//! The staff page's records: refusals (第12条(1)), the monthly report
+//! (第7条) with its CSV, and the purge of personal data (第8条). Handlers
+//! like those of `pages`: session and office from the extractors, then an
+//! `Office` method and a template.
+
+// An early answer (a 400 page) is the handler's own Response, as in pages.
+#![allow(clippy::result_large_err)]
+
+use super::pages::{failed, page, today, App, AtOffice, Fields, OfficeForm};
+use super::plain;
+use crate::desk::Desk;
+use crate::staff::{parse_duration, parse_month, views};
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, NaiveDate, Utc};
+use minijinja::context;
+use tracing::info;
+
+pub(super) async fn refusals(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
+    match desk.office().refusals().await {
+        Ok(list) => {
+            let tz = desk.office().config().calendar.tz;
+            let list: Vec<minijinja::Value> = list
+                .into_iter()
+                .map(|(number, reason, at)| {
+                    context! {
+                        seeker_number => number,
+                        reason => reason,
+                        at => at.with_timezone(&tz).format("%Y-%m-%d").to_string(),
+                    }
+                })
+                .collect();
+            page(
+                &app,
+                &staff,
+                &desk,
+                "refusals.html",
+                "refusals",
+                context! { refusals => list },
+            )
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+pub(super) async fn refuse(
+    State(app): App,
+    OfficeForm { staff, desk, form }: OfficeForm,
+) -> Response {
+    let office = desk.office().config().office_id.clone();
+    let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
+    let reason = form.get("reason").map(String::as_str).unwrap_or("");
+    match desk
+        .office()
+        .refuse(number, reason, Utc::now(), &staff.user.login)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/o/{office}/refusals")).into_response(),
+        Err(e) => failed(&app, e),
+    }
+}
+
+pub(super) async fn unrefuse(
+    State(app): App,
+    OfficeForm { staff, desk, form }: OfficeForm,
+) -> Response {
+    let office = desk.office().config().office_id.clone();
+    let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
+    match desk.office().unrefuse(number).await {
+        Ok(_) => {
+            info!(staff = %staff.user.login, "refusal lifted");
+            Redirect::to(&format!("/o/{office}/refusals")).into_response()
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+fn month_of(desk: &Desk, q: &Fields) -> Result<NaiveDate, Response> {
+    match q.get("month").filter(|m| !m.is_empty()) {
+        Some(m) => parse_month(m).map_err(|_| {
+            plain(
+                StatusCode::BAD_REQUEST,
+                "月は 2026-12 の形で指定してください。",
+            )
+        }),
+        None => Ok(today(desk).with_day(1).unwrap_or_else(|| today(desk))),
+    }
+}
+
+pub(super) async fn report(
+    State(app): App,
+    AtOffice { staff, desk }: AtOffice,
+    Query(q): Query<Fields>,
+) -> Response {
+    let month = match month_of(&desk, &q) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let usage = match desk.office().report(month).await {
+        Ok(u) => u,
+        Err(e) => return failed(&app, e),
+    };
+    let bars = match desk.office().last_months(month).await {
+        Ok(b) => b,
+        Err(e) => return failed(&app, e),
+    };
+    let chart = views::bar_chart(&bars);
+    let rows: Vec<minijinja::Value> = views::usage_columns(&usage)
+        .into_iter()
+        .map(|(k, v)| context! { key => k, value => v })
+        .collect();
+    page(
+        &app,
+        &staff,
+        &desk,
+        "report.html",
+        "report",
+        context! { month => month.format("%Y-%m").to_string(), rows => rows, chart => chart },
+    )
+}
+
+pub(super) async fn report_csv(
+    State(app): App,
+    AtOffice { staff: _, desk }: AtOffice,
+    Query(q): Query<Fields>,
+) -> Response {
+    let office = desk.office().config().office_id.clone();
+    let month = match month_of(&desk, &q) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match desk.office().report(month).await {
+        Ok(u) => {
+            let name = month.format("%Y-%m").to_string();
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"yoyaku-{office}-{name}.csv\""),
+                    ),
+                ],
+                views::usage_csv(&name, &u),
+            )
+                .into_response()
+        }
+        Err(e) => failed(&app, e),
+    }
+}
+
+const DEFAULT_PURGE_AGE: &str = "1y";
+
+pub(super) async fn purge_form(
+    State(app): App,
+    AtOffice { staff, desk }: AtOffice,
+    Query(q): Query<Fields>,
+) -> Response {
+    let older_than = q
+        .get("older_than")
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_PURGE_AGE.into());
+    let age = match parse_duration(&older_than) {
+        Ok(a) => a,
+        Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
+    };
+    match desk.office().purge_preview(age, Utc::now()).await {
+        Ok(n) => page(
+            &app,
+            &staff,
+            &desk,
+            "purge.html",
+            "purge",
+            context! { older_than => older_than, count => n, done => Option::<usize>::None },
+        ),
+        Err(e) => failed(&app, e),
+    }
+}
+
+pub(super) async fn purge(
+    State(app): App,
+    OfficeForm { staff, desk, form }: OfficeForm,
+) -> Response {
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "削除の確認にチェックを入れてから実行してください。",
+        );
+    }
+    let older_than = form.get("older_than").cloned().unwrap_or_default();
+    let age = match parse_duration(&older_than) {
+        Ok(a) => a,
+        Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
+    };
+    match desk.office().purge(age, Utc::now()).await {
+        Ok(purged) => {
+            info!(staff = %staff.user.login, requests = purged.requests, "purge from the staff page");
+            page(
+                &app,
+                &staff,
+                &desk,
+                "purge.html",
+                "purge",
+                context! { older_than => older_than, count => 0, done => Some(purged.requests) },
+            )
+        }
+        Err(e) => failed(&app, e),
+    }
+}

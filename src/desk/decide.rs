@@ -3,12 +3,13 @@
 
 use super::{DeskError, Filing};
 use crate::core::booking::{Event, Standing, State};
+use crate::core::understand::BookingRequest;
 use crate::core::{decide, route};
 use crate::mail::compose::Thread;
 use crate::mail::message;
 use crate::mail::message::Inbound;
 use crate::office::Office;
-use crate::store::{office, outbox, requests, StoreError, Tx};
+use crate::store::{office, outbox, requests, RequestRow, StoreError, Tx};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use tracing::warn;
 
@@ -68,52 +69,15 @@ impl Office {
             }
             decide::Routing::Known { id, trusted, .. } => {
                 let row = gathered.take(*id)?;
-                let ours: Vec<String> = outbox::raws_for_request(tx, row.id)
-                    .await?
-                    .iter()
-                    .map(|raw| message::parse(raw).body)
-                    .collect();
-                let (reading, needs) = decide::read(
-                    &row.machine,
-                    &inbound.body,
-                    &ours,
-                    &routed,
-                    &self.cfg.calendar,
-                    now,
-                );
-                match reading {
-                    decide::Reading::Event(event) => (row, event, *trusted, needs),
-                    decide::Reading::NextSession(data) => {
-                        let new_row = self
-                            .insert_request(tx, &row.seeker_address, &inbound.subject, now)
-                            .await?;
-                        (new_row, Event::Request(*data), *trusted, needs)
-                    }
-                }
+                let (row, event, needs) = self.read_known(tx, row, &routed, inbound, now).await?;
+                (row, event, *trusted, needs)
             }
             decide::Routing::New { parsed, to } => {
-                // Many new requests under one 求職番号 in a day (from any
-                // addresses): staff look at them; no more automatic answers.
-                if let Some(number) = parsed.seeker_number.as_deref() {
-                    let today = self.cfg.calendar.local_date(now);
-                    let day_ago = now - ChronoDuration::hours(24);
-                    let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
-                    let told_key = format!("flood_seeker:{number}:{today}");
-                    let told = office::get_meta(tx, &told_key).await?.is_some();
-                    if let route::Limit::Over { tell_staff } =
-                        route::limit(recent, self.cfg.per_seeker_per_day, told)
-                    {
-                        if tell_staff {
-                            self.notify_staff(tx, None, "flood_seeker", &inbound.subject, now)
-                                .await?;
-                            office::set_meta(tx, &told_key, "1").await?;
-                        }
-                        warn!(
-                            recent,
-                            "job-seeker number over the daily limit; filed for staff"
-                        );
-                        return Ok((Filing::Staff, "rate_limited", None));
-                    }
+                if self
+                    .seeker_over_limit(tx, parsed, &inbound.subject, now)
+                    .await?
+                {
+                    return Ok((Filing::Staff, "rate_limited", None));
                 }
                 let row = self.insert_request(tx, to, &inbound.subject, now).await?;
                 (row, Event::Request((**parsed).clone()), false, Vec::new())
@@ -189,6 +153,75 @@ impl Office {
             _ => "handled",
         };
         Ok((filing, outcome, Some(row.id)))
+    }
+
+    /// Reads the mail against the request it belongs to (`core::decide::read`
+    /// on our own mails to it): the event for the request's machine, or a
+    /// new request for another session; with the needs it states.
+    async fn read_known(
+        &self,
+        tx: &mut Tx,
+        row: RequestRow,
+        routed: &decide::Routing,
+        inbound: &Inbound,
+        now: DateTime<Utc>,
+    ) -> Result<(RequestRow, Event, Vec<String>), DeskError> {
+        let ours: Vec<String> = outbox::raws_for_request(tx, row.id)
+            .await?
+            .iter()
+            .map(|raw| message::parse(raw).body)
+            .collect();
+        let (reading, needs) = decide::read(
+            &row.machine,
+            &inbound.body,
+            &ours,
+            routed,
+            &self.cfg.calendar,
+            now,
+        );
+        Ok(match reading {
+            decide::Reading::Event(event) => (row, event, needs),
+            decide::Reading::NextSession(data) => {
+                let new_row = self
+                    .insert_request(tx, &row.seeker_address, &inbound.subject, now)
+                    .await?;
+                (new_row, Event::Request(*data), needs)
+            }
+        })
+    }
+
+    /// Many new requests under one 求職番号 in a day (from any addresses):
+    /// staff look at them (told once a day); no more automatic answers.
+    async fn seeker_over_limit(
+        &self,
+        tx: &mut Tx,
+        parsed: &BookingRequest,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DeskError> {
+        let Some(number) = parsed.seeker_number.as_deref() else {
+            return Ok(false);
+        };
+        let today = self.cfg.calendar.local_date(now);
+        let day_ago = now - ChronoDuration::hours(24);
+        let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
+        let told_key = format!("flood_seeker:{number}:{today}");
+        let told = office::get_meta(tx, &told_key).await?.is_some();
+        let route::Limit::Over { tell_staff } =
+            route::limit(recent, self.cfg.per_seeker_per_day, told)
+        else {
+            return Ok(false);
+        };
+        if tell_staff {
+            self.notify_staff(tx, None, "flood_seeker", subject, now)
+                .await?;
+            office::set_meta(tx, &told_key, "1").await?;
+        }
+        warn!(
+            recent,
+            "job-seeker number over the daily limit; filed for staff"
+        );
+        Ok(true)
     }
 
     /// What the office's records say about the seeker with this number.

@@ -128,128 +128,148 @@ impl Office {
             }
         }
         for chunk in &chunks {
-            // Handled messages are not downloaded again (those a refused
-            // folder keeps in the inbox would be, on every pass).
-            let handled = {
-                let mut conn = self.store.conn().await?;
-                processed::get_many(&mut conn, &mailbox, uidvalidity, chunk).await?
+            self.read_batch(session, chunk, &sizes, uidvalidity, now, report, committed)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One batch of the inbox: fetched in one round trip (handled ones
+    /// skipped), handled in one transaction with a savepoint per message,
+    /// committed, then filed.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_batch(
+        &self,
+        session: &mut ImapSession,
+        chunk: &[u32],
+        sizes: &HashMap<u32, u32>,
+        uidvalidity: u32,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+        committed: &Notify,
+    ) -> Result<(), DeskError> {
+        let mailbox = self.cfg.imap.mailbox.clone();
+        let size_of = |uid: u32| u64::from(sizes.get(&uid).copied().unwrap_or(0));
+        // Handled messages are not downloaded again (those a refused
+        // folder keeps in the inbox would be, on every pass).
+        let handled = {
+            let mut conn = self.store.conn().await?;
+            processed::get_many(&mut conn, &mailbox, uidvalidity, chunk).await?
+        };
+        let wanted: Vec<u32> = chunk
+            .iter()
+            .copied()
+            .filter(|&uid| {
+                size_of(uid) <= self.cfg.max_message_bytes && !handled.contains_key(&uid)
+            })
+            .collect();
+        let mut raws: HashMap<u32, Vec<u8>> =
+            session.fetch_many(&wanted).await?.into_iter().collect();
+        let mut to_file: Vec<(u32, String)> = Vec::new();
+        let mut keys: Vec<ProcessedKey> = Vec::new();
+        // One transaction per batch, one savepoint per message: a
+        // message that fails is undone alone; the batch is one disk sync.
+        let turn = self.store.turn().await;
+        let mut batch = self.store.begin().await?;
+        let mut done = processed::get_many(&mut batch, &mailbox, uidvalidity, chunk).await?;
+        for &uid in chunk {
+            let key = ProcessedKey {
+                mailbox: mailbox.clone(),
+                uidvalidity,
+                uid,
             };
-            let wanted: Vec<u32> = chunk
-                .iter()
-                .copied()
-                .filter(|&uid| {
-                    size_of(uid) <= self.cfg.max_message_bytes && !handled.contains_key(&uid)
-                })
-                .collect();
-            let mut raws: HashMap<u32, Vec<u8>> =
-                session.fetch_many(&wanted).await?.into_iter().collect();
-            let mut to_file: Vec<(u32, String)> = Vec::new();
-            let mut keys: Vec<ProcessedKey> = Vec::new();
-            // One transaction per batch, one savepoint per message: a
-            // message that fails is undone alone; the batch is one disk sync.
-            let turn = self.store.turn().await;
-            let mut batch = self.store.begin().await?;
-            let mut done = processed::get_many(&mut batch, &mailbox, uidvalidity, chunk).await?;
-            for &uid in chunk {
-                let key = ProcessedKey {
-                    mailbox: mailbox.clone(),
-                    uidvalidity,
-                    uid,
-                };
-                if let Some(p) = done.remove(&uid) {
-                    // Moved already (our list of UIDs is older), or being
-                    // filed by the desk that handled it: theirs to file.
-                    if p.moved || p.filed_by_other(&self.owner, Utc::now()) {
-                        continue;
-                    }
-                    // Committed before a crash, not yet filed: file it now.
-                    to_file.push((uid, p.folder));
-                    keys.push(key);
+            if let Some(p) = done.remove(&uid) {
+                // Moved already (our list of UIDs is older), or being
+                // filed by the desk that handled it: theirs to file.
+                if p.moved || p.filed_by_other(&self.owner, Utc::now()) {
                     continue;
                 }
-                let outcome = if size_of(uid) > self.cfg.max_message_bytes {
+                // Committed before a crash, not yet filed: file it now.
+                to_file.push((uid, p.folder));
+                keys.push(key);
+                continue;
+            }
+            let outcome = if size_of(uid) > self.cfg.max_message_bytes {
+                self.set_aside(
+                    &mut batch,
+                    &key,
+                    "too_large",
+                    self.folder(Filing::Staff),
+                    now,
+                )
+                .await
+                .map(|_| (Filing::Staff, false))
+            } else {
+                let Some(raw) = raws.remove(&uid) else {
+                    // Gone meanwhile (another desk filed it).
+                    continue;
+                };
+                store::savepoint(&mut batch, Savepoint::Begin).await?;
+                let handled = self.handle_message(&mut batch, &key, &raw, now).await;
+                store::savepoint(
+                    &mut batch,
+                    if handled.is_ok() {
+                        Savepoint::Release
+                    } else {
+                        Savepoint::Undo
+                    },
+                )
+                .await?;
+                handled
+            };
+            let filing = match outcome {
+                Ok((filing, duplicate)) => {
+                    if filing == Filing::Sent {
+                        report.copies += 1;
+                    } else if duplicate {
+                        report.duplicates += 1;
+                    } else {
+                        report.handled += 1;
+                    }
+                    self.folder(filing).to_string()
+                }
+                Err(e) if e.is_transient() => {
+                    // What the batch did so far stands if it can commit.
+                    let saved = self
+                        .lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
+                        .await
+                        .is_ok()
+                        && batch.commit().await.is_ok();
+                    drop(turn);
+                    if saved {
+                        committed.notify_one();
+                        self.file(session, &mut to_file, &mut keys).await?;
+                    }
+                    return Err(e);
+                }
+                Err(e) => {
+                    report.message_failures += 1;
+                    let n = processed::record_failure(&mut batch, &key, &e.to_string(), Utc::now())
+                        .await?;
+                    warn!(uid, attempts = n, error = %e, "message handling failed");
+                    if n < i64::from(POISON_ATTEMPTS) {
+                        continue;
+                    }
                     self.set_aside(
                         &mut batch,
                         &key,
-                        "too_large",
-                        self.folder(Filing::Staff),
+                        "unreadable",
+                        &self.cfg.folders.failed,
                         now,
                     )
-                    .await
-                    .map(|_| (Filing::Staff, false))
-                } else {
-                    let Some(raw) = raws.remove(&uid) else {
-                        // Gone meanwhile (another desk filed it).
-                        continue;
-                    };
-                    store::savepoint(&mut batch, Savepoint::Begin).await?;
-                    let handled = self.handle_message(&mut batch, &key, &raw, now).await;
-                    store::savepoint(
-                        &mut batch,
-                        if handled.is_ok() {
-                            Savepoint::Release
-                        } else {
-                            Savepoint::Undo
-                        },
-                    )
                     .await?;
-                    handled
-                };
-                let filing = match outcome {
-                    Ok((filing, duplicate)) => {
-                        if filing == Filing::Sent {
-                            report.copies += 1;
-                        } else if duplicate {
-                            report.duplicates += 1;
-                        } else {
-                            report.handled += 1;
-                        }
-                        self.folder(filing).to_string()
-                    }
-                    Err(e) if e.is_transient() => {
-                        // What the batch did so far stands if it can commit.
-                        let saved = self
-                            .lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
-                            .await
-                            .is_ok()
-                            && batch.commit().await.is_ok();
-                        drop(turn);
-                        if saved {
-                            committed.notify_one();
-                            self.file(session, &mut to_file, &mut keys).await?;
-                        }
-                        return Err(e);
-                    }
-                    Err(e) => {
-                        report.message_failures += 1;
-                        let n =
-                            processed::record_failure(&mut batch, &key, &e.to_string(), Utc::now())
-                                .await?;
-                        warn!(uid, attempts = n, error = %e, "message handling failed");
-                        if n < i64::from(POISON_ATTEMPTS) {
-                            continue;
-                        }
-                        self.set_aside(
-                            &mut batch,
-                            &key,
-                            "unreadable",
-                            &self.cfg.folders.failed,
-                            now,
-                        )
-                        .await?;
-                        self.cfg.folders.failed.clone()
-                    }
-                };
-                to_file.push((uid, filing));
-                keys.push(key);
-            }
-            self.lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
-                .await?;
-            batch.commit().await?;
-            drop(turn);
-            committed.notify_one();
-            self.file(session, &mut to_file, &mut keys).await?;
+                    self.cfg.folders.failed.clone()
+                }
+            };
+            to_file.push((uid, filing));
+            keys.push(key);
         }
+        self.lease_filing(&mut batch, &mailbox, uidvalidity, &to_file)
+            .await?;
+        batch.commit().await?;
+        drop(turn);
+        committed.notify_one();
+        self.file(session, &mut to_file, &mut keys).await?;
         Ok(())
     }
 

@@ -117,7 +117,7 @@ impl Office {
                                 .as_deref()
                                 .unwrap_or(self.composer.terms_sha256())
                         }),
-                        booked_by: if staff { "staff" } else { "seeker" },
+                        booked_by: if staff { By::Staff } else { By::Seeker },
                         now,
                     };
                     match bookings::try_book(tx, &new, &self.room_ids).await? {
@@ -140,11 +140,7 @@ impl Office {
                                 continue;
                             }
                             let room = self.join_view(&record);
-                            let notice = if staff {
-                                Notice::StaffBooked { to, booking, room }
-                            } else {
-                                Notice::Confirm { to, booking, room }
-                            };
+                            let notice = Notice::confirmation(record.booked_by, to, booking, room);
                             let invite = self.invite(&record, "PUBLISH", now)?;
                             self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)
                                 .await?;

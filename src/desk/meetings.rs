@@ -243,11 +243,7 @@ impl Office {
             slot: Some(self.booking_slot_view(b)),
         };
         let room = self.join_view(b);
-        let notice = if b.booked_by == "staff" {
-            Notice::StaffBooked { to, booking, room }
-        } else {
-            Notice::Confirm { to, booking, room }
-        };
+        let notice = Notice::confirmation(b.booked_by, to, booking, room);
         let invite = self.invite(b, "PUBLISH", now)?;
         let thread = self.thread_of(&row);
         self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)

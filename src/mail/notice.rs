@@ -206,6 +206,21 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// The confirmation of a booking, by who made it: the seeker's
+    /// (`confirm`) or staff's (`staff_booked`). The one place that choice
+    /// is made.
+    pub fn confirmation(
+        by: crate::core::booking::By,
+        to: Addressee,
+        booking: BookingView,
+        room: Option<RoomView>,
+    ) -> Notice {
+        match by {
+            crate::core::booking::By::Seeker => Notice::Confirm { to, booking, room },
+            crate::core::booking::By::Staff => Notice::StaffBooked { to, booking, room },
+        }
+    }
+
     /// The template's name (`templates/{kind}.txt.j2`), also the outbox kind.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -2,6 +2,7 @@
 //! wording lives (a web page renders the same views as HTML).
 
 use super::RequestView;
+use crate::core::booking::By;
 use crate::core::understand::WishTime;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -77,10 +78,10 @@ pub fn request(view: &RequestView, tz: Tz) -> String {
             local(b.slot_start),
             b.room_id,
             b.status,
-            b.booked_by,
+            b.booked_by.as_str(),
             local(b.created_at)
         );
-        if b.booked_by == "seeker" {
+        if b.booked_by == By::Seeker {
             let _ = writeln!(
                 out,
                 "  consent        {} from {} at {}",

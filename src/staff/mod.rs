@@ -490,7 +490,7 @@ impl Office {
                     end: end.format("%H:%M").to_string(),
                     reservation: b.reservation.clone(),
                     room: b.room_id.clone(),
-                    by_staff: b.booked_by == "staff",
+                    by_staff: b.booked_by == crate::core::booking::By::Staff,
                     name: r.as_ref().and_then(|r| r.machine.data.name.clone()),
                     needs: r.map(|r| r.machine.data.needs).unwrap_or_default(),
                 });

@@ -3,6 +3,7 @@
 
 use super::{on_db, parse_ts, ts, Cols, Exec, StoreError, Tx};
 use crate::core::booking::BookingStatus;
+use crate::core::booking::By;
 use crate::core::calendar::{Calendar, Slot};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -22,8 +23,8 @@ pub struct NewBooking<'a> {
     pub consent_message_id: Option<&'a str>,
     pub consent_from: Option<&'a str>,
     pub terms_sha256: Option<&'a str>,
-    /// "seeker" (consent by reply) or "staff" (第6条(4)).
-    pub booked_by: &'a str,
+    /// The seeker (consent by reply) or staff (第6条(4)).
+    pub booked_by: By,
     pub now: DateTime<Utc>,
 }
 
@@ -36,7 +37,7 @@ pub struct BookingRecord {
     pub room_id: String,
     pub slot_start: DateTime<Utc>,
     pub status: BookingStatus,
-    pub booked_by: String,
+    pub booked_by: By,
     pub consent_message_id: Option<String>,
     pub consent_from: Option<String>,
     pub consent_at: Option<DateTime<Utc>>,
@@ -83,7 +84,13 @@ fn record(row: &impl Cols) -> Result<BookingRecord, StoreError> {
                 problem: format!("unknown status {s:?}"),
             })?
         },
-        booked_by: row.col("booked_by")?,
+        booked_by: {
+            let s: String = row.col("booked_by")?;
+            By::parse(&s).ok_or_else(|| StoreError::Corrupt {
+                table: "bookings",
+                problem: format!("unknown booked_by {s:?}"),
+            })?
+        },
         consent_message_id: row.col("consent_message_id")?,
         consent_from: row.col("consent_from")?,
         consent_at: opt_ts("consent_at")?,
@@ -308,7 +315,7 @@ pub async fn try_book(
         .bind(new.request_id)
         .bind(room)
         .bind(ts(new.slot_start))
-        .bind(new.booked_by)
+        .bind(new.booked_by.as_str())
         .bind(new.consent_message_id)
         .bind(new.consent_from)
         .bind(new.consent_from.map(|_| ts(new.now)))

@@ -510,7 +510,7 @@ async fn request_page(
                 room => b.room_id,
                 status => b.status.as_str(),
                 open => b.status == crate::core::booking::BookingStatus::Confirmed,
-                booked_by => b.booked_by,
+                booked_by => b.booked_by.as_str(),
                 consent_message_id => b.consent_message_id,
                 consent_at => b.consent_at.map(local),
                 terms_sha256 => b.terms_sha256,

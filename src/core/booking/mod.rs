@@ -257,11 +257,29 @@ impl StaffReason {
     }
 }
 
-/// Who cancelled a booking.
+/// Who made (or cancelled) a booking: the seeker by a consent reply, or
+/// staff (第6条(4) follow-ups, cancellations by phone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum By {
     Seeker,
     Staff,
+}
+
+impl By {
+    /// The stored name (`bookings.booked_by`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            By::Seeker => "seeker",
+            By::Staff => "staff",
+        }
+    }
+
+    /// The stored name back (the inverse of `as_str`).
+    pub fn parse(s: &str) -> Option<By> {
+        [By::Seeker, By::Staff]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+    }
 }
 
 /// Why the bot answers with a holding reply instead of an offer.

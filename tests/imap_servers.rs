@@ -12,17 +12,8 @@ use common::*;
 use std::io::{BufRead, BufReader, Write};
 
 fn yoyaku(config: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("YOYAKU_LOG", "warn")
-        .output()
-        .expect("run yoyaku");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
+    let (code, out) = yoyaku_cli(config, args);
+    (code == Some(0), out)
 }
 
 /// Request, offer, consent and confirmation between `seeker` and `desk`,

@@ -98,21 +98,7 @@ async fn deployment(offices: &[Office]) -> (tempfile::TempDir, std::path::PathBu
 }
 
 fn yoyaku(config: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("YOYAKU_LOG", "warn")
-        .output()
-        .expect("run yoyaku");
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    yoyaku_cli(config, args)
 }
 
 #[tokio::test]

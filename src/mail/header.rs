@@ -157,7 +157,7 @@ fn encoded_word(s: &[u8]) -> Option<(Word, usize)> {
         return None;
     }
     let bytes = match enc.to_ascii_lowercase() {
-        b'b' => base64(text),
+        b'b' => base64(text, b'/'),
         b'q' => q_decode(text),
         _ => return None,
     };
@@ -249,7 +249,9 @@ fn clean(s: String) -> Option<String> {
     Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn base64(text: &[u8]) -> Vec<u8> {
+/// Base64 as mail writes it, skipping anything outside the alphabet;
+/// `sixty_third` is `/` (RFC 2045) or `,` (IMAP's modified UTF-7).
+pub(crate) fn base64(text: &[u8], sixty_third: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let mut acc = 0u32;
     let mut bits = 0;
@@ -259,7 +261,7 @@ fn base64(text: &[u8]) -> Vec<u8> {
             b'a'..=b'z' => c - b'a' + 26,
             b'0'..=b'9' => c - b'0' + 52,
             b'+' => 62,
-            b'/' => 63,
+            c if c == sixty_third => 63,
             _ => continue,
         };
         acc = (acc << 6) | u32::from(v);

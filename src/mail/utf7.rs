@@ -67,27 +67,10 @@ fn decode_strict(name: &str) -> Option<String> {
 }
 
 fn unbase64_modified(run: &str) -> Option<Vec<u8>> {
-    let mut bits: u32 = 0;
-    let mut nbits = 0;
-    let mut out = Vec::new();
-    for c in run.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b',' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-            bits &= (1 << nbits) - 1;
-        }
-    }
-    Some(out)
+    // Strict here: a name with other characters is not modified UTF-7.
+    run.bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b',')
+        .then(|| crate::mail::header::base64(run.as_bytes(), b','))
 }
 
 fn base64_modified(bytes: &[u8]) -> String {

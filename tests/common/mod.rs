@@ -705,6 +705,26 @@ pub fn request_text(name: &str, wish: &str) -> String {
     format!("オンライン職業相談の予約をお願いします。\n\n氏名：{name}\n求職番号：32010-12345678\n希望日時：{wish}\n電話番号：090-1234-5678\n\nよろしくお願いいたします。")
 }
 
+/// Runs the real binary with `args` and `--config config`: its exit code
+/// and what it printed (stdout, then stderr).
+pub fn yoyaku_cli(config: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yoyaku"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("YOYAKU_LOG", "warn")
+        .output()
+        .expect("run yoyaku");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// A `yoyaku run` of the real binary, killed (SIGKILL) when dropped.
 pub struct Daemon(pub std::process::Child);
 

@@ -16,7 +16,44 @@ use crate::office::Office;
 use crate::store::bookings::BookingRecord;
 use crate::store::{bookings, meetings, office, outbox, requests, RequestRow, StoreError, Tx};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use std::collections::HashSet;
 use tracing::{info, warn};
+
+/// What one step needs from the store besides the request itself.
+struct StepFacts {
+    full: HashSet<Slot>,
+    standing: booking::Standing,
+    told_today: Vec<String>,
+}
+
+/// The state carried while one step's effects are applied in order.
+struct Applying<'r> {
+    row: &'r RequestRow,
+    thread: Thread,
+    consent: Option<&'r Consent>,
+    subject: &'r str,
+    now: DateTime<Utc>,
+    change: bool,
+    by_staff: bool,
+    next: Request,
+    queue: Vec<Effect>,
+    facts: StepFacts,
+    /// The request's latest booking, as it was before this step.
+    booking: Option<BookingRecord>,
+    /// The booking a cancellation freed, for the offer that follows it.
+    cancelled: Option<BookingRecord>,
+    filing: Filing,
+}
+
+impl Applying<'_> {
+    /// Every mail to the seeker shows their name and the request's reference.
+    fn to(&self) -> Addressee {
+        Addressee {
+            name: self.next.data.name.clone(),
+            reference: self.row.reference.clone(),
+        }
+    }
+}
 
 impl Office {
     /// Runs the state machine on `row` and carries out its effects inside `tx`.
@@ -31,47 +68,12 @@ impl Office {
         subject: &str,
         now: DateTime<Utc>,
     ) -> Result<Filing, DeskError> {
-        let cal = &self.cfg.calendar;
-        let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
-        let full = bookings::full_slots(
-            tx,
-            cal,
-            now - ChronoDuration::days(1),
-            horizon_end,
-            &self.room_ids,
-        )
-        .await?;
-        let number = match &event {
-            Event::Request(d) => d.seeker_number.clone(),
-            Event::Staff(StaffAction::Book(_, d)) => d.seeker_number.clone(),
-            _ => None,
-        }
-        .or_else(|| row.machine.data.seeker_number.clone());
-        let standing = self.standing(tx, number.as_deref()).await?;
+        let facts = self.step_facts(tx, row, &event, now).await?;
         let event_name = event.name();
         let by_staff = matches!(event, Event::Staff(_));
         let before = row.machine.state;
-        let rules = &self.cfg.rules;
-        // Only a request still gathering its items can be sent a "what is
-        // missing" notice: only then are the ones sent today needed.
-        let told_today = if matches!(event, Event::Request(_))
-            && matches!(before, State::New | State::AwaitingInfo)
-        {
-            let since = now - ChronoDuration::hours(booking::NOTICE_WINDOW_HOURS);
-            outbox::variants_since(tx, &row.seeker_address, "missing", since).await?
-        } else {
-            Vec::new()
-        };
-        let mut ctx = Context {
-            cal,
-            now,
-            full: &full,
-            rules,
-            standing,
-            trusted: consent.is_none_or(|c| c.trusted),
-            told_today: &told_today,
-        };
-        let (mut next, effects) = match booking::step(&row.machine, event.clone(), &ctx) {
+        let ctx = self.step_context(&facts, consent.is_none_or(|c| c.trusted), now);
+        let (next, effects) = match booking::step(&row.machine, event, &ctx) {
             Ok(r) => r,
             Err(e) if by_staff => return Err(StaffError::Conflict(e.to_string()).into()),
             Err(e) => {
@@ -81,283 +83,383 @@ impl Office {
                 return Ok(Filing::Staff);
             }
         };
-        let thread = thread.unwrap_or_else(|| self.thread_of(row));
-        let mut filing = Filing::Handled;
-        let mut queue = effects;
-        let mut full_now = full.clone();
         // A request just opened has no booking yet: no need to look.
         let booking = if before == State::New {
             None
         } else {
             bookings::latest_for_request(tx, row.id).await?
         };
-        // The booking a cancellation freed, for the offer that follows it.
-        let mut cancelled: Option<BookingRecord> = None;
-        while !queue.is_empty() {
-            let effect = queue.remove(0);
-            // Every mail to the seeker shows their name and the request's reference.
-            let to = Addressee {
-                name: next.data.name.clone(),
-                reference: row.reference.clone(),
-            };
-            let offered = slot_views(&next.offered, cal.slot_minutes);
-            match effect {
-                Effect::Book(slot) | Effect::StaffBook(slot) => {
-                    let staff = by_staff;
-                    let reservation =
-                        format!("{}-{}", slot.date.format("%y%m%d"), &random_ref()[..4]);
-                    let new = bookings::NewBooking {
-                        request_id: row.id,
-                        reservation: &reservation,
-                        slot_start: cal.slot_start_utc(slot),
-                        consent_message_id: consent.and_then(|c| c.message_id.as_deref()),
-                        consent_from: consent.map(|c| c.from.as_str()),
-                        terms_sha256: (!staff).then(|| {
-                            row.offer_terms_sha256
-                                .as_deref()
-                                .unwrap_or(self.composer.terms_sha256())
-                        }),
-                        booked_by: if staff { By::Staff } else { By::Seeker },
-                        now,
-                    };
-                    match bookings::try_book(tx, &new, &self.room_ids).await? {
-                        Some(b) => {
-                            info!(request = row.id, booking = b.id, "booked");
-                            let record = bookings::find_by_reservation(tx, &b.reservation)
-                                .await?
-                                .ok_or_else(|| StoreError::Corrupt {
-                                table: "bookings",
-                                problem: format!("booking {} vanished", b.id),
-                            })?;
-                            let booking = BookingView {
-                                reservation: b.reservation,
-                                slot: Some(SlotView::new(slot, cal.slot_minutes)),
-                            };
-                            if self.cfg.meeting_provider == MeetingProvider::Zoom {
-                                // The confirmation waits for the meeting
-                                // (`desk::meetings`): it must carry it.
-                                meetings::want(tx, b.id, true, now).await?;
-                                continue;
-                            }
-                            let room = self.join_view(&record);
-                            let notice = Notice::confirmation(record.booked_by, to, booking, room);
-                            let invite = self.invite(&record, "PUBLISH", now)?;
-                            self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)
-                                .await?;
-                        }
-                        None if staff => {
-                            return Err(StaffError::Conflict(format!(
-                                "every room is booked at {}",
-                                slot.start.format("%H:%M")
-                            ))
-                            .into())
-                        }
-                        None => {
-                            // Taken meanwhile (another consent won): a fresh offer.
-                            full_now.insert(slot);
-                            ctx = Context {
-                                cal,
-                                now,
-                                full: &full_now,
-                                rules,
-                                standing,
-                                trusted: true,
-                                told_today: &told_today,
-                            };
-                            let (n2, fx2) = booking::step(&row.machine, Event::SlotTaken, &ctx)
-                                .map_err(|e| StoreError::Corrupt {
-                                    table: "requests",
-                                    problem: e.to_string(),
-                                })?;
-                            next = n2;
-                            queue.extend(fx2);
-                        }
-                    }
+        let mut st = Applying {
+            row,
+            thread: thread.unwrap_or_else(|| self.thread_of(row)),
+            consent,
+            subject,
+            now,
+            change: event_name == "change",
+            by_staff,
+            next,
+            queue: effects,
+            facts,
+            booking,
+            cancelled: None,
+            filing: Filing::Handled,
+        };
+        while !st.queue.is_empty() {
+            let effect = st.queue.remove(0);
+            self.apply_effect(tx, &mut st, effect).await?;
+        }
+        let due =
+            booking::next_timer(&st.next, &self.cfg.calendar, &self.cfg.rules).map(|(t, _)| t);
+        requests::save(tx, row.id, before, &st.next, event_name, due, now).await?;
+        Ok(st.filing)
+    }
+
+    /// Gathers the full slots, the seeker's standing and the "what is
+    /// missing" notices already sent: all the step reads besides the request.
+    async fn step_facts(
+        &self,
+        tx: &mut Tx,
+        row: &RequestRow,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<StepFacts, DeskError> {
+        let cal = &self.cfg.calendar;
+        let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
+        let from = now - ChronoDuration::days(1);
+        let full = bookings::full_slots(tx, cal, from, horizon_end, &self.room_ids).await?;
+        let number = match event {
+            Event::Request(d) => d.seeker_number.clone(),
+            Event::Staff(StaffAction::Book(_, d)) => d.seeker_number.clone(),
+            _ => None,
+        }
+        .or_else(|| row.machine.data.seeker_number.clone());
+        let standing = self.standing(tx, number.as_deref()).await?;
+        // Only a request still gathering its items can be sent a "what is
+        // missing" notice: only then are the ones sent today needed.
+        let told_today = if matches!(event, Event::Request(_))
+            && matches!(row.machine.state, State::New | State::AwaitingInfo)
+        {
+            let since = now - ChronoDuration::hours(booking::NOTICE_WINDOW_HOURS);
+            outbox::variants_since(tx, &row.seeker_address, "missing", since).await?
+        } else {
+            Vec::new()
+        };
+        Ok(StepFacts {
+            full,
+            standing,
+            told_today,
+        })
+    }
+
+    fn step_context<'a>(
+        &'a self,
+        facts: &'a StepFacts,
+        trusted: bool,
+        now: DateTime<Utc>,
+    ) -> Context<'a> {
+        Context {
+            cal: &self.cfg.calendar,
+            now,
+            full: &facts.full,
+            rules: &self.cfg.rules,
+            standing: facts.standing,
+            trusted,
+            told_today: &facts.told_today,
+        }
+    }
+
+    /// Carries out one effect: a store write, a queued mail, or both.
+    async fn apply_effect(
+        &self,
+        tx: &mut Tx,
+        st: &mut Applying<'_>,
+        effect: Effect,
+    ) -> Result<(), DeskError> {
+        let (row, now) = (st.row, st.now);
+        match effect {
+            Effect::Book(slot) | Effect::StaffBook(slot) => self.apply_book(tx, st, slot).await,
+            Effect::CancelBooking { by, notify } => self.apply_cancel(tx, st, by, notify).await,
+            Effect::RecordNoShow { excused } => {
+                let Some((b, status)) = st
+                    .booking
+                    .as_ref()
+                    .and_then(|b| Some((b, b.status.after(BookingOutcome::NoShow)?)))
+                else {
+                    return Ok(());
+                };
+                bookings::set_outcome(tx, b.id, status, None, excused, now).await?;
+                if self.cfg.meeting_provider == MeetingProvider::Zoom {
+                    meetings::want(tx, b.id, false, now).await?;
                 }
-                Effect::CancelBooking { by, notify } => {
-                    let Some((b, status)) = booking
-                        .as_ref()
-                        .and_then(|b| Some((b, b.status.after(BookingOutcome::Cancel)?)))
-                    else {
-                        warn!(request = row.id, "no live booking to cancel");
-                        continue;
-                    };
-                    let by_name = match by {
-                        By::Seeker => "email",
-                        By::Staff => "staff",
-                    };
-                    bookings::set_outcome(tx, b.id, status, Some(by_name), false, now).await?;
-                    if self.cfg.meeting_provider == MeetingProvider::Zoom {
-                        meetings::want(tx, b.id, false, now).await?;
-                    }
-                    info!(
-                        request = row.id,
-                        booking = b.id,
-                        by = by_name,
-                        "booking cancelled"
-                    );
-                    if notify {
-                        let notice = Notice::Cancelled {
-                            to,
-                            booking: self.booking_view(Some(b)),
-                            by: if by == By::Staff {
-                                CancelledBy::Staff
-                            } else {
-                                CancelledBy::Seeker
-                            },
-                        };
-                        let invite = self.invite(b, "CANCEL", now)?;
-                        self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)
-                            .await?;
-                    }
-                    cancelled = Some(b.clone());
+                info!(
+                    request = row.id,
+                    booking = b.id,
+                    excused,
+                    "no-show recorded"
+                );
+                Ok(())
+            }
+            Effect::RecordAttended => {
+                if let Some((b, status)) = st
+                    .booking
+                    .as_ref()
+                    .and_then(|b| Some((b, b.status.after(BookingOutcome::Attend)?)))
+                {
+                    bookings::set_outcome(tx, b.id, status, None, false, now).await?;
                 }
-                Effect::RefuseSameDayCancel => {
-                    let notice = Notice::SameDayCancel {
-                        to,
-                        booking: self.booking_view(booking.as_ref()),
-                    };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
+                Ok(())
+            }
+            Effect::NotifyStaff(reason) => {
+                if !matches!(reason, StaffReason::NoShow) {
+                    st.filing = Filing::Staff;
                 }
-                Effect::AskConfirmByReply => {
-                    let notice = Notice::ConfirmByReply {
-                        to,
-                        booking: self.booking_view(booking.as_ref()),
-                        change: event_name == "change",
-                    };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::Remind => {
-                    let Some(b) = booking
-                        .as_ref()
-                        .filter(|b| b.status == BookingStatus::Confirmed)
-                    else {
-                        continue;
-                    };
-                    let notice = Notice::Reminder {
-                        to,
-                        booking: self.booking_view(Some(b)),
-                        room: self.join_view(b),
-                    };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::RecordNoShow { excused } => {
-                    if let Some((b, status)) = booking
-                        .as_ref()
-                        .and_then(|b| Some((b, b.status.after(BookingOutcome::NoShow)?)))
-                    {
-                        bookings::set_outcome(tx, b.id, status, None, excused, now).await?;
-                        if self.cfg.meeting_provider == MeetingProvider::Zoom {
-                            meetings::want(tx, b.id, false, now).await?;
-                        }
-                        info!(
-                            request = row.id,
-                            booking = b.id,
-                            excused,
-                            "no-show recorded"
-                        );
-                    }
-                }
-                Effect::RecordAttended => {
-                    if let Some((b, status)) = booking
-                        .as_ref()
-                        .and_then(|b| Some((b, b.status.after(BookingOutcome::Attend)?)))
-                    {
-                        bookings::set_outcome(tx, b.id, status, None, false, now).await?;
-                    }
-                }
-                Effect::Offer { slots, reason } => {
-                    let (wished_available, all_wishes_met) =
-                        booking::wish_coverage(&next.data.wishes, &slots);
-                    let notice = Notice::Offer {
-                        to,
-                        reason: reason.as_str(),
-                        wished_available,
-                        all_wishes_met,
-                        slots: slot_views(&slots, cal.slot_minutes),
-                        cancelled: cancelled.as_ref().map(|b| self.booking_view(Some(b))),
-                    };
-                    requests::set_offer_terms(tx, row.id, self.composer.terms_sha256()).await?;
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::AskMissing { missing } => {
-                    let keys = booking::missing_notice_keys(&missing, &next.data);
-                    let variant = keys.join(",");
-                    let notice = Notice::Missing {
-                        to,
-                        missing: keys,
-                        invalid_seeker_number: next.data.invalid_seeker_number.clone(),
-                        invalid_dates: next.data.invalid_dates.clone(),
-                        time_without_date: next.data.time_without_date,
-                    };
-                    let id = self.enqueue(tx, row.id, notice, &thread, now).await?;
+                let shown = RequestRow {
+                    machine: st.next.clone(),
+                    ..row.clone()
+                };
+                self.notify_staff(tx, Some(&shown), reason.as_str(), st.subject, now)
+                    .await?;
+                Ok(())
+            }
+            Effect::Offer { .. } => {
+                requests::set_offer_terms(tx, row.id, self.composer.terms_sha256()).await?;
+                self.enqueue_notice(tx, st, effect).await.map(|_| ())
+            }
+            Effect::AskMissing { ref missing } => {
+                let variant = booking::missing_notice_keys(missing, &st.next.data).join(",");
+                let id = self.enqueue_notice(tx, st, effect).await?;
+                if let Some(id) = id {
                     outbox::set_variant(tx, &id, &variant).await?;
                 }
-                Effect::AskWhich => {
-                    let notice = Notice::AskWhich { to, slots: offered };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::FollowUp => {
-                    let lapse = booking::next_timer(&next, cal, rules)
-                        .map(|(t, _)| t)
-                        .unwrap_or(now);
-                    // The notice names the last day to reply: the day before the lapse instant.
-                    let lapse_date =
-                        DateView::from(cal.local_date(lapse - ChronoDuration::seconds(1)));
-                    let notice = Notice::FollowUp {
-                        to,
-                        lapse_date,
-                        slots: offered,
-                    };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::Lapse => {
-                    self.enqueue(tx, row.id, Notice::Lapsed { to }, &thread, now)
-                        .await?;
-                }
-                Effect::AcknowledgeWithdrawal => {
-                    self.enqueue(tx, row.id, Notice::Withdrawn { to }, &thread, now)
-                        .await?;
-                }
-                Effect::AcknowledgeBooked => {
-                    let notice = Notice::AfterBooking {
-                        to,
-                        answer_by: DateView::from(self.cfg.calendar.answer_by(now)),
-                    };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::Forwarded => {
-                    let notice = Notice::Forwarded {
-                        to,
-                        answer_by: DateView::from(self.cfg.calendar.answer_by(now)),
-                        slots: offered,
-                    };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::Holding(reason) => {
-                    let notice = Notice::Holding {
-                        to,
-                        answer_by: DateView::from(self.cfg.calendar.answer_by(now)),
-                        reason: reason.as_str(),
-                    };
-                    self.enqueue(tx, row.id, notice, &thread, now).await?;
-                }
-                Effect::NotifyStaff(reason) => {
-                    if !matches!(reason, StaffReason::NoShow) {
-                        filing = Filing::Staff;
-                    }
-                    let shown = RequestRow {
-                        machine: next.clone(),
-                        ..row.clone()
-                    };
-                    self.notify_staff(tx, Some(&shown), reason.as_str(), subject, now)
-                        .await?;
+                Ok(())
+            }
+            other => self.enqueue_notice(tx, st, other).await.map(|_| ()),
+        }
+    }
+
+    /// Queues the seeker's mail an effect asks for, if any; returns its outbox id.
+    async fn enqueue_notice(
+        &self,
+        tx: &mut Tx,
+        st: &Applying<'_>,
+        effect: Effect,
+    ) -> Result<Option<String>, DeskError> {
+        let Some(notice) = self.notice_for(st, effect) else {
+            return Ok(None);
+        };
+        let id = self
+            .enqueue(tx, st.row.id, notice, &st.thread, st.now)
+            .await?;
+        Ok(Some(id))
+    }
+
+    /// The mail to the seeker that an effect asks for (none for store-only effects).
+    fn notice_for(&self, st: &Applying<'_>, effect: Effect) -> Option<Notice> {
+        let cal = &self.cfg.calendar;
+        let to = st.to();
+        let offered = || slot_views(&st.next.offered, cal.slot_minutes);
+        let answer_by = || DateView::from(cal.answer_by(st.now));
+        let notice = match effect {
+            Effect::RefuseSameDayCancel => Notice::SameDayCancel {
+                to,
+                booking: self.booking_view(st.booking.as_ref()),
+            },
+            Effect::AskConfirmByReply => Notice::ConfirmByReply {
+                to,
+                booking: self.booking_view(st.booking.as_ref()),
+                change: st.change,
+            },
+            Effect::Remind => {
+                let b = st
+                    .booking
+                    .as_ref()
+                    .filter(|b| b.status == BookingStatus::Confirmed)?;
+                Notice::Reminder {
+                    to,
+                    booking: self.booking_view(Some(b)),
+                    room: self.join_view(b),
                 }
             }
+            Effect::Offer { slots, reason } => {
+                let (wished_available, all_wishes_met) =
+                    booking::wish_coverage(&st.next.data.wishes, &slots);
+                Notice::Offer {
+                    to,
+                    reason: reason.as_str(),
+                    wished_available,
+                    all_wishes_met,
+                    slots: slot_views(&slots, cal.slot_minutes),
+                    cancelled: st.cancelled.as_ref().map(|b| self.booking_view(Some(b))),
+                }
+            }
+            Effect::AskMissing { missing } => Notice::Missing {
+                to,
+                missing: booking::missing_notice_keys(&missing, &st.next.data),
+                invalid_seeker_number: st.next.data.invalid_seeker_number.clone(),
+                invalid_dates: st.next.data.invalid_dates.clone(),
+                time_without_date: st.next.data.time_without_date,
+            },
+            Effect::AskWhich => Notice::AskWhich {
+                to,
+                slots: offered(),
+            },
+            Effect::FollowUp => {
+                let lapse = booking::next_timer(&st.next, cal, &self.cfg.rules)
+                    .map(|(t, _)| t)
+                    .unwrap_or(st.now);
+                // The notice names the last day to reply: the day before the lapse instant.
+                let lapse_date = DateView::from(cal.local_date(lapse - ChronoDuration::seconds(1)));
+                Notice::FollowUp {
+                    to,
+                    lapse_date,
+                    slots: offered(),
+                }
+            }
+            Effect::Lapse => Notice::Lapsed { to },
+            Effect::AcknowledgeWithdrawal => Notice::Withdrawn { to },
+            Effect::AcknowledgeBooked => Notice::AfterBooking {
+                to,
+                answer_by: answer_by(),
+            },
+            Effect::Forwarded => Notice::Forwarded {
+                to,
+                answer_by: answer_by(),
+                slots: offered(),
+            },
+            Effect::Holding(reason) => Notice::Holding {
+                to,
+                answer_by: answer_by(),
+                reason: reason.as_str(),
+            },
+            Effect::Book(_)
+            | Effect::StaffBook(_)
+            | Effect::CancelBooking { .. }
+            | Effect::RecordNoShow { .. }
+            | Effect::RecordAttended
+            | Effect::NotifyStaff(_) => return None,
+        };
+        Some(notice)
+    }
+
+    /// Books the slot; when another consent took it meanwhile, steps again
+    /// with the slot full so the seeker gets a fresh offer.
+    async fn apply_book(
+        &self,
+        tx: &mut Tx,
+        st: &mut Applying<'_>,
+        slot: Slot,
+    ) -> Result<(), DeskError> {
+        let (row, now, cal) = (st.row, st.now, &self.cfg.calendar);
+        let reservation = format!("{}-{}", slot.date.format("%y%m%d"), &random_ref()[..4]);
+        let consent = st.consent;
+        let new = bookings::NewBooking {
+            request_id: row.id,
+            reservation: &reservation,
+            slot_start: cal.slot_start_utc(slot),
+            consent_message_id: consent.and_then(|c| c.message_id.as_deref()),
+            consent_from: consent.map(|c| c.from.as_str()),
+            terms_sha256: (!st.by_staff).then(|| {
+                row.offer_terms_sha256
+                    .as_deref()
+                    .unwrap_or(self.composer.terms_sha256())
+            }),
+            booked_by: if st.by_staff { By::Staff } else { By::Seeker },
+            now,
+        };
+        let Some(b) = bookings::try_book(tx, &new, &self.room_ids).await? else {
+            if st.by_staff {
+                return Err(StaffError::Conflict(format!(
+                    "every room is booked at {}",
+                    slot.start.format("%H:%M")
+                ))
+                .into());
+            }
+            // Taken meanwhile (another consent won): a fresh offer.
+            st.facts.full.insert(slot);
+            let ctx = self.step_context(&st.facts, true, now);
+            let (next, more) =
+                booking::step(&row.machine, Event::SlotTaken, &ctx).map_err(|e| {
+                    StoreError::Corrupt {
+                        table: "requests",
+                        problem: e.to_string(),
+                    }
+                })?;
+            st.next = next;
+            st.queue.extend(more);
+            return Ok(());
+        };
+        info!(request = row.id, booking = b.id, "booked");
+        let record = bookings::find_by_reservation(tx, &b.reservation)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "bookings",
+                problem: format!("booking {} vanished", b.id),
+            })?;
+        if self.cfg.meeting_provider == MeetingProvider::Zoom {
+            // The confirmation waits for the meeting (`desk::meetings`): it must carry it.
+            meetings::want(tx, b.id, true, now).await?;
+            return Ok(());
         }
-        let due = booking::next_timer(&next, cal, rules).map(|(t, _)| t);
-        requests::save(tx, row.id, before, &next, event_name, due, now).await?;
-        Ok(filing)
+        let booking = BookingView {
+            reservation: b.reservation,
+            slot: Some(SlotView::new(slot, cal.slot_minutes)),
+        };
+        let room = self.join_view(&record);
+        let notice = Notice::confirmation(record.booked_by, st.to(), booking, room);
+        let invite = self.invite(&record, "PUBLISH", now)?;
+        self.enqueue_with(tx, row.id, notice, &st.thread, Some(invite), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Cancels the request's live booking (and its meeting), telling the
+    /// seeker when the effect asks to.
+    async fn apply_cancel(
+        &self,
+        tx: &mut Tx,
+        st: &mut Applying<'_>,
+        by: By,
+        notify: bool,
+    ) -> Result<(), DeskError> {
+        let (row, now) = (st.row, st.now);
+        let Some((b, status)) = st
+            .booking
+            .as_ref()
+            .and_then(|b| Some((b, b.status.after(BookingOutcome::Cancel)?)))
+        else {
+            warn!(request = row.id, "no live booking to cancel");
+            return Ok(());
+        };
+        let by_name = match by {
+            By::Seeker => "email",
+            By::Staff => "staff",
+        };
+        bookings::set_outcome(tx, b.id, status, Some(by_name), false, now).await?;
+        if self.cfg.meeting_provider == MeetingProvider::Zoom {
+            meetings::want(tx, b.id, false, now).await?;
+        }
+        info!(
+            request = row.id,
+            booking = b.id,
+            by = by_name,
+            "booking cancelled"
+        );
+        if notify {
+            let notice = Notice::Cancelled {
+                to: st.to(),
+                booking: self.booking_view(Some(b)),
+                by: if by == By::Staff {
+                    CancelledBy::Staff
+                } else {
+                    CancelledBy::Seeker
+                },
+            };
+            let invite = self.invite(b, "CANCEL", now)?;
+            self.enqueue_with(tx, row.id, notice, &st.thread, Some(invite), now)
+                .await?;
+        }
+        st.cancelled = Some(b.clone());
+        Ok(())
     }
 
     /// How the seeker joins the booking's session: its own Zoom meeting

@@ -9,8 +9,11 @@ use chrono::{DateTime, NaiveTime, Utc};
 use std::collections::HashSet;
 use std::fmt;
 
+mod effects;
 mod schedule;
 mod status;
+
+pub use effects::{By, Effect, HoldingReason, OfferReason, StaffReason};
 
 pub use schedule::*;
 pub use status::*;
@@ -221,158 +224,6 @@ impl Event {
     }
 }
 
-/// Why staff are asked to step in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StaffReason {
-    NoFreeSlots,
-    ForeignSender,
-    AfterBooking,
-    AfterClose,
-    Question,
-    /// A cancellation by mail on the day itself (only by phone, 第6条(5)).
-    SameDayCancel,
-    NoShow,
-    /// The seeker reached the no-show limit; the bot offers nothing.
-    NoShowLimit,
-    /// The office refused service to this seeker (第12条(1)).
-    Refused,
-    /// Someone or something is needed at the session (第12条(3)).
-    Needs,
-}
-
-impl StaffReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffReason::NoFreeSlots => "no_free_slots",
-            StaffReason::ForeignSender => "foreign_sender",
-            StaffReason::AfterBooking => "after_booking",
-            StaffReason::AfterClose => "after_close",
-            StaffReason::Question => "question",
-            StaffReason::SameDayCancel => "same_day_cancel",
-            StaffReason::NoShow => "no_show",
-            StaffReason::NoShowLimit => "no_show_limit",
-            StaffReason::Refused => "refused",
-            StaffReason::Needs => "needs",
-        }
-    }
-}
-
-/// Who made (or cancelled) a booking: the seeker by a consent reply, or
-/// staff (第6条(4) follow-ups, cancellations by phone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum By {
-    Seeker,
-    Staff,
-}
-
-impl By {
-    /// The stored name (`bookings.booked_by`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            By::Seeker => "seeker",
-            By::Staff => "staff",
-        }
-    }
-
-    /// The stored name back (the inverse of `as_str`).
-    pub fn parse(s: &str) -> Option<By> {
-        [By::Seeker, By::Staff]
-            .into_iter()
-            .find(|b| b.as_str() == s)
-    }
-}
-
-/// Why the bot answers with a holding reply instead of an offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldingReason {
-    NoFreeSlots,
-    /// No-show limit or refusal: staff will contact the seeker.
-    StaffWillContact,
-}
-
-impl HoldingReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HoldingReason::NoFreeSlots => "no_free_slots",
-            HoldingReason::StaffWillContact => "staff_will_contact",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    AskMissing {
-        missing: Vec<Item>,
-    },
-    /// Slots to offer, and why (the mail says so).
-    Offer {
-        slots: Vec<Slot>,
-        reason: OfferReason,
-    },
-    /// Book this slot and send the confirmation; if every room is taken the
-    /// daemon feeds back [`Event::SlotTaken`].
-    Book(Slot),
-    /// Book this slot for staff and mail the seeker the details; every
-    /// room taken is an error for the staff member.
-    StaffBook(Slot),
-    /// Mark the live booking cancelled; `notify`: mail the seeker that it is.
-    CancelBooking {
-        by: By,
-        notify: bool,
-    },
-    /// Same-day cancellation by mail: nothing cancelled; by phone only.
-    RefuseSameDayCancel,
-    /// A cancellation or change without the request's secret: the seeker
-    /// is asked to confirm it by replying to this mail.
-    AskConfirmByReply,
-    Remind,
-    RecordNoShow {
-        /// The seeker made contact on the day (not counted for the limit).
-        excused: bool,
-    },
-    RecordAttended,
-    AskWhich,
-    FollowUp,
-    Lapse,
-    AcknowledgeWithdrawal,
-    /// A polite holding reply: the office will answer in person.
-    Holding(HoldingReason),
-    /// The question was passed to staff; the offer still stands.
-    Forwarded,
-    /// Mail about a confirmed booking: received, staff will answer; the
-    /// booking stands until the office changes it.
-    AcknowledgeBooked,
-    NotifyStaff(StaffReason),
-}
-
-/// Why an offer is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OfferReason {
-    /// The answer to a request.
-    Request,
-    /// The chosen slot was taken meanwhile or can no longer be confirmed.
-    Taken,
-    /// The reply asked for other dates: the offer for those.
-    NewWish,
-    /// The booking was cancelled to move it: the offer for the new dates.
-    Change,
-    /// A choice that came without the request's secret: the chosen slot
-    /// alone, to be confirmed by replying.
-    Confirm,
-}
-
-impl OfferReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OfferReason::Request => "request",
-            OfferReason::Taken => "taken",
-            OfferReason::NewWish => "new_wish",
-            OfferReason::Change => "change",
-            OfferReason::Confirm => "confirm",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("no transition from state {state} on event {event}")]
 pub struct TransitionError {
@@ -483,73 +334,9 @@ pub fn step(
         ));
     }
     let effects = match (req.state, event) {
-        (_, Event::Needs(needs)) => {
-            let new: Vec<String> = needs
-                .into_iter()
-                .filter(|n| !req.data.needs.contains(n))
-                .collect();
-            if new.is_empty() {
-                vec![]
-            } else {
-                next.data.needs.extend(new);
-                vec![Effect::NotifyStaff(StaffReason::Needs)]
-            }
-        }
-        (New | AwaitingInfo, Event::Request(data)) => {
-            next.data.merge(data);
-            let missing = next.data.missing();
-            if !missing.is_empty() || next.data.invalid_seeker_number.is_some() {
-                next.state = AwaitingInfo;
-                let variant = missing_notice_variant(&missing, &next.data);
-                if ctx.told_today.contains(&variant) {
-                    vec![]
-                } else {
-                    vec![Effect::AskMissing { missing }]
-                }
-            } else {
-                offer_or_hold(&mut next, ctx, OfferReason::Request)
-            }
-        }
-        (Offered | FollowedUp, Event::Reply(intent)) => match intent {
-            ReplyIntent::Choose(n) => match req.offered.get(n.wrapping_sub(1)) {
-                Some(&slot) if ctx.free(slot) && !ctx.trusted => confirm_first(&mut next, slot),
-                Some(&slot) if ctx.free(slot) => book(&mut next, slot, ctx.now),
-                _ => offer(&mut next, ctx, OfferReason::Taken),
-            },
-            ReplyIntent::Agree => {
-                let wished = req.offered.iter().copied().find(|s| {
-                    req.data
-                        .wishes
-                        .iter()
-                        .any(|w| w.date == s.date && w.time == Some(WishTime::At(s.start)))
-                });
-                match wished.or(if req.offered.len() == 1 {
-                    req.offered.first().copied()
-                } else {
-                    None
-                }) {
-                    Some(slot) if ctx.free(slot) && !ctx.trusted => confirm_first(&mut next, slot),
-                    Some(slot) if ctx.free(slot) => book(&mut next, slot, ctx.now),
-                    Some(_) => offer(&mut next, ctx, OfferReason::Taken),
-                    None => vec![Effect::AskWhich],
-                }
-            }
-            // Dates that were not offered: an offer for them. Booking a slot
-            // the seeker has not seen offered risks booking a misreading.
-            ReplyIntent::Other(wishes) => {
-                next.data.wishes = wishes;
-                offer(&mut next, ctx, OfferReason::NewWish)
-            }
-            ReplyIntent::Decline => {
-                next.state = Withdrawn;
-                vec![Effect::AcknowledgeWithdrawal]
-            }
-            // The offer stays open (and its timers run); a person answers.
-            ReplyIntent::Unclear => vec![
-                Effect::Forwarded,
-                Effect::NotifyStaff(StaffReason::Question),
-            ],
-        },
+        (_, Event::Needs(needs)) => add_needs(req, &mut next, needs),
+        (New | AwaitingInfo, Event::Request(data)) => gather_items(&mut next, data, ctx),
+        (Offered | FollowedUp, Event::Reply(intent)) => answer_offer(req, &mut next, intent, ctx),
         (Offered | FollowedUp, Event::Cancel) => {
             next.state = Withdrawn;
             vec![Effect::AcknowledgeWithdrawal]
@@ -586,67 +373,12 @@ pub fn step(
                 notify: true,
             }]
         }
-        (Booked, Event::Change(wishes)) => {
-            let wishes = if wishes.is_empty() {
-                req.data.wishes.clone()
-            } else {
-                wishes
-            };
-            let freed: HashSet<Slot> = ctx
-                .full
-                .iter()
-                .copied()
-                .filter(|s| Some(*s) != req.booked)
-                .collect();
-            let widened = Context {
-                full: &freed,
-                ..*ctx
-            };
-            let alternatives: Vec<Slot> = offer_slots(&wishes, &widened)
-                .into_iter()
-                .filter(|s| Some(*s) != req.booked)
-                .collect();
-            if alternatives.is_empty() {
-                // Moving to nothing would leave the seeker with nothing:
-                // the booking stands and a person answers.
-                vec![
-                    Effect::AcknowledgeBooked,
-                    Effect::NotifyStaff(StaffReason::AfterBooking),
-                ]
-            } else {
-                next.data.wishes = wishes;
-                cancelled(&mut next);
-                next.state = Offered;
-                next.offered = alternatives.clone();
-                next.offered_at = Some(ctx.now);
-                next.followed_up_at = None;
-                vec![
-                    Effect::CancelBooking {
-                        by: By::Seeker,
-                        notify: false,
-                    },
-                    Effect::Offer {
-                        slots: alternatives,
-                        reason: OfferReason::Change,
-                    },
-                ]
-            }
-        }
+        (Booked, Event::Change(wishes)) => move_booking(req, &mut next, wishes, ctx),
         (Booked, Event::ReminderDue) => {
             next.reminded_at = Some(ctx.now);
             vec![Effect::Remind]
         }
-        (Booked, Event::NoShowDue) => {
-            next.state = NoShow;
-            let day = req.booked.map(|s| s.date);
-            let excused = req
-                .contact_at
-                .is_some_and(|c| Some(ctx.cal.local_date(c)) == day);
-            vec![
-                Effect::RecordNoShow { excused },
-                Effect::NotifyStaff(StaffReason::NoShow),
-            ]
-        }
+        (Booked, Event::NoShowDue) => no_show(req, &mut next, ctx),
         (Booked, Event::Staff(StaffAction::Cancel)) => {
             cancelled(&mut next);
             vec![Effect::CancelBooking {
@@ -719,6 +451,155 @@ pub fn step(
         effects.push(Effect::NotifyStaff(StaffReason::Needs));
     }
     Ok((next, effects))
+}
+
+/// Staff needs (配慮事項) not yet known are added and told to staff.
+fn add_needs(req: &Request, next: &mut Request, needs: Vec<String>) -> Vec<Effect> {
+    let new: Vec<String> = needs
+        .into_iter()
+        .filter(|n| !req.data.needs.contains(n))
+        .collect();
+    if new.is_empty() {
+        return vec![];
+    }
+    next.data.needs.extend(new);
+    vec![Effect::NotifyStaff(StaffReason::Needs)]
+}
+
+/// A request still gathering its items: ask for what is missing (once a
+/// day per kind of notice), else offer.
+fn gather_items(next: &mut Request, data: BookingRequest, ctx: &Context<'_>) -> Vec<Effect> {
+    next.data.merge(data);
+    let missing = next.data.missing();
+    if missing.is_empty() && next.data.invalid_seeker_number.is_none() {
+        return offer_or_hold(next, ctx, OfferReason::Request);
+    }
+    next.state = State::AwaitingInfo;
+    let variant = missing_notice_variant(&missing, &next.data);
+    if ctx.told_today.contains(&variant) {
+        vec![]
+    } else {
+        vec![Effect::AskMissing { missing }]
+    }
+}
+
+/// The seeker's answer to an open offer: consent to a slot, new dates, a
+/// decline, or something a person must read.
+fn answer_offer(
+    req: &Request,
+    next: &mut Request,
+    intent: ReplyIntent,
+    ctx: &Context<'_>,
+) -> Vec<Effect> {
+    match intent {
+        ReplyIntent::Choose(n) => match req.offered.get(n.wrapping_sub(1)) {
+            Some(&slot) if ctx.free(slot) && !ctx.trusted => confirm_first(next, slot),
+            Some(&slot) if ctx.free(slot) => book(next, slot, ctx.now),
+            _ => offer(next, ctx, OfferReason::Taken),
+        },
+        ReplyIntent::Agree => {
+            let wished = req.offered.iter().copied().find(|s| {
+                req.data
+                    .wishes
+                    .iter()
+                    .any(|w| w.date == s.date && w.time == Some(WishTime::At(s.start)))
+            });
+            let only = if req.offered.len() == 1 {
+                req.offered.first().copied()
+            } else {
+                None
+            };
+            match wished.or(only) {
+                Some(slot) if ctx.free(slot) && !ctx.trusted => confirm_first(next, slot),
+                Some(slot) if ctx.free(slot) => book(next, slot, ctx.now),
+                Some(_) => offer(next, ctx, OfferReason::Taken),
+                None => vec![Effect::AskWhich],
+            }
+        }
+        // Dates that were not offered: an offer for them. Booking a slot
+        // the seeker has not seen offered risks booking a misreading.
+        ReplyIntent::Other(wishes) => {
+            next.data.wishes = wishes;
+            offer(next, ctx, OfferReason::NewWish)
+        }
+        ReplyIntent::Decline => {
+            next.state = State::Withdrawn;
+            vec![Effect::AcknowledgeWithdrawal]
+        }
+        // The offer stays open (and its timers run); a person answers.
+        ReplyIntent::Unclear => vec![
+            Effect::Forwarded,
+            Effect::NotifyStaff(StaffReason::Question),
+        ],
+    }
+}
+
+/// A change of a booking by mail (before its day, trusted): the booking is
+/// cancelled and other slots offered, unless there are none to offer.
+fn move_booking(
+    req: &Request,
+    next: &mut Request,
+    wishes: Vec<Wish>,
+    ctx: &Context<'_>,
+) -> Vec<Effect> {
+    let wishes = if wishes.is_empty() {
+        req.data.wishes.clone()
+    } else {
+        wishes
+    };
+    // The seeker's own slot counts as free: it is theirs to move from.
+    let freed: HashSet<Slot> = ctx
+        .full
+        .iter()
+        .copied()
+        .filter(|s| Some(*s) != req.booked)
+        .collect();
+    let widened = Context {
+        full: &freed,
+        ..*ctx
+    };
+    let alternatives: Vec<Slot> = offer_slots(&wishes, &widened)
+        .into_iter()
+        .filter(|s| Some(*s) != req.booked)
+        .collect();
+    if alternatives.is_empty() {
+        // Moving to nothing would leave the seeker with nothing:
+        // the booking stands and a person answers.
+        return vec![
+            Effect::AcknowledgeBooked,
+            Effect::NotifyStaff(StaffReason::AfterBooking),
+        ];
+    }
+    next.data.wishes = wishes;
+    cancelled(next);
+    next.state = State::Offered;
+    next.offered = alternatives.clone();
+    next.offered_at = Some(ctx.now);
+    next.followed_up_at = None;
+    vec![
+        Effect::CancelBooking {
+            by: By::Seeker,
+            notify: false,
+        },
+        Effect::Offer {
+            slots: alternatives,
+            reason: OfferReason::Change,
+        },
+    ]
+}
+
+/// 10 minutes past the start with no attendance recorded (第6条(5)): a no-show,
+/// excused when the seeker wrote on the day.
+fn no_show(req: &Request, next: &mut Request, ctx: &Context<'_>) -> Vec<Effect> {
+    next.state = State::NoShow;
+    let day = req.booked.map(|s| s.date);
+    let excused = req
+        .contact_at
+        .is_some_and(|c| Some(ctx.cal.local_date(c)) == day);
+    vec![
+        Effect::RecordNoShow { excused },
+        Effect::NotifyStaff(StaffReason::NoShow),
+    ]
 }
 
 /// Whether the booked session is today or already begun: a cancellation by

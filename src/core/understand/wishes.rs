@@ -130,246 +130,51 @@ pub(super) fn kanji_dates(text: &str) -> std::borrow::Cow<'_, str> {
 pub(super) fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
     let kana = kana_dates(text);
     let text = &*kanji_dates(&kana);
+    let tokens = wish_tokens(text, today, cal);
+    pair_wishes(expand_ranges(tokens, text))
+}
+
+/// Where a token was found: its captures and what stands around it.
+#[derive(Clone, Copy)]
+struct At<'c, 't> {
+    caps: &'c regex::Captures<'t>,
+    text: &'t str,
+    start: usize,
+    whole: regex::Match<'t>,
+    prev_char: Option<char>,
+    next_char: Option<char>,
+    prev_is_digit: bool,
+}
+
+/// The dates, times and separators of `text`, in order, with their spans.
+fn wish_tokens(text: &str, today: NaiveDate, cal: &Calendar) -> Vec<(usize, usize, Token)> {
     let mut tokens: Vec<(usize, usize, Token)> = Vec::new();
     for caps in WISH_TOKENS.captures_iter(text) {
         let Some(whole) = caps.get(0) else { continue };
         let (start, end) = (whole.start(), whole.end());
         let prev_char = text[..start].chars().next_back();
-        let next_char = text[end..].chars().next();
-        let prev_is_digit = prev_char.is_some_and(|c| c.is_ascii_digit());
-        let token = if caps.name("era").is_some() {
-            let year = match caps.name("ey").map(|m| m.as_str()) {
-                Some("元") => Some(1),
-                Some(y) => y.parse::<i32>().ok(),
-                None => None,
-            };
-            date_from(
-                year.map(|y| 2018 + y),
-                &caps["em"],
-                &caps["ed"],
-                today,
-                whole.as_str(),
-            )
-        } else if caps.name("ymd").is_some() {
-            if prev_is_digit {
-                continue;
-            }
-            date_from(
-                caps["y"].parse().ok(),
-                &caps["m"],
-                &caps["d"],
-                today,
-                whole.as_str(),
-            )
-        } else if caps.name("md").is_some() {
-            if prev_is_digit {
-                continue;
-            }
-            date_from(None, &caps["m2"], &caps["d2"], today, whole.as_str())
-        } else if caps.name("kmd").is_some() {
-            match (kanji_number(&caps["km"]), kanji_number(&caps["kd"])) {
-                (Some(m), Some(d)) => {
-                    date_from(None, &m.to_string(), &d.to_string(), today, whole.as_str())
-                }
-                _ => continue,
-            }
-        } else if caps.name("yslash").is_some() {
-            // 26/12/3: a two-digit year of this century.
-            if prev_is_digit || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/') {
-                continue;
-            }
-            let year = caps["y6"].parse::<i32>().ok().map(|y| 2000 + y);
-            date_from(year, &caps["m6"], &caps["d6"], today, whole.as_str())
-        } else if caps.name("slash").is_some() {
-            // 12/3 but not 1/2/3 fractions of a longer number or a phone.
-            if prev_is_digit
-                || prev_char == Some('/')
-                || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/')
-            {
-                continue;
-            }
-            date_from(None, &caps["m3"], &caps["d3"], today, whole.as_str())
-        } else if caps.name("dot").is_some() {
-            // 12.3 only as a date on its own: not 1.5 of a longer number.
-            let next_ok = next_char.is_none_or(|c| {
-                c.is_whitespace() || c == '(' || c == '~' || c == '、' || c == 'の'
-            });
-            if prev_is_digit || prev_char == Some('.') || !next_ok {
-                continue;
-            }
-            date_from(None, &caps["m5"], &caps["d5"], today, whole.as_str())
-        } else if caps.name("after").is_some() {
-            // 3日後, 1週間後, 二週間後, 1か月後: counted from the day the
-            // mail is read.
-            let n = caps["an"]
-                .parse::<u32>()
-                .ok()
-                .or_else(|| kanji_number(&caps["an"]));
-            let date = n.and_then(|n| match &caps["unit"] {
-                "日" => today.checked_add_days(Days::new(u64::from(n))),
-                u if u.starts_with('週') => today.checked_add_days(Days::new(7 * u64::from(n))),
-                _ => months_later(today, n),
-            });
-            match date {
-                Some(d) if n.is_some_and(|n| n <= 400) => Token::Date(d),
-                _ => Token::InvalidDate(whole.as_str().to_string()),
-            }
-        } else if caps.name("mrel").is_some() {
-            let months = match &caps["mw"] {
-                "今月" => 0,
-                "来月" | "翌月" => 1,
-                _ => 2,
-            };
-            let first = first_of_month(today, months);
-            match (first, caps.name("md7")) {
-                (Some(first), Some(day)) => {
-                    match day
-                        .as_str()
-                        .parse::<u32>()
-                        .ok()
-                        .and_then(|d| first.with_day(d))
-                    {
-                        Some(d) => Token::Date(d),
-                        None => Token::InvalidDate(whole.as_str().to_string()),
-                    }
-                }
-                (Some(first), None) => Token::Date(last_business_day(first, cal)),
-                (None, _) => Token::InvalidDate(whole.as_str().to_string()),
-            }
-        } else if caps.name("monthend").is_some() {
-            // 月末: the month's last business day; once it has passed,
-            // next month's.
-            let this = first_of_month(today, 0).map(|f| last_business_day(f, cal));
-            match this {
-                Some(d) if d >= today => Token::Date(d),
-                _ => match first_of_month(today, 1) {
-                    Some(f) => Token::Date(last_business_day(f, cal)),
-                    None => continue,
-                },
-            }
-        } else if caps.name("wkstart").is_some() {
-            // 週明け: the first business day of next week.
-            let mut d = weekday_date(today, Weekday::Mon, 1, true);
-            for _ in 0..14 {
-                if cal.is_business_day(d) {
-                    break;
-                }
-                d += Duration::days(1);
-            }
-            Token::Date(d)
-        } else if caps.name("dayonly").is_some() {
-            if prev_is_digit || prev_char == Some('月') {
-                continue;
-            }
-            let Ok(day) = caps["d4"].parse::<u32>() else {
-                continue;
-            };
-            match day_only(day, today) {
-                Some(d) => Token::Date(d),
-                None => Token::InvalidDate(whole.as_str().to_string()),
-            }
-        } else if let Some(rel) = caps.name("rel") {
-            let offset = match rel.as_str() {
-                "本日" | "今日" | "きょう" => 0,
-                "明日" | "あした" | "あす" => 1,
-                "明々後日" | "明明後日" | "しあさって" => 3,
-                _ => 2,
-            };
-            Token::Date(today + Duration::days(offset))
-        } else if caps.name("wd").is_some() {
-            let Some(wday) = caps.name("wday").and_then(|m| weekday(m.as_str())) else {
-                continue;
-            };
-            // 12月3日(木) already named the day: the weekday only confirms it.
-            if matches!(tokens.last(), Some((_, e, Token::Date(_))) if start - e <= 3) {
-                continue;
-            }
-            let weeks = match caps.name("wk").map(|m| m.as_str()) {
-                Some("来週" | "翌週") => 1,
-                Some("再来週" | "翌々週") => 2,
-                _ => 0,
-            };
-            Token::Date(weekday_date(today, wday, weeks, caps.name("wk").is_some()))
-        } else if caps.name("hm").is_some() || caps.name("hj").is_some() {
-            let hour_start = caps
-                .name("h")
-                .or(caps.name("h2"))
-                .map_or(start, |m| m.start());
-            if caps.name("ampm").is_none()
-                && text[..hour_start]
-                    .chars()
-                    .next_back()
-                    .is_some_and(|c| c.is_ascii_digit())
-            {
-                continue;
-            }
-            // The end of a range (11:00~11:30, 9時から10時まで) is not a wish.
-            let before = text[..start].trim_end();
-            if before.ends_with('~') || before.ends_with('-') || before.ends_with("から") {
-                continue;
-            }
-            let hour: u32 = caps
-                .name("h")
-                .or(caps.name("h2"))
-                .and_then(|m| m.as_str().parse().ok())
-                .unwrap_or(99);
-            let minute: u32 = if caps.name("half").is_some() {
-                30
-            } else {
-                caps.name("mi")
-                    .or(caps.name("mi2"))
-                    .and_then(|m| m.as_str().parse().ok())
-                    .unwrap_or(0)
-            };
-            let pm = caps
-                .name("ampm")
-                .is_some_and(|m| matches!(m.as_str(), "午後" | "PM" | "pm" | "p.m."));
-            // Office hours: "3時" without 午前/午後 means 15:00.
-            let hour =
-                if (pm && hour < 12) || (caps.name("ampm").is_none() && (1..=6).contains(&hour)) {
-                    hour + 12
-                } else {
-                    hour
-                };
-            match NaiveTime::from_hms_opt(hour, minute, 0) {
-                Some(t) => Token::Time(t),
-                None => Token::InvalidTime(whole.as_str().trim().to_string()),
-            }
-        } else if let Some(p) = caps.name("period") {
-            if p.as_str() == "午後" {
-                Token::Period(WishTime::Afternoon)
-            } else {
-                Token::Period(WishTime::Morning)
-            }
-        } else if caps.name("slotno").is_some() {
-            let n = caps
-                .name("n1")
-                .or(caps.name("n3"))
-                .or(caps.name("n4"))
-                .or(caps.name("n5"))
-                .and_then(|m| m.as_str().parse::<usize>().ok())
-                .or_else(|| {
-                    caps.name("n2")
-                        .and_then(|m| m.as_str().chars().next())
-                        .and_then(circled_digit)
-                        .map(|v| v as usize)
-                });
-            match n
-                .and_then(|n| n.checked_sub(1))
-                .and_then(|i| cal.slot_times.get(i))
-            {
-                Some(t) => Token::Time(*t),
-                None => continue,
-            }
-        } else if caps.name("brk").is_some() {
-            Token::Break
-        } else {
-            continue;
+        let at = At {
+            caps: &caps,
+            text,
+            start,
+            whole,
+            prev_char,
+            next_char: text[end..].chars().next(),
+            prev_is_digit: prev_char.is_some_and(|c| c.is_ascii_digit()),
         };
-        tokens.push((start, end, token));
+        // The regex's alternatives exclude each other: one of these reads it.
+        let token = calendar_date(&at, today)
+            .or_else(|| relative_date(&at, today, cal, tokens.last()))
+            .or_else(|| time_or_mark(&at, cal));
+        if let Some(token) = token {
+            tokens.push((start, end, token));
+        }
     }
+    tokens
+}
 
-    // A short date range (12月3日～5日) means each day of it.
+/// A short date range (12月3日～5日) means each day of it.
+fn expand_ranges(tokens: Vec<(usize, usize, Token)>, text: &str) -> Vec<(usize, usize, Token)> {
     let mut expanded: Vec<(usize, usize, Token)> = Vec::with_capacity(tokens.len());
     let mut iter = tokens.into_iter().peekable();
     while let Some((start, end, token)) = iter.next() {
@@ -387,7 +192,11 @@ pub(super) fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> Foun
         }
         expanded.push((start, end, token));
     }
-    let tokens = expanded;
+    expanded
+}
+
+/// Pairs dates with the times after (or just before) them into wishes.
+fn pair_wishes(tokens: Vec<(usize, usize, Token)>) -> FoundWishes {
     let mut wishes: Vec<Wish> = Vec::new();
     let mut invalid = Vec::new();
     let mut current: Option<NaiveDate> = None;
@@ -479,6 +288,283 @@ pub(super) fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> Foun
         invalid,
         loose_times,
     }
+}
+
+/// A date written out: 令和8年12月3日, 2026/12/3, 12月3日, 十二月三日, 26/12/3, 12/3, 12.3.
+fn calendar_date(at: &At<'_, '_>, today: NaiveDate) -> Option<Token> {
+    let At {
+        caps,
+        whole,
+        prev_char,
+        next_char,
+        prev_is_digit,
+        ..
+    } = *at;
+    let token = if caps.name("era").is_some() {
+        let year = match caps.name("ey").map(|m| m.as_str()) {
+            Some("元") => Some(1),
+            Some(y) => y.parse::<i32>().ok(),
+            None => None,
+        };
+        date_from(
+            year.map(|y| 2018 + y),
+            &caps["em"],
+            &caps["ed"],
+            today,
+            whole.as_str(),
+        )
+    } else if caps.name("ymd").is_some() {
+        if prev_is_digit {
+            return None;
+        }
+        date_from(
+            caps["y"].parse().ok(),
+            &caps["m"],
+            &caps["d"],
+            today,
+            whole.as_str(),
+        )
+    } else if caps.name("md").is_some() {
+        if prev_is_digit {
+            return None;
+        }
+        date_from(None, &caps["m2"], &caps["d2"], today, whole.as_str())
+    } else if caps.name("kmd").is_some() {
+        match (kanji_number(&caps["km"]), kanji_number(&caps["kd"])) {
+            (Some(m), Some(d)) => {
+                date_from(None, &m.to_string(), &d.to_string(), today, whole.as_str())
+            }
+            _ => return None,
+        }
+    } else if caps.name("yslash").is_some() {
+        // 26/12/3: a two-digit year of this century.
+        if prev_is_digit || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/') {
+            return None;
+        }
+        let year = caps["y6"].parse::<i32>().ok().map(|y| 2000 + y);
+        date_from(year, &caps["m6"], &caps["d6"], today, whole.as_str())
+    } else if caps.name("slash").is_some() {
+        // 12/3 but not 1/2/3 fractions of a longer number or a phone.
+        if prev_is_digit
+            || prev_char == Some('/')
+            || next_char.is_some_and(|c| c.is_ascii_digit() || c == '/')
+        {
+            return None;
+        }
+        date_from(None, &caps["m3"], &caps["d3"], today, whole.as_str())
+    } else if caps.name("dot").is_some() {
+        // 12.3 only as a date on its own: not 1.5 of a longer number.
+        let next_ok = next_char
+            .is_none_or(|c| c.is_whitespace() || c == '(' || c == '~' || c == '、' || c == 'の');
+        if prev_is_digit || prev_char == Some('.') || !next_ok {
+            return None;
+        }
+        date_from(None, &caps["m5"], &caps["d5"], today, whole.as_str())
+    } else {
+        return None;
+    };
+    Some(token)
+}
+
+/// A date said relative to today: 3日後, 来月10日, 月末, 週明け, 3日, 明日, 来週の水曜.
+fn relative_date(
+    at: &At<'_, '_>,
+    today: NaiveDate,
+    cal: &Calendar,
+    last: Option<&(usize, usize, Token)>,
+) -> Option<Token> {
+    let At {
+        caps,
+        start,
+        whole,
+        prev_char,
+        prev_is_digit,
+        ..
+    } = *at;
+    let token = if caps.name("after").is_some() {
+        // 3日後, 1週間後, 二週間後, 1か月後: counted from the day the
+        // mail is read.
+        let n = caps["an"]
+            .parse::<u32>()
+            .ok()
+            .or_else(|| kanji_number(&caps["an"]));
+        let date = n.and_then(|n| match &caps["unit"] {
+            "日" => today.checked_add_days(Days::new(u64::from(n))),
+            u if u.starts_with('週') => today.checked_add_days(Days::new(7 * u64::from(n))),
+            _ => months_later(today, n),
+        });
+        match date {
+            Some(d) if n.is_some_and(|n| n <= 400) => Token::Date(d),
+            _ => Token::InvalidDate(whole.as_str().to_string()),
+        }
+    } else if caps.name("mrel").is_some() {
+        let months = match &caps["mw"] {
+            "今月" => 0,
+            "来月" | "翌月" => 1,
+            _ => 2,
+        };
+        let first = first_of_month(today, months);
+        match (first, caps.name("md7")) {
+            (Some(first), Some(day)) => {
+                match day
+                    .as_str()
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|d| first.with_day(d))
+                {
+                    Some(d) => Token::Date(d),
+                    None => Token::InvalidDate(whole.as_str().to_string()),
+                }
+            }
+            (Some(first), None) => Token::Date(last_business_day(first, cal)),
+            (None, _) => Token::InvalidDate(whole.as_str().to_string()),
+        }
+    } else if caps.name("monthend").is_some() {
+        // 月末: the month's last business day; once it has passed,
+        // next month's.
+        let this = first_of_month(today, 0).map(|f| last_business_day(f, cal));
+        match this {
+            Some(d) if d >= today => Token::Date(d),
+            _ => match first_of_month(today, 1) {
+                Some(f) => Token::Date(last_business_day(f, cal)),
+                None => return None,
+            },
+        }
+    } else if caps.name("wkstart").is_some() {
+        // 週明け: the first business day of next week.
+        let mut d = weekday_date(today, Weekday::Mon, 1, true);
+        for _ in 0..14 {
+            if cal.is_business_day(d) {
+                break;
+            }
+            d += Duration::days(1);
+        }
+        Token::Date(d)
+    } else if caps.name("dayonly").is_some() {
+        if prev_is_digit || prev_char == Some('月') {
+            return None;
+        }
+        let Ok(day) = caps["d4"].parse::<u32>() else {
+            return None;
+        };
+        match day_only(day, today) {
+            Some(d) => Token::Date(d),
+            None => Token::InvalidDate(whole.as_str().to_string()),
+        }
+    } else if let Some(rel) = caps.name("rel") {
+        let offset = match rel.as_str() {
+            "本日" | "今日" | "きょう" => 0,
+            "明日" | "あした" | "あす" => 1,
+            "明々後日" | "明明後日" | "しあさって" => 3,
+            _ => 2,
+        };
+        Token::Date(today + Duration::days(offset))
+    } else if caps.name("wd").is_some() {
+        let Some(wday) = caps.name("wday").and_then(|m| weekday(m.as_str())) else {
+            return None;
+        };
+        // 12月3日(木) already named the day: the weekday only confirms it.
+        if matches!(last, Some((_, e, Token::Date(_))) if start - e <= 3) {
+            return None;
+        }
+        let weeks = match caps.name("wk").map(|m| m.as_str()) {
+            Some("来週" | "翌週") => 1,
+            Some("再来週" | "翌々週") => 2,
+            _ => 0,
+        };
+        Token::Date(weekday_date(today, wday, weeks, caps.name("wk").is_some()))
+    } else {
+        return None;
+    };
+    Some(token)
+}
+
+/// A time (15:00, 3時半), a period (午前中), a slot number (②) or a wish separator (第2希望).
+fn time_or_mark(at: &At<'_, '_>, cal: &Calendar) -> Option<Token> {
+    let At {
+        caps,
+        text,
+        start,
+        whole,
+        ..
+    } = *at;
+    let token = if caps.name("hm").is_some() || caps.name("hj").is_some() {
+        let hour_start = caps
+            .name("h")
+            .or(caps.name("h2"))
+            .map_or(start, |m| m.start());
+        if caps.name("ampm").is_none()
+            && text[..hour_start]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        // The end of a range (11:00~11:30, 9時から10時まで) is not a wish.
+        let before = text[..start].trim_end();
+        if before.ends_with('~') || before.ends_with('-') || before.ends_with("から") {
+            return None;
+        }
+        let hour: u32 = caps
+            .name("h")
+            .or(caps.name("h2"))
+            .and_then(|m| m.as_str().parse().ok())
+            .unwrap_or(99);
+        let minute: u32 = if caps.name("half").is_some() {
+            30
+        } else {
+            caps.name("mi")
+                .or(caps.name("mi2"))
+                .and_then(|m| m.as_str().parse().ok())
+                .unwrap_or(0)
+        };
+        let pm = caps
+            .name("ampm")
+            .is_some_and(|m| matches!(m.as_str(), "午後" | "PM" | "pm" | "p.m."));
+        // Office hours: "3時" without 午前/午後 means 15:00.
+        let hour = if (pm && hour < 12) || (caps.name("ampm").is_none() && (1..=6).contains(&hour))
+        {
+            hour + 12
+        } else {
+            hour
+        };
+        match NaiveTime::from_hms_opt(hour, minute, 0) {
+            Some(t) => Token::Time(t),
+            None => Token::InvalidTime(whole.as_str().trim().to_string()),
+        }
+    } else if let Some(p) = caps.name("period") {
+        if p.as_str() == "午後" {
+            Token::Period(WishTime::Afternoon)
+        } else {
+            Token::Period(WishTime::Morning)
+        }
+    } else if caps.name("slotno").is_some() {
+        let n = caps
+            .name("n1")
+            .or(caps.name("n3"))
+            .or(caps.name("n4"))
+            .or(caps.name("n5"))
+            .and_then(|m| m.as_str().parse::<usize>().ok())
+            .or_else(|| {
+                caps.name("n2")
+                    .and_then(|m| m.as_str().chars().next())
+                    .and_then(circled_digit)
+                    .map(|v| v as usize)
+            });
+        match n
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| cal.slot_times.get(i))
+        {
+            Some(t) => Token::Time(*t),
+            None => return None,
+        }
+    } else if caps.name("brk").is_some() {
+        Token::Break
+    } else {
+        return None;
+    };
+    Some(token)
 }
 
 pub(super) fn date_from(

@@ -1,0 +1,157 @@
+//! What a step asks to be done (`Effect`) and the reasons it gives:
+//! the data between the state machine and the desk that carries it out.
+
+use crate::core::calendar::Slot;
+use crate::core::understand::Item;
+
+/// Why staff are asked to step in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffReason {
+    NoFreeSlots,
+    ForeignSender,
+    AfterBooking,
+    AfterClose,
+    Question,
+    /// A cancellation by mail on the day itself (only by phone, 第6条(5)).
+    SameDayCancel,
+    NoShow,
+    /// The seeker reached the no-show limit; the bot offers nothing.
+    NoShowLimit,
+    /// The office refused service to this seeker (第12条(1)).
+    Refused,
+    /// Someone or something is needed at the session (第12条(3)).
+    Needs,
+}
+
+impl StaffReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffReason::NoFreeSlots => "no_free_slots",
+            StaffReason::ForeignSender => "foreign_sender",
+            StaffReason::AfterBooking => "after_booking",
+            StaffReason::AfterClose => "after_close",
+            StaffReason::Question => "question",
+            StaffReason::SameDayCancel => "same_day_cancel",
+            StaffReason::NoShow => "no_show",
+            StaffReason::NoShowLimit => "no_show_limit",
+            StaffReason::Refused => "refused",
+            StaffReason::Needs => "needs",
+        }
+    }
+}
+
+/// Who made (or cancelled) a booking: the seeker by a consent reply, or
+/// staff (第6条(4) follow-ups, cancellations by phone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Seeker,
+    Staff,
+}
+
+impl By {
+    /// The stored name (`bookings.booked_by`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            By::Seeker => "seeker",
+            By::Staff => "staff",
+        }
+    }
+
+    /// The stored name back (the inverse of `as_str`).
+    pub fn parse(s: &str) -> Option<By> {
+        [By::Seeker, By::Staff]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+    }
+}
+
+/// Why the bot answers with a holding reply instead of an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldingReason {
+    NoFreeSlots,
+    /// No-show limit or refusal: staff will contact the seeker.
+    StaffWillContact,
+}
+
+impl HoldingReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldingReason::NoFreeSlots => "no_free_slots",
+            HoldingReason::StaffWillContact => "staff_will_contact",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    AskMissing {
+        missing: Vec<Item>,
+    },
+    /// Slots to offer, and why (the mail says so).
+    Offer {
+        slots: Vec<Slot>,
+        reason: OfferReason,
+    },
+    /// Book this slot and send the confirmation; if every room is taken the
+    /// daemon feeds back [`Event::SlotTaken`].
+    Book(Slot),
+    /// Book this slot for staff and mail the seeker the details; every
+    /// room taken is an error for the staff member.
+    StaffBook(Slot),
+    /// Mark the live booking cancelled; `notify`: mail the seeker that it is.
+    CancelBooking {
+        by: By,
+        notify: bool,
+    },
+    /// Same-day cancellation by mail: nothing cancelled; by phone only.
+    RefuseSameDayCancel,
+    /// A cancellation or change without the request's secret: the seeker
+    /// is asked to confirm it by replying to this mail.
+    AskConfirmByReply,
+    Remind,
+    RecordNoShow {
+        /// The seeker made contact on the day (not counted for the limit).
+        excused: bool,
+    },
+    RecordAttended,
+    AskWhich,
+    FollowUp,
+    Lapse,
+    AcknowledgeWithdrawal,
+    /// A polite holding reply: the office will answer in person.
+    Holding(HoldingReason),
+    /// The question was passed to staff; the offer still stands.
+    Forwarded,
+    /// Mail about a confirmed booking: received, staff will answer; the
+    /// booking stands until the office changes it.
+    AcknowledgeBooked,
+    NotifyStaff(StaffReason),
+}
+
+/// Why an offer is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferReason {
+    /// The answer to a request.
+    Request,
+    /// The chosen slot was taken meanwhile or can no longer be confirmed.
+    Taken,
+    /// The reply asked for other dates: the offer for those.
+    NewWish,
+    /// The booking was cancelled to move it: the offer for the new dates.
+    Change,
+    /// A choice that came without the request's secret: the chosen slot
+    /// alone, to be confirmed by replying.
+    Confirm,
+}
+
+impl OfferReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfferReason::Request => "request",
+            OfferReason::Taken => "taken",
+            OfferReason::NewWish => "new_wish",
+            OfferReason::Change => "change",
+            OfferReason::Confirm => "confirm",
+        }
+    }
+}

@@ -4,19 +4,19 @@
 
 use crate::core::booking::Rules;
 use crate::core::calendar::Calendar;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveTime;
 use chrono_tz::Tz;
 use serde::Deserialize;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod check;
 mod offices;
 mod raw;
+mod sections;
 
 pub use check::bare_address;
-use check::{address, ca_file, nonempty, secret, security, web_settings, zoom_settings};
+use check::{address, nonempty, web_settings};
 
 use raw::*;
 
@@ -364,248 +364,17 @@ impl Config {
         nonempty("office.name", &raw.office.name)?;
         nonempty("office.phone", &raw.office.phone)?;
         address("office.staff_address", &raw.office.staff_address)?;
-        address("smtp.from", &raw.smtp.from)?;
-        nonempty("imap.host", &raw.imap.host)?;
-        nonempty("imap.username", &raw.imap.username)?;
-        nonempty("smtp.host", &raw.smtp.host)?;
-        let imap_ca = ca_file("imap.ca_file", raw.imap.ca_file.as_deref(), base)?;
-        let smtp_ca = ca_file("smtp.ca_file", raw.smtp.ca_file.as_deref(), base)?;
-        let imap_security = security("imap.security", &raw.imap.security)?;
-        let smtp_security = security("smtp.security", &raw.smtp.security)?;
-        let imap_password = secret(
-            "imap",
-            raw.imap.password,
-            raw.imap.password_env,
-            raw.imap.password_file,
-            base,
-        )?
-        .ok_or_else(|| {
-            key_err(
-                "imap.password",
-                "missing; set imap.password, imap.password_env or imap.password_file",
-            )
-        })?;
-        let smtp_password = secret(
-            "smtp",
-            raw.smtp.password,
-            raw.smtp.password_env,
-            raw.smtp.password_file,
-            base,
-        )?;
-        let credentials =
-            match (raw.smtp.username, smtp_password) {
-                (Some(u), Some(p)) => Some((u, p)),
-                (Some(_), None) => return Err(key_err(
-                    "smtp.password",
-                    "smtp.username is set but no password; set smtp.password or smtp.password_env",
-                )),
-                (None, Some(_)) => {
-                    return Err(key_err(
-                        "smtp.username",
-                        "a password is set but no username",
-                    ))
-                }
-                (None, None) => None,
-            };
-        if raw.imap.timeout_seconds == 0 {
-            return Err(key_err("imap.timeout_seconds", "must be at least 1"));
-        }
-        if raw.smtp.timeout_seconds == 0 {
-            return Err(key_err("smtp.timeout_seconds", "must be at least 1"));
-        }
-        if !(1..=8).contains(&raw.smtp.connections) {
-            return Err(key_err("smtp.connections", "must be from 1 to 8"));
-        }
-        if raw.imap.poll_seconds == 0 {
-            return Err(key_err("imap.poll_seconds", "must be at least 1"));
-        }
-        let url = raw.database.url.trim();
-        let sqlite_path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"));
-        let database_url = if let Some(p) = sqlite_path {
-            if p.is_empty() {
-                return Err(key_err(
-                    "database.url",
-                    "sqlite:// needs a file path, e.g. \"sqlite:///var/lib/yoyaku/yoyaku.db\"",
-                ));
-            }
-            let path = Path::new(p);
-            let full = if path.is_absolute() || p.starts_with(':') {
-                path.to_path_buf()
-            } else {
-                base.join(path)
-            };
-            format!("sqlite://{}", full.display())
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            // Host, database, user, password and TLS (`sslmode`,
-            // `sslrootcert`) as sqlx reads them from the URL.
-            url.to_string()
-        } else {
-            return Err(key_err(
-                "database.url",
-                format!(
-                    "unsupported {:?}; use \"sqlite://PATH\" or \"postgres://USER@HOST/DATABASE\"",
-                    crate::store::redact_url(url)
-                ),
-            ));
-        };
-        let mut slot_times = Vec::new();
-        for (i, s) in raw.schedule.slots.iter().enumerate() {
-            // "9:30", "09:30" or a range "09:30-10:00": the start counts.
-            let start = s.split(['-', '~', '～']).next().unwrap_or("").trim();
-            let t = NaiveTime::parse_from_str(start, "%H:%M").map_err(|_| {
-                key_err(
-                    &format!("schedule.slots[{i}]"),
-                    format!("{s:?} is not a time like \"09:30\""),
-                )
-            })?;
-            slot_times.push(t);
-        }
-        if slot_times.is_empty() {
-            return Err(key_err("schedule.slots", "needs at least one slot time"));
-        }
-        slot_times.sort();
-        slot_times.dedup();
-        if raw.schedule.minutes == 0 || raw.schedule.minutes > 240 {
-            return Err(key_err("schedule.minutes", "must be between 1 and 240"));
-        }
-        if raw.schedule.horizon_days == 0 || raw.schedule.horizon_days > 366 {
-            return Err(key_err(
-                "schedule.horizon_days",
-                "must be between 1 and 366",
-            ));
-        }
-        let mut closed = BTreeSet::new();
-        for (i, s) in raw.schedule.closed.iter().enumerate() {
-            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-                key_err(
-                    &format!("schedule.closed[{i}]"),
-                    format!("{s:?} is not a date like \"2026-12-28\""),
-                )
-            })?;
-            closed.insert(d);
-        }
-        let meeting_provider = match raw.meeting.provider.as_deref().unwrap_or("rooms") {
-            "rooms" => MeetingProvider::Rooms,
-            "zoom" => MeetingProvider::Zoom,
-            other => {
-                return Err(key_err(
-                    "meeting.provider",
-                    format!("{other:?} is not \"rooms\" or \"zoom\""),
-                ))
-            }
-        };
-        let zoom = match (meeting_provider, raw.meeting.zoom) {
-            (MeetingProvider::Zoom, Some(z)) => Some(zoom_settings(z, base)?),
-            (MeetingProvider::Zoom, None) => {
-                return Err(key_err(
-                    "meeting.zoom",
-                    "provider = \"zoom\" needs [meeting.zoom] with account_id, client_id and client_secret",
-                ))
-            }
-            (MeetingProvider::Rooms, _) => None,
-        };
-        if raw.meeting.rooms.is_empty() {
-            return Err(key_err(
-                "meeting.rooms",
-                "needs at least one [[meeting.rooms]] with id and passcode (with Zoom: one per session held at the same time)",
-            ));
-        }
-        let mut rooms = Vec::new();
-        let mut ids = BTreeSet::new();
-        for (i, r) in raw.meeting.rooms.into_iter().enumerate() {
-            nonempty(&format!("meeting.rooms[{i}].id"), &r.id)?;
-            match (&r.passcode, meeting_provider) {
-                (Some(p), _) => nonempty(&format!("meeting.rooms[{i}].passcode"), p)?,
-                (None, MeetingProvider::Rooms) => {
-                    return Err(key_err(
-                        &format!("meeting.rooms[{i}].passcode"),
-                        "missing (optional only with provider = \"zoom\")",
-                    ))
-                }
-                (None, MeetingProvider::Zoom) => {}
-            }
-            if !ids.insert(r.id.clone()) {
-                return Err(key_err(
-                    &format!("meeting.rooms[{i}].id"),
-                    "duplicate room id",
-                ));
-            }
-            rooms.push(Room {
-                id: r.id,
-                passcode: r.passcode,
-                url: r.url,
-            });
-        }
-        let folders = raw.folders;
-        for (key, v) in [
-            ("folders.handled", &folders.handled),
-            ("folders.staff", &folders.staff),
-            ("folders.machine", &folders.machine),
-            ("folders.failed", &folders.failed),
-        ] {
-            nonempty(key, v)?;
-        }
-        if let Some(sent) = &folders.sent {
-            nonempty("folders.sent", sent)?;
-        }
-        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-        let templates_dir = raw.templates.dir.map(resolve);
-        if let Some(dir) = &templates_dir {
-            if !dir.is_dir() {
-                return Err(key_err(
-                    "templates.dir",
-                    format!("{} is not a directory", dir.display()),
-                ));
-            }
-        }
-        let templates_shared_dir = raw.templates.shared_dir.map(resolve);
-        let terms_file = raw.templates.terms_file.map(resolve);
-        if let Some(f) = &terms_file {
-            if !f.is_file() {
-                return Err(key_err(
-                    "templates.terms_file",
-                    format!("{} is not a file", f.display()),
-                ));
-            }
-        }
-        if raw.limits.per_sender_per_day == 0 {
-            return Err(key_err("limits.per_sender_per_day", "must be at least 1"));
-        }
-        if raw.limits.per_seeker_per_day == 0 {
-            return Err(key_err("limits.per_seeker_per_day", "must be at least 1"));
-        }
-        if raw.limits.max_message_bytes < 1024 {
-            return Err(key_err("limits.max_message_bytes", "must be at least 1024"));
-        }
-        let daily = |section: &str, raw: &RawTimed, default: &str| {
-            if raw.enabled == Some(false) {
-                return Ok(None);
-            }
-            let text = raw.time.as_deref().unwrap_or(default);
-            NaiveTime::parse_from_str(text.trim(), "%H:%M")
-                .map(Some)
-                .map_err(|_| {
-                    key_err(
-                        &format!("{section}.time"),
-                        format!("{text:?} is not a time like \"09:00\""),
-                    )
-                })
-        };
-        let reminder_at = daily("reminders", &raw.reminders, "08:00")?;
-        let digest_at = daily("digest", &raw.digest, "08:30")?;
-        let no_show_after_minutes = raw.no_show.after_minutes.unwrap_or(10);
-        if !(0..=240).contains(&no_show_after_minutes) {
-            return Err(key_err(
-                "no_show.after_minutes",
-                "must be between 0 and 240",
-            ));
-        }
-        let no_show_limit = raw.no_show.limit.unwrap_or(2);
-        if no_show_limit == 0 {
-            return Err(key_err("no_show.limit", "must be at least 1"));
-        }
+        let smtp = sections::smtp(raw.smtp, base)?;
+        let imap = sections::imap(raw.imap, base)?;
+        let database_url = sections::database_url(&raw.database.url, base)?;
+        let calendar = sections::calendar(tz, &raw.schedule)?;
+        let (meeting_provider, zoom, rooms) = sections::meeting(raw.meeting, base)?;
+        let folders = sections::folders(raw.folders)?;
+        let (templates_dir, templates_shared_dir, terms_file) =
+            sections::template_paths(&raw.templates, base)?;
+        sections::limits(&raw.limits)?;
+        let rules = sections::rules(&raw.reminders, &raw.no_show)?;
+        let digest_at = sections::daily("digest", &raw.digest, "08:30")?;
         if !(3..=3600).contains(&raw.daemon.lease_seconds) {
             return Err(key_err("daemon.lease_seconds", "must be from 3 to 3600"));
         }
@@ -621,66 +390,21 @@ impl Config {
                 staff_address: raw.office.staff_address,
                 hours: raw.office.hours,
             },
-            imap: Imap {
-                port: raw.imap.port.unwrap_or(if imap_security == Security::Tls {
-                    993
-                } else {
-                    143
-                }),
-                host: raw.imap.host,
-                security: imap_security,
-                username: raw.imap.username,
-                password: imap_password,
-                mailbox: raw.imap.mailbox,
-                poll: Duration::from_secs(raw.imap.poll_seconds),
-                idle: raw.imap.idle,
-                timeout: Duration::from_secs(raw.imap.timeout_seconds),
-                ca_pem: imap_ca,
-            },
-            smtp: Smtp {
-                port: raw.smtp.port.unwrap_or(match smtp_security {
-                    Security::Tls => 465,
-                    Security::StartTls => 587,
-                    Security::None => 25,
-                }),
-                host: raw.smtp.host,
-                security: smtp_security,
-                from: raw.smtp.from,
-                credentials,
-                timeout: Duration::from_secs(raw.smtp.timeout_seconds),
-                connections: raw.smtp.connections,
-                ca_pem: smtp_ca,
-                copy_wait: Duration::from_secs(raw.smtp.copy_wait_seconds),
-            },
+            imap,
+            smtp,
             database_url,
-            calendar: Calendar {
-                tz,
-                slot_times,
-                slot_minutes: raw.schedule.minutes,
-                horizon_days: raw.schedule.horizon_days,
-                closed,
-            },
+            calendar,
             rooms,
             meeting_provider,
             zoom,
-            folders: Folders {
-                handled: folders.handled,
-                staff: folders.staff,
-                machine: folders.machine,
-                sent: folders.sent,
-                failed: folders.failed,
-            },
+            folders,
             templates_dir,
             templates_shared_dir,
             terms_file,
             max_message_bytes: raw.limits.max_message_bytes,
             per_sender_per_day: raw.limits.per_sender_per_day,
             per_seeker_per_day: raw.limits.per_seeker_per_day,
-            rules: Rules {
-                reminder_at,
-                no_show_after_minutes,
-                no_show_limit,
-            },
+            rules,
             digest_at,
             one_cpu: raw.daemon.one_cpu,
             lease: Duration::from_secs(raw.daemon.lease_seconds),

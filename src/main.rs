@@ -19,7 +19,7 @@ mod serve;
 
 use accounts::staff_user;
 use check::{check, status};
-use serve::{pin, web_server, web_thread};
+use serve::pin;
 
 #[derive(Parser)]
 #[command(
@@ -298,147 +298,10 @@ fn run() -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         match cli.command {
-            Command::Run { config } => {
-                let cfgs = offices(&config)?;
-                let first = cfgs.first().context("no office in the config")?;
-                let desk_cpu = pin(first);
-                let (stop, stopped) = tokio::sync::watch::channel(false);
-                let shutdown = shutdown_signal();
-                tokio::pin!(shutdown);
-                // A database that is locked or briefly unavailable at start
-                // is waited for, like every other outage.
-                let mut backoff = std::time::Duration::from_secs(1);
-                let store = loop {
-                    match yoyaku::store::Store::open(&first.database_url).await {
-                        Ok(s) => break s,
-                        Err(e) if e.is_transient() => {
-                            tracing::warn!(error = %e, retry_in_secs = backoff.as_secs(), "database not ready; retrying");
-                            tokio::select! {
-                                _ = &mut shutdown => return Ok(ExitCode::SUCCESS),
-                                _ = tokio::time::sleep(backoff) => {}
-                            }
-                            backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                };
-                // [daemon] is shared by every office.
-                let lease = first.lease;
-                let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
-                tracing::info!(offices = cfgs.len(), relays = relays.len(), "smtp relays shared");
-                let web = first.web.clone();
-                let web_cfgs = web.is_some().then(|| cfgs.clone());
-                let mut desks = Vec::with_capacity(cfgs.len());
-                for cfg in cfgs {
-                    desks.push(std::sync::Arc::new(Desk::with_relays(cfg, &store, &relays).await?));
-                }
-                // Every office's desk runs until the one signal stops them
-                // all; their leases are renewed together.
-                let keeper = std::sync::Arc::new(yoyaku::desk::LeaseKeeper::new(
-                    desks.iter().map(|d| d.office().config().office_id.as_str()),
-                    lease,
-                ));
-                // The staff page, when configured, is served beside the desks.
-                let page = match (web, web_cfgs) {
-                    (Some(settings), Some(web_cfgs)) => Some(
-                        web_thread(
-                            web_cfgs,
-                            settings,
-                            keeper.clone(),
-                            desks.clone(),
-                            desk_cpu,
-                            stopped.clone(),
-                        )
-                        .await?,
-                    ),
-                    _ => None,
-                };
-                let page = async move {
-                    match page {
-                        Some(p) => p.await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::pin!(page);
-                let keeping = {
-                    let mut stopped = stopped.clone();
-                    keeper.keep(&store, lease, async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                };
-                tokio::pin!(keeping);
-                let runs = desks.iter().map(|desk| {
-                    let mut stopped = stopped.clone();
-                    // Every line the desk logs names its office.
-                    let span = tracing::info_span!("office", id = %desk.office().config().office_id);
-                    tracing::Instrument::instrument(
-                        desk.serve(&keeper, async move {
-                            let _ = stopped.wait_for(|s| *s).await;
-                        }),
-                        span,
-                    )
-                });
-                let all = futures::future::try_join_all(runs);
-                tokio::pin!(all);
-                tokio::select! {
-                    r = &mut all => { r?; }
-                    _ = &mut shutdown => {
-                        let _ = stop.send(true);
-                        all.await?;
-                    }
-                    () = &mut keeping => {}
-                    r = &mut page => {
-                        // The page stopped on its own: a failure to report.
-                        let _ = stop.send(true);
-                        all.await?;
-                        r?;
-                    }
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Command::Once { config, now } => {
-                let cfgs = offices(&config)?;
-                let now = match now {
-                    Some(s) => DateTime::parse_from_rfc3339(&s).with_context(|| format!("--now {s:?} is not an RFC 3339 time like 2026-12-01T09:00:00+09:00"))?.with_timezone(&Utc),
-                    None => Utc::now(),
-                };
-                let first = cfgs.first().context("no office in the config")?;
-                pin(first);
-                let store = yoyaku::store::Store::open(&first.database_url).await?;
-                let many = cfgs.len() > 1;
-                let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
-                for cfg in cfgs {
-                    let id = cfg.office_id.clone();
-                    let desk = Desk::with_relays(cfg, &store, &relays).await?;
-                    let span = tracing::info_span!("office", id = %id);
-                    let report =
-                        tracing::Instrument::instrument(desk.run_once(now), span).await?;
-                    println!(
-                        "{}handled {} message(s), {} duplicate(s), {} timer(s), sent {} mail(s), {} send failure(s), {} message failure(s)",
-                        if many { format!("{id}: ") } else { String::new() },
-                        report.handled, report.duplicates, report.timers, report.sent, report.send_failures, report.message_failures
-                    );
-                }
-                Ok(ExitCode::SUCCESS)
-            }
+            Command::Run { config } => serve::run(&config).await,
+            Command::Once { config, now } => once(&config, now).await,
             Command::Check { config } => check(&config).await,
-            Command::Web { config } => {
-                let cfgs = offices(&config)?;
-                let first = cfgs.first().context("no office in the config")?;
-                let settings = first
-                    .web
-                    .clone()
-                    .context("the config has no [web] section (listen = \"127.0.0.1:8080\")")?;
-                let store = yoyaku::store::Store::open(&first.database_url).await?;
-                let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
-                let mut desks = Vec::with_capacity(cfgs.len());
-                for cfg in cfgs {
-                    desks.push(std::sync::Arc::new(Desk::with_relays(cfg, &store, &relays).await?));
-                }
-                let served = web_server(desks, settings, None, Vec::new(), shutdown_signal()).await?;
-                served.await?;
-                Ok(ExitCode::SUCCESS)
-            }
+            Command::Web { config } => serve::web(&config).await,
             Command::StaffUser(action) => staff_user(action).await,
             Command::Status { config } => status(&config).await,
             Command::MigrateDb {
@@ -449,6 +312,36 @@ fn run() -> Result<ExitCode> {
             other => staff(other).await,
         }
     })
+}
+
+/// `yoyaku once`: one pass of every office's desk, then a summary.
+async fn once(config: &Path, now: Option<String>) -> Result<ExitCode> {
+    let cfgs = offices(config)?;
+    let now = match now {
+        Some(s) => DateTime::parse_from_rfc3339(&s)
+            .with_context(|| {
+                format!("--now {s:?} is not an RFC 3339 time like 2026-12-01T09:00:00+09:00")
+            })?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
+    let first = cfgs.first().context("no office in the config")?;
+    pin(first);
+    let store = yoyaku::store::Store::open(&first.database_url).await?;
+    let many = cfgs.len() > 1;
+    let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
+    for cfg in cfgs {
+        let id = cfg.office_id.clone();
+        let desk = Desk::with_relays(cfg, &store, &relays).await?;
+        let span = tracing::info_span!("office", id = %id);
+        let report = tracing::Instrument::instrument(desk.run_once(now), span).await?;
+        println!(
+            "{}handled {} message(s), {} duplicate(s), {} timer(s), sent {} mail(s), {} send failure(s), {} message failure(s)",
+            if many { format!("{id}: ") } else { String::new() },
+            report.handled, report.duplicates, report.timers, report.sent, report.send_failures, report.message_failures
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The office a staff verb acts on.
@@ -518,46 +411,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             config,
             date,
             status,
-        } => {
-            let filter = ListFilter {
-                date: date
-                    .map(|d| {
-                        NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                            .with_context(|| format!("--date {d:?} is not a date like 2026-12-03"))
-                    })
-                    .transpose()?,
-                state: status
-                    .map(|s| {
-                        State::parse(&s.replace('-', "_")).with_context(|| {
-                            format!(
-                                "--status {s:?} is not a state (booked, offered, needs_staff, …)"
-                            )
-                        })
-                    })
-                    .transpose()?,
-            };
-            let items = office_of(&config).await?.list(&filter).await?;
-            for i in &items {
-                println!(
-                    "{:<7} {:<13} {:<12} {:<17} {}{}",
-                    i.reference,
-                    i.state.as_str(),
-                    i.reservation.as_deref().unwrap_or("-"),
-                    i.slot.map_or("-".to_string(), |s| format!(
-                        "{} {}",
-                        s.date,
-                        s.start.format("%H:%M")
-                    )),
-                    i.name.as_deref().unwrap_or("-"),
-                    if i.needs.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  [needs: {}]", i.needs.join(", "))
-                    }
-                );
-            }
-            println!("{} request(s)", items.len());
-        }
+        } => list(&config, date, status).await?,
         Command::Show {
             config,
             reservation,
@@ -670,6 +524,47 @@ async fn staff(command: Command) -> Result<ExitCode> {
         | Command::MigrateDb { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `yoyaku list`: the office's requests, one line each.
+async fn list(config: &Path, date: Option<String>, status: Option<String>) -> Result<()> {
+    let filter = ListFilter {
+        date: date
+            .map(|d| {
+                NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .with_context(|| format!("--date {d:?} is not a date like 2026-12-03"))
+            })
+            .transpose()?,
+        state: status
+            .map(|s| {
+                State::parse(&s.replace('-', "_")).with_context(|| {
+                    format!("--status {s:?} is not a state (booked, offered, needs_staff, …)")
+                })
+            })
+            .transpose()?,
+    };
+    let items = office_of(config).await?.list(&filter).await?;
+    for i in &items {
+        println!(
+            "{:<7} {:<13} {:<12} {:<17} {}{}",
+            i.reference,
+            i.state.as_str(),
+            i.reservation.as_deref().unwrap_or("-"),
+            i.slot.map_or("-".to_string(), |s| format!(
+                "{} {}",
+                s.date,
+                s.start.format("%H:%M")
+            )),
+            i.name.as_deref().unwrap_or("-"),
+            if i.needs.is_empty() {
+                String::new()
+            } else {
+                format!("  [needs: {}]", i.needs.join(", "))
+            }
+        );
+    }
+    println!("{} request(s)", items.len());
+    Ok(())
 }
 
 async fn migrate_db(from: &str, to: &str, from_office: &str) -> Result<ExitCode> {

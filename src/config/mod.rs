@@ -370,8 +370,7 @@ impl Config {
         let calendar = sections::calendar(tz, &raw.schedule)?;
         let (meeting_provider, zoom, rooms) = sections::meeting(raw.meeting, base)?;
         let folders = sections::folders(raw.folders)?;
-        let (templates_dir, templates_shared_dir, terms_file) =
-            sections::template_paths(&raw.templates, base)?;
+        let templates = sections::template_paths(&raw.templates, base)?;
         sections::limits(&raw.limits)?;
         let rules = sections::rules(&raw.reminders, &raw.no_show)?;
         let digest_at = sections::daily("digest", &raw.digest, "08:30")?;
@@ -398,9 +397,9 @@ impl Config {
             meeting_provider,
             zoom,
             folders,
-            templates_dir,
-            templates_shared_dir,
-            terms_file,
+            templates_dir: templates.dir,
+            templates_shared_dir: templates.shared_dir,
+            terms_file: templates.terms_file,
             max_message_bytes: raw.limits.max_message_bytes,
             per_sender_per_day: raw.limits.per_sender_per_day,
             per_seeker_per_day: raw.limits.per_seeker_per_day,

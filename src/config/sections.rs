@@ -268,11 +268,19 @@ pub(super) fn folders(raw: RawFolders) -> Result<Folders, ConfigError> {
     })
 }
 
-/// `[templates]`: the office's folder, the shared one, the terms file.
+/// `[templates]`, resolved against the config file's folder.
+pub(super) struct TemplatePaths {
+    /// The office's own folder.
+    pub(super) dir: Option<PathBuf>,
+    /// The folder an office's own one falls back to.
+    pub(super) shared_dir: Option<PathBuf>,
+    pub(super) terms_file: Option<PathBuf>,
+}
+
 pub(super) fn template_paths(
     raw: &RawTemplates,
     base: &Path,
-) -> Result<(Option<PathBuf>, Option<PathBuf>, Option<PathBuf>), ConfigError> {
+) -> Result<TemplatePaths, ConfigError> {
     let resolve = |p: &PathBuf| {
         if p.is_absolute() {
             p.clone()
@@ -299,7 +307,11 @@ pub(super) fn template_paths(
             ));
         }
     }
-    Ok((dir, shared_dir, terms_file))
+    Ok(TemplatePaths {
+        dir,
+        shared_dir,
+        terms_file,
+    })
 }
 
 /// `[limits]`: how much one sender and one 求職番号 get answered.

@@ -145,3 +145,131 @@ pub(super) async fn web_server(
         Ok(())
     })
 }
+
+/// `yoyaku run`: every office's desk until a signal, their leases kept
+/// together, and the staff page beside them when configured.
+pub(super) async fn run(config: &Path) -> Result<ExitCode> {
+    let cfgs = offices(config)?;
+    let first = cfgs.first().context("no office in the config")?;
+    let desk_cpu = pin(first);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    // A database that is locked or briefly unavailable at start
+    // is waited for, like every other outage.
+    let mut backoff = std::time::Duration::from_secs(1);
+    let store = loop {
+        match yoyaku::store::Store::open(&first.database_url).await {
+            Ok(s) => break s,
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, retry_in_secs = backoff.as_secs(), "database not ready; retrying");
+                tokio::select! {
+                    _ = &mut shutdown => return Ok(ExitCode::SUCCESS),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(60));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    // [daemon] is shared by every office.
+    let lease = first.lease;
+    let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
+    tracing::info!(
+        offices = cfgs.len(),
+        relays = relays.len(),
+        "smtp relays shared"
+    );
+    let web = first.web.clone();
+    let web_cfgs = web.is_some().then(|| cfgs.clone());
+    let mut desks = Vec::with_capacity(cfgs.len());
+    for cfg in cfgs {
+        desks.push(std::sync::Arc::new(
+            Desk::with_relays(cfg, &store, &relays).await?,
+        ));
+    }
+    // Every office's desk runs until the one signal stops them
+    // all; their leases are renewed together.
+    let keeper = std::sync::Arc::new(yoyaku::desk::LeaseKeeper::new(
+        desks.iter().map(|d| d.office().config().office_id.as_str()),
+        lease,
+    ));
+    // The staff page, when configured, is served beside the desks.
+    let page = match (web, web_cfgs) {
+        (Some(settings), Some(web_cfgs)) => Some(
+            web_thread(
+                web_cfgs,
+                settings,
+                keeper.clone(),
+                desks.clone(),
+                desk_cpu,
+                stopped.clone(),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let page = async move {
+        match page {
+            Some(p) => p.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(page);
+    let keeping = {
+        let mut stopped = stopped.clone();
+        keeper.keep(&store, lease, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+    };
+    tokio::pin!(keeping);
+    let runs = desks.iter().map(|desk| {
+        let mut stopped = stopped.clone();
+        // Every line the desk logs names its office.
+        let span = tracing::info_span!("office", id = %desk.office().config().office_id);
+        tracing::Instrument::instrument(
+            desk.serve(&keeper, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }),
+            span,
+        )
+    });
+    let all = futures::future::try_join_all(runs);
+    tokio::pin!(all);
+    tokio::select! {
+        r = &mut all => { r?; }
+        _ = &mut shutdown => {
+            let _ = stop.send(true);
+            all.await?;
+        }
+        () = &mut keeping => {}
+        r = &mut page => {
+            // The page stopped on its own: a failure to report.
+            let _ = stop.send(true);
+            all.await?;
+            r?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `yoyaku web`: the staff page alone.
+pub(super) async fn web(config: &Path) -> Result<ExitCode> {
+    let cfgs = offices(config)?;
+    let first = cfgs.first().context("no office in the config")?;
+    let settings = first
+        .web
+        .clone()
+        .context("the config has no [web] section (listen = \"127.0.0.1:8080\")")?;
+    let store = yoyaku::store::Store::open(&first.database_url).await?;
+    let relays = yoyaku::mail::smtp::Relays::for_offices(cfgs.iter().map(|c| &c.smtp))?;
+    let mut desks = Vec::with_capacity(cfgs.len());
+    for cfg in cfgs {
+        desks.push(std::sync::Arc::new(
+            Desk::with_relays(cfg, &store, &relays).await?,
+        ));
+    }
+    let served = web_server(desks, settings, None, Vec::new(), shutdown_signal()).await?;
+    served.await?;
+    Ok(ExitCode::SUCCESS)
+}

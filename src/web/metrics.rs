@@ -8,11 +8,12 @@
 //! add a second copy of what the database already counts.
 
 use super::{auth, plain, WebApp};
+use crate::desk::Desk;
 use crate::store::stats;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -119,156 +120,119 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Every metric family the endpoint serves, each with a line per office.
+struct Families {
+    received: Family,
+    handled: Family,
+    sent: Family,
+    failures: Family,
+    failed: Family,
+    depth: Family,
+    oldest: Family,
+    by_state: Family,
+    today: Family,
+    imap: Family,
+    lease: Family,
+    meeting_jobs: Family,
+    folders_refused: Family,
+    passes: Family,
+}
+
+impl Families {
+    fn new() -> Self {
+        Families {
+        received: Family::new(
+            "yoyaku_mails_received_total",
+            "counter",
+            "Mails read from the office mailbox.",
+        ),
+        handled: Family::new(
+            "yoyaku_mails_handled_total",
+            "counter",
+            "Mails handled, by outcome.",
+        ),
+        sent: Family::new(
+            "yoyaku_mails_sent_total",
+            "counter",
+            "Mails the SMTP server accepted, by kind.",
+        ),
+        failures: Family::new(
+            "yoyaku_send_failures_total",
+            "counter",
+            "Failed submission attempts.",
+        ),
+        failed: Family::new(
+            "yoyaku_outbox_failed",
+            "gauge",
+            "Mails given up on (staff were told).",
+        ),
+        depth: Family::new(
+            "yoyaku_outbox_pending",
+            "gauge",
+            "Mails waiting to be sent.",
+        ),
+        oldest: Family::new(
+            "yoyaku_outbox_oldest_pending_seconds",
+            "gauge",
+            "Age of the oldest mail waiting to be sent.",
+        ),
+        by_state: Family::new("yoyaku_requests", "gauge", "Requests by state."),
+        today: Family::new(
+            "yoyaku_sessions_today",
+            "gauge",
+            "Sessions booked for today (not cancelled).",
+        ),
+        imap: Family::new(
+            "yoyaku_imap_connected",
+            "gauge",
+            "Whether this process holds an IMAP session for the office.",
+        ),
+        lease: Family::new(
+            "yoyaku_lease_held",
+            "gauge",
+            "Whether this process serves the office (holds its lease).",
+        ),
+        meeting_jobs: Family::new(
+            "yoyaku_meeting_jobs_open",
+            "gauge",
+            "Bookings whose Zoom meeting is still to be made or removed.",
+        ),
+        folders_refused: Family::new(
+            "yoyaku_imap_folders_refused",
+            "gauge",
+            "Folders the IMAP server refused to make (their mail stays in the inbox; staff were told).",
+        ),
+        passes: Family::new(
+            "yoyaku_pass_duration_seconds",
+            "histogram",
+            "Duration of the desk's passes over inbox, timers and outbox.",
+        ),
+        }
+    }
+}
+
 async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
     let now = Utc::now();
-    let mut received = Family::new(
-        "yoyaku_mails_received_total",
-        "counter",
-        "Mails read from the office mailbox.",
-    );
-    let mut handled = Family::new(
-        "yoyaku_mails_handled_total",
-        "counter",
-        "Mails handled, by outcome.",
-    );
-    let mut sent = Family::new(
-        "yoyaku_mails_sent_total",
-        "counter",
-        "Mails the SMTP server accepted, by kind.",
-    );
-    let mut failures = Family::new(
-        "yoyaku_send_failures_total",
-        "counter",
-        "Failed submission attempts.",
-    );
-    let mut failed = Family::new(
-        "yoyaku_outbox_failed",
-        "gauge",
-        "Mails given up on (staff were told).",
-    );
-    let mut depth = Family::new(
-        "yoyaku_outbox_pending",
-        "gauge",
-        "Mails waiting to be sent.",
-    );
-    let mut oldest = Family::new(
-        "yoyaku_outbox_oldest_pending_seconds",
-        "gauge",
-        "Age of the oldest mail waiting to be sent.",
-    );
-    let mut by_state = Family::new("yoyaku_requests", "gauge", "Requests by state.");
-    let mut today = Family::new(
-        "yoyaku_sessions_today",
-        "gauge",
-        "Sessions booked for today (not cancelled).",
-    );
-    let mut imap = Family::new(
-        "yoyaku_imap_connected",
-        "gauge",
-        "Whether this process holds an IMAP session for the office.",
-    );
-    let mut lease = Family::new(
-        "yoyaku_lease_held",
-        "gauge",
-        "Whether this process serves the office (holds its lease).",
-    );
-    let mut meeting_jobs = Family::new(
-        "yoyaku_meeting_jobs_open",
-        "gauge",
-        "Bookings whose Zoom meeting is still to be made or removed.",
-    );
-    let mut folders_refused = Family::new(
-        "yoyaku_imap_folders_refused",
-        "gauge",
-        "Folders the IMAP server refused to make (their mail stays in the inbox; staff were told).",
-    );
-    let mut passes = Family::new(
-        "yoyaku_pass_duration_seconds",
-        "histogram",
-        "Duration of the desk's passes over inbox, timers and outbox.",
-    );
+    let mut families = Families::new();
     for (id, desk) in &app.desks {
-        let office = [("office", id.as_str())];
-        let cal = &desk.office().config().calendar;
-        let date = cal.local_date(now);
-        let counts = {
-            let mut conn = desk.office().store().conn().await?;
-            stats::office(
-                &mut conn,
-                now,
-                cal.instant(date, NaiveTime::MIN),
-                cal.instant(date + Duration::days(1), NaiveTime::MIN),
-            )
-            .await?
-        };
-        received.add(&office, counts.handled.values().sum::<i64>());
-        for (outcome, n) in &counts.handled {
-            handled.add(&[("office", id), ("outcome", outcome)], n);
-        }
-        for (kind, n) in &counts.sent {
-            sent.add(&[("office", id), ("kind", kind)], n);
-        }
-        failures.add(&office, counts.failed_attempts);
-        failed.add(&office, counts.failed);
-        depth.add(&office, counts.pending);
-        oldest.add(&office, counts.oldest_pending_seconds);
-        for (state, n) in &counts.requests {
-            by_state.add(&[("office", id), ("state", state)], n);
-        }
-        today.add(&office, counts.sessions_today);
-        if desk.office().config().zoom.is_some() {
-            let (open, _) = {
-                let mut conn = desk.office().store().conn().await?;
-                crate::store::meetings::counts(&mut conn).await?
-            };
-            meeting_jobs.add(&office, open);
-        }
-        let refused = {
-            let mut conn = desk.office().store().conn().await?;
-            crate::store::office::metas_with_prefix(&mut conn, crate::core::folders::TROUBLE_PREFIX)
-                .await?
-        };
-        folders_refused.add(&office, refused.len());
-        let live = app.live.get(id).unwrap_or(desk);
-        imap.add(&office, u8::from(live.imap_connected()));
-        let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));
-        lease.add(&office, u8::from(held));
-        let (buckets, count, sum) = live.pass_times().snapshot();
-        for (le, n) in buckets {
-            let le = if le.is_infinite() {
-                "+Inf".to_string()
-            } else {
-                le.to_string()
-            };
-            passes.add_named(
-                "yoyaku_pass_duration_seconds_bucket",
-                &[("office", id), ("le", &le)],
-                n,
-            );
-        }
-        passes.add_named(
-            "yoyaku_pass_duration_seconds_sum",
-            &office,
-            format!("{sum:.6}"),
-        );
-        passes.add_named("yoyaku_pass_duration_seconds_count", &office, count);
+        add_office(&mut families, app, id, desk, now).await?;
     }
     let mut out = String::new();
     for f in [
-        received,
-        handled,
-        sent,
-        failures,
-        failed,
-        depth,
-        oldest,
-        by_state,
-        today,
-        imap,
-        lease,
-        meeting_jobs,
-        folders_refused,
-        passes,
+        families.received,
+        families.handled,
+        families.sent,
+        families.failures,
+        families.failed,
+        families.depth,
+        families.oldest,
+        families.by_state,
+        families.today,
+        families.imap,
+        families.lease,
+        families.meeting_jobs,
+        families.folders_refused,
+        families.passes,
     ] {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
         let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
@@ -277,6 +241,83 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
         }
     }
     Ok(out)
+}
+
+/// One office's lines in every family.
+async fn add_office(
+    f: &mut Families,
+    app: &WebApp,
+    id: &str,
+    desk: &Desk,
+    now: DateTime<Utc>,
+) -> Result<(), crate::store::StoreError> {
+    let office = [("office", id)];
+    let cal = &desk.office().config().calendar;
+    let date = cal.local_date(now);
+    let counts = {
+        let mut conn = desk.office().store().conn().await?;
+        stats::office(
+            &mut conn,
+            now,
+            cal.instant(date, NaiveTime::MIN),
+            cal.instant(date + Duration::days(1), NaiveTime::MIN),
+        )
+        .await?
+    };
+    f.received
+        .add(&office, counts.handled.values().sum::<i64>());
+    for (outcome, n) in &counts.handled {
+        f.handled.add(&[("office", id), ("outcome", outcome)], n);
+    }
+    for (kind, n) in &counts.sent {
+        f.sent.add(&[("office", id), ("kind", kind)], n);
+    }
+    f.failures.add(&office, counts.failed_attempts);
+    f.failed.add(&office, counts.failed);
+    f.depth.add(&office, counts.pending);
+    f.oldest.add(&office, counts.oldest_pending_seconds);
+    for (state, n) in &counts.requests {
+        f.by_state.add(&[("office", id), ("state", state)], n);
+    }
+    f.today.add(&office, counts.sessions_today);
+    if desk.office().config().zoom.is_some() {
+        let (open, _) = {
+            let mut conn = desk.office().store().conn().await?;
+            crate::store::meetings::counts(&mut conn).await?
+        };
+        f.meeting_jobs.add(&office, open);
+    }
+    let refused = {
+        let mut conn = desk.office().store().conn().await?;
+        crate::store::office::metas_with_prefix(&mut conn, crate::core::folders::TROUBLE_PREFIX)
+            .await?
+    };
+    f.folders_refused.add(&office, refused.len());
+    let live = app.live.get(id).map_or(desk, |d| d.as_ref());
+    f.imap.add(&office, u8::from(live.imap_connected()));
+    let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));
+    f.lease.add(&office, u8::from(held));
+    let (buckets, count, sum) = live.pass_times().snapshot();
+    for (le, n) in buckets {
+        let le = if le.is_infinite() {
+            "+Inf".to_string()
+        } else {
+            le.to_string()
+        };
+        f.passes.add_named(
+            "yoyaku_pass_duration_seconds_bucket",
+            &[("office", id), ("le", &le)],
+            n,
+        );
+    }
+    f.passes.add_named(
+        "yoyaku_pass_duration_seconds_sum",
+        &office,
+        format!("{sum:.6}"),
+    );
+    f.passes
+        .add_named("yoyaku_pass_duration_seconds_count", &office, count);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -460,9 +460,7 @@ fn relative_date(
         };
         Token::Date(today + Duration::days(offset))
     } else if caps.name("wd").is_some() {
-        let Some(wday) = caps.name("wday").and_then(|m| weekday(m.as_str())) else {
-            return None;
-        };
+        let wday = caps.name("wday").and_then(|m| weekday(m.as_str()))?;
         // 12月3日(木) already named the day: the weekday only confirms it.
         if matches!(last, Some((_, e, Token::Date(_))) if start - e <= 3) {
             return None;

@@ -69,6 +69,7 @@ fn main() {
         standing: Standing::default(),
         trusted: true,
         told_today: &[],
+        reachable: true,
     };
     let run = |n: usize| {
         let mut offers = 0usize;

@@ -181,7 +181,10 @@ smtpd_recipient_restrictions = permit_mynetworks, reject
 virtual_mailbox_domains = static:all
 virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT
 # ... but for cyrus.test, the Cyrus IMAP of scripts/cyrusstack.sh (its LMTP).
-transport_maps = inline:{ cyrus.test=lmtp:inet:127.0.0.1:${YOYAKU_CYRUS_LMTP_PORT:-3424} }
+# bounce.test is refused after acceptance: Postfix returns a real DSN
+# (tests/phones.rs), as a remote server refusing a mailbox would.
+smtpd_reject_unlisted_recipient = no
+transport_maps = inline:{ cyrus.test=lmtp:inet:127.0.0.1:${YOYAKU_CYRUS_LMTP_PORT:-3424}, { bounce.test = error:5.1.1 mailbox unavailable (no such user) } }
 message_size_limit = 52428800
 maillog_file = $DIR/log/postfix.log
 maillog_file_prefixes = /var, /dev/stdout, $DIR

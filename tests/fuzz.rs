@@ -194,6 +194,7 @@ fn exercise(raw: &[u8], state_pick: usize) {
         },
         trusted: state_pick.is_multiple_of(2),
         told_today: &[],
+        reachable: true,
     };
     let states = State::ALL;
     let current = Request {

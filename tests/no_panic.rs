@@ -149,6 +149,7 @@ fn random_text_never_panics_the_understanding_and_the_state_machine() {
         standing: Standing::default(),
         trusted: true,
         told_today: &[],
+        reachable: true,
     };
     let offered: Vec<Slot> = cal.bookable_slots(now).into_iter().take(4).collect();
     for _ in 0..20_000 {

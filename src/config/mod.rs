@@ -56,6 +56,9 @@ pub struct Office {
     pub phone: String,
     pub staff_address: String,
     pub hours: Option<String>,
+    /// `office.carrier_domains`: mobile carriers' mail domains (and their
+    /// subdomains); a seeker there is told to allow ours.
+    pub carrier_domains: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -388,6 +391,13 @@ impl Config {
                 phone: raw.office.phone,
                 staff_address: raw.office.staff_address,
                 hours: raw.office.hours,
+                carrier_domains: raw
+                    .office
+                    .carrier_domains
+                    .iter()
+                    .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect(),
             },
             imap,
             smtp,

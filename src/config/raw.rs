@@ -93,6 +93,32 @@ pub(super) struct RawOffice {
     pub(super) timezone: String,
     #[serde(default)]
     pub(super) hours: Option<String>,
+    /// Mail domains of the mobile carriers, whose filters (ドメイン指定受信)
+    /// refuse mail from domains the seeker has not allowed.
+    #[serde(default = "default_carrier_domains")]
+    pub(super) carrier_domains: Vec<String>,
+}
+
+pub(super) fn default_carrier_domains() -> Vec<String> {
+    [
+        "docomo.ne.jp",
+        "ezweb.ne.jp",
+        "au.com",
+        "biglobe.ne.jp",
+        "softbank.ne.jp",
+        "i.softbank.jp",
+        "disney.ne.jp",
+        "ymobile.ne.jp",
+        "y-mobile.ne.jp",
+        "emobile.ne.jp",
+        "willcom.com",
+        "pdx.ne.jp",
+        "wcm.ne.jp",
+        "rakuten.jp",
+        "uqmobile.jp",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 pub(super) fn default_tz() -> String {

@@ -2,7 +2,9 @@
 //! here takes the current time as an argument so tests (and `yoyaku once
 //! --now`) decide what "now" is.
 
+pub mod address;
 pub mod booking;
+pub mod bounce;
 pub mod calendar;
 pub mod classify;
 pub mod decide;

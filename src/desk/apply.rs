@@ -10,11 +10,13 @@ use crate::core::booking::{By, Context, Effect, Event, Request, StaffAction, Sta
 use crate::core::calendar::Slot;
 use crate::mail::compose::{random_token, DateView, SlotView, Thread};
 use crate::mail::notice::{
-    Addressee, BookingView, CancelledBy, Invite, Notice, RoomView, StaffNote,
+    Addressee, BookingView, BounceView, CancelledBy, Invite, Notice, RoomView, StaffNote,
 };
 use crate::office::Office;
 use crate::store::bookings::BookingRecord;
-use crate::store::{bookings, meetings, office, outbox, requests, RequestRow, StoreError, Tx};
+use crate::store::{
+    bookings, meetings, office, outbox, requests, unreachable, RequestRow, StoreError, Tx,
+};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::HashSet;
 use tracing::{info, warn};
@@ -24,6 +26,7 @@ struct StepFacts {
     full: HashSet<Slot>,
     standing: booking::Standing,
     told_today: Vec<String>,
+    reachable: bool,
 }
 
 /// The state carried while one step's effects are applied in order.
@@ -144,10 +147,12 @@ impl Office {
         } else {
             Vec::new()
         };
+        let reachable = !unreachable::is_marked(tx, &row.seeker_address).await?;
         Ok(StepFacts {
             full,
             standing,
             told_today,
+            reachable,
         })
     }
 
@@ -165,6 +170,7 @@ impl Office {
             standing: facts.standing,
             trusted,
             told_today: &facts.told_today,
+            reachable: facts.reachable,
         }
     }
 
@@ -634,6 +640,21 @@ impl Office {
         subject: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
+        self.notify_staff_with(tx, row, reason, subject, NoteExtra::default(), now)
+            .await
+    }
+
+    /// A staff note with what arrived beyond the subject: the raw sender of
+    /// an unreadable mail, the details of a bounce.
+    pub(super) async fn notify_staff_with(
+        &self,
+        tx: &mut Tx,
+        row: Option<&RequestRow>,
+        reason: &str,
+        subject: &str,
+        extra: NoteExtra,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
         let cal = &self.cfg.calendar;
         let received_local = now.with_timezone(&cal.tz);
         let answer_by = self.cfg.calendar.answer_by(now);
@@ -648,7 +669,7 @@ impl Office {
             }
             None => (None, 0),
         };
-        let note = Notice::Staff(StaffNote {
+        let note = Notice::Staff(Box::new(StaffNote {
             reservation: booking.as_ref().map(|b| b.reservation.clone()),
             slot: booking.as_ref().map(|b| self.booking_slot_view(b)),
             needs: row
@@ -666,7 +687,9 @@ impl Office {
             } else {
                 self.cfg.folders.staff.clone()
             },
-        });
+            from: extra.from,
+            bounce: extra.bounce,
+        }));
         let thread = Thread {
             to: crate::config::bare_address(&self.cfg.office.staff_address),
             ..Default::default()
@@ -685,6 +708,13 @@ impl Office {
         info!(request = row.map(|r| r.id), reason, "staff notified");
         Ok(())
     }
+}
+
+/// What a staff note carries beyond the request and the subject.
+#[derive(Debug, Default)]
+pub(super) struct NoteExtra {
+    pub(super) from: Option<String>,
+    pub(super) bounce: Option<BounceView>,
 }
 
 pub(super) fn slot_views(slots: &[crate::core::calendar::Slot], minutes: u32) -> Vec<SlotView> {

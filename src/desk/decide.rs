@@ -1,6 +1,7 @@
 //! Which request an inbound mail belongs to and what it means: the
 //! routing of one message, then the step of the core's state machine.
 
+use super::apply::NoteExtra;
 use super::{DeskError, Filing};
 use crate::core::booking::{Event, Standing, State};
 use crate::core::understand::BookingRequest;
@@ -38,9 +39,16 @@ impl Office {
         };
         // Screening needs nothing from the store: decided before gathering.
         let screened = route::screen(&mail.envelope, &rules.office);
+        if screened == route::Screen::Bounce {
+            return self.on_bounce(tx, inbound, now).await;
+        }
         if screened != route::Screen::Read {
             if let Some(reason) = screened.tells_staff() {
-                self.notify_staff(tx, None, reason, &inbound.subject, now)
+                let extra = NoteExtra {
+                    from: Some(inbound.raw_from.clone()),
+                    bounce: None,
+                };
+                self.notify_staff_with(tx, None, reason, &inbound.subject, extra, now)
                     .await?;
             }
             return Ok((screened.filing(), screened.outcome(), None));

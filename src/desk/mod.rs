@@ -8,6 +8,7 @@
 //! and a message whose transaction never committed is handled again.
 
 mod apply;
+mod bounce;
 mod decide;
 mod gather;
 mod inbox;

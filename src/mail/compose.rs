@@ -199,9 +199,15 @@ struct OfficeView {
     /// what the office configured, not fixed numbers.
     session_minutes: u32,
     no_show_minutes: i64,
+    /// The domain our mail comes from: what a carrier's filter must allow.
+    mail_domain: String,
 }
 
+/// How our Message-IDs begin: a reply's References show it answers us.
+pub const OUR_ID_PREFIX: &str = "yoyaku.";
+
 pub struct Composer {
+    carrier_domains: Vec<String>,
     env: Environment<'static>,
     terms: String,
     terms_sha256: String,
@@ -279,7 +285,9 @@ impl Composer {
                 hours: config.office.hours.clone(),
                 session_minutes: config.calendar.slot_minutes,
                 no_show_minutes: config.rules.no_show_after_minutes,
+                mail_domain: config.mail_domain().to_string(),
             },
+            carrier_domains: config.office.carrier_domains.clone(),
         })
     }
 
@@ -380,7 +388,13 @@ impl Composer {
         extra: Option<Extra>,
     ) -> Result<Outgoing, ComposeError> {
         let ctx_for_tag = ctx.clone();
-        let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), ..ctx };
+        let carrier_hint = crate::core::address::wants_carrier_hint(
+            &thread.to,
+            &thread.references,
+            OUR_ID_PREFIX,
+            &self.carrier_domains,
+        );
+        let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), carrier_hint => carrier_hint, ..ctx };
         let tmpl = self
             .env
             .get_template(template)
@@ -419,17 +433,23 @@ impl Composer {
             }
             _ => subject,
         };
-        let message_id = format!("yoyaku.{}@{}", random_token(20), self.domain);
-        let to: Mailbox = thread
-            .to
-            .parse()
-            .map_err(|e: lettre::address::AddressError| ComposeError::Address {
-                field: "recipient",
-                message: e.to_string(),
-            })?;
+        let message_id = format!("{OUR_ID_PREFIX}{}@{}", random_token(20), self.domain);
+        let to_address = super::wire_address(&thread.to).map_err(|e| ComposeError::Address {
+            field: "recipient",
+            message: e.to_string(),
+        })?;
+        // Given, not derived from the headers: lettre's header parser does
+        // not read back a quoted local part (`"taro..yamada"@…`).
+        let envelope =
+            lettre::address::Envelope::new(Some(self.from.email.clone()), vec![to_address.clone()])
+                .map_err(|e| ComposeError::Address {
+                    field: "recipient",
+                    message: e.to_string(),
+                })?;
         let mut builder = Message::builder()
+            .envelope(envelope)
             .from(self.from.clone())
-            .to(to)
+            .to(Mailbox::new(None, to_address))
             .subject(subject)
             .message_id(Some(format!("<{message_id}>")))
             .date_now()

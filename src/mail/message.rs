@@ -4,6 +4,7 @@
 //! fails: a message mail-parser cannot read becomes an empty `Inbound`.
 
 use crate::config::bare_address;
+use crate::core::address;
 use crate::core::classify::{classify, MachineHints, MailKind};
 use crate::core::text::html_to_text;
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
@@ -15,6 +16,9 @@ pub struct Inbound {
     pub message_id: Option<String>,
     /// Bare, lower-cased sender address ("" when there is none).
     pub from: String,
+    /// The From header as it came (one line, bounded): what staff are shown
+    /// when no address could be read from it.
+    pub raw_from: String,
     pub reply_to: Option<String>,
     pub subject: String,
     /// In-Reply-To then References, without angle brackets.
@@ -22,6 +26,9 @@ pub struct Inbound {
     /// The readable body: text/plain, else HTML turned into text.
     pub body: String,
     pub kind: MailKind,
+    /// A delivery failure's text (its decoded body, then its raw parts,
+    /// bounded), for `core::bounce`; empty for other mail.
+    pub report: String,
     /// Whether mail-parser could read the message at all.
     pub parsed: bool,
     /// More MIME nesting or parts than a person's mail has: only the
@@ -122,9 +129,22 @@ pub fn parse(raw: &[u8]) -> Inbound {
         let mut inbound = parse_readable(&head);
         inbound.body.clear();
         inbound.too_complex = true;
+        inbound.raw_from = raw_from(raw);
         return inbound;
     }
-    parse_readable(raw)
+    let mut inbound = parse_readable(raw);
+    inbound.raw_from = raw_from(raw);
+    inbound
+}
+
+fn raw_from(raw: &[u8]) -> String {
+    super::header::raw_value(raw, "From")
+        .map(|v| {
+            let text = super::header::decode_text(&v)
+                .unwrap_or_else(|| String::from_utf8_lossy(&v).into_owned());
+            crate::core::text::single_line(&text, 200)
+        })
+        .unwrap_or_default()
 }
 
 fn parse_readable(raw: &[u8]) -> Inbound {
@@ -132,17 +152,20 @@ fn parse_readable(raw: &[u8]) -> Inbound {
     let Some(msg) = MessageParser::default().parse(&raw) else {
         return Inbound::default();
     };
-    let from = msg
-        .from()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .map(bare_address)
-        .unwrap_or_default();
-    let reply_to = msg
-        .reply_to()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .map(bare_address);
+    // mail-parser's reading first; the raw header when it found no address
+    // in it (a carrier's `taro..yamada@docomo.ne.jp`).
+    let address_of = |parsed: Option<&mail_parser::Address<'_>>, name: &str| {
+        let parsed = parsed.and_then(|a| a.first()).and_then(|a| a.address());
+        parsed
+            .and_then(address::normalize)
+            .or_else(|| {
+                super::header::raw_value(&raw, name)
+                    .and_then(|v| address::from_header(&String::from_utf8_lossy(&v)))
+            })
+            .or_else(|| parsed.map(bare_address))
+    };
+    let from = address_of(msg.from(), "From").unwrap_or_default();
+    let reply_to = address_of(msg.reply_to(), "Reply-To");
     let subject = readable_subject(&raw, msg.subject());
     let mut thread_ids = Vec::new();
     for value in [msg.in_reply_to(), msg.references()] {
@@ -217,7 +240,14 @@ fn parse_readable(raw: &[u8]) -> Inbound {
         }
         body.truncate(cut);
     }
+    let report = if kind == MailKind::Bounce {
+        bounce_text(&body, &raw)
+    } else {
+        String::new()
+    };
     Inbound {
+        report,
+        raw_from: String::new(),
         message_id: msg
             .message_id()
             .map(|s| s.trim().trim_matches(['<', '>']).to_string())
@@ -231,6 +261,15 @@ fn parse_readable(raw: &[u8]) -> Inbound {
         parsed: true,
         too_complex: false,
     }
+}
+
+/// The most of a failure notice `core::bounce` reads: the returned mail's
+/// headers come early, its body does not matter.
+const MAX_REPORT_BYTES: usize = 128 * 1024;
+
+fn bounce_text(body: &str, raw: &[u8]) -> String {
+    let raw = &raw[..raw.len().min(MAX_REPORT_BYTES)];
+    format!("{body}\n{}", String::from_utf8_lossy(raw))
 }
 
 /// The subject as the sender meant it: decoded from the raw bytes whatever
@@ -332,6 +371,21 @@ mod tests {
         let m = parse(raw);
         assert!(m.body.contains("希望日時：12月3日 11:00"), "{:?}", m.body);
         assert!(m.body.contains("-- \nsig"));
+    }
+
+    #[test]
+    fn carrier_addresses_are_read_from_the_header() {
+        for (from, bare) in [
+            ("taro..yamada@docomo.ne.jp", "taro..yamada@docomo.ne.jp"),
+            ("Hanako <hanako.@ezweb.ne.jp>", "hanako.@ezweb.ne.jp"),
+            (".jiro@docomo.ne.jp", ".jiro@docomo.ne.jp"),
+            ("\"taro..yamada\"@docomo.ne.jp", "taro..yamada@docomo.ne.jp"),
+        ] {
+            let raw = format!("From: {from}\r\nSubject: x\r\n\r\nbody\r\n");
+            let m = parse(raw.as_bytes());
+            assert_eq!(m.from, bare, "{from}");
+            assert_eq!(m.kind, MailKind::Person);
+        }
     }
 
     #[test]

@@ -11,6 +11,15 @@ pub mod notice;
 pub mod smtp;
 pub mod utf7;
 
+/// A stored address (`core::address::normalize`) as lettre writes it in
+/// the envelope and the headers: a carrier's local part quoted.
+pub fn wire_address(address: &str) -> Result<lettre::Address, lettre::address::AddressError> {
+    let (local, domain) = address
+        .rsplit_once('@')
+        .ok_or(lettre::address::AddressError::MissingParts)?;
+    lettre::Address::new(crate::core::address::wire_local(local), domain)
+}
+
 /// A failure at the mail edge, IMAP or SMTP.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

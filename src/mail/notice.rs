@@ -71,6 +71,23 @@ pub struct StaffNote {
     pub answer_by: DateView,
     pub subject: String,
     pub folder: String,
+    /// The raw From of a mail the desk could not read (so a person can act).
+    pub from: Option<String>,
+    /// A mail of ours that came back: what, to whom, the server's words.
+    pub bounce: Option<BounceView>,
+}
+
+/// A delivery failure as staff read it (note and page).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BounceView {
+    /// The outbox kind of the mail that came back (offer, confirm, …).
+    pub kind: String,
+    pub address: String,
+    pub status: String,
+    pub diagnostic: String,
+    /// The registered phone number to call (第6条(1)⑤).
+    pub phone: String,
+    pub name: String,
 }
 
 /// The staff's morning digest: sessions of today and the next business
@@ -200,7 +217,7 @@ pub enum Notice {
         reason: &'static str,
     },
     /// `staff`: a note to the office's staff address.
-    Staff(StaffNote),
+    Staff(Box<StaffNote>),
     /// `digest`: the staff's morning digest.
     Digest(Digest),
 }
@@ -334,7 +351,7 @@ impl Notice {
                 to,
                 minijinja::context! { answer_by => answer_by.clone(), reason => *reason },
             ),
-            Notice::Staff(note) => Value::from_serialize(note),
+            Notice::Staff(note) => Value::from_serialize(&**note),
             Notice::Digest(digest) => Value::from_serialize(digest),
         }
     }

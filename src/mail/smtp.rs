@@ -347,9 +347,8 @@ impl SmtpSender {
         to: &str,
         raw: &[u8],
     ) -> Result<(), MailError> {
-        let rcpt: Address = to.parse().map_err(|e: lettre::address::AddressError| {
-            MailError::SmtpSetup(format!("outbox {outbox_id}: bad recipient: {e}"))
-        })?;
+        let rcpt: Address = super::wire_address(to)
+            .map_err(|e| MailError::SmtpSetup(format!("outbox {outbox_id}: bad recipient: {e}")))?;
         for attempt in 0..2 {
             let reused = guard.as_ref().is_some_and(|c| !c.has_broken());
             if !reused {

@@ -14,7 +14,7 @@ use crate::mail::notice::{
 use crate::office::Office;
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
-use crate::store::{office, outbox, parse_ts, requests, ts, RequestRow};
+use crate::store::{office, outbox, parse_ts, requests, ts, unreachable, RequestRow};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use tracing::info;
 
@@ -247,6 +247,33 @@ impl Office {
         tx.commit().await?;
         self.send_now(now).await;
         Ok(after)
+    }
+
+    /// 電話済み: staff phoned the seeker whose mail bounced. The request
+    /// leaves 要対応 and mail to the address goes out again (the seeker was
+    /// asked to allow the office's domain). Returns how many marks closed.
+    pub async fn phoned(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<u64, DeskError> {
+        let (row, _) = self.find_request(key).await?;
+        let mut tx = self.store().begin().await?;
+        tx.act_as(actor);
+        let closed = unreachable::handled(&mut tx, row.id, actor, now).await?;
+        if closed == 0 {
+            return Err(StaffError::Conflict(format!(
+                "request {} has no undelivered mail waiting for a call",
+                row.reference
+            ))
+            .into());
+        }
+        let state = row.machine.state;
+        requests::add_history(&mut tx, row.id, Some(state), state, "phoned", now).await?;
+        tx.commit().await?;
+        info!(request = row.id, "seeker phoned after a bounce");
+        Ok(closed)
     }
 
     /// `yoyaku refuse`: 第12条(1). Open requests of the seeker are closed

@@ -10,7 +10,7 @@ use crate::desk::DeskError;
 use crate::office::Office;
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
-use crate::store::{outbox, requests, RequestRow};
+use crate::store::{outbox, requests, unreachable, RequestRow};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
@@ -54,6 +54,21 @@ pub fn by_slot(mut sessions: Vec<DaySession>) -> Vec<SlotSessions> {
 }
 
 /// A request waiting for staff.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnreachableItem {
+    pub reference: String,
+    pub name: Option<String>,
+    /// The registered phone number to call.
+    pub phone: Option<String>,
+    pub address: String,
+    /// The outbox kind of the mail that came back.
+    pub kind: String,
+    pub status: Option<String>,
+    pub diagnostic: Option<String>,
+    pub since: String,
+}
+
+/// A request in 要対応, with why.
 #[derive(Debug, Clone, Serialize)]
 pub struct WaitingItem {
     pub reference: String,
@@ -266,6 +281,31 @@ impl Office {
             });
         }
         out.sort_by(|a, b| a.since.cmp(&b.since));
+        Ok(out)
+    }
+
+    /// Seekers our mail does not reach, oldest first: staff phone them.
+    pub async fn unreachable(&self) -> Result<Vec<UnreachableItem>, DeskError> {
+        let cal = &self.config().calendar;
+        let mut conn = self.store().conn().await?;
+        let mut out = Vec::new();
+        for u in unreachable::open(&mut conn).await? {
+            let request = match u.request_id {
+                Some(id) => requests::find_by_id(&mut conn, id).await?,
+                None => None,
+            };
+            let Some(r) = request else { continue };
+            out.push(UnreachableItem {
+                reference: r.reference.clone(),
+                name: r.machine.data.name.clone(),
+                phone: r.machine.data.phone.clone(),
+                address: u.address,
+                kind: u.kind,
+                status: u.status,
+                diagnostic: u.diagnostic,
+                since: local(cal, u.at),
+            });
+        }
         Ok(out)
     }
 

@@ -181,6 +181,19 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("body", Text),
         ],
     ),
+    (
+        "unreachable",
+        &[
+            ("address", Text),
+            ("request_id", Int),
+            ("kind", Text),
+            ("status", Text),
+            ("diagnostic", Text),
+            ("at", Text),
+            ("handled_at", Text),
+            ("handled_by", Text),
+        ],
+    ),
 ];
 
 /// Rows copied per table.

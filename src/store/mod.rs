@@ -14,6 +14,7 @@ pub mod report;
 pub mod requests;
 pub mod staff;
 pub mod stats;
+pub mod unreachable;
 
 pub use bookings::{Booking, NewBooking};
 pub(crate) use db::on_db;

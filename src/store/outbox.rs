@@ -533,3 +533,58 @@ pub async fn for_request(
             .collect()
     })
 }
+
+/// A mail of ours a bounce points at: whom it was for and what it was.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub request_id: Option<i64>,
+    pub kind: String,
+    pub recipient: String,
+}
+
+/// The mail we sent with this Message-ID.
+pub async fn by_message_id(
+    conn: &mut dyn Exec,
+    message_id: &str,
+) -> Result<Option<SentMail>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let row = sqlx::query(
+            "SELECT request_id, kind, recipient FROM outbox WHERE message_id = $1 AND office = $2",
+        )
+        .bind(message_id)
+        .bind(&*office)
+        .fetch_optional(&mut *c)
+        .await?;
+        row.as_ref().map(sent_mail).transpose()
+    })
+}
+
+/// The latest mail to a seeker at `recipient` since `since` (for a bounce
+/// that names the address but quotes none of our Message-IDs).
+pub async fn latest_to(
+    conn: &mut dyn Exec,
+    recipient: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<SentMail>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let row = sqlx::query(
+            "SELECT request_id, kind, recipient FROM outbox WHERE office = $1 AND recipient = $2 AND kind <> 'staff' AND kind <> 'digest' AND created_at >= $3 ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(&*office)
+        .bind(recipient)
+        .bind(ts(since))
+        .fetch_optional(&mut *c)
+        .await?;
+        row.as_ref().map(sent_mail).transpose()
+    })
+}
+
+fn sent_mail(r: &impl Cols) -> Result<SentMail, StoreError> {
+    Ok(SentMail {
+        request_id: r.col("request_id")?,
+        kind: r.col("kind")?,
+        recipient: r.col("recipient")?,
+    })
+}

@@ -635,6 +635,11 @@ pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
             .bind(&*office)
             .execute(&mut *c)
             .await?;
+        sqlx::query("UPDATE unreachable SET address = '', diagnostic = NULL WHERE request_id = $1 AND office = $2")
+            .bind(id)
+            .bind(&*office)
+            .execute(&mut *c)
+            .await?;
         Ok(())
     })
 }

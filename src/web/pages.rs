@@ -450,6 +450,10 @@ async fn day(
 }
 
 async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
+    let unreachable = match desk.office().unreachable().await {
+        Ok(u) => u,
+        Err(e) => return failed(&app, e),
+    };
     match desk.office().waiting(Utc::now()).await {
         Ok(items) => page(
             &app,
@@ -457,7 +461,7 @@ async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Respons
             &desk,
             "waiting.html",
             "waiting",
-            context! { items => items },
+            context! { items => items, unreachable => unreachable },
         ),
         Err(e) => failed(&app, e),
     }
@@ -577,14 +581,24 @@ async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> R
         Some("no_show") => StaffAction::NoShow,
         Some("cancel") => StaffAction::Cancel,
         Some("close") => StaffAction::Close,
+        Some("phoned") if !key.is_empty() => {
+            return match desk
+                .office()
+                .phoned(key, Utc::now(), &staff.user.login)
+                .await
+            {
+                Ok(_) => Redirect::to(&format!("/o/{office}/waiting")).into_response(),
+                Err(e) => failed(&app, e),
+            };
+        }
+        _ if key.is_empty() => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "予約番号か受付番号 (key) がありません。",
+            )
+        }
         _ => return plain(StatusCode::BAD_REQUEST, "操作 (action) が分かりません。"),
     };
-    if key.is_empty() {
-        return plain(
-            StatusCode::BAD_REQUEST,
-            "予約番号か受付番号 (key) がありません。",
-        );
-    }
     match desk
         .office()
         .staff_action(key, action, Utc::now(), &staff.user.login)

@@ -78,7 +78,7 @@ pub fn unique_in(prefix: &str, domain: &str) -> String {
     format!("{prefix}-{n:x}@{domain}")
 }
 
-fn rand_u64() -> u64 {
+pub fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos() ^ std::process::id() as u128);
@@ -597,10 +597,13 @@ pub async fn send_raw(from: &str, to: &str, raw: &[u8]) {
     let from_addr: Option<lettre::Address> = if from.is_empty() {
         None
     } else {
-        Some(from.parse().expect("from address"))
+        Some(yoyaku::mail::wire_address(from).expect("from address"))
     };
-    let envelope = lettre::address::Envelope::new(from_addr, vec![to.parse().expect("to address")])
-        .expect("envelope");
+    let envelope = lettre::address::Envelope::new(
+        from_addr,
+        vec![yoyaku::mail::wire_address(to).expect("to address")],
+    )
+    .expect("envelope");
     transport
         .send_raw(&envelope, raw)
         .await

@@ -155,3 +155,30 @@ impl OfferReason {
         }
     }
 }
+
+impl Effect {
+    /// The effect with no mail to the seeker (their address bounced): store
+    /// work stays, a mail of its own goes.
+    pub fn without_mail(self) -> Option<Effect> {
+        match self {
+            Effect::CancelBooking { by, .. } => Some(Effect::CancelBooking { by, notify: false }),
+            Effect::Book(_)
+            | Effect::StaffBook(_)
+            | Effect::RecordNoShow { .. }
+            | Effect::RecordAttended
+            | Effect::NotifyStaff(_) => Some(self),
+            Effect::RefuseSameDayCancel
+            | Effect::AskConfirmByReply
+            | Effect::Remind
+            | Effect::Offer { .. }
+            | Effect::AskMissing { .. }
+            | Effect::AskWhich
+            | Effect::FollowUp
+            | Effect::Lapse
+            | Effect::AcknowledgeWithdrawal
+            | Effect::AcknowledgeBooked
+            | Effect::Forwarded
+            | Effect::Holding(_) => None,
+        }
+    }
+}

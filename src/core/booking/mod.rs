@@ -278,6 +278,9 @@ pub struct Context<'a> {
     /// sent again, so a seeker (or a loop) repeating an incomplete mail
     /// gets it once a day.
     pub told_today: &'a [String],
+    /// Mail to the seeker's address arrives: false after a permanent
+    /// delivery failure, until staff have phoned (`core::bounce`).
+    pub reachable: bool,
 }
 
 /// How long the same "what is missing" notice is not repeated to an address.
@@ -449,6 +452,12 @@ pub fn step(
     let needs_told = effects.contains(&Effect::NotifyStaff(StaffReason::Needs));
     if next.data.needs.len() > req.data.needs.len() && !needs_told {
         effects.push(Effect::NotifyStaff(StaffReason::Needs));
+    }
+    if !ctx.reachable {
+        effects = effects
+            .into_iter()
+            .filter_map(Effect::without_mail)
+            .collect();
     }
     Ok((next, effects))
 }
@@ -730,6 +739,7 @@ mod tests {
             standing: Standing::default(),
             trusted: true,
             told_today: &[],
+            reachable: true,
         };
         step(req, ev, &ctx).expect("legal transition")
     }
@@ -752,6 +762,7 @@ mod tests {
             standing: Standing::default(),
             trusted: true,
             told_today: &told,
+            reachable: true,
         };
         let (r, fx) = step(&Request::new(), Event::Request(data.clone()), &ctx).expect("step");
         assert_eq!((r.state, fx), (State::AwaitingInfo, vec![]));
@@ -972,6 +983,7 @@ mod tests {
             standing: Standing::default(),
             trusted: true,
             told_today: &[],
+            reachable: true,
         };
         assert!(step(&Request::new(), Event::FollowUpDue, &ctx).is_err());
         assert!(step(&Request::new(), Event::Reply(ReplyIntent::Agree), &ctx).is_err());
@@ -1029,6 +1041,7 @@ mod tests {
             standing: Standing::default(),
             trusted: true,
             told_today: &[],
+            reachable: true,
         };
         assert!(step(&followed, Event::FollowUpDue, &ctx).is_err());
         // A reply after lapsing is a new attempt.
@@ -1089,6 +1102,7 @@ mod tests {
             standing,
             trusted: true,
             told_today: &[],
+            reachable: true,
         }
     }
 
@@ -1348,6 +1362,7 @@ mod tests {
             standing: Standing::default(),
             trusted: true,
             told_today: &[],
+            reachable: true,
         };
         assert!(step(&r, Event::Staff(StaffAction::Close), &ctx).is_err());
         let (closed, _) = step(&again, Event::Staff(StaffAction::Close), &ctx).expect("close");

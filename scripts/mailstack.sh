@@ -176,7 +176,9 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_recipient_restrictions = permit_mynetworks, reject
+# refuse.test is refused at RCPT, as a carrier refusing a mailbox at once
+# would (tests/phones.rs).
+smtpd_recipient_restrictions = check_recipient_access inline:{ { refuse.test = 550 5.1.1 mailbox unavailable } }, permit_mynetworks, reject
 # Every domain is delivered here, to Dovecot: no mail leaves this machine.
 virtual_mailbox_domains = static:all
 virtual_transport = lmtp:inet:127.0.0.1:$LMTP_PORT

@@ -182,3 +182,83 @@ async fn a_delay_notice_is_noted_and_nothing_is_sent() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_recipient_refused_at_submission_is_treated_as_a_bounce() {
+    let desk = TestDesk::new().await;
+    // Postfix refuses refuse.test at RCPT (scripts/mailstack.sh): 550 5.1.1.
+    let refused = unique_in("gone", "refuse.test");
+    let now = Utc::now();
+    let wish = wish_ahead(&desk, 4, "11:00");
+    let raw = Mail::new(&refused, &desk.address, "予約")
+        .id(&format!("gone.{:x}@client.test", rand_u64()))
+        .utf8_base64(&request_text("山田 三郎", &wish))
+        .build();
+    send_raw(&refused, &desk.address, &raw).await;
+    let report = desk.once_after(1, now).await;
+    assert_eq!(report.handled, 1, "{report:?}");
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM unreachable WHERE handled_at IS NULL")
+            .await,
+        1
+    );
+    let notes = wait_for(&desk.staff, "INBOX", 1).await;
+    assert_eq!(notes.len(), 1, "one note");
+    for want in ["090-1234-5678", "5.1.1", "日時のご案内"] {
+        assert!(
+            notes[0].text().contains(want),
+            "note lacks {want}: {}",
+            notes[0].text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bounced_confirmation_stops_the_reminder_and_names_the_booking() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("full-box");
+    let now = Utc::now();
+    let day = business_day_ahead(&desk.desk.office().config().calendar, now, 4);
+    let wish = wish_ahead(&desk, 4, "11:00");
+    seeker
+        .send(&desk.address, "予約", &request_text("山田 四郎", &wish))
+        .await;
+    desk.once_after(1, now).await;
+    let offer = seeker.inbox(1).await;
+    seeker.reply(&offer[0], "1").await;
+    desk.once_after(1, now).await;
+    let mails = seeker.inbox(2).await;
+    let confirmation = mails[1].inbound.message_id.clone().expect("message id");
+    assert!(mails[1].text().contains("パスコード"));
+    // The seeker's server accepted it, then gave up (a full mailbox).
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.yoyaku.test\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn.{n:x}@mx.yoyaku.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.yoyaku.test\r\n\r\nFinal-Recipient: rfc822; {seeker}\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {to}\r\nTo: {seeker}\r\nMessage-ID: <{confirmation}>\r\nSubject: x\r\n\r\n--B--\r\n",
+        to = desk.address,
+        seeker = seeker.address,
+        n = rand_u64(),
+    );
+    send_raw("", &desk.address, dsn.as_bytes()).await;
+    desk.once_after(1, now + Duration::minutes(1)).await;
+    let notes = wait_for(&desk.staff, "INBOX", 1).await;
+    assert_eq!(notes.len(), 1, "one note");
+    for want in ["予約確定のお知らせ", "5.2.2", "090-1234-5678", "予約番号"] {
+        assert!(
+            notes[0].text().contains(want),
+            "note lacks {want}: {}",
+            notes[0].text()
+        );
+    }
+    // The morning of the session: the reminder was due, and is not sent.
+    desk.desk.run_once(jst_on(day, 7, 0)).await.expect("pass");
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder'")
+            .await,
+        0
+    );
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM requests WHERE reminded_at IS NOT NULL")
+            .await,
+        1,
+        "the reminder's timer ran"
+    );
+}

@@ -153,6 +153,15 @@ fn severity(text: &str, actions: &[String], status: Option<&str>) -> Severity {
     }
 }
 
+/// Whether a permanent SMTP refusal of our submission is about the
+/// recipient (an enhanced status of the address or the mailbox: 5.1.x,
+/// 5.2.x), as a bounce would be, rather than about us (5.7.x: our login or
+/// policy; those go to staff as a sending failure).
+pub fn refuses_recipient(server_words: &str) -> Option<String> {
+    let status = STATUS.find(server_words)?.as_str();
+    (status.starts_with("5.1.") || status.starts_with("5.2.")).then(|| status.to_string())
+}
+
 /// What the desk does with a failure notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -211,6 +220,24 @@ mod tests {
         let r = read(&text);
         assert_eq!(r.severity, Severity::Delayed);
         assert_eq!(verdict(&r, true, false), Verdict::Delay);
+    }
+
+    #[test]
+    fn a_refused_recipient_is_told_from_a_refused_sender() {
+        assert_eq!(
+            refuses_recipient("permanent error (550): 5.1.1 <a@b.jp>: Recipient address rejected")
+                .as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(
+            refuses_recipient("550 5.2.2 mailbox full"),
+            Some("5.2.2".into())
+        );
+        assert_eq!(
+            refuses_recipient("550 5.7.30 Basic authentication is not supported"),
+            None
+        );
+        assert_eq!(refuses_recipient("connection error"), None);
     }
 
     #[test]

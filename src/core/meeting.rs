@@ -52,6 +52,12 @@ pub enum Plan {
     Done,
 }
 
+/// Whether someone joining a booking's meeting is its seeker attending:
+/// the host (staff, whose participant id is the meeting's host id) is not.
+pub fn seeker_joined(host_id: Option<&str>, participant_id: Option<&str>) -> bool {
+    !host_id.is_some_and(|h| !h.is_empty() && Some(h) == participant_id)
+}
+
 pub fn plan(job: &Job, now: DateTime<Utc>, policy: &Policy) -> Plan {
     let host = job.host_index % policy.hosts.max(1);
     if !job.want_meeting {
@@ -149,6 +155,14 @@ fn next_utc_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_host_joining_is_not_the_seeker() {
+        assert!(!super::seeker_joined(Some("h1"), Some("h1")));
+        assert!(super::seeker_joined(Some("h1"), Some("p2")));
+        assert!(super::seeker_joined(None, Some("p2")));
+        assert!(super::seeker_joined(Some(""), Some("")));
+    }
+
     use super::*;
     use chrono::TimeZone;
 

@@ -7,6 +7,7 @@
 //! the desk gathers the facts (`desk::gather`) and carries out the verdict,
 //! and the fuzzer and the routing corpus call the same functions.
 
+use crate::core::booking::StaffReason;
 use crate::core::booking::State;
 use crate::core::calendar::Slot;
 use crate::core::classify::MailKind;
@@ -88,11 +89,11 @@ impl Screen {
     }
 
     /// The reason of the note staff get, if any.
-    pub fn tells_staff(self) -> Option<&'static str> {
+    pub fn tells_staff(self) -> Option<StaffReason> {
         match self {
-            Screen::Unreadable => Some("unreadable"),
-            Screen::TooComplex => Some("too_complex"),
-            Screen::Bounce => Some("bounce"),
+            Screen::Unreadable => Some(StaffReason::Unreadable),
+            Screen::TooComplex => Some(StaffReason::TooComplex),
+            Screen::Bounce => Some(StaffReason::Bounce),
             _ => None,
         }
     }
@@ -397,7 +398,10 @@ mod tests {
         };
         assert_eq!(screen(&auto, &OFFICE), Screen::Machine);
         assert_eq!(Screen::Machine.filing(), Filing::Machine);
-        assert_eq!(Screen::TooComplex.tells_staff(), Some("too_complex"));
+        assert_eq!(
+            Screen::TooComplex.tells_staff(),
+            Some(StaffReason::TooComplex)
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl Office {
             Err(e) if by_staff => return Err(StaffError::Conflict(e.to_string()).into()),
             Err(e) => {
                 warn!(request = row.id, error = %e, "no transition; staff notified");
-                self.notify_staff(tx, Some(row), "unreadable", subject, now)
+                self.notify_staff(tx, Some(row), StaffReason::Unreadable, subject, now)
                     .await?;
                 return Ok(Filing::Staff);
             }
@@ -223,7 +223,7 @@ impl Office {
                     machine: st.next.clone(),
                     ..row.clone()
                 };
-                self.notify_staff(tx, Some(&shown), reason.as_str(), st.subject, now)
+                self.notify_staff(tx, Some(&shown), reason, st.subject, now)
                     .await?;
                 Ok(())
             }
@@ -232,7 +232,7 @@ impl Office {
                 self.enqueue_notice(tx, st, effect).await.map(|_| ())
             }
             Effect::AskMissing { ref missing } => {
-                let variant = booking::missing_notice_keys(missing, &st.next.data).join(",");
+                let variant = booking::missing_notice_variant(missing, &st.next.data);
                 let id = self.enqueue_notice(tx, st, effect).await?;
                 if let Some(id) = id {
                     outbox::set_variant(tx, &id, &variant).await?;
@@ -436,10 +436,7 @@ impl Office {
             warn!(request = row.id, "no live booking to cancel");
             return Ok(());
         };
-        let by_name = match by {
-            By::Seeker => "email",
-            By::Staff => "staff",
-        };
+        let by_name = by.cancelled_by();
         bookings::set_outcome(tx, b.id, status, Some(by_name), false, now).await?;
         if self.cfg.meeting_provider == MeetingProvider::Zoom {
             meetings::want(tx, b.id, false, now).await?;
@@ -636,7 +633,7 @@ impl Office {
         &self,
         tx: &mut Tx,
         row: Option<&RequestRow>,
-        reason: &str,
+        reason: StaffReason,
         subject: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
@@ -650,11 +647,12 @@ impl Office {
         &self,
         tx: &mut Tx,
         row: Option<&RequestRow>,
-        reason: &str,
+        reason: StaffReason,
         subject: &str,
         extra: NoteExtra,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
+        let reason_key = reason.as_str();
         let cal = &self.cfg.calendar;
         let received_local = now.with_timezone(&cal.tz);
         let answer_by = self.cfg.calendar.answer_by(now);
@@ -676,16 +674,17 @@ impl Office {
                 .map(|r| r.machine.data.needs.clone())
                 .unwrap_or_default(),
             no_shows,
-            reason: reason.to_string(),
+            reason: reason_key.to_string(),
             reference: row.map_or_else(|| "-".into(), |r| r.reference.clone()),
             state: row.map_or("-", |r| r.machine.state.as_str()).to_string(),
             received_at: received_local.format("%Y-%m-%d %H:%M").to_string(),
             answer_by: DateView::from(answer_by),
             subject: crate::core::text::single_line(subject, 120),
-            folder: if reason == "unreadable" && row.is_none() {
-                self.cfg.folders.failed.clone()
-            } else {
-                self.cfg.folders.staff.clone()
+            // Where the mail that caused the note was filed.
+            folder: match reason {
+                StaffReason::Unreadable if row.is_none() => self.cfg.folders.failed.clone(),
+                StaffReason::Bounce | StaffReason::Unreachable => self.cfg.folders.machine.clone(),
+                _ => self.cfg.folders.staff.clone(),
             },
             from: extra.from,
             bounce: extra.bounce,
@@ -705,7 +704,14 @@ impl Office {
             now,
         )
         .await?;
-        info!(request = row.map(|r| r.id), reason, "staff notified");
+        // The reason stays with the note: the page shows it without reading
+        // the mail back.
+        outbox::set_variant(tx, &out.message_id, reason_key).await?;
+        info!(
+            request = row.map(|r| r.id),
+            reason = reason_key,
+            "staff notified"
+        );
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use super::apply::NoteExtra;
 use super::{DeskError, Filing};
+use crate::core::booking::StaffReason;
 use crate::core::bounce::{self, Report, Verdict};
 use crate::mail::message::Inbound;
 use crate::mail::notice::BounceView;
@@ -40,38 +41,9 @@ impl Office {
         info!(request = request_id, verdict = ?verdict, "delivery failure read");
         match (verdict, sent) {
             (Verdict::Unreachable, Some(m)) => {
-                let status = report.status.as_deref();
-                let bounced = Bounced {
-                    address: &m.recipient,
-                    request_id,
-                    kind: &m.kind,
-                    status,
-                    diagnostic: report.diagnostic.as_deref(),
-                };
-                if unreachable::mark(tx, &bounced, now).await? {
-                    if let Some(r) = &row {
-                        let state = r.machine.state;
-                        requests::add_history(
-                            tx,
-                            r.id,
-                            Some(state),
-                            state,
-                            "bounce_unreachable",
-                            now,
-                        )
-                        .await?;
-                    }
-                    let extra = self.bounce_note(row.as_ref(), &m, &report, inbound);
-                    self.notify_staff_with(
-                        tx,
-                        row.as_ref(),
-                        "unreachable",
-                        &inbound.subject,
-                        extra,
-                        now,
-                    )
+                let extra = self.bounce_note(row.as_ref(), &m, &report, &inbound.raw_from);
+                self.mark_unreachable(tx, row.as_ref(), &m, extra, &inbound.subject, now)
                     .await?;
-                }
                 Ok((Filing::Machine, "bounce", request_id))
             }
             (Verdict::Delay, _) => {
@@ -85,7 +57,7 @@ impl Office {
             (Verdict::AlreadyKnown, _) => Ok((Filing::Machine, "bounce", request_id)),
             (_, sent) => {
                 let extra = match &sent {
-                    Some(m) => self.bounce_note(row.as_ref(), m, &report, inbound),
+                    Some(m) => self.bounce_note(row.as_ref(), m, &report, &inbound.raw_from),
                     None => NoteExtra {
                         from: Some(inbound.raw_from.clone()),
                         bounce: Some(BounceView {
@@ -96,9 +68,16 @@ impl Office {
                         }),
                     },
                 };
-                self.notify_staff_with(tx, row.as_ref(), "bounce", &inbound.subject, extra, now)
-                    .await?;
-                Ok((Filing::Staff, "bounce", request_id))
+                self.notify_staff_with(
+                    tx,
+                    row.as_ref(),
+                    StaffReason::Bounce,
+                    &inbound.subject,
+                    extra,
+                    now,
+                )
+                .await?;
+                Ok((Filing::Machine, "bounce", request_id))
             }
         }
     }
@@ -127,16 +106,72 @@ impl Office {
         Ok(None)
     }
 
+    /// Marks the address of a mail of ours that will never arrive: no more
+    /// mail goes to it, and staff get one note (none when already marked).
+    pub(super) async fn mark_unreachable(
+        &self,
+        tx: &mut Tx,
+        row: Option<&RequestRow>,
+        sent: &SentMail,
+        extra: NoteExtra,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        let bounce = extra.bounce.clone().unwrap_or_default();
+        let bounced = Bounced {
+            address: &sent.recipient,
+            request_id: row.map(|r| r.id),
+            kind: &sent.kind,
+            status: Some(bounce.status.as_str()).filter(|s| !s.is_empty()),
+            diagnostic: Some(bounce.diagnostic.as_str()).filter(|s| !s.is_empty()),
+        };
+        if !unreachable::mark(tx, &bounced, now).await? {
+            return Ok(());
+        }
+        if let Some(r) = row {
+            let state = r.machine.state;
+            requests::add_history(tx, r.id, Some(state), state, "bounce_unreachable", now).await?;
+        }
+        self.notify_staff_with(tx, row, StaffReason::Unreachable, subject, extra, now)
+            .await
+    }
+
+    /// A submission the recipient's server refused for good (5.1.x, 5.2.x
+    /// at RCPT): as a bounce would, the address is marked and staff phone.
+    pub(super) async fn refused_at_submission(
+        &self,
+        tx: &mut Tx,
+        sent: &SentMail,
+        status: String,
+        server_words: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        let row = match sent.request_id {
+            Some(id) => requests::find_by_id(tx, id).await?,
+            None => None,
+        };
+        let report = Report {
+            severity: bounce::Severity::Permanent,
+            recipients: vec![sent.recipient.clone()],
+            status: Some(status),
+            diagnostic: Some(crate::core::text::single_line(server_words, 200)),
+            message_ids: Vec::new(),
+        };
+        let extra = self.bounce_note(row.as_ref(), sent, &report, "");
+        self.mark_unreachable(tx, row.as_ref(), sent, extra, "", now)
+            .await
+    }
+
     fn bounce_note(
         &self,
         row: Option<&RequestRow>,
         sent: &SentMail,
         report: &Report,
-        inbound: &Inbound,
+        raw_from: &str,
     ) -> NoteExtra {
         let data = row.map(|r| &r.machine.data);
         NoteExtra {
-            from: Some(inbound.raw_from.clone()),
+            from: Some(raw_from.to_string()).filter(|f| !f.is_empty()),
             bounce: Some(BounceView {
                 kind: sent.kind.clone(),
                 address: sent.recipient.clone(),

@@ -3,7 +3,7 @@
 
 use super::apply::NoteExtra;
 use super::{DeskError, Filing};
-use crate::core::booking::{Event, Standing, State};
+use crate::core::booking::{Event, StaffReason, Standing, State};
 use crate::core::understand::BookingRequest;
 use crate::core::{decide, route};
 use crate::mail::compose::Thread;
@@ -66,7 +66,7 @@ impl Office {
             }
             decide::Routing::SenderOverLimit { tell_staff } => {
                 if *tell_staff {
-                    self.notify_staff(tx, None, "flood_sender", &inbound.subject, now)
+                    self.notify_staff(tx, None, StaffReason::FloodSender, &inbound.subject, now)
                         .await?;
                 }
                 warn!(
@@ -221,7 +221,7 @@ impl Office {
             return Ok(false);
         };
         if tell_staff {
-            self.notify_staff(tx, None, "flood_seeker", subject, now)
+            self.notify_staff(tx, None, StaffReason::FloodSeeker, subject, now)
                 .await?;
             office::set_meta(tx, &told_key, "1").await?;
         }

@@ -3,6 +3,7 @@
 //! sent folder.
 
 use super::{DeskError, Filing, PassReport};
+use crate::core::booking::StaffReason;
 use crate::core::folders;
 use crate::mail::imap::ImapSession;
 use crate::mail::message;
@@ -193,7 +194,7 @@ impl Office {
                 self.set_aside(
                     &mut batch,
                     &key,
-                    "too_large",
+                    StaffReason::TooLarge,
                     self.folder(Filing::Staff),
                     now,
                 )
@@ -253,7 +254,7 @@ impl Office {
                     self.set_aside(
                         &mut batch,
                         &key,
-                        "unreadable",
+                        StaffReason::Unreadable,
                         &self.cfg.folders.failed,
                         now,
                     )
@@ -398,8 +399,14 @@ impl Office {
         let mut tx = self.store.begin().await?;
         if office::get_meta(&mut tx, &key).await?.is_none() {
             office::set_meta(&mut tx, &key, &format!("{}\t{error}", now.to_rfc3339())).await?;
-            self.notify_staff(&mut tx, None, "folder_refused", &error.to_string(), now)
-                .await?;
+            self.notify_staff(
+                &mut tx,
+                None,
+                StaffReason::FolderRefused,
+                &error.to_string(),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -466,25 +473,35 @@ impl Office {
         &self,
         tx: &mut Tx,
         key: &ProcessedKey,
-        reason: &str,
+        reason: StaffReason,
         folder: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
         self.notify_staff(tx, None, reason, "", now).await?;
         // No hash of content we did not read: a per-UID marker instead.
-        let marker = format!("{reason}:{}:{}:{}", key.mailbox, key.uidvalidity, key.uid);
+        let marker = format!(
+            "{}:{}:{}:{}",
+            reason.as_str(),
+            key.mailbox,
+            key.uidvalidity,
+            key.uid
+        );
         let record = processed::Record {
             key,
             message_id: None,
             raw_sha256: &marker,
             request_id: None,
-            outcome: reason,
+            outcome: reason.as_str(),
             folder,
             now,
             sender: None,
         };
         processed::insert(tx, &record).await?;
-        info!(uid = key.uid, reason, "message set aside for staff");
+        info!(
+            uid = key.uid,
+            reason = reason.as_str(),
+            "message set aside for staff"
+        );
         Ok(())
     }
 

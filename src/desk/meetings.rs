@@ -5,6 +5,7 @@
 //! meeting exists, with the ID, passcode and URL Zoom returned.
 
 use super::DeskError;
+use crate::core::booking::StaffReason;
 use crate::core::meeting::{self as plan, Failure, Plan, Policy};
 use crate::mail::notice::{Addressee, BookingView, Notice};
 use crate::meeting::zoom::ZoomClient;
@@ -277,7 +278,7 @@ impl Office {
         // Read again: the booking now names its fallback room.
         let b = bookings::find_by_id(&mut tx, b.id).await?.unwrap_or(b);
         self.send_confirmation(&mut tx, &b, now).await?;
-        self.tell_staff_of_meeting(&mut tx, &b, "meeting_fallback", now)
+        self.tell_staff_of_meeting(&mut tx, &b, StaffReason::MeetingFallback, now)
             .await?;
         tx.commit().await?;
         warn!(
@@ -318,9 +319,9 @@ impl Office {
         if retry.tell_staff {
             if let Some(b) = &booking {
                 let reason = if job.job.want_meeting {
-                    "meeting_failing"
+                    StaffReason::MeetingFailing
                 } else {
-                    "meeting_delete_failed"
+                    StaffReason::MeetingDeleteFailed
                 };
                 self.tell_staff_of_meeting(&mut tx, b, reason, now).await?;
             }
@@ -359,7 +360,7 @@ impl Office {
         &self,
         tx: &mut Tx,
         b: &BookingRecord,
-        reason: &str,
+        reason: StaffReason,
         now: DateTime<Utc>,
     ) -> Result<(), DeskError> {
         let row = requests::find_by_id(tx, b.request_id).await?;

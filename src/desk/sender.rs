@@ -2,6 +2,8 @@
 //! server took it, and settling the mail a crash left in flight.
 
 use super::{DeskError, PassReport};
+use crate::core::booking::StaffReason;
+use crate::core::bounce;
 use crate::mail::imap::ImapSession;
 use crate::office::Office;
 use crate::store::{outbox, OutboxRow, StoreError};
@@ -256,12 +258,22 @@ impl Office {
                     stop = true;
                 } else {
                     warn!(outbox = row.id, error = %e, "send failed permanently");
+                    let words = e.server_words();
                     outbox::mark_attempt_failed(&mut conn, row.id, &e.to_string(), None).await?;
+                    let sent = outbox::by_message_id(&mut conn, &row.message_id).await?;
                     drop(conn);
                     if row.kind != "staff" {
                         let mut tx = self.store.begin().await?;
-                        self.notify_staff(&mut tx, None, "send_failed", "", now)
-                            .await?;
+                        match (sent, bounce::refuses_recipient(&words)) {
+                            (Some(sent), Some(status)) if sent.request_id.is_some() => {
+                                self.refused_at_submission(&mut tx, &sent, status, &words, now)
+                                    .await?;
+                            }
+                            _ => {
+                                self.notify_staff(&mut tx, None, StaffReason::SendFailed, "", now)
+                                    .await?;
+                            }
+                        }
                         tx.commit().await?;
                     }
                     progressed = true;

@@ -82,6 +82,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("staff.txt.j2", include_str!("../../templates/staff.txt.j2")),
     (
+        "_staff_labels.j2",
+        include_str!("../../templates/_staff_labels.j2"),
+    ),
+    (
         "cancelled.txt.j2",
         include_str!("../../templates/cancelled.txt.j2"),
     ),
@@ -289,6 +293,25 @@ impl Composer {
             },
             carrier_domains: config.office.carrier_domains.clone(),
         })
+    }
+
+    /// A staff reason's label (`templates/_staff_labels.j2`): the staff
+    /// page shows the words the staff note used.
+    pub fn staff_label(&self, reason: &str) -> String {
+        self.label("reason(key, office)", reason)
+    }
+
+    /// What a kind of our mail is called for staff (offer: 日時のご案内 …).
+    pub fn mail_kind_label(&self, kind: &str) -> String {
+        self.label("mail_kind(key)", kind)
+    }
+
+    fn label(&self, call: &str, key: &str) -> String {
+        let source = format!("{{% import \"_staff_labels.j2\" as sl %}}{{{{ sl.{call} }}}}");
+        let ctx = minijinja::context! { office => Value::from_serialize(&self.office), key => key };
+        self.env
+            .render_str(&source, ctx)
+            .unwrap_or_else(|_| key.to_string())
     }
 
     /// SHA-256 of the terms text attached to offers (recorded with consent).

@@ -61,6 +61,15 @@ pub enum MailError {
 impl MailError {
     /// Whether retrying later may help (network, server down, 4xx), as
     /// opposed to a permanent refusal (5xx, bad address).
+    /// What the server said, in full (it may quote the address: for the
+    /// decision and staff's note, never for logs).
+    pub fn server_words(&self) -> String {
+        match self {
+            MailError::Smtp { source, .. } => source.to_string(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn is_transient(&self) -> bool {
         match self {
             MailError::Smtp { source, .. } => !source.is_permanent(),

@@ -63,6 +63,8 @@ pub struct UnreachableItem {
     pub address: String,
     /// The outbox kind of the mail that came back.
     pub kind: String,
+    /// The kind in staff's words.
+    pub kind_label: String,
     pub status: Option<String>,
     pub diagnostic: Option<String>,
     pub since: String,
@@ -250,15 +252,15 @@ impl Office {
         let mut conn = self.store().conn().await?;
         let mut out = Vec::new();
         for (r, since) in requests::waiting_for_staff(&mut conn).await? {
-            // The reason as the staff notice put it (its subject: 【要対応】…（受付番号 …）).
+            // The reason the latest staff note gave, in the note's words.
             let notice = outbox::for_request(&mut conn, r.id)
                 .await?
                 .into_iter()
                 .rev()
                 .find(|m| m.kind == "staff")
-                .map(|m| mail_subject(&m.raw));
-            let reason = match notice.as_deref().and_then(notice_reason) {
-                Some(reason) => reason.to_string(),
+                .and_then(|m| m.variant);
+            let reason = match notice {
+                Some(reason) => self.composer().staff_label(&reason),
                 None => requests::history(&mut conn, r.id)
                     .await?
                     .iter()
@@ -300,6 +302,7 @@ impl Office {
                 name: r.machine.data.name.clone(),
                 phone: r.machine.data.phone.clone(),
                 address: u.address,
+                kind_label: self.composer().mail_kind_label(&u.kind),
                 kind: u.kind,
                 status: u.status,
                 diagnostic: u.diagnostic,
@@ -437,13 +440,6 @@ fn day_session(cal: &Calendar, b: &BookingRecord, r: Option<&RequestRow>) -> Day
     }
 }
 
-/// The reason in a staff notice's subject: what stands between 【要対応】
-/// and the reference in brackets.
-fn notice_reason(subject: &str) -> Option<&str> {
-    let after = subject.split_once('】')?.1;
-    Some(after.split('（').next().unwrap_or(after).trim()).filter(|r| !r.is_empty())
-}
-
 fn mail_subject(raw: &[u8]) -> String {
     mail_parser::MessageParser::default()
         .parse_headers(raw)
@@ -485,18 +481,6 @@ mod tests {
             .collect();
         assert_eq!(rooms, ["a", "b"]);
         assert_eq!(grouped[1].sessions.len(), 1);
-    }
-
-    #[test]
-    fn the_reason_is_read_from_the_staff_notice_subject() {
-        assert_eq!(
-            notice_reason(
-                "【要対応】利用をお断りしている方からメールが届きました（受付番号 K7M2QP）"
-            ),
-            Some("利用をお断りしている方からメールが届きました")
-        );
-        assert_eq!(notice_reason("Re: 予約"), None);
-        assert_eq!(notice_reason("【要対応】"), None);
     }
 
     #[test]

@@ -504,6 +504,8 @@ pub struct ThreadRow {
     pub kind: String,
     pub status: String,
     pub raw: Vec<u8>,
+    /// A staff note's reason; a "what is missing" notice's variant.
+    pub variant: Option<String>,
 }
 
 /// Every mail sent (or to be sent) for a request, staff notes included,
@@ -515,7 +517,7 @@ pub async fn for_request(
     let office = conn.office();
     on_db!(conn, c => {
         let rows = sqlx::query(
-            "SELECT created_at, kind, status, raw FROM outbox WHERE request_id = $1 AND office = $2 ORDER BY id",
+            "SELECT created_at, kind, status, raw, variant FROM outbox WHERE request_id = $1 AND office = $2 ORDER BY id",
         )
         .bind(request_id)
         .bind(&*office)
@@ -528,6 +530,7 @@ pub async fn for_request(
                     kind: r.col("kind")?,
                     status: r.col("status")?,
                     raw: r.col("raw")?,
+                    variant: r.col("variant")?,
                 })
             })
             .collect()

@@ -91,10 +91,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         "_labels.html",
         include_str!("../../templates/web/_labels.html"),
     ),
-    (
-        "_mail_kinds.html",
-        include_str!("../../templates/web/_mail_kinds.html"),
-    ),
 ];
 
 /// The style sheet, served from /static/style.css (the CSP allows no inline style).

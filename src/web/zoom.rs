@@ -93,12 +93,11 @@ pub(super) async fn webhook(
             let Some(meeting) = object.and_then(|o| o.get("id")).map(id_text) else {
                 return plain(StatusCode::BAD_REQUEST, "payload.object.id is missing");
             };
-            // The host (staff) joining is not the seeker attending.
             let host = object.and_then(|o| o.get("host_id")).map(id_text);
             let joined = object
                 .and_then(|o| o.pointer("/participant/id"))
                 .map(id_text);
-            if host.is_some_and(|h| !h.is_empty() && Some(&h) == joined.as_ref()) {
+            if !crate::core::meeting::seeker_joined(host.as_deref(), joined.as_deref()) {
                 return StatusCode::OK.into_response();
             }
             for (_, desk) in &signed_for {

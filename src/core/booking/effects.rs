@@ -21,6 +21,30 @@ pub enum StaffReason {
     Refused,
     /// Someone or something is needed at the session (第12条(3)).
     Needs,
+    /// A mail the desk cannot read (no sender, not a message, keeps failing).
+    Unreadable,
+    /// A person's mail nested or split beyond what a person's mail is.
+    TooComplex,
+    /// Over `limits.max_message_bytes`: not read.
+    TooLarge,
+    /// A delivery failure not matched to our mail, or unclear.
+    Bounce,
+    /// Our mail to a seeker will never arrive: phone them (第6条(1)⑤).
+    Unreachable,
+    /// A mail we could not submit, and not for its recipient's sake.
+    SendFailed,
+    /// One address over its daily limit.
+    FloodSender,
+    /// One 求職番号 over its daily limit.
+    FloodSeeker,
+    /// The IMAP server refused to make a folder.
+    FolderRefused,
+    /// The booking's Zoom meeting cannot be made (retrying).
+    MeetingFailing,
+    /// The confirmation went out with a fallback room.
+    MeetingFallback,
+    /// A cancelled booking's Zoom meeting cannot be removed (retrying).
+    MeetingDeleteFailed,
 }
 
 impl StaffReason {
@@ -36,6 +60,18 @@ impl StaffReason {
             StaffReason::NoShowLimit => "no_show_limit",
             StaffReason::Refused => "refused",
             StaffReason::Needs => "needs",
+            StaffReason::Unreadable => "unreadable",
+            StaffReason::TooComplex => "too_complex",
+            StaffReason::TooLarge => "too_large",
+            StaffReason::Bounce => "bounce",
+            StaffReason::Unreachable => "unreachable",
+            StaffReason::SendFailed => "send_failed",
+            StaffReason::FloodSender => "flood_sender",
+            StaffReason::FloodSeeker => "flood_seeker",
+            StaffReason::FolderRefused => "folder_refused",
+            StaffReason::MeetingFailing => "meeting_failing",
+            StaffReason::MeetingFallback => "meeting_fallback",
+            StaffReason::MeetingDeleteFailed => "meeting_delete_failed",
         }
     }
 }
@@ -53,6 +89,15 @@ impl By {
     pub fn as_str(self) -> &'static str {
         match self {
             By::Seeker => "seeker",
+            By::Staff => "staff",
+        }
+    }
+
+    /// How a cancellation by them is stored (`bookings.cancelled_by`): a
+    /// seeker cancels by mail (on the day by phone, through staff).
+    pub fn cancelled_by(self) -> &'static str {
+        match self {
+            By::Seeker => "email",
             By::Staff => "staff",
         }
     }

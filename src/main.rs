@@ -136,6 +136,9 @@ enum Command {
         /// Someone or something needed at the session: interpreter, sign_language, assistant, companion, written.
         #[arg(long = "need")]
         needs: Vec<String>,
+        /// Book although the office is closed that day (weekend, holiday, closure); recorded.
+        #[arg(long)]
+        force: bool,
     },
     /// Cancel a booking (e.g. after the seeker phoned); the seeker is mailed.
     Cancel {
@@ -428,6 +431,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             time,
             phone,
             needs,
+            force,
         } => {
             let (date, time) = date_and_time(&date, time.as_deref())?;
             let booking = StaffBooking {
@@ -441,7 +445,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             };
             let reservation = office_of(&config)
                 .await?
-                .staff_book(&booking, clock(now)?, &cli_actor())
+                .staff_book_on(&booking, force, clock(now)?, &cli_actor())
                 .await?;
             println!("booked {reservation}; the seeker has been mailed the date, time and meeting details");
         }

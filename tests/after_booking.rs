@@ -127,7 +127,10 @@ async fn cancel_by_mail_before_the_day_frees_the_slot_and_confirms() {
     let confirm = book_by_mail(&desk, &seeker, "取消 花子", "12月3日 11:00").await;
     let reservation = reservation_in(confirm.text());
     let published = invite(&confirm.raw);
-    assert!(published.contains("METHOD:PUBLISH"), "{published}");
+    assert!(published.contains("METHOD:REQUEST"), "{published}");
+    assert!(published.contains("ORGANIZER;"), "{published}");
+    assert!(published.contains("ATTENDEE;"), "{published}");
+    assert!(published.contains("SEQUENCE:0"), "{published}");
     assert!(
         published.contains("DTSTART:20261203T020000Z"),
         "{published}"
@@ -145,6 +148,7 @@ async fn cancel_by_mail_before_the_day_frees_the_slot_and_confirms() {
     assert!(done.text().contains(&reservation));
     let cancel = invite(&done.raw);
     assert!(cancel.contains("METHOD:CANCEL") && cancel.contains("STATUS:CANCELLED"));
+    assert!(cancel.contains("SEQUENCE:1"), "{cancel}");
     let uid = |ics: &str| {
         ics.lines()
             .find(|l| l.starts_with("UID:"))

@@ -59,6 +59,25 @@ impl Calendar {
             && !self.closed.contains(&date)
     }
 
+    /// Why the office is closed on `date` (None on a business day): what a
+    /// refusal of a booking on it says.
+    pub fn closed_because(&self, date: NaiveDate) -> Option<String> {
+        if let Some(name) = holiday_name(date) {
+            return Some(format!("a public holiday ({name})"));
+        }
+        match date.weekday() {
+            Weekday::Sat => return Some("a Saturday".into()),
+            Weekday::Sun => return Some("a Sunday".into()),
+            _ => {}
+        }
+        if is_year_end_closure(date) {
+            return Some("in the year-end closure (Dec 29 – Jan 3)".into());
+        }
+        self.closed
+            .contains(&date)
+            .then(|| "a closed day of this office (schedule.closed)".into())
+    }
+
     /// The local date of an instant.
     pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.tz).date_naive()

@@ -412,7 +412,7 @@ impl Office {
         };
         let room = self.join_view(&record);
         let notice = Notice::confirmation(record.booked_by, st.to(), booking, room);
-        let invite = self.invite(&record, "PUBLISH", now)?;
+        let invite = self.invite(&record, &row.seeker_address, "REQUEST", now)?;
         self.enqueue_with(tx, row.id, notice, &st.thread, Some(invite), now)
             .await?;
         Ok(())
@@ -457,7 +457,7 @@ impl Office {
                     CancelledBy::Seeker
                 },
             };
-            let invite = self.invite(b, "CANCEL", now)?;
+            let invite = self.invite(b, &row.seeker_address, "CANCEL", now)?;
             self.enqueue_with(tx, row.id, notice, &st.thread, Some(invite), now)
                 .await?;
         }
@@ -518,11 +518,13 @@ impl Office {
         SlotView::new(self.booking_slot(b), self.cfg.calendar.slot_minutes)
     }
 
-    /// The `.ics` for a booking: PUBLISH (no RSVP mail comes back to the
-    /// desk) or CANCEL, with a UID stable across both.
+    /// The `.ics` for a booking: an iTIP REQUEST from the office (ORGANIZER)
+    /// to the seeker (ATTENDEE, accepted: the reply was the consent; no RSVP
+    /// asked), or the CANCEL with the same UID and a higher SEQUENCE.
     pub(super) fn invite(
         &self,
         b: &BookingRecord,
+        attendee: &str,
         method: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::mail::compose::Extra, DeskError> {
@@ -531,6 +533,7 @@ impl Office {
         let invite = Invite {
             uid: format!("{}@{}", b.reservation, self.cfg.mail_domain()),
             sequence: u32::from(method == "CANCEL"),
+            attendee: attendee.to_string(),
             stamp: stamp(now),
             start: stamp(b.slot_start),
             end: stamp(end),

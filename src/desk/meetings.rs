@@ -245,7 +245,7 @@ impl Office {
         };
         let room = self.join_view(b);
         let notice = Notice::confirmation(b.booked_by, to, booking, room);
-        let invite = self.invite(b, "PUBLISH", now)?;
+        let invite = self.invite(b, &row.seeker_address, "REQUEST", now)?;
         let thread = self.thread_of(&row);
         self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)
             .await?;

@@ -378,7 +378,8 @@ impl Composer {
     pub fn calendar(&self, invite: &Invite, method: &str) -> Result<Extra, ComposeError> {
         let name = "invite.ics.j2";
         let ctx = Value::from_serialize(invite);
-        let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), method => method, ..ctx };
+        let organizer = self.from.email.to_string();
+        let full_ctx = minijinja::context! { office => Value::from_serialize(&self.office), method => method, organizer => organizer, ..ctx };
         let text = self
             .env
             .get_template(name)
@@ -598,6 +599,7 @@ mod tests {
         let invite = Invite {
             uid: "261203-AB3C@example.jp".into(),
             sequence: 0,
+            attendee: "taro..yamada@docomo.ne.jp".into(),
             stamp: "20261125T010000Z".into(),
             start: "20261203T020000Z".into(),
             end: "20261203T023000Z".into(),
@@ -610,7 +612,7 @@ mod tests {
                 ),
             },
         };
-        let ics = c.calendar(&invite, "PUBLISH").expect("ics");
+        let ics = c.calendar(&invite, "REQUEST").expect("ics");
         assert!(ics.content_type.starts_with("text/calendar"));
         let body = &ics.body;
         assert!(body.starts_with("BEGIN:VCALENDAR\r\n"));
@@ -620,13 +622,21 @@ mod tests {
         }
         let unfolded = body.replace("\r\n ", "");
         assert!(unfolded.contains("DTSTART:20261203T020000Z"));
-        assert!(unfolded.contains("METHOD:PUBLISH"));
+        assert!(unfolded.contains("METHOD:REQUEST"));
+        assert!(unfolded.contains("ORGANIZER;CN="), "{unfolded}");
+        assert!(unfolded.contains(":mailto:desk@example.jp"), "{unfolded}");
+        assert!(unfolded.contains("ATTENDEE;"), "{unfolded}");
+        assert!(
+            unfolded.contains(":mailto:taro..yamada@docomo.ne.jp"),
+            "{unfolded}"
+        );
         assert!(unfolded.contains("STATUS:CONFIRMED"));
         assert!(unfolded.contains("UID:261203-AB3C@example.jp"));
         assert!(unfolded.contains("パスコード p\\,\\;w"), "{unfolded}");
         let gone_room = Invite {
             uid: "u".into(),
             sequence: 1,
+            attendee: "a@example.jp".into(),
             stamp: "s".into(),
             start: "a".into(),
             end: "b".into(),

@@ -32,8 +32,10 @@ pub struct RoomView {
 #[derive(Debug, Clone, Serialize)]
 pub struct Invite {
     pub uid: String,
-    /// 0 for PUBLISH, 1 for CANCEL (it replaces the PUBLISH).
+    /// 0 for the REQUEST, 1 for the CANCEL that replaces it (RFC 5546).
     pub sequence: u32,
+    /// The seeker's address (ATTENDEE); the office's is the ORGANIZER.
+    pub attendee: String,
     pub stamp: String,
     pub start: String,
     pub end: String,

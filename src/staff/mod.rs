@@ -141,25 +141,44 @@ impl Office {
         now: DateTime<Utc>,
         actor: &str,
     ) -> Result<String, DeskError> {
+        self.staff_book_on(b, false, now, actor).await
+    }
+
+    /// `staff_book`; `force`: staff mean a day the office is closed (the
+    /// history records it), otherwise such a day is refused.
+    pub async fn staff_book_on(
+        &self,
+        b: &StaffBooking,
+        force: bool,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<String, DeskError> {
         let number = understand::seeker_number(&b.seeker_number).ok_or_else(|| {
             DeskError::from(StaffError::Invalid(format!(
                 "--seeker-number {:?} is not a 求職番号 (5 + 8 digits)",
                 b.seeker_number
             )))
         })?;
-        let email = crate::config::bare_address(&b.email);
-        if !email.contains('@') || email.parse::<lettre::Address>().is_err() {
+        // A carrier's `taro..yamada@docomo.ne.jp` is an address too.
+        let Some(email) = crate::core::address::normalize(&b.email) else {
             return Err(DeskError::from(StaffError::Invalid(format!(
                 "--email {:?} is not an address",
                 b.email
             ))));
-        }
+        };
         if b.name.trim().is_empty() {
             return Err(DeskError::from(StaffError::Invalid(
                 "--name must not be empty".into(),
             )));
         }
         let cal = &self.config().calendar;
+        let closed = cal.closed_because(b.date);
+        if let (Some(why), false) = (&closed, force) {
+            return Err(DeskError::from(StaffError::Invalid(format!(
+                "{} is {why}: the office is closed; add --force if this booking is meant",
+                b.date
+            ))));
+        }
         let slot = Slot::new(b.date, b.time);
         if cal.slot_start_utc(slot) <= now {
             return Err(DeskError::from(StaffError::Invalid(format!(
@@ -194,6 +213,17 @@ impl Office {
             .ok_or_else(|| {
                 DeskError::from(StaffError::Conflict("the booking was not made".into()))
             })?;
+        if closed.is_some() {
+            requests::add_history(
+                &mut tx,
+                row.id,
+                Some(State::Booked),
+                State::Booked,
+                "booked_on_closed_day",
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         info!(request = row.id, booking = booking.id, "booked by staff");
         self.send_now(now).await;

@@ -1,0 +1,72 @@
+//! Staff bookings against the office's calendar: a day the office is
+//! closed is refused unless staff say it is meant (recorded), and a
+//! carrier's address is accepted. Dates come from the real clock.
+
+mod common;
+
+use chrono::{Datelike, Duration, NaiveTime, Utc, Weekday};
+use common::*;
+use yoyaku::staff::StaffBooking;
+
+fn booking(email: &str, date: chrono::NaiveDate) -> StaffBooking {
+    StaffBooking {
+        seeker_number: "32010-12345678".into(),
+        name: "職員 予約子".into(),
+        email: email.into(),
+        phone: Some("090-1234-5678".into()),
+        date,
+        time: NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
+        needs: vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_closed_day_is_refused_unless_staff_mean_it() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("saturday");
+    let now = Utc::now();
+    let mut saturday = now.date_naive() + Duration::days(7);
+    while saturday.weekday() != Weekday::Sat {
+        saturday += Duration::days(1);
+    }
+    let office = desk.desk.office();
+    let refused = office
+        .staff_book(&booking(&seeker.address, saturday), now, "tanaka")
+        .await
+        .expect_err("a Saturday is refused");
+    let text = refused.to_string();
+    assert!(
+        text.contains("Saturday") && text.contains("--force"),
+        "{text}"
+    );
+    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    let reservation = office
+        .staff_book_on(&booking(&seeker.address, saturday), true, now, "tanaka")
+        .await
+        .expect("booked when meant");
+    assert!(!reservation.is_empty());
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM history WHERE event = 'booked_on_closed_day' AND actor = 'tanaka'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn staff_can_book_a_seeker_with_a_carrier_address() {
+    let desk = TestDesk::new().await;
+    let address = format!("taro..yamada{:x}@docomo.test", rand_u64() % 0xffff_ffff);
+    add_user(&address);
+    let day = business_day_ahead(&desk.desk.office().config().calendar, Utc::now(), 3);
+    desk.desk
+        .office()
+        .staff_book(&booking(&address, day), Utc::now(), "tanaka")
+        .await
+        .expect("a carrier's address is an address");
+    let got = Seeker { address }.inbox(1).await;
+    assert!(
+        got[0].inbound.subject.contains("ご予約（予約番号"),
+        "{}",
+        got[0].inbound.subject
+    );
+}

@@ -168,6 +168,43 @@ enum Command {
         now: Option<String>,
         reservation: String,
     },
+    /// Correct a no-show to an excused absence (the seeker had a reason;
+    /// it does not count towards the no-show limit).
+    Excused {
+        #[arg(long)]
+        config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        reservation: String,
+    },
+    /// Close the office on a day at short notice (臨時閉庁): no offers on it;
+    /// its bookings are cancelled with an apology offering the nearest free
+    /// slots; staff get one note with the phone numbers.
+    #[command(name = "close-day")]
+    CloseDay {
+        #[arg(long)]
+        config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// YYYY-MM-DD
+        date: String,
+        /// Why, as the seekers' apology says it (e.g. "大雪のため").
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen a day closed with close-day, for offers from now on.
+    #[command(name = "reopen-day")]
+    ReopenDay {
+        #[arg(long)]
+        config: PathBuf,
+        /// The clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// YYYY-MM-DD
+        date: String,
+    },
     /// Close a request that staff handled outside the bot.
     Close {
         #[arg(long)]
@@ -469,6 +506,37 @@ async fn staff(command: Command) -> Result<ExitCode> {
             now,
             reference,
         } => act(&config, now, &reference, StaffAction::Close).await?,
+        Command::Excused {
+            config,
+            now,
+            reservation,
+        } => act(&config, now, &reservation, StaffAction::Excuse).await?,
+        Command::CloseDay {
+            config,
+            now,
+            date,
+            reason,
+        } => {
+            let (day, _) = date_and_time(&date, Some("00:00"))?;
+            let done = office_of(&config)
+                .await?
+                .close_day(day, &reason, clock(now)?, &cli_actor())
+                .await?;
+            println!(
+                "{day} closed; {} booking(s) cancelled ({}), {} offered new dates by mail; staff have a note with the phone numbers",
+                done.cancelled.len(),
+                done.cancelled.join(", "),
+                done.offered
+            );
+        }
+        Command::ReopenDay { config, now, date } => {
+            let (day, _) = date_and_time(&date, Some("00:00"))?;
+            office_of(&config)
+                .await?
+                .reopen_day(day, clock(now)?, &cli_actor())
+                .await?;
+            println!("{day} reopened for offers");
+        }
         Command::Refuse {
             config,
             now,

@@ -66,7 +66,7 @@ impl Office {
             Err(e) => warn!(error = %e, "start-up housekeeping skipped"),
         }
         let composer = Composer::new(&cfg)?;
-        let room_ids = cfg.rooms.iter().map(|r| r.id.clone()).collect();
+        let room_ids = cfg.seats();
         let zoom = match &cfg.zoom {
             Some(z) => Some(ZoomClient::new(z).map_err(|e| StaffError::Invalid(e.to_string()))?),
             None => None,

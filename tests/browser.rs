@@ -189,7 +189,7 @@ async fn staff_log_in_book_mark_attended_and_see_it_in_the_history_in_chromium()
     wait_for_path(&b, |p| p.contains("/o/default/r/")).await;
     let page = text_of_page(&b).await;
     assert!(
-        page.contains("staff_attended") && page.contains("suzuki"),
+        page.contains("職員が出席を記録") && page.contains("suzuki"),
         "{page}"
     );
     assert!(page.contains("出席"));

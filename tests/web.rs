@@ -114,7 +114,7 @@ async fn staff_book_a_session_mark_attendance_and_see_it_in_the_history() {
         .to_string();
     let (_, request) = page(&c, &format!("{}{to}", s.base)).await;
     assert!(
-        request.contains("staff_attended") && request.contains("suzuki"),
+        request.contains("職員が出席を記録") && request.contains("suzuki"),
         "{request}"
     );
     assert_eq!(

@@ -240,6 +240,19 @@ impl std::fmt::Debug for Web {
 pub const DEFAULT_OFFICE: &str = crate::store::DEFAULT_OFFICE;
 
 impl Config {
+    /// The sessions one slot can hold, one id each (what bookings count
+    /// against): the `[[meeting.rooms]]`, or with Zoom and no rooms one
+    /// per host (`zoom-1`, `zoom-2`, …), since a Zoom user hosts one
+    /// meeting at a time.
+    pub fn seats(&self) -> Vec<String> {
+        match (&self.zoom, self.rooms.is_empty()) {
+            (Some(z), true) => (1..=z.hosts.len().max(1))
+                .map(|i| format!("zoom-{i}"))
+                .collect(),
+            _ => self.rooms.iter().map(|r| r.id.clone()).collect(),
+        }
+    }
+
     /// The one office of a config file (an error when it has several: name
     /// one with [`Config::load_office`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -722,5 +735,18 @@ passcode = "matsue"
         )
         .expect_err("unset");
         assert!(err.to_string().contains("imap.password_env"));
+    }
+
+    #[test]
+    fn zoom_without_rooms_holds_one_session_per_host() {
+        let zoom = GOOD.replace(
+            "[[meeting.rooms]]\nid = \"123 456 7890\"\npasscode = \"abc\"",
+            "[meeting]\nprovider = \"zoom\"\n[meeting.zoom]\naccount_id = \"a\"\nclient_id = \"c\"\nclient_secret = \"s\"\nhosts = [\"a@example.jp\", \"b@example.jp\"]",
+        );
+        let c = Config::parse(&zoom, Path::new("/tmp")).expect("zoom without rooms is valid");
+        assert!(c.rooms.is_empty());
+        assert_eq!(c.seats(), vec!["zoom-1".to_string(), "zoom-2".to_string()]);
+        // Rooms, when listed, still say the capacity.
+        assert_eq!(good().seats(), vec!["123 456 7890".to_string()]);
     }
 }

@@ -185,6 +185,7 @@ pub(super) fn calendar(tz: Tz, raw: &RawSchedule) -> Result<Calendar, ConfigErro
         slot_minutes: raw.minutes,
         horizon_days: raw.horizon_days,
         closed,
+        closures: Default::default(),
     })
 }
 
@@ -212,10 +213,11 @@ pub(super) fn meeting(
         )),
         (MeetingProvider::Rooms, _) => None,
     };
-    if raw.rooms.is_empty() {
+    // With Zoom the hosts give the capacity (`Config::seats`); rooms are optional.
+    if raw.rooms.is_empty() && provider == MeetingProvider::Rooms {
         return Err(key_err(
             "meeting.rooms",
-            "needs at least one [[meeting.rooms]] with id and passcode (with Zoom: one per session held at the same time)",
+            "needs at least one [[meeting.rooms]] with id and passcode (or provider = \"zoom\")",
         ));
     }
     let mut rooms = Vec::new();

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One consultation slot: a date and the start time of one configured slot.
 #[derive(
@@ -35,6 +35,9 @@ pub struct Calendar {
     pub slot_minutes: u32,
     pub horizon_days: u32,
     pub closed: BTreeSet<NaiveDate>,
+    /// Days staff closed at short notice (臨時閉庁: snow, a typhoon), with
+    /// the reason; kept in the database, merged in before each decision.
+    pub closures: BTreeMap<NaiveDate, String>,
 }
 
 impl Calendar {
@@ -48,6 +51,7 @@ impl Calendar {
             slot_minutes: 30,
             horizon_days: 30,
             closed: BTreeSet::new(),
+            closures: BTreeMap::new(),
         }
     }
 
@@ -57,6 +61,7 @@ impl Calendar {
             && holiday_name(date).is_none()
             && !is_year_end_closure(date)
             && !self.closed.contains(&date)
+            && !self.closures.contains_key(&date)
     }
 
     /// Why the office is closed on `date` (None on a business day): what a
@@ -72,6 +77,9 @@ impl Calendar {
         }
         if is_year_end_closure(date) {
             return Some("in the year-end closure (Dec 29 – Jan 3)".into());
+        }
+        if let Some(reason) = self.closures.get(&date) {
+            return Some(format!("closed by staff ({reason})"));
         }
         self.closed
             .contains(&date)

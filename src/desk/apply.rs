@@ -7,15 +7,16 @@ use crate::config::MeetingProvider;
 use crate::core::booking;
 use crate::core::booking::{BookingOutcome, BookingStatus};
 use crate::core::booking::{By, Context, Effect, Event, Request, StaffAction, StaffReason, State};
-use crate::core::calendar::Slot;
+use crate::core::calendar::{Calendar, Slot};
 use crate::mail::compose::{random_token, DateView, SlotView, Thread};
 use crate::mail::notice::{
-    Addressee, BookingView, BounceView, CancelledBy, Invite, Notice, RoomView, StaffNote,
+    Addressee, BookingView, BounceView, CancelledBy, ClosureView, Invite, Notice, RoomView,
+    StaffNote,
 };
 use crate::office::Office;
 use crate::store::bookings::BookingRecord;
 use crate::store::{
-    bookings, meetings, office, outbox, requests, unreachable, RequestRow, StoreError, Tx,
+    bookings, meetings, office, outbox, requests, unreachable, waitlist, RequestRow, StoreError, Tx,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::HashSet;
@@ -23,6 +24,8 @@ use tracing::{info, warn};
 
 /// What one step needs from the store besides the request itself.
 struct StepFacts {
+    /// The office's calendar with the days staff closed, when there are any.
+    cal: Option<Calendar>,
     full: HashSet<Slot>,
     standing: booking::Standing,
     told_today: Vec<String>,
@@ -45,6 +48,8 @@ struct Applying<'r> {
     booking: Option<BookingRecord>,
     /// The booking a cancellation freed, for the offer that follows it.
     cancelled: Option<BookingRecord>,
+    /// Future slots this step freed: offered to those who wait for them.
+    freed: Vec<Slot>,
     filing: Filing,
 }
 
@@ -105,16 +110,55 @@ impl Office {
             facts,
             booking,
             cancelled: None,
+            freed: Vec::new(),
             filing: Filing::Handled,
         };
         while !st.queue.is_empty() {
             let effect = st.queue.remove(0);
             self.apply_effect(tx, &mut st, effect).await?;
         }
-        let due =
-            booking::next_timer(&st.next, &self.cfg.calendar, &self.cfg.rules).map(|(t, _)| t);
+        let cal = st.facts.cal.as_ref().unwrap_or(&self.cfg.calendar);
+        let due = booking::next_timer(&st.next, cal, &self.cfg.rules).map(|(t, _)| t);
         requests::save(tx, row.id, before, &st.next, event_name, due, now).await?;
-        Ok(st.filing)
+        if let Some(slot) = row
+            .machine
+            .waitlist
+            .filter(|s| st.next.waitlist != Some(*s))
+        {
+            let outcome = if st.next.state == State::Booked && st.next.booked != Some(slot) {
+                waitlist::Outcome::Declined
+            } else {
+                waitlist::Outcome::Dropped
+            };
+            // A no-op when the booking or the loss already closed it.
+            waitlist::resolve(tx, row.id, cal.slot_start_utc(slot), outcome, now).await?;
+        }
+        let freed = std::mem::take(&mut st.freed);
+        let filing = st.filing;
+        for slot in freed {
+            Box::pin(self.offer_freed_slot(tx, slot, row.id, now)).await?;
+        }
+        Ok(filing)
+    }
+
+    /// Offers a freed slot to every seeker who waits for it, each in their
+    /// own thread (core::booking::waits_for decides who; the first reply wins).
+    pub(crate) async fn offer_freed_slot(
+        &self,
+        tx: &mut Tx,
+        slot: Slot,
+        freed_by: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        let candidates = requests::holding(tx).await?;
+        for other in candidates
+            .iter()
+            .filter(|r| r.id != freed_by && booking::waits_for(&r.machine, slot))
+        {
+            self.step_and_apply(tx, other, Event::SlotFreed(slot), None, None, "", now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Gathers the full slots, the seeker's standing and the "what is
@@ -148,7 +192,13 @@ impl Office {
             Vec::new()
         };
         let reachable = !unreachable::is_marked(tx, &row.seeker_address).await?;
+        let closures = waitlist::closures_from(tx, cal.local_date(from)).await?;
+        let cal = (!closures.is_empty()).then(|| Calendar {
+            closures: closures.into_iter().map(|c| (c.day, c.reason)).collect(),
+            ..cal.clone()
+        });
         Ok(StepFacts {
+            cal,
             full,
             standing,
             told_today,
@@ -163,7 +213,7 @@ impl Office {
         now: DateTime<Utc>,
     ) -> Context<'a> {
         Context {
-            cal: &self.cfg.calendar,
+            cal: facts.cal.as_ref().unwrap_or(&self.cfg.calendar),
             now,
             full: &facts.full,
             rules: &self.cfg.rules,
@@ -195,7 +245,7 @@ impl Office {
                 };
                 bookings::set_outcome(tx, b.id, status, None, excused, now).await?;
                 if self.cfg.meeting_provider == MeetingProvider::Zoom {
-                    meetings::want(tx, b.id, false, now).await?;
+                    meetings::want(tx, b.id, false, 0, now).await?;
                 }
                 info!(
                     request = row.id,
@@ -215,6 +265,16 @@ impl Office {
                 }
                 Ok(())
             }
+            Effect::RecordExcused => {
+                if let Some(b) = st
+                    .booking
+                    .as_ref()
+                    .filter(|b| b.status == BookingStatus::NoShow)
+                {
+                    bookings::set_outcome(tx, b.id, BookingStatus::NoShow, None, true, now).await?;
+                }
+                Ok(())
+            }
             Effect::NotifyStaff(reason) => {
                 if !matches!(reason, StaffReason::NoShow) {
                     st.filing = Filing::Staff;
@@ -229,7 +289,18 @@ impl Office {
             }
             Effect::Offer { .. } => {
                 requests::set_offer_terms(tx, row.id, self.composer.terms_sha256()).await?;
-                self.enqueue_notice(tx, st, effect).await.map(|_| ())
+                // The booking this step cancelled (a change, a closed day):
+                // the offer carries its CANCEL for the seeker's calendar.
+                let cancel = match st.cancelled.clone() {
+                    Some(b) => Some(self.invite(tx, &b, row, "CANCEL", now).await?),
+                    None => None,
+                };
+                let Some(notice) = self.notice_for(st, effect) else {
+                    return Ok(());
+                };
+                self.enqueue_with(tx, row.id, notice, &st.thread, cancel, now)
+                    .await
+                    .map(|_| ())
             }
             Effect::AskMissing { ref missing } => {
                 let variant = booking::missing_notice_variant(missing, &st.next.data);
@@ -238,6 +309,17 @@ impl Office {
                     outbox::set_variant(tx, &id, &variant).await?;
                 }
                 Ok(())
+            }
+            Effect::OfferFreed { slot, .. } => {
+                let start = self.cfg.calendar.slot_start_utc(slot);
+                waitlist::offered(tx, row.id, start, now).await?;
+                info!(request = row.id, "freed slot offered");
+                self.enqueue_notice(tx, st, effect).await.map(|_| ())
+            }
+            Effect::FreedTaken { slot } => {
+                let start = self.cfg.calendar.slot_start_utc(slot);
+                waitlist::resolve(tx, row.id, start, waitlist::Outcome::Taken, now).await?;
+                self.enqueue_notice(tx, st, effect).await.map(|_| ())
             }
             other => self.enqueue_notice(tx, st, other).await.map(|_| ()),
         }
@@ -296,6 +378,10 @@ impl Office {
                     all_wishes_met,
                     slots: slot_views(&slots, cal.slot_minutes),
                     cancelled: st.cancelled.as_ref().map(|b| self.booking_view(Some(b))),
+                    closure: st.cancelled.as_ref().and_then(|b| {
+                        let day = self.booking_slot(b).date;
+                        st.facts.cal.as_ref()?.closures.get(&day).cloned()
+                    }),
                 }
             }
             Effect::AskMissing { missing } => Notice::Missing {
@@ -304,6 +390,20 @@ impl Office {
                 invalid_seeker_number: st.next.data.invalid_seeker_number.clone(),
                 invalid_dates: st.next.data.invalid_dates.clone(),
                 time_without_date: st.next.data.time_without_date,
+            },
+            Effect::OfferFreed { slot, option } => Notice::Freed {
+                to,
+                slot: SlotView::new(slot, cal.slot_minutes),
+                option,
+                booking: (option.is_none()).then(|| self.booking_view(st.booking.as_ref())),
+                answer_by: DateView::from(cal.local_date(cal.cutoff(slot))),
+            },
+            Effect::FreedTaken { slot } => Notice::FreedTaken {
+                to,
+                slot: SlotView::new(slot, cal.slot_minutes),
+                booking: (st.next.state == State::Booked)
+                    .then(|| self.booking_view(st.booking.as_ref())),
+                slots: offered(),
             },
             Effect::AskWhich => Notice::AskWhich {
                 to,
@@ -342,6 +442,7 @@ impl Office {
             | Effect::CancelBooking { .. }
             | Effect::RecordNoShow { .. }
             | Effect::RecordAttended
+            | Effect::RecordExcused
             | Effect::NotifyStaff(_) => return None,
         };
         Some(notice)
@@ -380,11 +481,15 @@ impl Office {
                 ))
                 .into());
             }
-            // Taken meanwhile (another consent won): a fresh offer.
+            // Taken meanwhile (another consent won): a fresh offer, or for a
+            // freed slot the polite "already taken"; a move's cancellation
+            // of the later booking is dropped with it.
             st.facts.full.insert(slot);
+            st.queue
+                .retain(|e| !matches!(e, Effect::CancelBooking { .. }));
             let ctx = self.step_context(&st.facts, true, now);
             let (next, more) =
-                booking::step(&row.machine, Event::SlotTaken, &ctx).map_err(|e| {
+                booking::step(&row.machine, Event::SlotTaken(slot), &ctx).map_err(|e| {
                     StoreError::Corrupt {
                         table: "requests",
                         problem: e.to_string(),
@@ -395,6 +500,10 @@ impl Office {
             return Ok(());
         };
         info!(request = row.id, booking = b.id, "booked");
+        if row.machine.waitlist == Some(slot) {
+            let start = cal.slot_start_utc(slot);
+            waitlist::resolve(tx, row.id, start, waitlist::Outcome::Booked, now).await?;
+        }
         let record = bookings::find_by_reservation(tx, &b.reservation)
             .await?
             .ok_or_else(|| StoreError::Corrupt {
@@ -403,7 +512,13 @@ impl Office {
             })?;
         if self.cfg.meeting_provider == MeetingProvider::Zoom {
             // The confirmation waits for the meeting (`desk::meetings`): it must carry it.
-            meetings::want(tx, b.id, true, now).await?;
+            // Sessions held at once go to different hosts: the seat's index.
+            let seat = self
+                .room_ids
+                .iter()
+                .position(|r| *r == b.room_id)
+                .unwrap_or(0);
+            meetings::want(tx, b.id, true, seat, now).await?;
             return Ok(());
         }
         let booking = BookingView {
@@ -412,7 +527,7 @@ impl Office {
         };
         let room = self.join_view(&record);
         let notice = Notice::confirmation(record.booked_by, st.to(), booking, room);
-        let invite = self.invite(&record, &row.seeker_address, "REQUEST", now)?;
+        let invite = self.invite(tx, &record, row, "REQUEST", now).await?;
         self.enqueue_with(tx, row.id, notice, &st.thread, Some(invite), now)
             .await?;
         Ok(())
@@ -438,8 +553,11 @@ impl Office {
         };
         let by_name = by.cancelled_by();
         bookings::set_outcome(tx, b.id, status, Some(by_name), false, now).await?;
+        if b.status == BookingStatus::Confirmed && b.slot_start > now {
+            st.freed.push(self.booking_slot(b));
+        }
         if self.cfg.meeting_provider == MeetingProvider::Zoom {
-            meetings::want(tx, b.id, false, now).await?;
+            meetings::want(tx, b.id, false, 0, now).await?;
         }
         info!(
             request = row.id,
@@ -457,7 +575,7 @@ impl Office {
                     CancelledBy::Seeker
                 },
             };
-            let invite = self.invite(b, &row.seeker_address, "CANCEL", now)?;
+            let invite = self.invite(tx, b, row, "CANCEL", now).await?;
             self.enqueue_with(tx, row.id, notice, &st.thread, Some(invite), now)
                 .await?;
         }
@@ -514,26 +632,32 @@ impl Office {
         }
     }
 
-    pub(super) fn booking_slot_view(&self, b: &BookingRecord) -> SlotView {
+    pub(crate) fn booking_slot_view(&self, b: &BookingRecord) -> SlotView {
         SlotView::new(self.booking_slot(b), self.cfg.calendar.slot_minutes)
     }
 
     /// The `.ics` for a booking: an iTIP REQUEST from the office (ORGANIZER)
     /// to the seeker (ATTENDEE, accepted: the reply was the consent; no RSVP
-    /// asked), or the CANCEL with the same UID and a higher SEQUENCE.
-    pub(super) fn invite(
+    /// asked), or its CANCEL. One event per request (UID of its reference):
+    /// a later booking of the same request (a change, a freed slot, a new
+    /// date after a closure) moves the event the calendar already has, each
+    /// version with a higher SEQUENCE (REQUEST of the n-th booking 2n, its
+    /// CANCEL 2n+1).
+    pub(super) async fn invite(
         &self,
+        tx: &mut Tx,
         b: &BookingRecord,
-        attendee: &str,
+        row: &RequestRow,
         method: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::mail::compose::Extra, DeskError> {
         let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
         let end = b.slot_start + ChronoDuration::minutes(i64::from(self.cfg.calendar.slot_minutes));
+        let ordinal = bookings::ordinal(tx, b).await?;
         let invite = Invite {
-            uid: format!("{}@{}", b.reservation, self.cfg.mail_domain()),
-            sequence: u32::from(method == "CANCEL"),
-            attendee: attendee.to_string(),
+            uid: format!("{}@{}", row.reference, self.cfg.mail_domain()),
+            sequence: ordinal * 2 + u32::from(method == "CANCEL"),
+            attendee: row.seeker_address.clone(),
             stamp: stamp(now),
             start: stamp(b.slot_start),
             end: stamp(end),
@@ -646,7 +770,7 @@ impl Office {
 
     /// A staff note with what arrived beyond the subject: the raw sender of
     /// an unreadable mail, the details of a bounce.
-    pub(super) async fn notify_staff_with(
+    pub(crate) async fn notify_staff_with(
         &self,
         tx: &mut Tx,
         row: Option<&RequestRow>,
@@ -691,6 +815,7 @@ impl Office {
             },
             from: extra.from,
             bounce: extra.bounce,
+            closure: extra.closure,
         }));
         let thread = Thread {
             to: crate::config::bare_address(&self.cfg.office.staff_address),
@@ -721,9 +846,10 @@ impl Office {
 
 /// What a staff note carries beyond the request and the subject.
 #[derive(Debug, Default)]
-pub(super) struct NoteExtra {
-    pub(super) from: Option<String>,
-    pub(super) bounce: Option<BounceView>,
+pub(crate) struct NoteExtra {
+    pub(crate) from: Option<String>,
+    pub(crate) bounce: Option<BounceView>,
+    pub(crate) closure: Option<ClosureView>,
 }
 
 pub(super) fn slot_views(slots: &[crate::core::calendar::Slot], minutes: u32) -> Vec<SlotView> {

@@ -66,6 +66,7 @@ impl Office {
                             diagnostic: report.diagnostic.clone().unwrap_or_default(),
                             ..BounceView::default()
                         }),
+                        ..NoteExtra::default()
                     },
                 };
                 self.notify_staff_with(
@@ -180,6 +181,7 @@ impl Office {
                 phone: data.and_then(|d| d.phone.clone()).unwrap_or_default(),
                 name: data.and_then(|d| d.name.clone()).unwrap_or_default(),
             }),
+            ..NoteExtra::default()
         }
     }
 }

@@ -46,7 +46,7 @@ impl Office {
             if let Some(reason) = screened.tells_staff() {
                 let extra = NoteExtra {
                     from: Some(inbound.raw_from.clone()),
-                    bounce: None,
+                    ..NoteExtra::default()
                 };
                 self.notify_staff_with(tx, None, reason, &inbound.subject, extra, now)
                     .await?;

@@ -209,7 +209,7 @@ impl Office {
                 self.send_confirmation(&mut tx, &b, now).await?;
             }
             _ => {
-                meetings::want(&mut tx, booking.id, false, now).await?;
+                meetings::want(&mut tx, booking.id, false, 0, now).await?;
                 info!(
                     booking = booking.id,
                     "booking gone meanwhile; its meeting goes too"
@@ -245,7 +245,7 @@ impl Office {
         };
         let room = self.join_view(b);
         let notice = Notice::confirmation(b.booked_by, to, booking, room);
-        let invite = self.invite(b, &row.seeker_address, "REQUEST", now)?;
+        let invite = self.invite(tx, b, &row, "REQUEST", now).await?;
         let thread = self.thread_of(&row);
         self.enqueue_with(tx, row.id, notice, &thread, Some(invite), now)
             .await?;
@@ -265,7 +265,7 @@ impl Office {
         let Some(b) =
             current.filter(|b| b.status == crate::core::booking::BookingStatus::Confirmed)
         else {
-            meetings::want(&mut tx, booking.id, false, now).await?;
+            meetings::want(&mut tx, booking.id, false, 0, now).await?;
             tx.commit().await?;
             return Ok(());
         };

@@ -83,6 +83,7 @@ pub struct PassReport {
 }
 
 pub use crate::core::route::Filing;
+pub(crate) use apply::NoteExtra;
 
 pub struct Desk {
     /// The office this desk serves: everything but the running loop.

@@ -44,6 +44,11 @@ const BUILTIN: &[(&str, &str)] = &[
     ("_macros.j2", include_str!("../../templates/_macros.j2")),
     ("_ref_tag.j2", include_str!("../../templates/_ref_tag.j2")),
     ("offer.txt.j2", include_str!("../../templates/offer.txt.j2")),
+    ("freed.txt.j2", include_str!("../../templates/freed.txt.j2")),
+    (
+        "freed_taken.txt.j2",
+        include_str!("../../templates/freed_taken.txt.j2"),
+    ),
     (
         "missing.txt.j2",
         include_str!("../../templates/missing.txt.j2"),
@@ -712,6 +717,7 @@ mod tests {
             today_sessions => vec![minijinja::context! { start => "09:30", end => "10:00", reservation => "R-1", name => "山田", room => "1", needs => vec!["sign_language"] }],
             next_sessions => Vec::<Value>::new(), waiting => vec![minijinja::context! { ref => "ABC123", answer_by => day.clone(), overdue => true }],
             lapsed => Vec::<Value>::new(), no_shows => vec![minijinja::context! { reservation => "R-2", start => "12/1 09:30", excused => true }],
+            freed => slot.clone(), option => 3, booking => minijinja::context! { reservation => "R-1", slot => slot.clone() },
         };
         for (name, _) in BUILTIN
             .iter()

@@ -77,6 +77,32 @@ pub struct StaffNote {
     pub from: Option<String>,
     /// A mail of ours that came back: what, to whom, the server's words.
     pub bounce: Option<BounceView>,
+    /// A day the office closed, with the bookings it cancelled.
+    pub closure: Option<ClosureView>,
+}
+
+/// A closed day as staff read it in their note: who closed it, why, and
+/// each booking it cancelled with the number to call.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClosureView {
+    pub day: Option<DateView>,
+    pub reason: String,
+    pub by: String,
+    pub bookings: Vec<ClosedBooking>,
+}
+
+/// One booking a closed day cancelled.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClosedBooking {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub reservation: String,
+    pub slot: Option<SlotView>,
+    pub name: String,
+    pub phone: String,
+    /// What the seeker was sent: "offered" (new dates), "holding" (no free
+    /// slot: staff will call), "unreachable" (their mail bounced: call them).
+    pub sent: String,
 }
 
 /// A delivery failure as staff read it (note and page).
@@ -183,6 +209,25 @@ pub enum Notice {
         all_wishes_met: bool,
         slots: Vec<SlotView>,
         cancelled: Option<BookingView>,
+        /// Why the office closed the cancelled booking's day (reason `closure`).
+        closure: Option<String>,
+    },
+    /// `freed`: a slot the seeker wished for freed up (キャンセル待ち): option
+    /// `option` of their open offer, or beside their later `booking`.
+    Freed {
+        to: Addressee,
+        slot: SlotView,
+        option: Option<usize>,
+        booking: Option<BookingView>,
+        answer_by: DateView,
+    },
+    /// `freed_taken`: someone else took the freed slot first; what they
+    /// had stands (their booking, or the other options of their offer).
+    FreedTaken {
+        to: Addressee,
+        slot: SlotView,
+        booking: Option<BookingView>,
+        slots: Vec<SlotView>,
     },
     /// `missing`: what the request lacks.
     Missing {
@@ -250,6 +295,8 @@ impl Notice {
             Notice::ConfirmByReply { .. } => "confirm_by_reply",
             Notice::Reminder { .. } => "reminder",
             Notice::Offer { .. } => "offer",
+            Notice::Freed { .. } => "freed",
+            Notice::FreedTaken { .. } => "freed_taken",
             Notice::Missing { .. } => "missing",
             Notice::AskWhich { .. } => "ask_which",
             Notice::FollowUp { .. } => "follow_up",
@@ -301,12 +348,37 @@ impl Notice {
                 all_wishes_met,
                 slots,
                 cancelled,
+                closure,
             } => with(
                 to,
                 minijinja::context! {
                     reason => *reason, wished_available => *wished_available,
                     all_wishes_met => *all_wishes_met, slots => slots.clone(),
-                    cancelled => cancelled.clone(),
+                    cancelled => cancelled.clone(), closure => closure.clone(),
+                },
+            ),
+            Notice::Freed {
+                to,
+                slot,
+                option,
+                booking,
+                answer_by,
+            } => with(
+                to,
+                minijinja::context! {
+                    freed => slot.clone(), option => *option, booking => booking.clone(),
+                    answer_by => answer_by.clone(),
+                },
+            ),
+            Notice::FreedTaken {
+                to,
+                slot,
+                booking,
+                slots,
+            } => with(
+                to,
+                minijinja::context! {
+                    freed => slot.clone(), booking => booking.clone(), slots => slots.clone(),
                 },
             ),
             Notice::Missing {

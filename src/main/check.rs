@@ -217,6 +217,21 @@ async fn check_office(cfg: &Config) -> bool {
         );
     }
     if let Some(z) = &cfg.zoom {
+        let seats = cfg.seats().len();
+        println!(
+            "zoom: {seats} session(s) per slot ({})",
+            if cfg.rooms.is_empty() {
+                "one per host"
+            } else {
+                "[[meeting.rooms]]"
+            }
+        );
+        if seats > z.hosts.len() {
+            println!(
+                "meeting.zoom.hosts: {} host(s) for {seats} sessions per slot: a Zoom user hosts one meeting at a time, so sessions held at once share a host; add hosts or remove rooms",
+                z.hosts.len()
+            );
+        }
         ok &= check_zoom(z).await;
     }
     let cal = &cfg.calendar;

@@ -19,6 +19,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use tracing::info;
 
 pub mod cli;
+pub mod closures;
 pub mod views;
 
 /// One request as staff see it (`Desk::request_view`).
@@ -31,6 +32,8 @@ pub struct RequestView {
     pub unexcused_no_shows: Option<u32>,
     pub bookings: Vec<BookingRecord>,
     pub history: Vec<requests::HistoryLine>,
+    /// Freed slots offered to this request (キャンセル待ち), oldest first.
+    pub freed: Vec<crate::store::waitlist::OfferRow>,
 }
 
 /// A session agreed during a consultation (第6条(4)).
@@ -245,11 +248,12 @@ impl Office {
                 StaffAction::Cancel => Some(BookingOutcome::Cancel),
                 StaffAction::NoShow => Some(BookingOutcome::NoShow),
                 StaffAction::Attended => Some(BookingOutcome::Attend),
-                StaffAction::Close | StaffAction::Book(..) => None,
+                StaffAction::Close | StaffAction::Excuse | StaffAction::Book(..) => None,
             };
-            let current = match outcome {
-                Some(o) => b.status.after(o).is_some(),
-                None => matches!(action, StaffAction::Close),
+            let current = match (outcome, &action) {
+                (Some(o), _) => b.status.after(o).is_some(),
+                (None, StaffAction::Excuse) => b.status == BookingStatus::NoShow,
+                (None, action) => matches!(action, StaffAction::Close),
             };
             if !current {
                 return Err(DeskError::from(StaffError::Conflict(format!(
@@ -436,12 +440,14 @@ impl Office {
         };
         let bookings = bookings::for_request(&mut conn, request.id).await?;
         let history = requests::history(&mut conn, request.id).await?;
+        let freed = crate::store::waitlist::offers_of(&mut conn, request.id).await?;
         Ok(RequestView {
             request,
             refusal,
             unexcused_no_shows,
             bookings,
             history,
+            freed,
         })
     }
 

@@ -10,7 +10,7 @@ use crate::desk::DeskError;
 use crate::office::Office;
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
-use crate::store::{outbox, requests, unreachable, RequestRow};
+use crate::store::{outbox, requests, unreachable, waitlist, RequestRow};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
@@ -28,6 +28,37 @@ pub struct DaySession {
     pub status: String,
     /// Whether 出席 / 欠席 / キャンセル still apply.
     pub open: bool,
+    /// A no-show staff marked as an excused absence (or the seeker wrote that day).
+    pub excused: bool,
+}
+
+/// A freed slot offered to a seeker who waited for it (キャンセル待ち).
+#[derive(Debug, Clone, Serialize)]
+pub struct FreedOffer {
+    pub time: String,
+    pub reference: String,
+    /// Local date and time of the offer.
+    pub offered_at: String,
+    /// booked, taken, declined, dropped; none while it stands.
+    pub outcome: Option<String>,
+}
+
+/// A day the office closed, as the day view shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosureItem {
+    pub reason: String,
+    pub closed_by: String,
+    pub closed_at: String,
+}
+
+/// The day view: the sessions by slot, the freed-slot offers, the closure.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayView {
+    pub slots: Vec<SlotSessions>,
+    pub freed: Vec<FreedOffer>,
+    pub closure: Option<ClosureItem>,
+    /// Why the office is closed that day by the calendar (weekend, holiday, year-end).
+    pub closed_because: Option<String>,
 }
 
 /// The sessions of one slot, every room.
@@ -131,6 +162,7 @@ pub fn usage_columns(u: &Usage) -> Vec<(&'static str, String)> {
         ("cancelled_by_email", u.cancelled_by_email.to_string()),
         ("cancelled_by_staff", u.cancelled_by_staff.to_string()),
         ("lapsed", u.lapsed.to_string()),
+        ("slots_refilled", u.slots_refilled.to_string()),
         (
             "mean_minutes_to_answer",
             u.mean_minutes_to_answer
@@ -243,6 +275,45 @@ impl Office {
             sessions.push(day_session(cal, &b, request.as_ref()));
         }
         Ok(by_slot(sessions))
+    }
+
+    /// The day view: sessions, the freed slots offered to waiting seekers
+    /// (who was offered what, and how it ended), and a closure of the day.
+    pub async fn day_view(&self, date: NaiveDate) -> Result<DayView, DeskError> {
+        let slots = self.day_sessions(date).await?;
+        let cal = &self.config().calendar;
+        let from = cal.instant(date, NaiveTime::MIN);
+        let to = cal.instant(date + Duration::days(1), NaiveTime::MIN);
+        let mut conn = self.store().conn().await?;
+        let freed = waitlist::offers_between(&mut conn, from, to)
+            .await?
+            .into_iter()
+            .map(|o| FreedOffer {
+                time: o
+                    .slot_start
+                    .with_timezone(&cal.tz)
+                    .format("%H:%M")
+                    .to_string(),
+                reference: o.reference,
+                offered_at: local(cal, o.offered_at),
+                outcome: o.outcome,
+            })
+            .collect();
+        let closure = waitlist::closures_from(&mut conn, date)
+            .await?
+            .into_iter()
+            .find(|c| c.day == date)
+            .map(|c| ClosureItem {
+                reason: c.reason,
+                closed_by: c.closed_by,
+                closed_at: local(cal, c.closed_at),
+            });
+        Ok(DayView {
+            slots,
+            freed,
+            closure,
+            closed_because: cal.closed_because(date),
+        })
     }
 
     /// What waits for staff, oldest first.
@@ -407,7 +478,7 @@ impl Office {
         let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
             return Ok(Vec::new());
         };
-        let room_ids: Vec<String> = self.config().rooms.iter().map(|r| r.id.clone()).collect();
+        let room_ids = self.config().seats();
         let mut conn = self.store().conn().await?;
         let full = bookings::full_slots(
             &mut conn,
@@ -437,6 +508,7 @@ fn day_session(cal: &Calendar, b: &BookingRecord, r: Option<&RequestRow>) -> Day
         needs: data.map(|d| d.needs.clone()).unwrap_or_default(),
         status: b.status.as_str().to_string(),
         open: b.status == crate::core::booking::BookingStatus::Confirmed,
+        excused: b.excused,
     }
 }
 
@@ -462,6 +534,7 @@ mod tests {
             needs: vec![],
             status: "confirmed".into(),
             open: true,
+            excused: false,
         }
     }
 

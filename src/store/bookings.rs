@@ -300,6 +300,21 @@ pub async fn full_slots(
 
 /// Books the first free room of `rooms` for the slot; `None` when every
 /// room is taken (the unique index decides, not a prior read).
+/// How many bookings the request had before this one: the calendar
+/// event's version (one event per request, moved by each new booking).
+pub async fn ordinal(conn: &mut dyn Exec, b: &BookingRecord) -> Result<u32, StoreError> {
+    let office = conn.office();
+    let n: i64 = on_db!(conn, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookings WHERE request_id = $1 AND id < $2 AND office = $3"
+    )
+    .bind(b.request_id)
+    .bind(b.id)
+    .bind(&*office)
+    .fetch_one(&mut *c)
+    .await)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX / 2))
+}
+
 pub async fn try_book(
     tx: &mut Tx,
     new: &NewBooking<'_>,

@@ -53,6 +53,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Text),
             ("updated_at", Text),
             ("name_key", Text),
+            ("waitlist_slot", Text),
         ],
     ),
     ("thread_ids", &[("message_id", Text), ("request_id", Int)]),
@@ -192,6 +193,27 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("at", Text),
             ("handled_at", Text),
             ("handled_by", Text),
+        ],
+    ),
+    (
+        "waitlist_offers",
+        &[
+            ("request_id", Int),
+            ("slot_start", Text),
+            ("offered_at", Text),
+            ("outcome", Text),
+            ("outcome_at", Text),
+        ],
+    ),
+    (
+        "closures",
+        &[
+            ("day", Text),
+            ("reason", Text),
+            ("closed_by", Text),
+            ("closed_at", Text),
+            ("reopened_by", Text),
+            ("reopened_at", Text),
         ],
     ),
 ];

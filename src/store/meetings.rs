@@ -23,17 +23,20 @@ pub async fn want(
     tx: &mut Tx,
     booking_id: i64,
     meeting: bool,
+    host: usize,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let office = tx.office();
     let want = if meeting { "meeting" } else { "none" };
+    // The host is set once: a later delete must look where the meeting was made.
     on_db!(tx, c => {
-        sqlx::query("INSERT INTO meeting_jobs (booking_id, office, want, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $4, $4)
+        sqlx::query("INSERT INTO meeting_jobs (booking_id, office, want, next_attempt_at, created_at, updated_at, host_index) VALUES ($1, $2, $3, $4, $4, $4, $5)
                      ON CONFLICT (booking_id) DO UPDATE SET want = $3, done = 0, attempts = 0, staff_told = 0, next_attempt_at = $4, updated_at = $4")
             .bind(booking_id)
             .bind(&*office)
             .bind(want)
             .bind(ts(now))
+            .bind(host as i64)
             .execute(&mut *c)
             .await?;
         Ok(())

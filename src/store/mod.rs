@@ -15,6 +15,7 @@ pub mod requests;
 pub mod staff;
 pub mod stats;
 pub mod unreachable;
+pub mod waitlist;
 
 pub use bookings::{Booking, NewBooking};
 pub(crate) use db::on_db;

@@ -19,6 +19,8 @@ pub struct Usage {
     pub cancelled_by_email: i64,
     pub cancelled_by_staff: i64,
     pub lapsed: i64,
+    /// Freed slots a waiting seeker took (キャンセル待ち), by when they took it.
+    pub slots_refilled: i64,
     /// Mean minutes from a request's arrival to the bot's first answer.
     pub mean_minutes_to_answer: Option<f64>,
 }
@@ -86,6 +88,7 @@ pub async fn usage(
         cancelled_by_email: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'email' AND outcome_at >= $1 AND outcome_at < $2 AND office = $3", from, to).await?,
         cancelled_by_staff: count(conn, "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled' AND cancelled_by = 'staff' AND outcome_at >= $1 AND outcome_at < $2 AND office = $3", from, to).await?,
         lapsed: count(conn, "SELECT COUNT(*) FROM history WHERE to_state = 'lapsed' AND from_state <> 'lapsed' AND at >= $1 AND at < $2 AND office = $3", from, to).await?,
+        slots_refilled: super::waitlist::refilled(conn, from, to).await?,
         mean_minutes_to_answer: None,
     };
     let minutes = on_db!(conn, c => {

@@ -41,7 +41,7 @@ macro_rules! select_requests {
         concat!(
             "SELECT r.id, r.ref, r.token, r.state, r.seeker_address, r.data, r.offered, r.offered_at, r.followed_up_at, ",
             "r.next_due_at, r.thread_subject, r.last_inbound_id, r.thread_refs, r.created_at, r.booked_slot, r.booked_at, ",
-            "r.reminded_at, r.contact_at, r.offer_terms_sha256, r.updated_at FROM requests r ",
+            "r.reminded_at, r.contact_at, r.offer_terms_sha256, r.updated_at, r.waitlist_slot FROM requests r ",
             $tail
         )
     };
@@ -86,6 +86,10 @@ fn from_row(row: &impl Cols) -> Result<RequestRow, StoreError> {
             booked_at: opt_ts("booked_at")?,
             reminded_at: opt_ts("reminded_at")?,
             contact_at: opt_ts("contact_at")?,
+            waitlist: match row.col::<Option<String>>("waitlist_slot")? {
+                Some(s) => Some(serde_json::from_str(&s).map_err(|e| corrupt(e.to_string()))?),
+                None => None,
+            },
         },
         offer_terms_sha256: row.col("offer_terms_sha256")?,
         updated_at: parse_ts("requests", &row.col::<String>("updated_at")?)?,
@@ -186,6 +190,41 @@ pub async fn booked_by_address(
         .fetch_all(&mut *c)
         .await?;
         rows.iter().map(from_row).collect()
+    })
+}
+
+/// Requests that hold an open offer or a booking, oldest first: those who
+/// may wait for a freed slot (core::booking::waits_for picks them).
+pub async fn holding(conn: &mut dyn Exec) -> Result<Vec<RequestRow>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let rows = sqlx::query(select_requests!(
+            "WHERE r.state IN ('offered', 'followed_up', 'booked') AND r.office = $1 ORDER BY r.id"
+        ))
+        .bind(&*office)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter().map(from_row).collect()
+    })
+}
+
+/// Requests with a confirmed booking on the local day [from, to), for a closure.
+pub async fn booked_between(
+    conn: &mut dyn Exec,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let rows = sqlx::query(
+            "SELECT DISTINCT request_id FROM bookings WHERE status = 'confirmed' AND slot_start >= $1 AND slot_start < $2 AND office = $3 ORDER BY request_id",
+        )
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(&*office)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter().map(|r| r.col::<i64>("request_id")).collect()
     })
 }
 
@@ -332,7 +371,12 @@ pub async fn save(
         .map(|b| serde_json::to_string(&b))
         .transpose()
         .map_err(|e| corrupt(e.to_string()))?;
-    on_db!(tx, c => sqlx::query("UPDATE requests SET state = $1, data = $2, seeker_number = $3, offered = $4, offered_at = $5, followed_up_at = $6, booked_slot = $7, booked_at = $8, reminded_at = $9, contact_at = $10, next_due_at = $11, updated_at = $12, name_key = $15 WHERE id = $13 AND office = $14")
+    let waitlist = after
+        .waitlist
+        .map(|b| serde_json::to_string(&b))
+        .transpose()
+        .map_err(|e| corrupt(e.to_string()))?;
+    on_db!(tx, c => sqlx::query("UPDATE requests SET state = $1, data = $2, seeker_number = $3, offered = $4, offered_at = $5, followed_up_at = $6, booked_slot = $7, booked_at = $8, reminded_at = $9, contact_at = $10, next_due_at = $11, updated_at = $12, name_key = $15, waitlist_slot = $16 WHERE id = $13 AND office = $14")
         .bind(after.state.as_str())
         .bind(data)
         .bind(after.data.seeker_number.as_deref())
@@ -348,6 +392,7 @@ pub async fn save(
         .bind(id)
         .bind(&*office)
         .bind(after.data.name.as_deref().map(name_key))
+        .bind(waitlist)
         .execute(&mut *c)
         .await
         .map(|_| ()))?;
@@ -600,7 +645,7 @@ pub async fn finished_before(
 pub async fn anonymize(tx: &mut Tx, id: i64) -> Result<(), StoreError> {
     let office = tx.office();
     on_db!(tx, c => {
-        sqlx::query("UPDATE requests SET seeker_address = '', seeker_number = NULL, name_key = NULL, data = '{}', offered = '[]', thread_subject = '', last_inbound_id = NULL, thread_refs = '[]' WHERE id = $1 AND office = $2")
+        sqlx::query("UPDATE requests SET seeker_address = '', seeker_number = NULL, name_key = NULL, data = '{}', offered = '[]', thread_subject = '', last_inbound_id = NULL, thread_refs = '[]', waitlist_slot = NULL WHERE id = $1 AND office = $2")
             .bind(id)
             .bind(&*office)
             .execute(&mut *c)

@@ -429,8 +429,8 @@ async fn day(
         },
         None => today(&desk),
     };
-    match desk.office().day_sessions(date).await {
-        Ok(slots) => page(
+    match desk.office().day_view(date).await {
+        Ok(view) => page(
             &app,
             &staff,
             &desk,
@@ -442,7 +442,11 @@ async fn day(
                 prev => (date - chrono::Duration::days(1)).to_string(),
                 next => (date + chrono::Duration::days(1)).to_string(),
                 is_today => date == today(&desk),
-                slots => slots,
+                is_past => date < today(&desk),
+                slots => view.slots,
+                freed => view.freed,
+                closure => view.closure,
+                closed_because => view.closed_because,
             },
         ),
         Err(e) => failed(&app, e),
@@ -536,6 +540,17 @@ async fn request_page(
             }
         })
         .collect();
+    let freed: Vec<minijinja::Value> = view
+        .freed
+        .iter()
+        .map(|o| {
+            context! {
+                slot => local(o.slot_start),
+                offered_at => local(o.offered_at),
+                outcome => o.outcome,
+            }
+        })
+        .collect();
     let offered: Vec<String> = r
         .machine
         .offered
@@ -565,6 +580,7 @@ async fn request_page(
             refusal => view.refusal.as_ref().map(|(reason, at)| context! { reason => reason, at => local(*at) }),
             no_shows => view.unexcused_no_shows,
             offered => offered,
+            freed => freed,
             bookings => bookings,
             history => history,
             mails => mails,
@@ -581,6 +597,10 @@ async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> R
         Some("no_show") => StaffAction::NoShow,
         Some("cancel") => StaffAction::Cancel,
         Some("close") => StaffAction::Close,
+        Some("excused") => StaffAction::Excuse,
+        Some(verb @ ("close_day" | "reopen_day")) => {
+            return day_closure(&app, &desk, &staff, &form, verb == "close_day").await
+        }
         Some("phoned") if !key.is_empty() => {
             return match desk
                 .office()
@@ -612,6 +632,47 @@ async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> R
             Redirect::to(&format!("/o/{office}/r/{reference}")).into_response()
         }
         Err(e) => failed(&app, e),
+    }
+}
+
+/// 臨時閉庁 / 再開 from the day view; back to that day.
+async fn day_closure(
+    app: &WebApp,
+    desk: &Desk,
+    staff: &Staff,
+    form: &Fields,
+    close: bool,
+) -> Response {
+    let office = desk.office().config().office_id.clone();
+    let Some(day) = form
+        .get("date")
+        .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+    else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "日付 (date) は 2026-12-03 の形で指定してください。",
+        );
+    };
+    let done = if close {
+        let reason = form.get("reason").map(|r| r.trim()).unwrap_or("");
+        if reason.is_empty() {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "閉庁の理由 (reason) を書いてください。",
+            );
+        }
+        desk.office()
+            .close_day(day, reason, Utc::now(), &staff.user.login)
+            .await
+            .map(|_| ())
+    } else {
+        desk.office()
+            .reopen_day(day, Utc::now(), &staff.user.login)
+            .await
+    };
+    match done {
+        Ok(()) => Redirect::to(&format!("/o/{office}/day?date={day}")).into_response(),
+        Err(e) => failed(app, e),
     }
 }
 

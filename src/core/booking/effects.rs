@@ -45,6 +45,8 @@ pub enum StaffReason {
     MeetingFallback,
     /// A cancelled booking's Zoom meeting cannot be removed (retrying).
     MeetingDeleteFailed,
+    /// Staff closed a day (臨時閉庁): the bookings it cancelled, to call.
+    DayClosed,
 }
 
 impl StaffReason {
@@ -72,6 +74,7 @@ impl StaffReason {
             StaffReason::MeetingFailing => "meeting_failing",
             StaffReason::MeetingFallback => "meeting_fallback",
             StaffReason::MeetingDeleteFailed => "meeting_delete_failed",
+            StaffReason::DayClosed => "day_closed",
         }
     }
 }
@@ -148,6 +151,16 @@ pub enum Effect {
         by: By,
         notify: bool,
     },
+    /// A slot the seeker wished for freed up: offered to them, as option
+    /// `option` of their open offer, or (None) beside their later booking.
+    OfferFreed {
+        slot: Slot,
+        option: Option<usize>,
+    },
+    /// The freed slot was taken by another seeker first; they keep what they had.
+    FreedTaken {
+        slot: Slot,
+    },
     /// Same-day cancellation by mail: nothing cancelled; by phone only.
     RefuseSameDayCancel,
     /// A cancellation or change without the request's secret: the seeker
@@ -159,6 +172,8 @@ pub enum Effect {
         excused: bool,
     },
     RecordAttended,
+    /// The recorded no-show was an excused absence.
+    RecordExcused,
     AskWhich,
     FollowUp,
     Lapse,
@@ -187,6 +202,8 @@ pub enum OfferReason {
     /// A choice that came without the request's secret: the chosen slot
     /// alone, to be confirmed by replying.
     Confirm,
+    /// The office closed the booked day: an apology, and other slots.
+    Closure,
 }
 
 impl OfferReason {
@@ -197,6 +214,7 @@ impl OfferReason {
             OfferReason::NewWish => "new_wish",
             OfferReason::Change => "change",
             OfferReason::Confirm => "confirm",
+            OfferReason::Closure => "closure",
         }
     }
 }
@@ -211,11 +229,14 @@ impl Effect {
             | Effect::StaffBook(_)
             | Effect::RecordNoShow { .. }
             | Effect::RecordAttended
+            | Effect::RecordExcused
             | Effect::NotifyStaff(_) => Some(self),
             Effect::RefuseSameDayCancel
             | Effect::AskConfirmByReply
             | Effect::Remind
             | Effect::Offer { .. }
+            | Effect::OfferFreed { .. }
+            | Effect::FreedTaken { .. }
             | Effect::AskMissing { .. }
             | Effect::AskWhich
             | Effect::FollowUp

@@ -129,6 +129,9 @@ pub struct Request {
     pub reminded_at: Option<DateTime<Utc>>,
     /// The last mail from the seeker while booked: contact, for the no-show rule.
     pub contact_at: Option<DateTime<Utc>>,
+    /// A slot they wished for that freed up and was offered to them while
+    /// they held an offer of others or a later booking (キャンセル待ち).
+    pub waitlist: Option<Slot>,
 }
 
 impl Request {
@@ -143,6 +146,7 @@ impl Request {
             booked_at: None,
             reminded_at: None,
             contact_at: None,
+            waitlist: None,
         }
     }
 }
@@ -162,7 +166,13 @@ pub enum Event {
     /// A reply in the thread from some other address.
     ForeignReply,
     /// The slot chosen was taken between the offer and the consent.
-    SlotTaken,
+    SlotTaken(Slot),
+    /// The office closed the booked day (臨時閉庁): the booking is cancelled
+    /// with an apology that offers the nearest free slots.
+    DayClosed,
+    /// A booked slot was freed (a cancellation): offered to those who
+    /// wished for it and could not have it.
+    SlotFreed(Slot),
     FollowUpDue,
     LapseDue,
     /// The seeker asks by mail to cancel the booking.
@@ -189,6 +199,8 @@ pub enum StaffAction {
     Cancel,
     Attended,
     NoShow,
+    /// A no-show corrected to an excused absence (not counted for the limit).
+    Excuse,
     /// Handled outside the bot; nothing more to do.
     Close,
 }
@@ -199,7 +211,9 @@ impl Event {
             Event::Request(_) => "request",
             Event::Reply(_) => "reply",
             Event::ForeignReply => "foreign_reply",
-            Event::SlotTaken => "slot_taken",
+            Event::SlotTaken(_) => "slot_taken",
+            Event::SlotFreed(_) => "slot_freed",
+            Event::DayClosed => "day_closed",
             Event::FollowUpDue => "follow_up_due",
             Event::LapseDue => "lapse_due",
             Event::Cancel => "cancel",
@@ -211,6 +225,7 @@ impl Event {
             Event::Staff(StaffAction::Cancel) => "staff_cancel",
             Event::Staff(StaffAction::Attended) => "staff_attended",
             Event::Staff(StaffAction::NoShow) => "staff_no_show",
+            Event::Staff(StaffAction::Excuse) => "staff_excused",
             Event::Staff(StaffAction::Close) => "staff_close",
         }
     }
@@ -350,7 +365,16 @@ pub fn step(
             }
             offer(&mut next, ctx, OfferReason::NewWish)
         }
-        (Offered | FollowedUp, Event::SlotTaken) => offer(&mut next, ctx, OfferReason::Taken),
+        (Offered | FollowedUp | Booked, Event::SlotTaken(slot)) if req.waitlist == Some(slot) => {
+            freed_taken(&mut next, slot)
+        }
+        (Offered | FollowedUp, Event::SlotTaken(_)) => offer(&mut next, ctx, OfferReason::Taken),
+        (_, Event::SlotFreed(slot)) => offer_freed(req, &mut next, slot, ctx),
+        (Booked, Event::DayClosed) => day_closed(req, &mut next, ctx),
+        (_, Event::DayClosed) => vec![],
+        (Booked, Event::Reply(intent)) if req.waitlist.is_some() && ctx.trusted => {
+            answer_freed(req, &mut next, intent, ctx)
+        }
         (Offered, Event::FollowUpDue) => {
             next.state = FollowedUp;
             next.followed_up_at = Some(ctx.now);
@@ -393,6 +417,7 @@ pub fn step(
             next.state = Attended;
             vec![Effect::RecordAttended]
         }
+        (NoShow, Event::Staff(StaffAction::Excuse)) => vec![Effect::RecordExcused],
         (Booked, Event::Staff(StaffAction::NoShow)) => {
             next.state = NoShow;
             vec![Effect::RecordNoShow { excused: false }]
@@ -407,6 +432,7 @@ pub fn step(
         (state, Event::Staff(StaffAction::Close)) if state.staff_may_close() => {
             next.state = Closed;
             next.offered.clear();
+            next.waitlist = None;
             vec![]
         }
         // A reply after the request lapsed is a new attempt with what we know.
@@ -504,6 +530,7 @@ fn answer_offer(
         ReplyIntent::Choose(n) => match req.offered.get(n.wrapping_sub(1)) {
             Some(&slot) if ctx.free(slot) && !ctx.trusted => confirm_first(next, slot),
             Some(&slot) if ctx.free(slot) => book(next, slot, ctx.now),
+            Some(&slot) if req.waitlist == Some(slot) => freed_taken(next, slot),
             _ => offer(next, ctx, OfferReason::Taken),
         },
         ReplyIntent::Agree => {
@@ -518,9 +545,12 @@ fn answer_offer(
             } else {
                 None
             };
-            match wished.or(only) {
+            // A yes to the mail about a freed slot (the latest) means that slot.
+            let freed = req.waitlist.filter(|s| req.offered.contains(s));
+            match freed.or(wished).or(only) {
                 Some(slot) if ctx.free(slot) && !ctx.trusted => confirm_first(next, slot),
                 Some(slot) if ctx.free(slot) => book(next, slot, ctx.now),
+                Some(slot) if req.waitlist == Some(slot) => freed_taken(next, slot),
                 Some(_) => offer(next, ctx, OfferReason::Taken),
                 None => vec![Effect::AskWhich],
             }
@@ -541,6 +571,114 @@ fn answer_offer(
             Effect::NotifyStaff(StaffReason::Question),
         ],
     }
+}
+
+/// The booked day closed: the booking cancelled by the office, and the
+/// free slots nearest to it offered (the wishes stay as they were).
+fn day_closed(req: &Request, next: &mut Request, ctx: &Context<'_>) -> Vec<Effect> {
+    let Some(booked) = req.booked else {
+        return vec![];
+    };
+    cancelled(next);
+    let cancel = Effect::CancelBooking {
+        by: By::Staff,
+        notify: false,
+    };
+    let near = [Wish {
+        date: booked.date,
+        time: Some(WishTime::At(booked.start)),
+    }];
+    let slots = offer_slots(&near, ctx);
+    if slots.is_empty() {
+        next.state = State::NeedsStaff;
+        return vec![
+            cancel,
+            Effect::Holding(HoldingReason::NoFreeSlots),
+            Effect::NotifyStaff(StaffReason::NoFreeSlots),
+        ];
+    }
+    next.state = State::Offered;
+    next.offered = slots.clone();
+    next.offered_at = Some(ctx.now);
+    next.followed_up_at = None;
+    vec![
+        cancel,
+        Effect::Offer {
+            slots,
+            reason: OfferReason::Closure,
+        },
+    ]
+}
+
+/// Whether the seeker of `req` waits for `slot` (キャンセル待ち): they wished
+/// for it, were not offered it (it was full), and hold either an open offer
+/// of other slots or a booking on a later date.
+pub fn waits_for(req: &Request, slot: Slot) -> bool {
+    let wished = req.data.wishes.iter().any(|w| w.admits(&slot));
+    let holds = match req.state {
+        State::Offered | State::FollowedUp => true,
+        State::Booked => req.booked.is_some_and(|b| b.date > slot.date) && req.waitlist.is_none(),
+        _ => false,
+    };
+    wished && holds && !req.offered.contains(&slot) && req.booked != Some(slot)
+}
+
+/// A freed slot offered to a seeker who waits for it: added to an open
+/// offer as one more option, or offered beside a later booking.
+fn offer_freed(req: &Request, next: &mut Request, slot: Slot, ctx: &Context<'_>) -> Vec<Effect> {
+    if !waits_for(req, slot) || !ctx.free(slot) {
+        return vec![];
+    }
+    next.waitlist = Some(slot);
+    let option = if req.state == State::Booked {
+        None
+    } else {
+        next.offered.push(slot);
+        Some(next.offered.len())
+    };
+    vec![Effect::OfferFreed { slot, option }]
+}
+
+/// A booked seeker's answer to a freed slot: yes moves the booking there
+/// (the later one cancelled in the same step, its slot freed in turn); no
+/// keeps the booking; anything else is read as before.
+fn answer_freed(
+    req: &Request,
+    next: &mut Request,
+    intent: ReplyIntent,
+    ctx: &Context<'_>,
+) -> Vec<Effect> {
+    let Some(slot) = req.waitlist else {
+        return vec![];
+    };
+    match intent {
+        ReplyIntent::Agree | ReplyIntent::Choose(1) if ctx.free(slot) => {
+            next.waitlist = None;
+            let mut effects = book(next, slot, ctx.now);
+            effects.push(Effect::CancelBooking {
+                by: By::Seeker,
+                notify: false,
+            });
+            effects
+        }
+        ReplyIntent::Agree | ReplyIntent::Choose(1) => freed_taken(next, slot),
+        ReplyIntent::Decline => {
+            next.waitlist = None;
+            vec![]
+        }
+        _ => vec![
+            Effect::AcknowledgeBooked,
+            Effect::NotifyStaff(StaffReason::AfterBooking),
+        ],
+    }
+}
+
+/// Someone else took the freed slot first: the seeker keeps what they had
+/// (the other options of their offer, or their booking).
+fn freed_taken(next: &mut Request, slot: Slot) -> Vec<Effect> {
+    next.waitlist = None;
+    next.offered.retain(|s| *s != slot);
+    vec![Effect::FreedTaken { slot }]
 }
 
 /// A change of a booking by mail (before its day, trusted): the booking is
@@ -620,6 +758,7 @@ fn on_or_after_day(req: &Request, ctx: &Context<'_>) -> bool {
 
 fn cancelled(next: &mut Request) {
     next.state = State::Cancelled;
+    next.waitlist = None;
     next.booked = None;
     next.offered.clear();
 }
@@ -637,6 +776,7 @@ fn confirm_first(next: &mut Request, slot: Slot) -> Vec<Effect> {
 
 fn book(next: &mut Request, slot: Slot, now: DateTime<Utc>) -> Vec<Effect> {
     next.state = State::Booked;
+    next.waitlist = None;
     next.booked = Some(slot);
     next.booked_at = Some(now);
     next.reminded_at = None;
@@ -658,6 +798,7 @@ fn offer_or_hold(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> 
 }
 
 fn offer(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> Vec<Effect> {
+    next.waitlist = None;
     let slots = offer_slots(&next.data.wishes, ctx);
     if slots.is_empty() {
         next.state = State::NeedsStaff;
@@ -799,6 +940,160 @@ mod tests {
         );
     }
 
+    /// キャンセル待ち: a seeker whose wished slot was full is offered it when
+    /// it frees (as one more option, or beside a later booking); the first
+    /// reply takes it, a later one keeps what it had.
+    #[test]
+    fn a_freed_slot_goes_to_those_who_wished_for_it() {
+        let wished = Slot::new(d(12, 3), t(11, 0));
+        let full: HashSet<Slot> = [wished].into();
+        let (offered, _) = run(&Request::new(), Event::Request(complete()), &full);
+        assert!(waits_for(&offered, wished));
+        let n = offered.offered.len();
+        // Still full: nothing is offered.
+        let (same, fx) = run(&offered, Event::SlotFreed(wished), &full);
+        assert_eq!((same.clone(), fx), (offered.clone(), vec![]));
+        let (told, fx) = run(&offered, Event::SlotFreed(wished), &HashSet::new());
+        assert_eq!(
+            fx,
+            vec![Effect::OfferFreed {
+                slot: wished,
+                option: Some(n + 1)
+            }]
+        );
+        assert_eq!(told.offered.len(), n + 1);
+        assert!(!waits_for(&told, wished), "offered once");
+        // A yes books the freed slot; taken meanwhile, the rest of the offer stands.
+        let (booked, fx) = run(&told, Event::Reply(ReplyIntent::Agree), &HashSet::new());
+        assert_eq!(
+            (booked.state, fx),
+            (State::Booked, vec![Effect::Book(wished)])
+        );
+        let (kept, fx) = run(&told, Event::Reply(ReplyIntent::Choose(n + 1)), &full);
+        assert_eq!(fx, vec![Effect::FreedTaken { slot: wished }]);
+        assert_eq!(
+            (kept.state, kept.offered.clone()),
+            (State::Offered, offered.offered.clone())
+        );
+        let (kept2, fx) = run(&told, Event::SlotTaken(wished), &full);
+        assert_eq!(
+            (kept2.offered, fx),
+            (
+                offered.offered.clone(),
+                vec![Effect::FreedTaken { slot: wished }]
+            )
+        );
+
+        // Booked later than the wish: offered beside the booking; yes moves it.
+        let later = Slot::new(d(12, 4), t(11, 0));
+        let booked_later = Request {
+            state: State::Booked,
+            booked: Some(later),
+            booked_at: Some(now()),
+            ..offered.clone()
+        };
+        assert!(waits_for(&booked_later, wished));
+        let (beside, fx) = run(&booked_later, Event::SlotFreed(wished), &HashSet::new());
+        assert_eq!(
+            fx,
+            vec![Effect::OfferFreed {
+                slot: wished,
+                option: None
+            }]
+        );
+        assert_eq!(beside.booked, Some(later));
+        let (moved, fx) = run(&beside, Event::Reply(ReplyIntent::Agree), &HashSet::new());
+        assert_eq!(moved.booked, Some(wished));
+        assert_eq!(
+            fx,
+            vec![
+                Effect::Book(wished),
+                Effect::CancelBooking {
+                    by: By::Seeker,
+                    notify: false
+                }
+            ]
+        );
+        let (stays, fx) = run(&beside, Event::Reply(ReplyIntent::Agree), &full);
+        assert_eq!(
+            (stays.booked, stays.waitlist, fx),
+            (Some(later), None, vec![Effect::FreedTaken { slot: wished }])
+        );
+        let (no, fx) = run(&beside, Event::Reply(ReplyIntent::Decline), &HashSet::new());
+        assert_eq!(
+            (no.state, no.booked, no.waitlist, fx),
+            (State::Booked, Some(later), None, vec![])
+        );
+        // Booked on the wished day or earlier: not waiting.
+        let (on_wish, _) = run(&offered, Event::Reply(ReplyIntent::Choose(1)), &full);
+        if on_wish.booked.is_some_and(|b| b.date <= wished.date) {
+            assert!(!waits_for(&on_wish, wished));
+        }
+    }
+
+    /// Past its previous-day cutoff a freed slot is not offered.
+    #[test]
+    fn a_freed_slot_past_its_cutoff_is_not_offered() {
+        let wished = Slot::new(d(12, 3), t(11, 0));
+        let (offered, _) = run(
+            &Request::new(),
+            Event::Request(complete()),
+            &[wished].into(),
+        );
+        let late = jst(12, 3, 8, 0);
+        let (same, fx) = step(
+            &offered,
+            Event::SlotFreed(wished),
+            &at_time(late, &HashSet::new(), Standing::default()),
+        )
+        .expect("step");
+        assert_eq!((same, fx), (offered, vec![]));
+    }
+
+    /// A closed day: the booking cancelled by the office, the nearest free
+    /// slots offered, none on the closed day.
+    #[test]
+    fn a_closed_day_cancels_and_offers_the_nearest_slots() {
+        let booked = booked_on_dec_3();
+        let mut c = cal();
+        c.closures.insert(d(12, 3), "大雪のため".into());
+        let rules = Rules::default();
+        let ctx = Context {
+            cal: &c,
+            now: now(),
+            full: &HashSet::new(),
+            rules: &rules,
+            standing: Standing::default(),
+            trusted: true,
+            told_today: &[],
+            reachable: true,
+        };
+        let (next, fx) = step(&booked, Event::DayClosed, &ctx).expect("step");
+        assert_eq!(next.state, State::Offered);
+        assert_eq!(
+            fx[0],
+            Effect::CancelBooking {
+                by: By::Staff,
+                notify: false
+            }
+        );
+        let Effect::Offer {
+            slots,
+            reason: OfferReason::Closure,
+        } = &fx[1]
+        else {
+            panic!("expected an offer: {fx:?}")
+        };
+        assert!(!slots.is_empty() && slots.iter().all(|s| s.date != d(12, 3)));
+        assert!(slots
+            .iter()
+            .any(|s| s.date == d(12, 2) || s.date == d(12, 4)));
+        assert_eq!(next.data.wishes, booked.data.wishes);
+        // Nothing booked there: nothing to do.
+        let (same, fx) = step(&next, Event::DayClosed, &ctx).expect("step");
+        assert_eq!((same, fx), (next, vec![]));
+    }
+
     #[test]
     fn full_wish_gets_alternatives() {
         let full: HashSet<Slot> = [Slot::new(d(12, 3), t(11, 0))].into();
@@ -824,7 +1119,7 @@ mod tests {
         assert_eq!(fx, vec![Effect::Book(Slot::new(d(12, 3), t(11, 0)))]);
         let (again, fx) = run(
             &offered,
-            Event::SlotTaken,
+            Event::SlotTaken(Slot::new(d(12, 3), t(11, 0))),
             &[Slot::new(d(12, 3), t(11, 0))].into(),
         );
         assert_eq!(again.state, State::Offered);
@@ -992,7 +1287,12 @@ mod tests {
             ..Request::new()
         };
         assert!(step(&booked, Event::LapseDue, &ctx).is_err());
-        assert!(step(&booked, Event::SlotTaken, &ctx).is_err());
+        assert!(step(
+            &booked,
+            Event::SlotTaken(Slot::new(d(12, 3), t(11, 0))),
+            &ctx
+        )
+        .is_err());
     }
 
     #[test]

@@ -123,6 +123,12 @@ impl Calendar {
         self.instant(slot.date, NaiveTime::MIN)
     }
 
+    /// The last local day on which `slot` can still be confirmed (the day
+    /// before it): what a mail asks the seeker to answer by.
+    pub fn last_day_to_book(&self, slot: Slot) -> NaiveDate {
+        self.local_date(self.cutoff(slot) - Duration::seconds(1))
+    }
+
     /// Whether a seeker may still book `slot` by email at `now`: a business
     /// day, a configured time, not today or earlier, before the previous-day
     /// cutoff and within the horizon.

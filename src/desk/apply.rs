@@ -396,7 +396,7 @@ impl Office {
                 slot: SlotView::new(slot, cal.slot_minutes),
                 option,
                 booking: (option.is_none()).then(|| self.booking_view(st.booking.as_ref())),
-                answer_by: DateView::from(cal.local_date(cal.cutoff(slot))),
+                answer_by: DateView::from(cal.last_day_to_book(slot)),
             },
             Effect::FreedTaken { slot } => Notice::FreedTaken {
                 to,

@@ -782,3 +782,63 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 }
+
+/// The iTIP fields of a mail's `.ics`, read by an independent parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub method: String,
+    pub uid: String,
+    pub sequence: u32,
+    pub status: Option<String>,
+    pub organizer: String,
+    pub attendees: Vec<String>,
+    pub dtstart: String,
+}
+
+/// The invitation attached to `raw` (text/calendar), parsed with `icalendar`.
+pub fn invitation(raw: &[u8]) -> Invitation {
+    use icalendar::{parser, Calendar, CalendarComponent, Component};
+    use mail_parser::MimeHeaders;
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a mail");
+    let text = msg
+        .attachments()
+        .find(|a| {
+            a.content_type()
+                .is_some_and(|c| c.ctype() == "text" && c.subtype() == Some("calendar"))
+        })
+        .and_then(|a| a.text_contents().map(str::to_string))
+        .expect("a text/calendar attachment");
+    let unfolded = parser::unfold(&text);
+    let cal: Calendar = parser::read_calendar(&unfolded)
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
+        .into();
+    let event = cal
+        .components
+        .iter()
+        .find_map(|c| match c {
+            CalendarComponent::Event(e) => Some(e.clone()),
+            _ => None,
+        })
+        .expect("a VEVENT");
+    Invitation {
+        method: cal.property_value("METHOD").unwrap_or_default().to_string(),
+        uid: event.get_uid().unwrap_or_default().to_string(),
+        sequence: event.get_sequence().unwrap_or(0),
+        status: event.property_value("STATUS").map(str::to_string),
+        organizer: event
+            .property_value("ORGANIZER")
+            .unwrap_or_default()
+            .to_string(),
+        attendees: event
+            .multi_properties()
+            .get("ATTENDEE")
+            .map(|a| a.iter().map(|p| p.value().to_string()).collect())
+            .unwrap_or_default(),
+        dtstart: event
+            .property_value("DTSTART")
+            .unwrap_or_default()
+            .to_string(),
+    }
+}

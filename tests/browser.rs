@@ -226,3 +226,112 @@ async fn staff_log_in_book_mark_attended_and_see_it_in_the_history_in_chromium()
     assert!(text_of_page(&b).await.contains(&reservation));
     b.close().await.expect("close the browser");
 }
+
+/// Nobody clicked 出席 within 10 minutes: the no-show rule marked two
+/// sessions 欠席. On the day view staff correct one to 出席 and the other to
+/// an excused absence; each is recorded with their login.
+#[tokio::test]
+async fn staff_correct_an_automatic_no_show_on_the_page_in_chromium() {
+    use yoyaku::staff::StaffBooking;
+    let s = site().await;
+    let office = s.desk.desk.office();
+    let cal = office.config().calendar.clone();
+    let now = chrono::Utc::now();
+    let day = business_day_ahead(&cal, now, 2);
+    let mut reservations = Vec::new();
+    for (i, time) in ["09:30", "11:00"].iter().enumerate() {
+        let seeker = Seeker::new("noshowfix");
+        let booking = StaffBooking {
+            seeker_number: format!("32010-7777000{i}"),
+            name: format!("欠席 {i}郎"),
+            email: seeker.address.clone(),
+            phone: None,
+            date: day,
+            time: chrono::NaiveTime::parse_from_str(time, "%H:%M").expect("time"),
+            needs: vec![],
+        };
+        reservations.push(
+            office
+                .staff_book(&booking, now, "suzuki")
+                .await
+                .expect("booked"),
+        );
+    }
+    // The day is over and nobody was marked: the rule fires for both.
+    let evening = jst_on(day, 18, 0);
+    office
+        .fire_timers(evening, &mut yoyaku::desk::PassReport::default())
+        .await
+        .expect("timers");
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 0")
+            .await,
+        2
+    );
+
+    let d = driver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let b = browser(&d, profile.path()).await;
+    let base = &s.base;
+    b.goto(&format!("{base}/login")).await.expect("login page");
+    fill(&b, "input[name=login]", "suzuki").await;
+    fill(&b, "input[name=password]", "madoguchi-2026").await;
+    click(&b, "form button[type=submit]").await;
+    wait_for_path(&b, |p| p.ends_with("/o/default/day")).await;
+
+    let day_url = format!("{base}/o/default/day?date={day}");
+    let button = |reservation: &str, action: &str| {
+        format!("//tr[td[contains(., '{reservation}')]]//button[@value='{action}']")
+    };
+    b.goto(&day_url).await.expect("day");
+    shot(&b, "12-day-no-shows").await;
+    // Only corrections are offered on a no-show, not 欠席 again.
+    assert!(b
+        .find(Locator::XPath(&button(&reservations[0], "no_show")))
+        .await
+        .is_err());
+    b.find(Locator::XPath(&button(&reservations[0], "attended")))
+        .await
+        .expect("出席に訂正 on the no-show")
+        .click()
+        .await
+        .expect("click");
+    wait_for_path(&b, |p| p.contains("/o/default/r/")).await;
+    let page = text_of_page(&b).await;
+    assert!(
+        page.contains("職員が出席を記録") && page.contains("suzuki"),
+        "{page}"
+    );
+
+    b.goto(&day_url).await.expect("day");
+    b.find(Locator::XPath(&button(&reservations[1], "excused")))
+        .await
+        .expect("欠席（理由あり）に訂正 on the no-show")
+        .click()
+        .await
+        .expect("click");
+    wait_for_path(&b, |p| p.contains("/o/default/r/")).await;
+    let page = text_of_page(&b).await;
+    assert!(page.contains("欠席（理由あり）に訂正"), "{page}");
+    shot(&b, "13-request-excused").await;
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
+            .await,
+        1
+    );
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 1")
+            .await,
+        1
+    );
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM history WHERE event IN ('staff_attended', 'staff_excused') AND actor = 'suzuki'")
+            .await,
+        2
+    );
+    b.close().await.expect("close the browser");
+}

@@ -70,3 +70,42 @@ async fn staff_can_book_a_seeker_with_a_carrier_address() {
         got[0].inbound.subject
     );
 }
+
+/// `yoyaku close-day` and `reopen-day` from the command line: a reason is
+/// required, a past day and a second closure are refused in words, and
+/// the closure is kept with who closed it.
+#[tokio::test]
+async fn close_day_and_reopen_day_on_the_command_line() {
+    let desk = TestDesk::new().await;
+    let now = Utc::now();
+    let day = business_day_ahead(&desk.desk.office().config().calendar, now, 4).to_string();
+    let cfg = &desk.config_path;
+    let (code, out) = yoyaku_cli(cfg, &["close-day", &day, "--reason", " "]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("--reason"), "{out}");
+    let (code, out) = yoyaku_cli(cfg, &["close-day", &day, "--reason", "台風のため"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("{day} closed; 0 booking(s)")),
+        "{out}"
+    );
+    let (code, out) = yoyaku_cli(cfg, &["close-day", &day, "--reason", "台風のため"]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("closed already"), "{out}");
+    let yesterday = (now - Duration::days(1)).date_naive().to_string();
+    let (code, out) = yoyaku_cli(cfg, &["close-day", &yesterday, "--reason", "停電"]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("already past"), "{out}");
+    let (code, out) = yoyaku_cli(cfg, &["reopen-day", &day]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = yoyaku_cli(cfg, &["reopen-day", &day]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("not a closed day"), "{out}");
+    assert_eq!(
+        desk.db_scalar(
+            "SELECT COUNT(*) FROM closures WHERE reason = '台風のため' AND reopened_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+}

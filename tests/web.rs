@@ -591,3 +591,98 @@ async fn what_waits_for_staff_is_listed_with_its_deadline_and_settled_from_the_p
         1
     );
 }
+
+/// 臨時閉庁 from the day view: the day's booking is cancelled with an
+/// apology that offers other slots, the page shows who closed it and why,
+/// and 再開 opens it again. A closure without a reason is a 400 that says so.
+#[tokio::test]
+async fn staff_close_and_reopen_a_day_on_the_page() {
+    let s = site().await;
+    let office = s.desk.desk.office();
+    let now = chrono::Utc::now();
+    let day = business_day_ahead(&office.config().calendar, now, 3);
+    let seeker = Seeker::new("webclose");
+    let reservation = office
+        .staff_book(
+            &yoyaku::staff::StaffBooking {
+                seeker_number: "32010-44440001".into(),
+                name: "閉庁 太郎".into(),
+                email: seeker.address.clone(),
+                phone: Some("090-4444-0001".into()),
+                date: day,
+                time: chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
+                needs: vec![],
+            },
+            now,
+            "suzuki",
+        )
+        .await
+        .expect("booked");
+    seeker.inbox(1).await;
+
+    let c = client();
+    log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    let day_url = format!("{}/o/default/day?date={day}", s.base);
+    let (_, html) = page(&c, &day_url).await;
+    assert!(html.contains("臨時閉庁にする"), "{html}");
+    let token = csrf_of(&html);
+    let date = day.to_string();
+    let post = |fields: Vec<(&'static str, String)>| {
+        c.post(format!("{}/o/default/act", s.base))
+            .form(&fields)
+            .send()
+    };
+    let r = post(vec![
+        ("csrf", token.clone()),
+        ("date", date.clone()),
+        ("reason", " ".into()),
+        ("action", "close_day".into()),
+    ])
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap_or_default().contains("理由"));
+
+    let r = post(vec![
+        ("csrf", token.clone()),
+        ("date", date.clone()),
+        ("reason", "大雪のため".into()),
+        ("action", "close_day".into()),
+    ])
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&c, &day_url).await;
+    assert!(
+        html.contains("臨時閉庁: 大雪のため") && html.contains("suzuki"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"reopen_day\""), "{html}");
+    let apology = seeker.inbox(2).await.remove(1);
+    assert!(apology.text().contains("臨時に閉庁"), "{}", apology.text());
+    assert!(apology.text().contains(&reservation), "{}", apology.text());
+    let staff = wait_for(&s.desk.staff, "INBOX", 1).await;
+    assert!(
+        staff[0].text().contains("090-4444-0001"),
+        "{}",
+        staff[0].text()
+    );
+
+    let r = post(vec![
+        ("csrf", token.clone()),
+        ("date", date.clone()),
+        ("action", "reopen_day".into()),
+    ])
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&c, &day_url).await;
+    assert!(!html.contains("臨時閉庁: 大雪のため"), "{html}");
+    assert!(html.contains("臨時閉庁にする"), "{html}");
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT COUNT(*) FROM closures WHERE reopened_by = 'suzuki' AND closed_by = 'suzuki'")
+            .await,
+        1
+    );
+}

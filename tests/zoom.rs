@@ -500,6 +500,73 @@ async fn participant_joined_records_attendance_and_forged_or_stale_events_are_re
     assert_eq!(r.status(), 200);
 }
 
+/// With Zoom and no `[[meeting.rooms]]`, a slot holds one session per
+/// host, each created under its own host (a Zoom user hosts one meeting at
+/// a time): two seekers book the same slot, a third is offered others.
+#[tokio::test]
+async fn two_hosts_without_rooms_hold_two_sessions_per_slot() {
+    let zoom = FakeZoom::start().await;
+    let desk = zoom_desk(&zoom, &["me", "second@example.jp"], 15.0, 0, "").await;
+    let mut passcodes = Vec::new();
+    for (name, number) in [("zoomcap1", "1"), ("zoomcap2", "2")] {
+        let seeker = Seeker::new(name);
+        seeker
+            .send(
+                &desk.address,
+                "オンライン相談予約",
+                &request_text("山田 太郎", "12月3日 11:00")
+                    .replace("12345678", &format!("3333000{number}")),
+            )
+            .await;
+        desk.once_after(1, wed()).await;
+        let offer = seeker.inbox(1).await.remove(0);
+        assert!(
+            offer.text().contains("【1】2026年12月3日（木）11:00"),
+            "{}",
+            offer.text()
+        );
+        seeker.reply(&offer, "1番でお願いします。").await;
+        desk.once_after(1, wed()).await;
+        let confirm = seekers_mail_after(&seeker, 2).await.remove(1);
+        assert!(
+            confirm.text().contains("予約が確定しました"),
+            "{}",
+            confirm.text()
+        );
+        passcodes.push(confirm.text().to_string());
+    }
+    let meetings: Vec<(String, String)> = zoom
+        .lock()
+        .meetings
+        .values()
+        .map(|m| (m.host.clone(), m.password.clone()))
+        .collect();
+    assert_eq!(meetings.len(), 2, "{meetings:?}");
+    assert_ne!(
+        meetings[0].0, meetings[1].0,
+        "one meeting per host at a time"
+    );
+    // Each seeker got its own meeting, not the other's.
+    assert!(passcodes[0].contains(&meetings[0].1) != passcodes[0].contains(&meetings[1].1));
+    assert!(passcodes[1].contains(&meetings[0].1) != passcodes[1].contains(&meetings[1].1));
+
+    let third = Seeker::new("zoomcap3");
+    third
+        .send(
+            &desk.address,
+            "オンライン相談予約",
+            &request_text("山田 三郎", "12月3日 11:00").replace("12345678", "33330003"),
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = third.inbox(1).await.remove(0);
+    assert!(
+        !offer.text().contains("【1】2026年12月3日（木）11:00"),
+        "the slot is full: {}",
+        offer.text()
+    );
+}
+
 #[tokio::test]
 async fn check_reports_the_token_and_each_host() {
     let zoom = FakeZoom::start().await;

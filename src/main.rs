@@ -516,27 +516,8 @@ async fn staff(command: Command) -> Result<ExitCode> {
             now,
             date,
             reason,
-        } => {
-            let (day, _) = date_and_time(&date, Some("00:00"))?;
-            let done = office_of(&config)
-                .await?
-                .close_day(day, &reason, clock(now)?, &cli_actor())
-                .await?;
-            println!(
-                "{day} closed; {} booking(s) cancelled ({}), {} offered new dates by mail; staff have a note with the phone numbers",
-                done.cancelled.len(),
-                done.cancelled.join(", "),
-                done.offered
-            );
-        }
-        Command::ReopenDay { config, now, date } => {
-            let (day, _) = date_and_time(&date, Some("00:00"))?;
-            office_of(&config)
-                .await?
-                .reopen_day(day, clock(now)?, &cli_actor())
-                .await?;
-            println!("{day} reopened for offers");
-        }
+        } => close_day(&config, now, &date, Some(&reason)).await?,
+        Command::ReopenDay { config, now, date } => close_day(&config, now, &date, None).await?,
         Command::Refuse {
             config,
             now,
@@ -596,6 +577,32 @@ async fn staff(command: Command) -> Result<ExitCode> {
         | Command::MigrateDb { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `yoyaku close-day` (with a reason) and `reopen-day` (without).
+async fn close_day(
+    config: &Path,
+    now: Option<String>,
+    date: &str,
+    reason: Option<&str>,
+) -> Result<()> {
+    let (day, _) = date_and_time(date, Some("00:00"))?;
+    let office = office_of(config).await?;
+    let Some(reason) = reason else {
+        office.reopen_day(day, clock(now)?, &cli_actor()).await?;
+        println!("{day} reopened for offers");
+        return Ok(());
+    };
+    let done = office
+        .close_day(day, reason, clock(now)?, &cli_actor())
+        .await?;
+    println!(
+        "{day} closed; {} booking(s) cancelled ({}), {} offered new dates by mail; staff have a note with the phone numbers",
+        done.cancelled.len(),
+        done.cancelled.join(", "),
+        done.offered
+    );
+    Ok(())
 }
 
 /// `yoyaku list`: the office's requests, one line each.

@@ -258,11 +258,18 @@ async fn staff_correct_an_automatic_no_show_on_the_page_in_chromium() {
         );
     }
     // The day is over and nobody was marked: the rule fires for both.
+    // One timer per request and call: the reminder may still be due first.
     let evening = jst_on(day, 18, 0);
-    office
-        .fire_timers(evening, &mut yoyaku::desk::PassReport::default())
-        .await
-        .expect("timers");
+    for _ in 0..4 {
+        let mut fired = yoyaku::desk::PassReport::default();
+        office
+            .fire_timers(evening, &mut fired)
+            .await
+            .expect("timers");
+        if fired.timers == 0 {
+            break;
+        }
+    }
     assert_eq!(
         s.desk
             .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 0")

@@ -9,14 +9,11 @@ use crate::core::booking::{BookingOutcome, BookingStatus};
 use crate::core::booking::{By, Context, Effect, Event, Request, StaffAction, StaffReason, State};
 use crate::core::calendar::{Calendar, Slot};
 use crate::mail::compose::{random_token, DateView, SlotView, Thread};
-use crate::mail::notice::{
-    Addressee, BookingView, BounceView, CancelledBy, ClosureView, Invite, Notice, RoomView,
-    StaffNote,
-};
+use crate::mail::notice::{Addressee, BookingView, CancelledBy, Invite, Notice, RoomView};
 use crate::office::Office;
 use crate::store::bookings::BookingRecord;
 use crate::store::{
-    bookings, meetings, office, outbox, requests, unreachable, waitlist, RequestRow, StoreError, Tx,
+    bookings, meetings, outbox, requests, unreachable, waitlist, RequestRow, StoreError, Tx,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::HashSet;
@@ -755,101 +752,6 @@ impl Office {
         .await?;
         Ok(out.message_id)
     }
-
-    pub(super) async fn notify_staff(
-        &self,
-        tx: &mut Tx,
-        row: Option<&RequestRow>,
-        reason: StaffReason,
-        subject: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), DeskError> {
-        self.notify_staff_with(tx, row, reason, subject, NoteExtra::default(), now)
-            .await
-    }
-
-    /// A staff note with what arrived beyond the subject: the raw sender of
-    /// an unreadable mail, the details of a bounce.
-    pub(crate) async fn notify_staff_with(
-        &self,
-        tx: &mut Tx,
-        row: Option<&RequestRow>,
-        reason: StaffReason,
-        subject: &str,
-        extra: NoteExtra,
-        now: DateTime<Utc>,
-    ) -> Result<(), DeskError> {
-        let reason_key = reason.as_str();
-        let cal = &self.cfg.calendar;
-        let received_local = now.with_timezone(&cal.tz);
-        let answer_by = self.cfg.calendar.answer_by(now);
-        let (booking, no_shows) = match row {
-            Some(r) => {
-                let b = bookings::latest_for_request(tx, r.id).await?;
-                let n = match r.machine.data.seeker_number.as_deref() {
-                    Some(num) => office::standing(tx, num).await?.1,
-                    None => 0,
-                };
-                (b, n)
-            }
-            None => (None, 0),
-        };
-        let note = Notice::Staff(Box::new(StaffNote {
-            reservation: booking.as_ref().map(|b| b.reservation.clone()),
-            slot: booking.as_ref().map(|b| self.booking_slot_view(b)),
-            needs: row
-                .map(|r| r.machine.data.needs.clone())
-                .unwrap_or_default(),
-            no_shows,
-            reason: reason_key.to_string(),
-            reference: row.map_or_else(|| "-".into(), |r| r.reference.clone()),
-            state: row.map_or("-", |r| r.machine.state.as_str()).to_string(),
-            received_at: received_local.format("%Y-%m-%d %H:%M").to_string(),
-            answer_by: DateView::from(answer_by),
-            subject: crate::core::text::single_line(subject, 120),
-            // Where the mail that caused the note was filed.
-            folder: match reason {
-                StaffReason::Unreadable if row.is_none() => self.cfg.folders.failed.clone(),
-                StaffReason::Bounce | StaffReason::Unreachable => self.cfg.folders.machine.clone(),
-                _ => self.cfg.folders.staff.clone(),
-            },
-            from: extra.from,
-            bounce: extra.bounce,
-            closure: extra.closure,
-        }));
-        let thread = Thread {
-            to: crate::config::bare_address(&self.cfg.office.staff_address),
-            ..Default::default()
-        };
-        let out = self.composer.render(&note, &thread, None)?;
-        outbox::enqueue(
-            tx,
-            &out.message_id,
-            row.map(|r| r.id),
-            "staff",
-            &out.to,
-            &out.raw,
-            now,
-        )
-        .await?;
-        // The reason stays with the note: the page shows it without reading
-        // the mail back.
-        outbox::set_variant(tx, &out.message_id, reason_key).await?;
-        info!(
-            request = row.map(|r| r.id),
-            reason = reason_key,
-            "staff notified"
-        );
-        Ok(())
-    }
-}
-
-/// What a staff note carries beyond the request and the subject.
-#[derive(Debug, Default)]
-pub(crate) struct NoteExtra {
-    pub(crate) from: Option<String>,
-    pub(crate) bounce: Option<BounceView>,
-    pub(crate) closure: Option<ClosureView>,
 }
 
 pub(super) fn slot_views(slots: &[crate::core::calendar::Slot], minutes: u32) -> Vec<SlotView> {

@@ -2,7 +2,7 @@
 //! request, whether the address is already marked), decided by
 //! `core::bounce::verdict`, applied (the mark, the history, one note).
 
-use super::apply::NoteExtra;
+use super::staff_note::NoteExtra;
 use super::{DeskError, Filing};
 use crate::core::booking::StaffReason;
 use crate::core::bounce::{self, Report, Verdict};

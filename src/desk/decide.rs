@@ -1,7 +1,7 @@
 //! Which request an inbound mail belongs to and what it means: the
 //! routing of one message, then the step of the core's state machine.
 
-use super::apply::NoteExtra;
+use super::staff_note::NoteExtra;
 use super::{DeskError, Filing};
 use crate::core::booking::{Event, StaffReason, Standing, State};
 use crate::core::understand::BookingRequest;

@@ -14,6 +14,7 @@ mod gather;
 mod inbox;
 mod meetings;
 mod sender;
+mod staff_note;
 mod timers;
 
 use crate::config::Config;
@@ -83,7 +84,7 @@ pub struct PassReport {
 }
 
 pub use crate::core::route::Filing;
-pub(crate) use apply::NoteExtra;
+pub(crate) use staff_note::NoteExtra;
 
 pub struct Desk {
     /// The office this desk serves: everything but the running loop.

@@ -10,11 +10,14 @@ use std::collections::HashSet;
 use std::fmt;
 
 mod effects;
+mod freed;
 mod schedule;
 mod status;
 
 pub use effects::{By, Effect, HoldingReason, OfferReason, StaffReason};
 
+pub use freed::waits_for;
+use freed::{answer_freed, day_closed, freed_taken, offer_freed};
 pub use schedule::*;
 pub use status::*;
 
@@ -334,6 +337,7 @@ pub fn step(
     ctx: &Context<'_>,
 ) -> Result<(Request, Vec<Effect>), TransitionError> {
     use State::*;
+    let name = event.name();
     let mut next = req.clone();
     if event.is_seekers_mail() && req.state == Booked {
         next.contact_at = Some(ctx.now);
@@ -406,35 +410,10 @@ pub fn step(
             vec![Effect::Remind]
         }
         (Booked, Event::NoShowDue) => no_show(req, &mut next, ctx),
-        (Booked, Event::Staff(StaffAction::Cancel)) => {
-            cancelled(&mut next);
-            vec![Effect::CancelBooking {
-                by: By::Staff,
-                notify: true,
-            }]
-        }
-        (Booked | NoShow, Event::Staff(StaffAction::Attended)) => {
-            next.state = Attended;
-            vec![Effect::RecordAttended]
-        }
-        (NoShow, Event::Staff(StaffAction::Excuse)) => vec![Effect::RecordExcused],
-        (Booked, Event::Staff(StaffAction::NoShow)) => {
-            next.state = NoShow;
-            vec![Effect::RecordNoShow { excused: false }]
-        }
-        (New, Event::Staff(StaffAction::Book(slot, data))) => {
-            next.data = *data;
-            next.state = Booked;
-            next.booked = Some(slot);
-            next.booked_at = Some(ctx.now);
-            vec![Effect::StaffBook(slot)]
-        }
-        (state, Event::Staff(StaffAction::Close)) if state.staff_may_close() => {
-            next.state = Closed;
-            next.offered.clear();
-            next.waitlist = None;
-            vec![]
-        }
+        (state, Event::Staff(action)) => match staff_step(state, &mut next, action, ctx) {
+            Some(effects) => effects,
+            None => return Err(TransitionError { state, event: name }),
+        },
         // A reply after the request lapsed is a new attempt with what we know.
         (Lapsed, Event::Reply(intent)) => {
             if let ReplyIntent::Other(wishes) = intent {
@@ -467,12 +446,7 @@ pub fn step(
             vec![Effect::NotifyStaff(StaffReason::AfterClose)]
         }
         (_, Event::ForeignReply) => vec![Effect::NotifyStaff(StaffReason::ForeignSender)],
-        (state, event) => {
-            return Err(TransitionError {
-                state,
-                event: event.name(),
-            })
-        }
+        (state, _) => return Err(TransitionError { state, event: name }),
     };
     let mut effects = effects;
     let needs_told = effects.contains(&Effect::NotifyStaff(StaffReason::Needs));
@@ -486,6 +460,49 @@ pub fn step(
             .collect();
     }
     Ok((next, effects))
+}
+
+/// What staff do to a request (the command line, the page); `None` when the
+/// action does not apply in `state`.
+fn staff_step(
+    state: State,
+    next: &mut Request,
+    action: StaffAction,
+    ctx: &Context<'_>,
+) -> Option<Vec<Effect>> {
+    use State::*;
+    Some(match (state, action) {
+        (Booked, StaffAction::Cancel) => {
+            cancelled(next);
+            vec![Effect::CancelBooking {
+                by: By::Staff,
+                notify: true,
+            }]
+        }
+        (Booked | NoShow, StaffAction::Attended) => {
+            next.state = Attended;
+            vec![Effect::RecordAttended]
+        }
+        (NoShow, StaffAction::Excuse) => vec![Effect::RecordExcused],
+        (Booked, StaffAction::NoShow) => {
+            next.state = NoShow;
+            vec![Effect::RecordNoShow { excused: false }]
+        }
+        (New, StaffAction::Book(slot, data)) => {
+            next.data = *data;
+            next.state = Booked;
+            next.booked = Some(slot);
+            next.booked_at = Some(ctx.now);
+            vec![Effect::StaffBook(slot)]
+        }
+        (state, StaffAction::Close) if state.staff_may_close() => {
+            next.state = Closed;
+            next.offered.clear();
+            next.waitlist = None;
+            vec![]
+        }
+        _ => return None,
+    })
 }
 
 /// Staff needs (配慮事項) not yet known are added and told to staff.
@@ -571,114 +588,6 @@ fn answer_offer(
             Effect::NotifyStaff(StaffReason::Question),
         ],
     }
-}
-
-/// The booked day closed: the booking cancelled by the office, and the
-/// free slots nearest to it offered (the wishes stay as they were).
-fn day_closed(req: &Request, next: &mut Request, ctx: &Context<'_>) -> Vec<Effect> {
-    let Some(booked) = req.booked else {
-        return vec![];
-    };
-    cancelled(next);
-    let cancel = Effect::CancelBooking {
-        by: By::Staff,
-        notify: false,
-    };
-    let near = [Wish {
-        date: booked.date,
-        time: Some(WishTime::At(booked.start)),
-    }];
-    let slots = offer_slots(&near, ctx);
-    if slots.is_empty() {
-        next.state = State::NeedsStaff;
-        return vec![
-            cancel,
-            Effect::Holding(HoldingReason::NoFreeSlots),
-            Effect::NotifyStaff(StaffReason::NoFreeSlots),
-        ];
-    }
-    next.state = State::Offered;
-    next.offered = slots.clone();
-    next.offered_at = Some(ctx.now);
-    next.followed_up_at = None;
-    vec![
-        cancel,
-        Effect::Offer {
-            slots,
-            reason: OfferReason::Closure,
-        },
-    ]
-}
-
-/// Whether the seeker of `req` waits for `slot` (キャンセル待ち): they wished
-/// for it, were not offered it (it was full), and hold either an open offer
-/// of other slots or a booking on a later date.
-pub fn waits_for(req: &Request, slot: Slot) -> bool {
-    let wished = req.data.wishes.iter().any(|w| w.admits(&slot));
-    let holds = match req.state {
-        State::Offered | State::FollowedUp => true,
-        State::Booked => req.booked.is_some_and(|b| b.date > slot.date) && req.waitlist.is_none(),
-        _ => false,
-    };
-    wished && holds && !req.offered.contains(&slot) && req.booked != Some(slot)
-}
-
-/// A freed slot offered to a seeker who waits for it: added to an open
-/// offer as one more option, or offered beside a later booking.
-fn offer_freed(req: &Request, next: &mut Request, slot: Slot, ctx: &Context<'_>) -> Vec<Effect> {
-    if !waits_for(req, slot) || !ctx.free(slot) {
-        return vec![];
-    }
-    next.waitlist = Some(slot);
-    let option = if req.state == State::Booked {
-        None
-    } else {
-        next.offered.push(slot);
-        Some(next.offered.len())
-    };
-    vec![Effect::OfferFreed { slot, option }]
-}
-
-/// A booked seeker's answer to a freed slot: yes moves the booking there
-/// (the later one cancelled in the same step, its slot freed in turn); no
-/// keeps the booking; anything else is read as before.
-fn answer_freed(
-    req: &Request,
-    next: &mut Request,
-    intent: ReplyIntent,
-    ctx: &Context<'_>,
-) -> Vec<Effect> {
-    let Some(slot) = req.waitlist else {
-        return vec![];
-    };
-    match intent {
-        ReplyIntent::Agree | ReplyIntent::Choose(1) if ctx.free(slot) => {
-            next.waitlist = None;
-            let mut effects = book(next, slot, ctx.now);
-            effects.push(Effect::CancelBooking {
-                by: By::Seeker,
-                notify: false,
-            });
-            effects
-        }
-        ReplyIntent::Agree | ReplyIntent::Choose(1) => freed_taken(next, slot),
-        ReplyIntent::Decline => {
-            next.waitlist = None;
-            vec![]
-        }
-        _ => vec![
-            Effect::AcknowledgeBooked,
-            Effect::NotifyStaff(StaffReason::AfterBooking),
-        ],
-    }
-}
-
-/// Someone else took the freed slot first: the seeker keeps what they had
-/// (the other options of their offer, or their booking).
-fn freed_taken(next: &mut Request, slot: Slot) -> Vec<Effect> {
-    next.waitlist = None;
-    next.offered.retain(|s| *s != slot);
-    vec![Effect::FreedTaken { slot }]
 }
 
 /// A change of a booking by mail (before its day, trusted): the booking is

@@ -97,6 +97,7 @@ async fn inbox(user: &str) -> Result<Vec<Vec<u8>>, String> {
         idle: false,
         timeout: Duration::from_secs(10),
         ca_pem: None,
+        oauth2: None,
     };
     let mut s = ImapSession::connect(&cfg)
         .await

@@ -24,6 +24,9 @@ IMAPS_PORT="${YOYAKU_IMAPS_PORT:-1993}"
 SMTPS_PORT="${YOYAKU_SMTPS_PORT:-2465}"
 SMTP_PORT="${YOYAKU_SMTP_PORT:-2525}"
 LMTP_PORT="${YOYAKU_LMTP_PORT:-2424}"
+# The identity server tests/oauth.rs runs: Dovecot asks it whether a token
+# is valid and whose it is (token introspection, RFC 7662).
+IDP_PORT="${YOYAKU_IDP_PORT:-18089}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
@@ -66,6 +69,14 @@ make_certificates() {
 
 write_dovecot_conf() {
     mkdir -p "$DIR/dovecot/run" "$DIR/dovecot/state" "$DIR/log" "$DIR/mail"
+    cat > "$DIR/dovecot/oauth2.conf.ext" <<CONF
+introspection_mode = post
+introspection_url = http://127.0.0.1:$IDP_PORT/introspect
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+CONF
     chown nobody:nogroup "$DIR/mail"
     touch "$DIR/dovecot/passwd"
     chmod 644 "$DIR/dovecot/passwd"
@@ -82,7 +93,7 @@ ssl_cert = <$DIR/tls/server.pem
 ssl_key = <$DIR/tls/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_username_format = %Lu
 mail_location = maildir:$DIR/mail/%d/%n/Maildir
 mail_uid = nobody
@@ -93,6 +104,13 @@ lmtp_save_to_detail_mailbox = no
 namespace inbox {
   inbox = yes
   separator = /
+}
+# Tokens (SASL XOAUTH2 / OAUTHBEARER), checked by the identity server of
+# tests/oauth.rs as Dovecot checks them against Entra ID or Google.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $DIR/dovecot/oauth2.conf.ext
 }
 passdb {
   driver = passwd-file

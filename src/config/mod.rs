@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod check;
+mod oauth;
 mod offices;
 mod raw;
 mod sections;
 
 pub use check::bare_address;
 use check::{address, nonempty, web_settings};
+pub use oauth::{OAuth2, OAuthProvider};
 
 use raw::*;
 
@@ -74,6 +76,9 @@ pub struct Imap {
     pub timeout: Duration,
     /// PEM of extra CA certificates to trust (`imap.ca_file`).
     pub ca_pem: Option<Vec<u8>>,
+    /// `imap.auth = "oauth2"`: XOAUTH2 with a token for `username`
+    /// instead of the password.
+    pub oauth2: Option<OAuth2>,
 }
 
 impl std::fmt::Debug for Imap {
@@ -100,6 +105,9 @@ pub struct Smtp {
     pub ca_pem: Option<Vec<u8>>,
     /// `smtp.copy_wait_seconds`: see `Desk::resolve_doubts`.
     pub copy_wait: Duration,
+    /// `smtp.auth = "oauth2"`: XOAUTH2 as this user (smtp.username, else
+    /// the address of smtp.from) with a token instead of a password.
+    pub oauth2: Option<(String, OAuth2)>,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -380,8 +388,12 @@ impl Config {
         nonempty("office.name", &raw.office.name)?;
         nonempty("office.phone", &raw.office.phone)?;
         address("office.staff_address", &raw.office.staff_address)?;
-        let smtp = sections::smtp(raw.smtp, base)?;
-        let imap = sections::imap(raw.imap, base)?;
+        let oauth2 = match raw.oauth2 {
+            Some(o) => Some(oauth::settings(o, base)?),
+            None => None,
+        };
+        let smtp = sections::smtp(raw.smtp, oauth2.as_ref(), base)?;
+        let imap = sections::imap(raw.imap, oauth2.as_ref(), base)?;
         let database_url = sections::database_url(&raw.database.url, base)?;
         let calendar = sections::calendar(tz, &raw.schedule)?;
         let (meeting_provider, zoom, rooms) = sections::meeting(raw.meeting, base)?;

@@ -20,6 +20,7 @@ const SECTIONS: &[&str] = &[
     "no_show",
     "digest",
     "limits",
+    "oauth2",
 ];
 
 /// The keys of `[office]` an `[[offices]]` entry carries directly.

@@ -28,6 +28,24 @@ pub(super) struct RawConfig {
     pub(super) daemon: RawDaemon,
     #[serde(default)]
     pub(super) web: Option<RawWeb>,
+    #[serde(default)]
+    pub(super) oauth2: Option<RawOAuth2>,
+}
+
+/// `[oauth2]`: the app or service account the desk logs in to its mailbox
+/// with, when `imap.auth` / `smtp.auth` is "oauth2".
+#[derive(Debug, Deserialize)]
+pub(super) struct RawOAuth2 {
+    pub(super) provider: Option<String>,
+    pub(super) tenant: Option<String>,
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) client_secret_env: Option<String>,
+    pub(super) client_secret_file: Option<PathBuf>,
+    pub(super) service_account_file: Option<PathBuf>,
+    pub(super) token_url: Option<String>,
+    pub(super) scope: Option<String>,
+    pub(super) timeout_seconds: Option<u64>,
 }
 
 /// `[web]`: the staff page, /metrics and /healthz.
@@ -127,6 +145,8 @@ pub(super) fn default_tz() -> String {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawImap {
+    /// "password" (default) or "oauth2".
+    pub(super) auth: Option<String>,
     pub(super) host: String,
     pub(super) port: Option<u16>,
     #[serde(default = "default_security")]
@@ -154,6 +174,8 @@ pub(super) struct RawImap {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawSmtp {
+    /// "password" (default) or "oauth2".
+    pub(super) auth: Option<String>,
     pub(super) host: String,
     pub(super) port: Option<u16>,
     #[serde(default = "default_security")]

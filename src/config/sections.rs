@@ -1,7 +1,8 @@
 //! Each section of the file checked into its settings; every error names
 //! its key. `Config::parse_table` puts them together.
 
-use super::check::{address, ca_file, nonempty, secret, security, zoom_settings};
+use super::check::{address, bare_address, ca_file, nonempty, secret, security, zoom_settings};
+use super::oauth::{self, OAuth2};
 use super::raw::{
     RawFolders, RawImap, RawLimits, RawMeeting, RawNoShow, RawSchedule, RawSmtp, RawTemplates,
     RawTimed,
@@ -15,24 +16,33 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub(super) fn imap(raw: RawImap, base: &Path) -> Result<Imap, ConfigError> {
+pub(super) fn imap(
+    raw: RawImap,
+    oauth2: Option<&OAuth2>,
+    base: &Path,
+) -> Result<Imap, ConfigError> {
     nonempty("imap.host", &raw.host)?;
     nonempty("imap.username", &raw.username)?;
     let ca_pem = ca_file("imap.ca_file", raw.ca_file.as_deref(), base)?;
     let security = security("imap.security", &raw.security)?;
+    let oauth2 = oauth::wanted("imap.auth", raw.auth.as_deref(), oauth2)?;
     let password = secret(
         "imap",
         raw.password,
         raw.password_env,
         raw.password_file,
         base,
-    )?
-    .ok_or_else(|| {
-        key_err(
-            "imap.password",
-            "missing; set imap.password, imap.password_env or imap.password_file",
-        )
-    })?;
+    )?;
+    let password = match (password, &oauth2) {
+        (Some(p), _) => p,
+        (None, Some(_)) => String::new(),
+        (None, None) => {
+            return Err(key_err(
+                "imap.password",
+                "missing; set imap.password, imap.password_env or imap.password_file (or imap.auth = \"oauth2\" with [oauth2])",
+            ))
+        }
+    };
     if raw.timeout_seconds == 0 {
         return Err(key_err("imap.timeout_seconds", "must be at least 1"));
     }
@@ -52,22 +62,34 @@ pub(super) fn imap(raw: RawImap, base: &Path) -> Result<Imap, ConfigError> {
         idle: raw.idle,
         timeout: Duration::from_secs(raw.timeout_seconds),
         ca_pem,
+        oauth2,
     })
 }
 
-pub(super) fn smtp(raw: RawSmtp, base: &Path) -> Result<Smtp, ConfigError> {
+pub(super) fn smtp(
+    mut raw: RawSmtp,
+    oauth2: Option<&OAuth2>,
+    base: &Path,
+) -> Result<Smtp, ConfigError> {
     address("smtp.from", &raw.from)?;
     nonempty("smtp.host", &raw.host)?;
     let ca_pem = ca_file("smtp.ca_file", raw.ca_file.as_deref(), base)?;
     let security = security("smtp.security", &raw.security)?;
+    if let Some(o) = oauth::wanted("smtp.auth", raw.auth.as_deref(), oauth2)? {
+        let user = raw
+            .username
+            .clone()
+            .unwrap_or_else(|| bare_address(&raw.from));
+        return smtp_with(raw, security, ca_pem, None, Some((user, o)));
+    }
     let password = secret(
         "smtp",
-        raw.password,
-        raw.password_env,
-        raw.password_file,
+        raw.password.take(),
+        raw.password_env.take(),
+        raw.password_file.take(),
         base,
     )?;
-    let credentials = match (raw.username, password) {
+    let credentials = match (raw.username.clone(), password) {
         (Some(u), Some(p)) => Some((u, p)),
         (Some(_), None) => {
             return Err(key_err(
@@ -83,6 +105,16 @@ pub(super) fn smtp(raw: RawSmtp, base: &Path) -> Result<Smtp, ConfigError> {
         }
         (None, None) => None,
     };
+    smtp_with(raw, security, ca_pem, credentials, None)
+}
+
+fn smtp_with(
+    raw: RawSmtp,
+    security: Security,
+    ca_pem: Option<Vec<u8>>,
+    credentials: Option<(String, String)>,
+    oauth2: Option<(String, OAuth2)>,
+) -> Result<Smtp, ConfigError> {
     if raw.timeout_seconds == 0 {
         return Err(key_err("smtp.timeout_seconds", "must be at least 1"));
     }
@@ -103,6 +135,7 @@ pub(super) fn smtp(raw: RawSmtp, base: &Path) -> Result<Smtp, ConfigError> {
         connections: raw.connections,
         ca_pem,
         copy_wait: Duration::from_secs(raw.copy_wait_seconds),
+        oauth2,
     })
 }
 

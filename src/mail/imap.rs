@@ -65,6 +65,76 @@ where
     }
 }
 
+enum LoginError {
+    Imap(async_imap::error::Error),
+    Mail(MailError),
+}
+
+/// The XOAUTH2 exchange: the initial response on the server's first
+/// continuation; an error challenge (base64 JSON) kept and answered with an
+/// empty line, as the mechanism asks, so the server ends with its NO.
+struct XOAuth2 {
+    response: String,
+    sent: bool,
+    challenge: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = String;
+
+    fn process(&mut self, challenge: &[u8]) -> String {
+        if !self.sent {
+            self.sent = true;
+            return self.response.clone();
+        }
+        if let Ok(mut kept) = self.challenge.lock() {
+            *kept = Some(crate::mail::oauth::challenge_words(challenge));
+        }
+        String::new()
+    }
+}
+
+/// Logs in with a token; a refused one gets one fresh token and one more
+/// try on the same connection.
+async fn xoauth2_login(
+    mut client: async_imap::Client<Stream>,
+    user: &str,
+    oauth2: &crate::config::OAuth2,
+) -> Result<Session<Stream>, LoginError> {
+    use crate::mail::oauth;
+    let mut refused = String::new();
+    for fresh in [false, true] {
+        let token = oauth::token(oauth2, user, fresh)
+            .await
+            .map_err(|e| LoginError::Mail(e.into()))?;
+        let challenge = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let auth = XOAuth2 {
+            response: oauth::xoauth2(user, &token),
+            sent: false,
+            challenge: challenge.clone(),
+        };
+        match client.authenticate("XOAUTH2", auth).await {
+            Ok(session) => return Ok(session),
+            Err((e, back)) => {
+                let said = challenge.lock().ok().and_then(|c| c.clone());
+                refused = match (e, said) {
+                    (async_imap::error::Error::No(text), Some(said)) => format!("{text} ({said})"),
+                    (async_imap::error::Error::No(text), None) => text,
+                    // Not a refusal of the token: report it as it is.
+                    (e, _) => return Err(LoginError::Imap(e)),
+                };
+                client = back;
+            }
+        }
+    }
+    Err(LoginError::Mail(MailError::TokenRefused {
+        service: "imap",
+        provider: oauth2.provider_name(),
+        detail: crate::core::text::single_line(&refused, 200),
+        hint: oauth::login_hint(oauth2, "imap"),
+    }))
+}
+
 impl ImapSession {
     pub async fn connect(cfg: &ImapConfig) -> Result<ImapSession, MailError> {
         let tcp = crate::mail::net::connect_tcp(&cfg.host, cfg.port, cfg.timeout, "imap").await?;
@@ -121,24 +191,37 @@ impl ImapSession {
                     })??;
             client = async_imap::Client::new(tls);
         }
-        let mut session =
-            match tokio::time::timeout(cfg.timeout, client.login(&cfg.username, &cfg.password))
-                .await
-            {
-                Ok(Ok(s)) => s,
-                Ok(Err((e, _))) => {
-                    return Err(MailError::Imap {
-                        what: "login".into(),
-                        source: e,
-                    })
-                }
-                Err(_) => {
-                    return Err(MailError::Timeout {
-                        what: "imap login".into(),
-                        secs: cfg.timeout.as_secs(),
-                    })
-                }
-            };
+        let login = async {
+            match &cfg.oauth2 {
+                Some(oauth2) => xoauth2_login(client, &cfg.username, oauth2).await,
+                None => client
+                    .login(&cfg.username, &cfg.password)
+                    .await
+                    .map_err(|(e, _)| LoginError::Imap(e)),
+            }
+        };
+        // A token request and two attempts fit in an oauth2 login.
+        let limit = if cfg.oauth2.is_some() {
+            cfg.timeout * 3
+        } else {
+            cfg.timeout
+        };
+        let mut session = match tokio::time::timeout(limit, login).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(LoginError::Imap(e))) => {
+                return Err(MailError::Imap {
+                    what: "login".into(),
+                    source: e,
+                })
+            }
+            Ok(Err(LoginError::Mail(e))) => return Err(e),
+            Err(_) => {
+                return Err(MailError::Timeout {
+                    what: "imap login".into(),
+                    secs: limit.as_secs(),
+                })
+            }
+        };
         let caps = timed(cfg.timeout, "capability", session.capabilities()).await?;
         Ok(ImapSession {
             can_move: caps.has_str("MOVE"),

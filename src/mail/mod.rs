@@ -8,6 +8,7 @@ pub mod imap;
 pub mod message;
 pub mod net;
 pub mod notice;
+pub mod oauth;
 pub mod smtp;
 pub mod utf7;
 
@@ -49,6 +50,19 @@ pub enum MailError {
     },
     #[error("smtp setup failed: {0}")]
     SmtpSetup(String),
+    /// No token for the mailbox (the provider's words and what to check).
+    #[error("oauth2: {0}")]
+    OAuth(#[from] oauth::OAuthError),
+    /// The server refused a fresh token as well.
+    #[error(
+        "{service} refused the {provider} oauth2 token (twice, the second fresh): {detail}; {hint}"
+    )]
+    TokenRefused {
+        service: &'static str,
+        provider: &'static str,
+        detail: String,
+        hint: &'static str,
+    },
     /// The server would not make a folder the desk files into.
     #[error("imap folder {folder:?} cannot be made: {server}{}", suggestion.as_ref().map(|s| format!(" (the server has {s:?}: name it in [folders])")).unwrap_or_default())]
     Folder {
@@ -74,6 +88,7 @@ impl MailError {
         match self {
             MailError::Smtp { source, .. } => !source.is_permanent(),
             MailError::SmtpSetup(_) | MailError::Folder { .. } => false,
+            MailError::OAuth(e) => e.is_transient(),
             _ => true,
         }
     }

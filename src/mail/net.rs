@@ -142,3 +142,23 @@ pub async fn connect_tcp(
     let _ = tcp.set_nodelay(true);
     Ok(tcp)
 }
+
+/// TLS for HTTPS APIs (Zoom, token endpoints): ring and the Mozilla roots,
+/// as for mail; reqwest's default provider would be aws-lc-rs.
+pub fn https_tls_config() -> tokio_rustls::rustls::ClientConfig {
+    let roots = tokio_rustls::rustls::RootCertStore::from_iter(
+        webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
+    );
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    match tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+        // ring supports the default versions; this is not reached.
+        Err(_) => tokio_rustls::rustls::ClientConfig::builder()
+            .with_root_certificates(tokio_rustls::rustls::RootCertStore::from_iter(
+                webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
+            ))
+            .with_no_client_auth(),
+    }
+}

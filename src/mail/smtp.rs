@@ -20,6 +20,7 @@
 //! envelope sender is each office's own. A relay's connections stay open
 //! while any of its offices is flushing and close when the last one ends.
 
+use super::smtp_summary;
 use crate::config::{Security, Smtp as SmtpConfig};
 use crate::mail::net::{connect_tcp, wrap_tls, Stream};
 use crate::mail::MailError;
@@ -71,7 +72,12 @@ impl RelayKey {
             host: cfg.host.to_ascii_lowercase(),
             port: cfg.port,
             security: cfg.security,
-            credentials: cfg.credentials.clone(),
+            // An oauth2 login is an account too: the user and the app.
+            credentials: cfg.credentials.clone().or_else(|| {
+                cfg.oauth2
+                    .as_ref()
+                    .map(|(user, o)| (user.clone(), format!("oauth2 {}", o.client())))
+            }),
             ca_pem: cfg.ca_pem.clone(),
         }
     }
@@ -200,7 +206,9 @@ impl Relay {
             self.timed("starttls", conn.starttls(params, &self.hello))
                 .await?;
         }
-        if let Some((user, pass)) = &cfg.credentials {
+        if let Some((user, oauth2)) = &cfg.oauth2 {
+            self.xoauth2(&mut conn, user, oauth2).await?;
+        } else if let Some((user, pass)) = &cfg.credentials {
             let creds = Credentials::new(user.clone(), pass.clone());
             self.timed(
                 "login",
@@ -209,6 +217,66 @@ impl Relay {
             .await?;
         }
         Ok(conn)
+    }
+
+    /// AUTH XOAUTH2 with the mailbox's token (lettre's mechanism cannot
+    /// answer an error challenge); a refused token gets one fresh token
+    /// and one more AUTH on the same connection (RFC 4954 allows it).
+    async fn xoauth2(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        user: &str,
+        oauth2: &crate::config::OAuth2,
+    ) -> Result<(), MailError> {
+        use crate::mail::oauth;
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut refused = String::new();
+        for fresh in [false, true] {
+            let token = oauth::token(oauth2, user, fresh).await?;
+            let first = format!(
+                "AUTH XOAUTH2 {}\r\n",
+                b64.encode(oauth::xoauth2(user, &token))
+            );
+            let answer = match self.timed("login", conn.command(first)).await {
+                // 334: Google's error challenge, base64 JSON; an empty line
+                // answers it and the server ends with its 535.
+                Ok(r) if r.has_code(334) => {
+                    let said = r
+                        .first_word()
+                        .and_then(|w| b64.decode(w).ok())
+                        .map(|d| oauth::challenge_words(&d))
+                        .unwrap_or_default();
+                    match self.timed("login", conn.command("\r\n")).await {
+                        Ok(_) => return Ok(()),
+                        Err(e) => Err((e, said)),
+                    }
+                }
+                Ok(_) => return Ok(()),
+                Err(e) => Err((e, String::new())),
+            };
+            match answer {
+                Err((MailError::Smtp { source, .. }, said)) if source.status().is_some() => {
+                    refused = format!(
+                        "{}{}",
+                        smtp_summary(&source),
+                        if said.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({said})")
+                        }
+                    );
+                }
+                Err((e, _)) => return Err(e),
+                Ok(()) => return Ok(()),
+            }
+        }
+        Err(MailError::TokenRefused {
+            service: "smtp",
+            provider: oauth2.provider_name(),
+            detail: refused,
+            hint: oauth::login_hint(oauth2, "smtp"),
+        })
     }
 
     /// Ends the open connections.
@@ -483,6 +551,7 @@ mod tests {
             connections,
             ca_pem: None,
             copy_wait: Duration::from_secs(60),
+            oauth2: None,
         }
     }
 

@@ -58,7 +58,7 @@ const INVALID_TOKEN: i64 = 124;
 impl ZoomClient {
     pub fn new(settings: &ZoomSettings) -> Result<ZoomClient, MeetingError> {
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config())
+            .use_preconfigured_tls(crate::mail::net::https_tls_config())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
             .user_agent(concat!("yoyaku/", env!("CARGO_PKG_VERSION")))
@@ -276,24 +276,6 @@ impl ZoomClient {
 
 /// rustls with the ring provider and the Mozilla roots (the same as the
 /// mail connections); reqwest's own default would bring aws-lc-rs.
-fn tls_config() -> tokio_rustls::rustls::ClientConfig {
-    let roots = tokio_rustls::rustls::RootCertStore::from_iter(
-        webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
-    );
-    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    match tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-    {
-        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
-        // ring supports the default versions; this is not reached.
-        Err(_) => tokio_rustls::rustls::ClientConfig::builder()
-            .with_root_certificates(tokio_rustls::rustls::RootCertStore::from_iter(
-                webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
-            ))
-            .with_no_client_auth(),
-    }
-}
-
 fn meeting_of(m: MeetingAnswer, host: &str) -> Result<Meeting, MeetingError> {
     let id = id_text(&m.id);
     if id.is_empty() {

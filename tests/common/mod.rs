@@ -627,6 +627,7 @@ pub fn imap_for(user: &str) -> Imap {
         idle: false,
         timeout: Duration::from_secs(10),
         ca_pem: None,
+        oauth2: None,
     }
 }
 

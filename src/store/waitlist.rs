@@ -79,6 +79,17 @@ pub struct OfferRow {
     pub outcome: Option<String>,
 }
 
+/// One `waitlist_offers` row joined with its request's reference.
+fn offer_row(r: &impl Cols) -> Result<OfferRow, StoreError> {
+    Ok(OfferRow {
+        request_id: r.col("request_id")?,
+        reference: r.col("ref")?,
+        slot_start: parse_ts("waitlist_offers", &r.col::<String>("slot_start")?)?,
+        offered_at: parse_ts("waitlist_offers", &r.col::<String>("offered_at")?)?,
+        outcome: r.col("outcome")?,
+    })
+}
+
 /// The freed-slot offers of slots starting in [from, to), by slot.
 pub async fn offers_between(
     conn: &mut dyn Exec,
@@ -96,17 +107,7 @@ pub async fn offers_between(
         .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OfferRow {
-                    request_id: r.col("request_id")?,
-                    reference: r.col("ref")?,
-                    slot_start: parse_ts("waitlist_offers", &r.col::<String>("slot_start")?)?,
-                    offered_at: parse_ts("waitlist_offers", &r.col::<String>("offered_at")?)?,
-                    outcome: r.col("outcome")?,
-                })
-            })
-            .collect()
+        rows.iter().map(offer_row).collect()
     })
 }
 
@@ -122,17 +123,7 @@ pub async fn offers_of(conn: &mut dyn Exec, request_id: i64) -> Result<Vec<Offer
         .bind(&*office)
         .fetch_all(&mut *c)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OfferRow {
-                    request_id: r.col("request_id")?,
-                    reference: r.col("ref")?,
-                    slot_start: parse_ts("waitlist_offers", &r.col::<String>("slot_start")?)?,
-                    offered_at: parse_ts("waitlist_offers", &r.col::<String>("offered_at")?)?,
-                    outcome: r.col("outcome")?,
-                })
-            })
-            .collect()
+        rows.iter().map(offer_row).collect()
     })
 }
 

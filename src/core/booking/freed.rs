@@ -2,8 +2,7 @@
 //! and 臨時閉庁, as transitions of one request.
 
 use super::{
-    book, cancelled, offer_slots, By, Context, Effect, HoldingReason, OfferReason, Request,
-    StaffReason, State,
+    book, cancelled, offer_near, By, Context, Effect, OfferReason, Request, StaffReason, State,
 };
 use crate::core::calendar::Slot;
 use crate::core::understand::{ReplyIntent, Wish, WishTime};
@@ -15,34 +14,16 @@ pub(super) fn day_closed(req: &Request, next: &mut Request, ctx: &Context<'_>) -
         return vec![];
     };
     cancelled(next);
-    let cancel = Effect::CancelBooking {
-        by: By::Staff,
-        notify: false,
-    };
     let near = [Wish {
         date: booked.date,
         time: Some(WishTime::At(booked.start)),
     }];
-    let slots = offer_slots(&near, ctx);
-    if slots.is_empty() {
-        next.state = State::NeedsStaff;
-        return vec![
-            cancel,
-            Effect::Holding(HoldingReason::NoFreeSlots),
-            Effect::NotifyStaff(StaffReason::NoFreeSlots),
-        ];
-    }
-    next.state = State::Offered;
-    next.offered = slots.clone();
-    next.offered_at = Some(ctx.now);
-    next.followed_up_at = None;
-    vec![
-        cancel,
-        Effect::Offer {
-            slots,
-            reason: OfferReason::Closure,
-        },
-    ]
+    let mut effects = vec![Effect::CancelBooking {
+        by: By::Staff,
+        notify: false,
+    }];
+    effects.extend(offer_near(next, &near, ctx, OfferReason::Closure));
+    effects
 }
 
 /// Whether the seeker of `req` waits for `slot` (キャンセル待ち): they wished

@@ -707,8 +707,19 @@ fn offer_or_hold(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> 
 }
 
 fn offer(next: &mut Request, ctx: &Context<'_>, reason: OfferReason) -> Vec<Effect> {
+    let wishes = next.data.wishes.clone();
+    offer_near(next, &wishes, ctx, reason)
+}
+
+/// The free slots nearest `wishes` offered, or staff told there are none.
+fn offer_near(
+    next: &mut Request,
+    wishes: &[Wish],
+    ctx: &Context<'_>,
+    reason: OfferReason,
+) -> Vec<Effect> {
     next.waitlist = None;
-    let slots = offer_slots(&next.data.wishes, ctx);
+    let slots = offer_slots(wishes, ctx);
     if slots.is_empty() {
         next.state = State::NeedsStaff;
         next.offered.clear();

@@ -10,7 +10,7 @@
 #
 # Ports (override with env): IMAP 127.0.0.1:${YOYAKU_IMAP_PORT:-1143} (STARTTLS
 # offered), IMAPS 1993, SMTP 127.0.0.1:${YOYAKU_SMTP_PORT:-2525} (STARTTLS offered),
-# SMTPS 2465, LMTP 2424. TLS uses a private CA made here: tls/ca.pem.
+# SMTPS 2465, submission with SASL (Dovecot) 2587, LMTP 2424. TLS uses a private CA made here: tls/ca.pem.
 # Everything lives under ${YOYAKU_MAILSTACK_DIR:-/tmp/yoyaku-mailstack}.
 set -euo pipefail
 # The servers keep the real clock even when a test running under libfaketime
@@ -27,6 +27,10 @@ LMTP_PORT="${YOYAKU_LMTP_PORT:-2424}"
 # The identity server tests/oauth.rs runs: Dovecot asks it whether a token
 # is valid and whose it is (token introspection, RFC 7662).
 IDP_PORT="${YOYAKU_IDP_PORT:-18089}"
+# Submission with SASL through Dovecot (as an office's own server would do
+# it): the desk's SMTP XOAUTH2 is checked by the same oauth2 passdb.
+SUBMISSION_PORT="${YOYAKU_SUBMISSION_PORT:-2587}"
+SASL_PORT="${YOYAKU_SASL_PORT:-2427}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
@@ -149,6 +153,12 @@ local 127.0.0.2 {
     imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES CHILDREN UNSELECT
   }
 }
+service auth {
+  inet_listener sasl {
+    address = 127.0.0.1
+    port = $SASL_PORT
+  }
+}
 service lmtp {
   inet_listener lmtp {
     address = 127.0.0.1
@@ -223,6 +233,9 @@ CONF
     grep -q '^postlog' "$pdir/master.cf" || echo "postlog   unix-dgram n  -       n       -       1       postlogd" >> "$pdir/master.cf"
     # Implicit TLS submission, for smtp.security = "tls".
     echo "127.0.0.1:$SMTPS_PORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes" >> "$pdir/master.cf"
+    # Submission that takes only authenticated senders (SASL by Dovecot:
+    # PLAIN, LOGIN, XOAUTH2), for smtp.auth = "oauth2" (tests/oauth.rs).
+    echo "127.0.0.1:$SUBMISSION_PORT inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=inet:127.0.0.1:$SASL_PORT -o smtpd_relay_restrictions=permit_sasl_authenticated,reject -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject" >> "$pdir/master.cf"
     postconf -c "$pdir" -F '*/*/chroot = n' >/dev/null
     # postfix -c needs the directory registered with the default instance.
     local alt
@@ -258,6 +271,7 @@ start() {
     wait_port "$LMTP_PORT"
     wait_port "$IMAPS_PORT"
     wait_port "$SMTPS_PORT"
+    wait_port "$SUBMISSION_PORT"
     log "running: IMAP 127.0.0.1:$IMAP_PORT, SMTP 127.0.0.1:$SMTP_PORT (logs in $DIR/log)"
 }
 

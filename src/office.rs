@@ -31,6 +31,8 @@ pub struct Office {
     /// The Zoom client when the office's provider is "zoom".
     pub(crate) zoom: Option<ZoomClient>,
     pub(crate) mailbox: MailboxState,
+    /// The token state last written for `yoyaku status`.
+    tokens_noted: Mutex<String>,
 }
 
 /// What reading the office's mailbox has learnt in this process.
@@ -80,6 +82,7 @@ impl Office {
             room_ids,
             owner: lease_owner(),
             mailbox: MailboxState::default(),
+            tokens_noted: Mutex::default(),
         })
     }
 
@@ -101,6 +104,50 @@ impl Office {
 
     pub(crate) fn composer(&self) -> &Composer {
         &self.composer
+    }
+
+    /// Writes this process's view of the office's OAuth2 tokens where
+    /// `yoyaku status` reads it (`oauth2_token:` metas), when it changed.
+    pub(crate) async fn note_tokens(&self) {
+        let logins = self.cfg.oauth2_logins();
+        if logins.is_empty() {
+            return;
+        }
+        let rows: Vec<(String, String)> = logins
+            .iter()
+            .map(|l| {
+                let t = crate::mail::oauth::stats_of(&l.oauth2, &l.mailbox);
+                let state = crate::core::tokens::TokenState {
+                    provider: t.provider.to_string(),
+                    expires_at: t.expires_at,
+                    requests: t.requests,
+                    failures: t.failures,
+                    last_error: t.last_error,
+                };
+                (
+                    format!("{}{}", crate::core::tokens::META_PREFIX, l.services),
+                    state.to_meta(),
+                )
+            })
+            .collect();
+        let joined: String = rows.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        {
+            let noted = self.tokens_noted.lock().unwrap_or_else(|p| p.into_inner());
+            if *noted == joined {
+                return;
+            }
+        }
+        let write = async {
+            let mut tx = self.store.begin().await?;
+            for (key, value) in &rows {
+                crate::store::office::set_meta(&mut tx, key, value).await?;
+            }
+            tx.commit().await
+        };
+        match write.await {
+            Ok(()) => *self.tokens_noted.lock().unwrap_or_else(|p| p.into_inner()) = joined,
+            Err(e) => warn!(error = %e, "token state not written for status"),
+        }
     }
 }
 

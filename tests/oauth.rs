@@ -5,214 +5,14 @@
 //! checked with the service account's public key).
 
 mod common;
+#[path = "common/idp.rs"]
+mod idp;
 
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Form, Router};
 use base64::Engine;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use idp::*;
+use std::sync::Mutex;
 use yoyaku::config::Config;
 use yoyaku::mail::oauth;
-
-const TENANT: &str = "contoso.onmicrosoft.com";
-const CLIENT_ID: &str = "0f9a2c1e-5b7d-4c3a-9e21-7d1f3b6a8c40";
-const SECRET: &str = "Qx8~right-secret-value";
-
-#[derive(Default)]
-struct Idp {
-    issued: u64,
-    /// Live tokens and the mailbox each opens (introspection).
-    tokens: HashMap<String, String>,
-    /// The mailbox the Entra app has FullAccess to.
-    entra_mailbox: String,
-    /// The Google service account's public key (RSAPublicKey DER).
-    google_key: Vec<u8>,
-    /// Mailboxes of the Google domain.
-    google_users: Vec<String>,
-}
-
-type Shared = Arc<Mutex<Idp>>;
-
-fn json(status: u16, body: serde_json::Value) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        axum::http::StatusCode::from_u16(status).expect("status"),
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn refusal(status: u16, error: &str, description: &str) -> axum::response::Response {
-    json(
-        status,
-        serde_json::json!({ "error": error, "error_description": description }),
-    )
-}
-
-async fn entra(
-    State(idp): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
-) -> axum::response::Response {
-    if f.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return refusal(400, "unsupported_grant_type", "AADSTS70003: grant type");
-    }
-    if f.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
-        return refusal(400, "unauthorized_client", "AADSTS700016: Application with identifier 'x' was not found in the directory. Trace ID: 1 Correlation ID: 2 Timestamp: 3");
-    }
-    if f.get("client_secret").map(String::as_str) != Some(SECRET) {
-        return refusal(401, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app 'x'. Trace ID: 1 Correlation ID: 2 Timestamp: 3");
-    }
-    if f.get("scope").map(String::as_str) != Some("https://outlook.office365.com/.default") {
-        return refusal(
-            400,
-            "invalid_scope",
-            "AADSTS1002012: The provided value for scope is not valid.",
-        );
-    }
-    let mut s = idp.lock().expect("idp");
-    s.issued += 1;
-    let token = format!("eyJ0eXAi.ms.{}", s.issued);
-    let mailbox = s.entra_mailbox.clone();
-    s.tokens.insert(token.clone(), mailbox);
-    json(
-        200,
-        serde_json::json!({
-            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-            "access_token": token
-        }),
-    )
-}
-
-async fn google(
-    State(idp): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
-) -> axum::response::Response {
-    if f.get("grant_type").map(String::as_str)
-        != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
-    {
-        return refusal(400, "unsupported_grant_type", "Invalid grant_type");
-    }
-    let jwt = f.get("assertion").cloned().unwrap_or_default();
-    let parts: Vec<&str> = jwt.split('.').collect();
-    if parts.len() != 3 {
-        return refusal(400, "invalid_grant", "Invalid JWT: not three parts");
-    }
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let (Ok(header), Ok(claims), Ok(sig)) = (
-        b64.decode(parts[0]),
-        b64.decode(parts[1]),
-        b64.decode(parts[2]),
-    ) else {
-        return refusal(400, "invalid_grant", "Invalid JWT: base64");
-    };
-    let header: serde_json::Value = serde_json::from_slice(&header).unwrap_or_default();
-    let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap_or_default();
-    let mut s = idp.lock().expect("idp");
-    let key = ring::signature::UnparsedPublicKey::new(
-        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-        s.google_key.clone(),
-    );
-    let signed = format!("{}.{}", parts[0], parts[1]);
-    if header["alg"] != "RS256" || key.verify(signed.as_bytes(), &sig).is_err() {
-        return refusal(400, "invalid_grant", "Invalid JWT Signature.");
-    }
-    let now = chrono::Utc::now().timestamp();
-    let (iat, exp) = (
-        claims["iat"].as_i64().unwrap_or(0),
-        claims["exp"].as_i64().unwrap_or(0),
-    );
-    if !claims["aud"]
-        .as_str()
-        .unwrap_or("")
-        .ends_with("/google/token")
-    {
-        return refusal(400, "invalid_grant", "Invalid JWT: audience");
-    }
-    if exp <= now || exp - iat > 3600 || iat > now + 60 {
-        return refusal(400, "invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.");
-    }
-    if claims["scope"] != "https://mail.google.com/" {
-        return refusal(400, "invalid_scope", "Invalid OAuth scope.");
-    }
-    if claims["iss"] != "desk-bot@office-project.iam.gserviceaccount.com" {
-        return refusal(401, "invalid_client", "The OAuth client was not found.");
-    }
-    let sub = claims["sub"].as_str().unwrap_or("").to_string();
-    if !s.google_users.contains(&sub) {
-        return refusal(400, "invalid_grant", "Invalid email or User ID");
-    }
-    s.issued += 1;
-    json(
-        200,
-        serde_json::json!({
-            "token_type": "Bearer", "expires_in": 3599,
-            "access_token": format!("ya29.{}.{}", sub, s.issued)
-        }),
-    )
-}
-
-/// Token introspection (RFC 7662) as Dovecot's oauth2 passdb asks it
-/// (`introspection_mode = post`: the token in the form).
-async fn introspect(State(idp): State<Shared>, body: String) -> axum::response::Response {
-    let token = body
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("token="))
-        .unwrap_or("")
-        .to_string();
-    let token = url::form_urlencoded::parse(format!("t={token}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    let s = idp.lock().expect("idp");
-    match s.tokens.get(&token) {
-        Some(mailbox) => json(
-            200,
-            serde_json::json!({ "active": "true", "username": mailbox }),
-        ),
-        None => json(200, serde_json::json!({ "active": "false" })),
-    }
-}
-
-/// The identity server on a port of its own; its base URL.
-async fn identity_server(idp: Shared) -> String {
-    identity_server_at(idp, "127.0.0.1:0").await
-}
-
-async fn identity_server_at(idp: Shared, addr: &str) -> String {
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = Router::new()
-        .route(&format!("/{TENANT}/oauth2/v2.0/token"), post(entra))
-        .route("/google/token", post(google))
-        .route("/introspect", post(introspect))
-        .with_state(idp);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    base
-}
-
-/// A fresh RSA key (PKCS#8 PEM) from openssl, as Google's console makes one.
-fn rsa_key(dir: &std::path::Path) -> String {
-    let path = dir.join("key.pem");
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(&path)
-        .status()
-        .expect("openssl")
-        .success();
-    assert!(ok, "openssl made a key");
-    std::fs::read_to_string(path).expect("key")
-}
 
 fn config(dir: &std::path::Path, oauth2: &str) -> Result<Config, String> {
     let text = format!(
@@ -299,6 +99,42 @@ async fn entra_client_credentials_give_a_cached_token_and_a_wrong_secret_says_wh
         !err.contains("Trace ID") && !err.contains("wrong-one"),
         "{err}"
     );
+
+    // A second office on another tenant, in the same process: its own
+    // app and token; its refusals leave the first office's token alone.
+    let other = config(
+        dir.path(),
+        &format!("provider = \"microsoft\"\ntenant = \"{TENANT2}\"\nclient_id = \"{CLIENT_ID2}\"\nclient_secret = \"{SECRET2}\"\ntoken_url = \"{base}/{TENANT2}/oauth2/v2.0/token\""),
+    )
+    .expect("valid");
+    let o2 = other.imap.oauth2.clone().expect("oauth2");
+    let theirs = oauth::token(&o2, "matsue@example.jp", false)
+        .await
+        .expect("the other tenant's token");
+    assert!(
+        theirs.contains(TENANT2) && first.contains(TENANT),
+        "{theirs} {first}"
+    );
+    let mut o2_wrong = o2.clone();
+    o2_wrong.token_url = format!("{base}/nobody.onmicrosoft.com/oauth2/v2.0/token");
+    let err = oauth::token(&o2_wrong, "matsue@example.jp", false)
+        .await
+        .expect_err("an unknown tenant")
+        .to_string();
+    assert!(err.contains("AADSTS90002"), "{err}");
+    assert_eq!(
+        oauth::token(&o, "desk@example.jp", false)
+            .await
+            .expect("cached"),
+        renewed,
+        "the first office keeps its token"
+    );
+    let (mine, theirs) = (
+        oauth::stats_of(&o, "desk@example.jp"),
+        oauth::stats_of(&o2, "matsue@example.jp"),
+    );
+    assert_eq!((mine.requests, mine.failures), (2, 0));
+    assert_eq!((theirs.requests, theirs.failures), (1, 0));
 }
 
 #[tokio::test]
@@ -439,6 +275,64 @@ async fn dovecot_takes_the_token_and_a_revoked_one_is_renewed_once() {
     };
     assert!(
         err.contains("refused the microsoft oauth2 token") && err.contains("IMAP.AccessAsApp"),
+        "{err}"
+    );
+    assert!(!err.contains("eyJ0eXAi"), "no token in errors: {err}");
+
+    // SMTP: Postfix's submission port asks Dovecot (SASL), which asks the
+    // identity server, so the desk's AUTH XOAUTH2 is checked for real.
+    let mut smtp = cfg.smtp.clone();
+    smtp.port = std::env::var("YOYAKU_SUBMISSION_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(2587);
+    smtp.security = yoyaku::config::Security::StartTls;
+    smtp.ca_pem = Some(std::fs::read(common::test_ca()).expect("ca"));
+    smtp.oauth2 = smtp.oauth2.map(|(_, o)| (mailbox.clone(), o));
+    let seeker = common::unique("oauthseeker");
+    common::add_user(&seeker);
+    let message = |n: u32| {
+        format!(
+            "From: desk <{mailbox}>\r\nTo: <{seeker}>\r\nSubject: oauth {n}\r\nMessage-ID: <oauth-{n}-{}@yoyaku.test>\r\n\r\nsent with a token\r\n",
+            common::rand_u64()
+        )
+    };
+    let issued = idp.lock().expect("idp").issued;
+    let sender = yoyaku::mail::smtp::SmtpSender::new(&smtp).expect("sender");
+    sender
+        .send(1, &seeker, message(1).as_bytes())
+        .await
+        .expect("Postfix takes the cached token");
+    sender.close().await;
+    assert_eq!(
+        idp.lock().expect("idp").issued,
+        issued,
+        "the IMAP token is reused"
+    );
+    idp.lock().expect("idp").tokens.clear();
+    let sender = yoyaku::mail::smtp::SmtpSender::new(&smtp).expect("sender");
+    sender
+        .send(2, &seeker, message(2).as_bytes())
+        .await
+        .expect("renewed once");
+    sender.close().await;
+    assert_eq!(idp.lock().expect("idp").issued, issued + 1);
+    let got = common::wait_for(&seeker, "INBOX", 2).await;
+    assert_eq!(got.len(), 2, "both mails delivered");
+
+    // Without the mailbox's right: refused twice (Dovecot's XOAUTH2 error
+    // challenge is answered), then what to check for SMTP.
+    let mut theirs = smtp.clone();
+    theirs.oauth2 = theirs
+        .oauth2
+        .map(|(_, o)| (common::unique("oauthnobody"), o));
+    let sender = yoyaku::mail::smtp::SmtpSender::new(&theirs).expect("sender");
+    let err = match sender.send(3, &seeker, message(3).as_bytes()).await {
+        Ok(()) => panic!("a token for another mailbox must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("refused the microsoft oauth2 token") && err.contains("SMTP.SendAsApp"),
         "{err}"
     );
     assert!(!err.contains("eyJ0eXAi"), "no token in errors: {err}");

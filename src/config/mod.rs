@@ -18,7 +18,7 @@ mod sections;
 
 pub use check::bare_address;
 use check::{address, nonempty, web_settings};
-pub use oauth::{OAuth2, OAuthProvider};
+pub use oauth::{OAuth2, OAuthLogin, OAuthProvider};
 
 use raw::*;
 

@@ -53,6 +53,43 @@ impl OAuth2 {
     }
 }
 
+/// One mailbox an office logs in to with a token, and for what.
+#[derive(Debug, Clone)]
+pub struct OAuthLogin {
+    /// "imap", "smtp" or "imap+smtp" (one token serves both).
+    pub services: &'static str,
+    pub mailbox: String,
+    pub oauth2: OAuth2,
+}
+
+impl super::Config {
+    /// The office's token logins: IMAP's and SMTP's, one entry when both
+    /// are the same mailbox through the same app.
+    pub fn oauth2_logins(&self) -> Vec<OAuthLogin> {
+        let imap = self
+            .imap
+            .oauth2
+            .as_ref()
+            .map(|o| (self.imap.username.clone(), o));
+        let smtp = self.smtp.oauth2.as_ref().map(|(u, o)| (u.clone(), o));
+        let login = |services, (mailbox, oauth2): (String, &OAuth2)| OAuthLogin {
+            services,
+            mailbox,
+            oauth2: oauth2.clone(),
+        };
+        match (imap, smtp) {
+            (Some(i), Some(s)) if i.0.eq_ignore_ascii_case(&s.0) && i.1 == s.1 => {
+                vec![login("imap+smtp", i)]
+            }
+            (i, s) => i
+                .map(|i| login("imap", i))
+                .into_iter()
+                .chain(s.map(|s| login("smtp", s)))
+                .collect(),
+        }
+    }
+}
+
 impl std::fmt::Debug for OAuth2 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OAuth2")

@@ -14,4 +14,5 @@ pub mod quote;
 pub mod route;
 pub mod share;
 pub mod text;
+pub mod tokens;
 pub mod understand;

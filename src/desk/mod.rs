@@ -195,7 +195,9 @@ impl Desk {
 
     /// `yoyaku once`: connect, one pass, log out.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<PassReport, DeskError> {
-        let mut session = ImapSession::connect(&self.office.cfg.imap).await?;
+        let connected = ImapSession::connect(&self.office.cfg.imap).await;
+        self.office.note_tokens().await;
+        let mut session = connected?;
         let started = Utc::now();
         let report = match self.pass(&mut session, now).await {
             Ok(mut report) => self
@@ -206,6 +208,7 @@ impl Desk {
             Err(e) => Err(e),
         };
         session.logout().await;
+        self.office.note_tokens().await;
         report
     }
 
@@ -368,6 +371,7 @@ impl Desk {
                 _ = &mut shutdown => return Ok(()),
                 c = ImapSession::connect(&self.office.cfg.imap) => c,
             };
+            self.office.note_tokens().await;
             let mut session = match connected {
                 Ok(s) => {
                     info!("imap connected");
@@ -398,6 +402,7 @@ impl Desk {
                 let started = std::time::Instant::now();
                 let pass = self.pass(&mut session, Utc::now()).await;
                 self.pass_times.record(started.elapsed());
+                self.office.note_tokens().await;
                 if futures::FutureExt::now_or_never(&mut shutdown).is_some() {
                     session.logout().await;
                     return Ok(());

@@ -61,21 +61,28 @@ impl OAuthError {
     }
 }
 
-/// One app's token for one mailbox, and what it cost to get.
+/// One app's token for one mailbox, and what it cost to get (apart, so
+/// `/metrics` reads the counts while a request is in flight).
 #[derive(Default)]
 struct Entry {
-    token: Option<Cached>,
+    token: tokio::sync::Mutex<Option<Cached>>,
+    seen: std::sync::Mutex<Seen>,
+}
+
+#[derive(Default, Clone)]
+struct Seen {
     requests: u64,
     failures: u64,
+    expires_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
 }
 
 struct Cached {
     access_token: String,
     renew_at: Instant,
-    expires_at: DateTime<Utc>,
 }
 
-/// What `/metrics` and `status` show of one cached token (no secret).
+/// What `/metrics` and `status` show of one mailbox's token (no secret).
 #[derive(Debug, Clone)]
 pub struct TokenStats {
     pub mailbox: String,
@@ -83,9 +90,11 @@ pub struct TokenStats {
     pub requests: u64,
     pub failures: u64,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The last refusal, in words, until a token comes again.
+    pub last_error: Option<String>,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Entry>>;
+type Slot = Arc<Entry>;
 
 /// (app and scope, mailbox) → its token slot and the provider's name.
 type Registry = HashMap<(String, String), (Slot, &'static str)>;
@@ -126,28 +135,38 @@ fn slot(cfg: &OAuth2, mailbox: &str) -> Slot {
         .clone()
 }
 
+fn seen(entry: &Entry) -> std::sync::MutexGuard<'_, Seen> {
+    entry.seen.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A token for `mailbox`: the cached one while it lives, else a new one;
 /// `fresh` asks for a new one whatever the cache holds (the server refused
 /// the cached one).
 pub async fn token(cfg: &OAuth2, mailbox: &str, fresh: bool) -> Result<String, OAuthError> {
     let slot = slot(cfg, mailbox);
-    let mut entry = slot.lock().await;
-    if let Some(c) = &entry.token {
+    let mut cached = slot.token.lock().await;
+    if let Some(c) = cached.as_ref() {
         if !fresh && Instant::now() < c.renew_at {
             return Ok(c.access_token.clone());
         }
     }
-    entry.requests += 1;
+    seen(&slot).requests += 1;
     match request(cfg, mailbox).await {
         Ok(answer) => {
             let life = Duration::from_secs(answer.expires_in.unwrap_or(3600).max(1));
             let lead = RENEW_BEFORE.min(life / 2);
-            entry.token = Some(Cached {
+            *cached = Some(Cached {
                 access_token: answer.access_token.clone(),
                 renew_at: Instant::now() + life - lead,
-                expires_at: Utc::now()
-                    + chrono::Duration::from_std(life).unwrap_or(chrono::Duration::hours(1)),
             });
+            {
+                let mut seen = seen(&slot);
+                seen.expires_at = Some(
+                    Utc::now()
+                        + chrono::Duration::from_std(life).unwrap_or(chrono::Duration::hours(1)),
+                );
+                seen.last_error = None;
+            }
             info!(
                 provider = cfg.provider_name(),
                 expires_in = life.as_secs(),
@@ -156,10 +175,28 @@ pub async fn token(cfg: &OAuth2, mailbox: &str, fresh: bool) -> Result<String, O
             Ok(answer.access_token)
         }
         Err(e) => {
-            entry.failures += 1;
+            {
+                let mut seen = seen(&slot);
+                seen.failures += 1;
+                seen.last_error = Some(e.to_string());
+            }
             warn!(provider = cfg.provider_name(), error = %e, "oauth2 token refused");
             Err(e)
         }
+    }
+}
+
+/// What this process knows of `mailbox`'s token from this app.
+pub fn stats_of(cfg: &OAuth2, mailbox: &str) -> TokenStats {
+    let slot = slot(cfg, mailbox);
+    let seen = seen(&slot).clone();
+    TokenStats {
+        mailbox: mailbox.to_string(),
+        provider: cfg.provider_name(),
+        requests: seen.requests,
+        failures: seen.failures,
+        expires_at: seen.expires_at,
+        last_error: seen.last_error,
     }
 }
 
@@ -167,15 +204,16 @@ pub async fn token(cfg: &OAuth2, mailbox: &str, fresh: bool) -> Result<String, O
 pub fn stats() -> Vec<TokenStats> {
     let all = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
     all.iter()
-        .filter_map(|((_, mailbox), (slot, provider))| {
-            let entry = slot.try_lock().ok()?;
-            Some(TokenStats {
+        .map(|((_, mailbox), (slot, provider))| {
+            let seen = seen(slot).clone();
+            TokenStats {
                 mailbox: mailbox.clone(),
                 provider,
-                requests: entry.requests,
-                failures: entry.failures,
-                expires_at: entry.token.as_ref().map(|t| t.expires_at),
-            })
+                requests: seen.requests,
+                failures: seen.failures,
+                expires_at: seen.expires_at,
+                last_error: seen.last_error,
+            }
         })
         .collect()
 }

@@ -40,6 +40,19 @@ pub(super) async fn status(path: &Path) -> Result<ExitCode> {
             yoyaku::core::folders::TROUBLE_PREFIX,
         )
         .await?;
+        let tokens = yoyaku::store::office::metas_with_prefix(
+            &mut office.conn().await?,
+            yoyaku::core::tokens::META_PREFIX,
+        )
+        .await?;
+        for (key, value) in tokens {
+            let logins = key
+                .strip_prefix(yoyaku::core::tokens::META_PREFIX)
+                .unwrap_or(&key);
+            if let Some(state) = yoyaku::core::tokens::TokenState::from_meta(&value) {
+                println!("{}: {logins}: {}", cfg.office_id, state.describe(now));
+            }
+        }
         for (key, value) in refused {
             let folder = key
                 .strip_prefix(yoyaku::core::folders::TROUBLE_PREFIX)
@@ -161,6 +174,29 @@ async fn check_folders(cfg: &Config, s: &mut yoyaku::mail::imap::ImapSession) ->
 /// The logins and the calendar of one office; whether all went well.
 async fn check_office(cfg: &Config) -> bool {
     let mut ok = true;
+    for login in cfg.oauth2_logins() {
+        match yoyaku::mail::oauth::token(&login.oauth2, &login.mailbox, false).await {
+            Ok(_) => {
+                let t = yoyaku::mail::oauth::stats_of(&login.oauth2, &login.mailbox);
+                println!(
+                    "oauth2 ({}): token for {} from {} ok{}",
+                    login.services,
+                    login.mailbox,
+                    t.provider,
+                    t.expires_at
+                        .map(|at| format!(", valid for {} min", (at - Utc::now()).num_minutes()))
+                        .unwrap_or_default()
+                );
+            }
+            Err(e) => {
+                ok = false;
+                println!(
+                    "oauth2 ({}): no token for {}: {e}",
+                    login.services, login.mailbox
+                );
+            }
+        }
+    }
     match yoyaku::mail::imap::ImapSession::connect(&cfg.imap).await {
         Ok(mut s) => match s.select(&cfg.imap.mailbox).await {
             Ok(_) => {

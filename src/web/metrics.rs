@@ -135,6 +135,9 @@ struct Families {
     lease: Family,
     meeting_jobs: Family,
     folders_refused: Family,
+    token_requests: Family,
+    token_failures: Family,
+    token_expiry: Family,
     passes: Family,
 }
 
@@ -202,6 +205,21 @@ impl Families {
             "gauge",
             "Folders the IMAP server refused to make (their mail stays in the inbox; staff were told).",
         ),
+        token_requests: Family::new(
+            "yoyaku_oauth2_token_requests_total",
+            "counter",
+            "OAuth2 tokens asked for the office's mailbox by this process.",
+        ),
+        token_failures: Family::new(
+            "yoyaku_oauth2_token_failures_total",
+            "counter",
+            "OAuth2 token requests refused or unanswered.",
+        ),
+        token_expiry: Family::new(
+            "yoyaku_oauth2_token_expiry_seconds",
+            "gauge",
+            "Seconds until the mailbox's current token expires (negative: expired, none renewed).",
+        ),
         passes: Family::new(
             "yoyaku_pass_duration_seconds",
             "histogram",
@@ -232,6 +250,9 @@ async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
         families.lease,
         families.meeting_jobs,
         families.folders_refused,
+        families.token_requests,
+        families.token_failures,
+        families.token_expiry,
         families.passes,
     ] {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
@@ -293,6 +314,19 @@ async fn add_office(
             .await?
     };
     f.folders_refused.add(&office, refused.len());
+    for login in desk.office().config().oauth2_logins() {
+        let t = crate::mail::oauth::stats_of(&login.oauth2, &login.mailbox);
+        let labels = [
+            ("office", id),
+            ("provider", t.provider),
+            ("login", login.services),
+        ];
+        f.token_requests.add(&labels, t.requests);
+        f.token_failures.add(&labels, t.failures);
+        if let Some(at) = t.expires_at {
+            f.token_expiry.add(&labels, (at - now).num_seconds());
+        }
+    }
     let live = app.live.get(id).map_or(desk, |d| d.as_ref());
     f.imap.add(&office, u8::from(live.imap_connected()));
     let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));

@@ -154,6 +154,9 @@ pub struct Options {
     pub sqlite: bool,
     /// The IMAP server the desk's mailbox is on.
     pub server: Server,
+    /// An `[oauth2]` body: the desk logs in to IMAP and to Postfix's
+    /// submission port (SASL by Dovecot) with tokens, no password.
+    pub oauth2: Option<String>,
 }
 
 /// The IMAP servers of the loopback stack.
@@ -180,6 +183,7 @@ impl Default for Options {
             limits: (1000, 1000),
             sqlite: false,
             server: Server::Dovecot,
+            oauth2: None,
         }
     }
 }
@@ -229,7 +233,7 @@ pub fn config_text(address: &str, staff: &str, db_url: &str, opts: &Options) -> 
     let rooms: String = (0..opts.rooms)
         .map(|i| format!("[[meeting.rooms]]\nid = \"81{i} 0000 000{i}\"\npasscode = \"pass{i}word\"\nurl = \"https://zoom.example/j/81{i}\"\n"))
         .collect();
-    format!(
+    let text = format!(
         r#"
 [office]
 name = "ハローワーク出雲"
@@ -284,7 +288,23 @@ per_seeker_per_day = {per_seeker}
         smtp_sec = tls.2,
         smtp_port = tls.3,
         ca = ca,
-    )
+    );
+    match &opts.oauth2 {
+        None => text,
+        Some(oauth2) => {
+            let submission =
+                std::env::var("YOYAKU_SUBMISSION_PORT").unwrap_or_else(|_| "2587".into());
+            let smtp_from = text.find("[smtp]").expect("smtp section");
+            let from_line = text[smtp_from..].find("from = ").expect("from") + smtp_from;
+            format!(
+                "{}[smtp]\nhost = \"127.0.0.1\"\nport = {submission}\nsecurity = \"starttls\"\nca_file = \"{}\"\nauth = \"oauth2\"\n{}\n[oauth2]\n{oauth2}\n",
+                &text[..smtp_from],
+                test_ca().display(),
+                &text[from_line..],
+            )
+            .replace(&format!("password = \"{PASSWORD}\""), "auth = \"oauth2\"")
+        }
+    }
 }
 
 impl TestDesk {

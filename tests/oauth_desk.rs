@@ -41,7 +41,7 @@ async fn a_request_is_booked_through_token_logins_with_each_provider() {
         ),
     ];
     for (provider, oauth2) in providers.iter().cloned() {
-        book_through_tokens(&idp, provider, oauth2).await;
+        book_through_tokens(&idp, &base, provider, oauth2).await;
     }
     let (_, microsoft) = providers[0].clone();
     session_ended_when_the_token_expires(&idp, microsoft).await;
@@ -170,7 +170,7 @@ async fn session_ended_when_the_token_expires(idp: &Mutex<Idp>, oauth2: String) 
     assert!(ended.is_ok(), "{ended:?}");
 }
 
-async fn book_through_tokens(idp: &Mutex<Idp>, provider: &str, oauth2: String) {
+async fn book_through_tokens(idp: &Mutex<Idp>, base: &str, provider: &str, oauth2: String) {
     let port = site::free_port();
     let desk = TestDesk::with(Options {
         rooms: 1,
@@ -255,15 +255,15 @@ async fn book_through_tokens(idp: &Mutex<Idp>, provider: &str, oauth2: String) {
     // The running desk's /metrics: tokens asked and their expiry, per
     // office, provider and login; never the mailbox.
     let _daemon = Daemon::start(&desk.config_path);
-    let base = format!("http://127.0.0.1:{port}");
-    site::wait_healthy(&base).await;
+    let web = format!("http://127.0.0.1:{port}");
+    site::wait_healthy(&web).await;
     let wanted = format!(
         "yoyaku_oauth2_token_requests_total{{office=\"default\",provider=\"{provider}\",login=\"imap+smtp\"}} 1"
     );
     let started = std::time::Instant::now();
     let metrics = loop {
         let text = site::client()
-            .get(format!("{base}/metrics"))
+            .get(format!("{web}/metrics"))
             .bearer_auth(site::TOKEN)
             .send()
             .await
@@ -287,4 +287,47 @@ async fn book_through_tokens(idp: &Mutex<Idp>, provider: &str, oauth2: String) {
         "{provider}: {metrics}"
     );
     assert!(!metrics.contains(&desk.address), "no mailbox in metrics");
+
+    // A wrong secret / a key the service account does not have: `check`
+    // fails with the provider's code and the fix, and prints no secret.
+    let text = std::fs::read_to_string(&desk.config_path).expect("config");
+    let other_key = tempfile::tempdir().expect("dir");
+    let (wrong, (code_said, fix), secret) = if provider == "microsoft" {
+        let wrong_secret = "Qx8~a-wrong-secret-value";
+        (
+            text.replace(SECRET, wrong_secret),
+            ("AADSTS7000215", "oauth2.client_secret"),
+            wrong_secret.to_string(),
+        )
+    } else {
+        service_account(other_key.path(), "http://127.0.0.1:1");
+        let sa = std::fs::read_to_string(other_key.path().join("sa.json")).expect("key");
+        let pem = serde_json::from_str::<serde_json::Value>(&sa).expect("json")["private_key"]
+            .as_str()
+            .expect("pem")
+            .to_string();
+        let mut key: serde_json::Value = serde_json::from_str(&sa).expect("json");
+        key["token_uri"] = serde_json::json!(format!("{base}/google/token"));
+        std::fs::write(other_key.path().join("sa.json"), key.to_string()).expect("key");
+        let pattern = regex::Regex::new(r#"service_account_file = "[^"]+""#).expect("re");
+        let path = other_key.path().join("sa.json");
+        (
+            pattern
+                .replace(
+                    &text,
+                    format!("service_account_file = \"{}\"", path.display()).as_str(),
+                )
+                .into_owned(),
+            ("invalid_grant", "oauth2.service_account_file"),
+            pem.lines().nth(1).unwrap_or("-").to_string(),
+        )
+    };
+    let wrong_path = desk.dir.path().join("wrong.toml");
+    std::fs::write(&wrong_path, wrong).expect("write");
+    let (code, said) = yoyaku_cli(&wrong_path, &["check"]);
+    assert_eq!(code, Some(1), "{provider}: {said}");
+    assert!(
+        said.contains(code_said) && said.contains(fix) && !said.contains(&secret),
+        "{provider}: {said}"
+    );
 }

@@ -1208,3 +1208,39 @@ async fn a_real_mail_clients_japanese_subject_comes_back_readable() {
         .header("Subject")
         .is_some_and(|s| s.to_ascii_lowercase().contains("=?us-ascii?b?gyrc"))));
 }
+
+/// Days said to be impossible are not offered, and "any day but those" is
+/// enough of a wish to offer the nearest others (issue 26).
+#[tokio::test]
+async fn days_said_to_be_impossible_are_not_offered() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("notthose");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("否定 花子", "11月26日と27日は都合がつきません"),
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = seeker.inbox(1).await.remove(0);
+    let dates = offered_dates(offer.text());
+    assert!(
+        !dates.is_empty(),
+        "an offer, not a question: {}",
+        offer.text()
+    );
+    let (thu, fri) = (
+        NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"),
+        NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
+    );
+    assert!(
+        dates.iter().all(|(d, _)| *d != thu && *d != fri),
+        "{dates:?}"
+    );
+    assert_eq!(
+        dates.first().map(|(d, _)| *d),
+        NaiveDate::from_ymd_opt(2026, 11, 30),
+        "the nearest other business day first"
+    );
+}

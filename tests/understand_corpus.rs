@@ -6,7 +6,6 @@
 mod common;
 
 use chrono::{NaiveDate, NaiveTime};
-use common::Mail;
 use serde::Deserialize;
 use yoyaku::core::calendar::Calendar;
 use yoyaku::core::quote::own_text;
@@ -49,20 +48,6 @@ fn wish(s: &str) -> Wish {
     Wish { date, time }
 }
 
-fn html(text: &str) -> String {
-    let escaped = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    format!(
-        "<html><head><style>div{{margin:0}}</style></head><body>{}</body></html>",
-        escaped
-            .lines()
-            .map(|l| format!("<div>{l}</div>"))
-            .collect::<String>()
-    )
-}
-
 #[test]
 fn every_phrasing_in_every_encoding() {
     let corpus: Corpus =
@@ -78,38 +63,7 @@ fn every_phrasing_in_every_encoding() {
         let today = case.today.as_deref().map_or(default_today, |t| {
             NaiveDate::parse_from_str(t, "%Y-%m-%d").expect("case date")
         });
-        let encodings: Vec<(&str, Vec<u8>)> = vec![
-            (
-                "utf8-base64",
-                Mail::new("s@example.jp", "d@example.jp", "予約")
-                    .utf8_base64(&case.text)
-                    .build(),
-            ),
-            (
-                "utf8-qp",
-                Mail::new("s@example.jp", "d@example.jp", "予約")
-                    .utf8_qp(&case.text)
-                    .build(),
-            ),
-            (
-                "iso-2022-jp",
-                Mail::new("s@example.jp", "d@example.jp", "予約")
-                    .iso2022jp(&case.text)
-                    .build(),
-            ),
-            (
-                "shift_jis-qp",
-                Mail::new("s@example.jp", "d@example.jp", "予約")
-                    .shift_jis_qp(&case.text)
-                    .build(),
-            ),
-            (
-                "html-only",
-                Mail::new("s@example.jp", "d@example.jp", "予約")
-                    .html_only(&html(&case.text))
-                    .build(),
-            ),
-        ];
+        let encodings = common::in_every_encoding(&case.text);
         for (encoding, raw) in encodings {
             let inbound = message::parse(&raw);
             let req = parse_request(&own_text(&inbound.body, false), today, &cal());

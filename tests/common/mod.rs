@@ -863,3 +863,30 @@ pub fn invitation(raw: &[u8]) -> Invitation {
             .to_string(),
     }
 }
+
+fn html_of(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<html><head><style>div{{margin:0}}</style></head><body>{}</body></html>",
+        escaped
+            .lines()
+            .map(|l| format!("<div>{l}</div>"))
+            .collect::<String>()
+    )
+}
+
+/// `text` as the body of a mail in each encoding seekers' mailers use:
+/// UTF-8 base64 and quoted-printable, ISO-2022-JP, Shift_JIS, HTML only.
+pub fn in_every_encoding(text: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let mail = || Mail::new("s@example.jp", "d@example.jp", "予約");
+    vec![
+        ("utf8-base64", mail().utf8_base64(text).build()),
+        ("utf8-qp", mail().utf8_qp(text).build()),
+        ("iso-2022-jp", mail().iso2022jp(text).build()),
+        ("shift_jis-qp", mail().shift_jis_qp(text).build()),
+        ("html-only", mail().html_only(&html_of(text)).build()),
+    ]
+}

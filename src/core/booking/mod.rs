@@ -614,7 +614,7 @@ fn move_booking(
         full: &freed,
         ..*ctx
     };
-    let alternatives: Vec<Slot> = offer_slots(&wishes, &widened)
+    let alternatives: Vec<Slot> = offer_slots(&wishes, &req.data.excluded, &widened)
         .into_iter()
         .filter(|s| Some(*s) != req.booked)
         .collect();
@@ -719,7 +719,7 @@ fn offer_near(
     reason: OfferReason,
 ) -> Vec<Effect> {
     next.waitlist = None;
-    let slots = offer_slots(wishes, ctx);
+    let slots = offer_slots(wishes, &next.data.excluded, ctx);
     if slots.is_empty() {
         next.state = State::NeedsStaff;
         next.offered.clear();

@@ -3,8 +3,13 @@
 use super::*;
 
 /// The slots to offer for these wishes: the wished ones that are free, else
-/// the nearest free alternatives to the first wish.
-pub fn offer_slots(wishes: &[Wish], ctx: &Context<'_>) -> Vec<Slot> {
+/// the nearest free alternatives to the first wish (or to now), never on a
+/// day the seeker said will not do.
+pub fn offer_slots(
+    wishes: &[Wish],
+    excluded: &[chrono::NaiveDate],
+    ctx: &Context<'_>,
+) -> Vec<Slot> {
     let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN);
     let mut chosen: Vec<Slot> = Vec::new();
     for wish in wishes {
@@ -55,7 +60,7 @@ pub fn offer_slots(wishes: &[Wish], ctx: &Context<'_>) -> Vec<Slot> {
         .cal
         .bookable_slots(ctx.now)
         .into_iter()
-        .filter(|s| !ctx.full.contains(s))
+        .filter(|s| !ctx.full.contains(s) && !excluded.contains(&s.date))
         .collect();
     free.sort_by_key(|s| {
         (

@@ -19,6 +19,11 @@ pub(super) static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"変更|変え(?:て|たい|られ)|振り?替|別の日|ずらし|ずらせ|延期|日程(?:を|の)?(?:調整|再調整)|日を改め")
         .expect("change regex")
 });
+/// Words that ask for another day by themselves (延期, 後ろ倒し, 日を改め).
+pub(super) static MOVE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"後ろ倒し|前倒し|別日|別の日|リスケ|延期|日を改め|日にちを改め|改めて(?:日程|予約)|再調整|組み直|振り?替え|ずらし|ずらせ|延ばし|延ばせ")
+        .expect("move regex")
+});
 pub(super) static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"次回|次の(?:相談|予約)|[2２二]回目|もう(?:一|1|１)(?:度|回)|追加で|別途|引き続き|続けて",
@@ -48,16 +53,38 @@ pub fn parse_booked(
             })
         })
         .collect();
-    // "キャンセルはしません", "キャンセルする場合は?": about cancelling, not a request to.
-    let hypothetical = NOT_CANCELLING.is_match(&normalized) || CONDITIONAL.is_match(&normalized);
-    // "電話番号を変更しました" is not a move: a change names a date or the schedule.
-    if CHANGE.is_match(&normalized)
-        && !hypothetical
-        && (!wishes.is_empty() || SCHEDULE.is_match(&normalized))
-    {
+    // "キャンセルする場合は?": about cancelling, not a request to;
+    // "キャンセルはしません" / "変更ではなく": not that one.
+    let conditional = CONDITIONAL.is_match(&normalized);
+    let cancel_said = !conditional
+        && !NOT_CANCELLING.is_match(&normalized)
+        && CANCEL_BOOKING.is_match(&normalized);
+    // "電話番号を変更しました" is not a move: a change names a date or the
+    // schedule, or is a word that can only mean a move (延期).
+    let change_said = !conditional
+        && !NOT_CHANGING.is_match(&normalized)
+        && (MOVE_WORDS.is_match(&normalized)
+            || (CHANGE.is_match(&normalized)
+                && (!wishes.is_empty() || SCHEDULE.is_match(&normalized))));
+    if change_said && !(cancel_said && NOT_CHANGING.is_match(&normalized)) {
+        // "時間を15時に": a time alone is on the booked day.
+        let wishes = if wishes.is_empty() {
+            booked.map_or_else(Vec::new, |b| {
+                reply_times(&normalized, today, cal)
+                    .into_iter()
+                    .filter(|t| *t != b.start)
+                    .map(|t| Wish {
+                        date: b.date,
+                        time: Some(WishTime::At(t)),
+                    })
+                    .collect()
+            })
+        } else {
+            wishes
+        };
         return BookedIntent::Change(wishes);
     }
-    if CANCEL_BOOKING.is_match(&normalized) && !hypothetical {
+    if cancel_said {
         // "3日はキャンセルして10日に": a move.
         return if wishes.is_empty() {
             BookedIntent::Cancel

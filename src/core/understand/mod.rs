@@ -11,7 +11,9 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 mod booked;
+mod months;
 mod needs;
+mod negation;
 mod reply;
 mod wishes;
 
@@ -62,6 +64,9 @@ pub struct BookingRequest {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub wishes: Vec<Wish>,
+    /// Dates the seeker said are impossible (18日は都合がつきません): not
+    /// wishes, and not offered.
+    pub excluded: Vec<NaiveDate>,
     /// Something that looked like a date but is not one (2月30日, 25:00).
     pub invalid_dates: Vec<String>,
     /// A time or slot number was given, but no date to go with it.
@@ -100,7 +105,8 @@ impl BookingRequest {
         if self.seeker_number.is_none() {
             missing.push(Item::SeekerNumber);
         }
-        if self.wishes.is_empty() {
+        // "18日以外で": any day but those will do.
+        if self.wishes.is_empty() && self.excluded.is_empty() {
             missing.push(Item::Wish);
         }
         if self.phone.is_none() {
@@ -131,6 +137,9 @@ impl BookingRequest {
         if newer.email.is_some() {
             self.email = newer.email;
         }
+        if !newer.wishes.is_empty() || !newer.excluded.is_empty() {
+            self.excluded = newer.excluded;
+        }
         if !newer.wishes.is_empty() {
             self.wishes = newer.wishes;
             self.invalid_dates.clear();
@@ -149,6 +158,7 @@ impl BookingRequest {
             && self.phone.is_none()
             && self.email.is_none()
             && self.wishes.is_empty()
+            && self.excluded.is_empty()
     }
 }
 
@@ -273,7 +283,15 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
     let mut req = BookingRequest::default();
     let mut wish_text = String::new();
     let mut unlabelled = String::new();
-    let lines: Vec<&str> = text.lines().collect();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // HTML mail read as text has a blank line after every block and none
+    // where the writer left one: there a blank line ends nothing.
+    if !lines
+        .windows(2)
+        .any(|w| !w[0].trim().is_empty() && !w[1].trim().is_empty())
+    {
+        lines.retain(|l| !l.trim().is_empty());
+    }
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -289,7 +307,9 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             .map_or("", |m| m.as_str())
             .trim()
             .to_string();
-        // A label alone on its line: the value is on the next line.
+        // A label alone on its line: the value is on the next line; a
+        // wish runs on until the next label or a blank line (a sentence,
+        // then the dates).
         if value.is_empty() {
             // Skip the blank line HTML mail often leaves between the two.
             let next = (i + 1..lines.len().min(i + 3)).find(|&j| !lines[j].trim().is_empty());
@@ -297,6 +317,15 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
                 if !LABEL.is_match(lines[j]) {
                     value = lines[j].trim().to_string();
                     i = j;
+                    while kind == Label::Wish
+                        && i + 1 < lines.len()
+                        && !lines[i + 1].trim().is_empty()
+                        && !LABEL.is_match(lines[i + 1])
+                    {
+                        i += 1;
+                        value.push('\n');
+                        value.push_str(lines[i].trim());
+                    }
                 }
             }
         }
@@ -380,6 +409,7 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
     };
     let found = parse_wishes(source, today, cal);
     req.wishes = found.wishes;
+    req.excluded = found.excluded;
     req.invalid_dates = found.invalid;
     req.time_without_date = req.wishes.is_empty() && found.loose_times;
     req.needs = session_needs(&text);
@@ -632,7 +662,7 @@ mod tests {
             ("26/12/3 11:00", vec![at(12, 3, 11, 0)]),
             ("12月7日～9日", vec![day(12, 7), day(12, 8), day(12, 9)]),
             ("十二月三日の午後三時半", vec![at(12, 3, 15, 30)]),
-            ("十二月四日、一時的に都合が悪い", vec![day(12, 4)]),
+            ("十二月四日で。一時的に留守にします", vec![day(12, 4)]),
             (
                 "12月3日11:00か12月4日9:30",
                 vec![at(12, 3, 11, 0), at(12, 4, 9, 30)],

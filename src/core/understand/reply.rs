@@ -36,7 +36,7 @@ pub(super) static OPTION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(super) static DECLINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"キャンセル|取り?消|辞退|やめ(?:ます|たい|て)|止めます|行けなく|いけなく|伺えなく|都合が(?:悪|つかな|合わな)|不要です|必要なくな|結構です")
+    Regex::new(r"キャンセル|取り?消|辞退|やめ(?:ます|たい|て)|止めます|行けなく|いけなく|伺えなく|都合が(?:悪|つかな|つきません|合わな)|不要です|必要なくな|(?:^|[^でも])結構です")
         .expect("decline regex")
 });
 
@@ -70,6 +70,12 @@ pub fn parse_reply(
             .collect();
         if matching.len() == 1 {
             return ReplyIntent::Choose(matching[0]);
+        }
+    }
+    // "どちらでも構いません": any of them, so the earliest, as a clerk would.
+    if ANY_OPTION.is_match(&normalized) && !NEGATIVE_ANY.is_match(&normalized) {
+        if let Some((_, n)) = offered.iter().enumerate().map(|(i, s)| (s, i + 1)).min() {
+            return ReplyIntent::Choose(n);
         }
     }
     if LAST_OPTION.is_match(&normalized) && !offered.is_empty() {
@@ -131,7 +137,8 @@ pub fn parse_reply(
         if QUESTION.is_match(&normalized) {
             return ReplyIntent::Unclear;
         }
-        if DECLINE.is_match(&normalized) {
+        // "14日は都合が悪いので16日で": the refusal was of the 14th.
+        if DECLINE.is_match(&normalized) && found.excluded.is_empty() {
             return ReplyIntent::Decline;
         }
         return ReplyIntent::Other(found.wishes);
@@ -148,6 +155,10 @@ pub fn parse_reply(
             return ReplyIntent::Choose(matching[0]);
         }
     }
+    // Only a date that will not do ("14日は無理です"): a person asks.
+    if !found.excluded.is_empty() {
+        return ReplyIntent::Unclear;
+    }
     if DECLINE.is_match(&normalized) {
         return ReplyIntent::Decline;
     }
@@ -157,6 +168,17 @@ pub fn parse_reply(
     ReplyIntent::Agree
 }
 
+/// Any of the options will do.
+pub(super) static ANY_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:どちら|いずれ|どれ|どの(?:日|日程|日時|時間|候補|枠))(?:の(?:日|日程|日時|時間|候補|枠))?(?:で|に)?も(?:構い|かまい|大丈夫|結構|問題|可能|参加|OK|ok|いい|良い|よい|伺え|行け|都合がつき|お願い)|両日(?:とも|共)|全て(?:の日程)?(?:大丈夫|可能|参加)|いつでも(?:構い|かまい|大丈夫|結構|可能|OK|いい|良い|よい)|お任せ|おまかせ|そちらで決め")
+        .expect("any option regex")
+});
+/// "どちらの日も都合がつきません": none of them.
+static NEGATIVE_ANY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:どちら|いずれ|どれ|どの[^。\n]{0,4})(?:の(?:日|日程|日時|時間|候補|枠))?(?:で|に)?も[^。\n]{0,12}(?:都合が(?:つき|つか|悪|合わ)|難し|無理|行けません|伺えません|参加でき(?:ません|ない)|だめ|ダメ)")
+        .expect("negative any regex")
+});
+
 pub(super) static SCHEDULE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"日程|日時|予約|時間|日にち|時刻|別の日|他の日|ほかの日|曜日|相談日|振り?替")
         .expect("schedule regex")
@@ -165,12 +187,16 @@ pub(super) static SCHEDULE: LazyLock<Regex> = LazyLock::new(|| {
 /// Ways to say one will not come. Narrower than [`DECLINE`]: "折り返しは
 /// 不要です" about a booking must not cancel it.
 pub(super) static CANCEL_BOOKING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"キャンセル|取り?消|辞退|行けなく|いけなく|伺えなく|うかがえなく|都合が(?:悪|つかな|合わな)|必要(?:が)?なくな|不要にな|やめます|やめたい|欠席|参加(?:が)?でき(?:ません|なく|ない)|出席(?:が)?でき(?:ません|なく|ない)|行けません|伺えません|うかがえません|来られなく|見送(?:り|ら|ります)|取りやめ|取り止め|中止(?:して|させて|に|します|したい|をお願い)")
+    Regex::new(r"(?:行け|いけ|伺え|うかがえ|出られ|出席でき|参加でき|間に合い|間に合わ|来られ|こられ)そう(?:に|も)(?:ありません|ない|なく)|(?:参加|出席)(?:が|は|も)?(?:難し|厳し|無理に?)く?な(?:り|っ)|難しくな(?:り|っ)|厳しくな(?:り|っ)|見合わせ|仕事が入|急用|急な(?:用事|仕事|予定)|体調(?:不良|を崩|がすぐれ|が悪)|熱が出|熱を出|予定が合わなくな|都合がつかなくな|都合が悪くな|キャンセル|取り?消|辞退|行けなく|いけなく|伺えなく|うかがえなく|都合が(?:悪|つかな|合わな)|必要(?:が)?なくな|不要にな|やめます|やめたい|欠席|参加(?:が)?でき(?:ません|なく|ない)|出席(?:が)?でき(?:ません|なく|ない)|行けません|伺えません|うかがえません|来られなく|見送(?:り|ら|ります)|取りやめ|取り止め|中止(?:して|させて|に|します|したい|をお願い)")
         .expect("cancel regex")
 });
 pub(super) static NOT_CANCELLING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:キャンセル|取り消し|取消|変更)(?:は|を|も)?(?:しません|せず|しない|ではなく|じゃなく|不要|なしで|しないで)")
+    Regex::new(r"(?:キャンセル|取り消し|取消)(?:は|を|も)?(?:しません|せず|しない|ではなく|じゃなく|不要|なしで|しないで)")
         .expect("not cancelling regex")
+});
+pub(super) static NOT_CHANGING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"変更(?:は|を|も)?(?:しません|せず|しない|ではなく|じゃなく|不要|なしで|しないで)")
+        .expect("not changing regex")
 });
 pub(super) static CONDITIONAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:キャンセル|取り消|取消|変更|欠席)[^。\n]{0,12}(?:場合|時は|ときは|とき、|たら|なら|方法|には|にはどう|どうすれば|どのように)|(?:万が一|もし)[^。\n]{0,20}(?:キャンセル|取り消|変更|欠席)")
@@ -191,15 +217,22 @@ pub(super) static WEEKDAY_WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"([月火水木金土日])曜").expect("weekday regex"));
 
 /// Weekdays named on their own (木曜日), not as the label of a date (12月3日(木曜)).
+/// A weekday said not to do (月曜日は行けません) is left out.
 pub(super) fn free_weekdays(text: &str) -> Vec<Weekday> {
-    WEEKDAY_WORD
-        .captures_iter(text)
-        .filter(|c| {
-            let start = c.get(0).map_or(0, |m| m.start());
-            let before = text[..start].trim_end_matches(|ch: char| ch == '(' || ch.is_whitespace());
+    let found: Vec<regex::Match<'_>> = WEEKDAY_WORD.find_iter(text).collect();
+    found
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            let before =
+                text[..m.start()].trim_end_matches(|ch: char| ch == '(' || ch.is_whitespace());
             !(before.ends_with('日') || before.ends_with(|ch: char| ch.is_ascii_digit()))
         })
-        .filter_map(|c| weekday(&c[1]))
+        .filter(|(i, m)| {
+            let next = found.get(i + 1).map_or(text.len(), |n| n.start());
+            !super::negation::negated_at(text, m.end(), next)
+        })
+        .filter_map(|(_, m)| weekday(m.as_str().trim_end_matches('曜')))
         .collect()
 }
 
@@ -223,7 +256,17 @@ pub(super) fn reply_times(text: &str, today: NaiveDate, cal: &Calendar) -> Vec<N
 /// The option number a reply names, if it is one of 1..=`options`.
 pub(super) fn option_number(normalized: &str, options: usize) -> Option<usize> {
     for line in normalized.lines() {
-        for caps in OPTION_NUMBER.captures_iter(line) {
+        let all: Vec<regex::Captures<'_>> = OPTION_NUMBER.captures_iter(line).collect();
+        for (i, caps) in all.iter().enumerate() {
+            // "1番は難しいので": not that one.
+            let end = caps.get(0).map_or(0, |m| m.end());
+            let next = all
+                .get(i + 1)
+                .and_then(|c| c.get(0))
+                .map_or(line.len(), |m| m.start());
+            if super::negation::negated_at(line, end, next) {
+                continue;
+            }
             let n = ["a", "b", "c", "e", "f", "g"]
                 .iter()
                 .find_map(|k| caps.name(k).and_then(|m| m.as_str().parse::<usize>().ok()))

@@ -7,11 +7,15 @@ pub(super) struct FoundWishes {
     pub(super) wishes: Vec<Wish>,
     pub(super) invalid: Vec<String>,
     pub(super) loose_times: bool,
+    /// Dates said to be impossible (see `negation`).
+    pub(super) excluded: Vec<NaiveDate>,
 }
 
 #[derive(Debug)]
 pub(super) enum Token {
     Date(NaiveDate),
+    /// Every day of a period (来月上旬), read as dates side by side.
+    Days(Vec<NaiveDate>),
     InvalidDate(String),
     Time(NaiveTime),
     InvalidTime(String),
@@ -23,7 +27,9 @@ pub(super) enum Token {
 pub(super) static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
-        (?P<era>(?:令和|R|r)\s*(?P<ey>\d{1,2}|元)\s*[年./]\s*(?P<em>\d{1,2})\s*[月./]\s*(?P<ed>\d{1,2})\s*日?)
+        (?P<nth>(?:(?P<nthrel>今月|来月|翌月|再来月)|(?P<nthm>\d{1,2})\s*月)?\s*の?\s*第\s*(?P<nthn>[1-5一二三四五])\s*(?:週目?\s*の?\s*)?(?P<nthwd>[月火水木金土日])曜日?)
+      | (?P<part>(?:(?P<partrel>今月|来月|翌月|再来月)|(?P<partm>\d{1,2})\s*月)?\s*の?\s*(?P<partw>上旬|中旬|下旬|初旬|月初め|月初|初め|はじめ))
+      | (?P<era>(?:令和|R|r)\s*(?P<ey>\d{1,2}|元)\s*[年./]\s*(?P<em>\d{1,2})\s*[月./]\s*(?P<ed>\d{1,2})\s*日?)
       | (?P<ymd>(?P<y>20\d{2})\s*[年/.\-]\s*(?P<m>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*日?)
       | (?P<md>(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)
       | (?P<kmd>(?P<km>[一二三四五六七八九十]{1,3})月(?P<kd>[一二三四五六七八九十]{1,3})日)
@@ -127,11 +133,25 @@ pub(super) fn kanji_dates(text: &str) -> std::borrow::Cow<'_, str> {
     })
 }
 
+/// A list number glued to the date after it ("1.12月14日", "2)12/15",
+/// "①12月14日"): the number is not part of the date.
+static LIST_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)(?P<pre>^|[\s:、,])(?:\d{1,2}\s*[.)):、]|[(]\d{1,2}[)]|[\u{2460}-\u{2473}])\s*(?P<date>\d{1,2}\s*[月/]\s*\d)")
+        .expect("list marker regex")
+});
+
 pub(super) fn parse_wishes(text: &str, today: NaiveDate, cal: &Calendar) -> FoundWishes {
     let kana = kana_dates(text);
-    let text = &*kanji_dates(&kana);
+    let kanji = kanji_dates(&kana);
+    let text = &*LIST_MARKER.replace_all(&kanji, "${pre} ${date}");
     let tokens = wish_tokens(text, today, cal);
-    pair_wishes(expand_ranges(tokens, text))
+    let (tokens, excluded) = super::negation::drop_negated(tokens, text);
+    let mut found = pair_wishes(expand_ranges(tokens, text));
+    found.excluded = excluded
+        .into_iter()
+        .filter(|d| !found.wishes.iter().any(|w| w.date == *d))
+        .collect();
+    found
 }
 
 /// Where a token was found: its captures and what stands around it.
@@ -163,11 +183,21 @@ fn wish_tokens(text: &str, today: NaiveDate, cal: &Calendar) -> Vec<(usize, usiz
             prev_is_digit: prev_char.is_some_and(|c| c.is_ascii_digit()),
         };
         // The regex's alternatives exclude each other: one of these reads it.
-        let token = calendar_date(&at, today)
-            .or_else(|| relative_date(&at, today, cal, tokens.last()))
-            .or_else(|| time_or_mark(&at, cal));
-        if let Some(token) = token {
-            tokens.push((start, end, token));
+        let token = if caps.name("nth").is_some() {
+            super::months::nth_weekday_token(&caps, today)
+        } else if caps.name("part").is_some() {
+            super::months::month_part_token(&caps, today, cal)
+        } else {
+            calendar_date(&at, today)
+                .or_else(|| relative_date(&at, today, cal, tokens.last()))
+                .or_else(|| time_or_mark(&at, cal))
+        };
+        match token {
+            Some(Token::Days(days)) => {
+                tokens.extend(days.into_iter().map(|d| (start, end, Token::Date(d))));
+            }
+            Some(token) => tokens.push((start, end, token)),
+            None => {}
         }
     }
     tokens
@@ -179,7 +209,7 @@ fn expand_ranges(tokens: Vec<(usize, usize, Token)>, text: &str) -> Vec<(usize, 
     let mut iter = tokens.into_iter().peekable();
     while let Some((start, end, token)) = iter.next() {
         if let (Token::Date(from), Some((next_start, _, Token::Date(to)))) = (&token, iter.peek()) {
-            let between = text[end..*next_start].trim();
+            let between = text.get(end..*next_start).unwrap_or("").trim();
             let span = (*to - *from).num_days();
             if matches!(between, "~" | "-" | "から") && (2..=6).contains(&span) {
                 let from = *from;
@@ -262,6 +292,7 @@ fn pair_wishes(tokens: Vec<(usize, usize, Token)>) -> FoundWishes {
                 None => pending_times.push(p),
             },
             Token::InvalidDate(s) | Token::InvalidTime(s) => invalid.push(s),
+            Token::Days(_) => {}
             Token::Break => {
                 // 第N希望 starts a new wish: times written before it had no date.
                 if !pending_times.is_empty() {
@@ -283,10 +314,27 @@ fn pair_wishes(tokens: Vec<(usize, usize, Token)>) -> FoundWishes {
     if !pending_times.is_empty() {
         loose_times = true;
     }
+    // 午前中 and 9:30 on the same day: the exact time says it.
+    let exact: Vec<Wish> = wishes
+        .iter()
+        .filter(|w| matches!(w.time, Some(WishTime::At(_))))
+        .cloned()
+        .collect();
+    wishes.retain(|w| match w.time {
+        Some(WishTime::Morning | WishTime::Afternoon) => !exact.iter().any(|e| {
+            e.date == w.date
+                && match e.time {
+                    Some(WishTime::At(t)) => w.admits(&crate::core::calendar::Slot::new(e.date, t)),
+                    _ => false,
+                }
+        }),
+        _ => true,
+    });
     FoundWishes {
         wishes,
         invalid,
         loose_times,
+        excluded: Vec::new(),
     }
 }
 

@@ -21,7 +21,7 @@ pub(super) static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Words that ask for another day by themselves (延期, 後ろ倒し, 日を改め).
 pub(super) static MOVE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"後ろ倒し|前倒し|別日|別の日|リスケ|延期|日を改め|日にちを改め|改めて(?:日程|予約)|再調整|組み直|振り?替え|ずらし|ずらせ|延ばし|延ばせ")
+    Regex::new(r"後ろ倒し|前倒し|別日|別の日|他の日|ほかの日|違う日|別の時間|他の時間|リスケ|延期|日を改め|日にちを改め|改めて(?:日程|予約)|再調整|組み直|振り?替え|ずらし|ずらせ|延ばし|延ばせ|遅らせ|早めて|早められ|早めること|(?:来週|再来週|翌週|来月|別の週|午前|午後)(?:に|へ|の方に|のほうに)[^。\n]{0,6}?(?:変え|変更|移|し(?:て|た))")
         .expect("move regex")
 });
 pub(super) static ANOTHER: LazyLock<Regex> = LazyLock::new(|| {
@@ -44,7 +44,10 @@ pub fn parse_booked(
         .collect::<Vec<_>>()
         .join("\n");
     // Naming the booked slot (or only its day) is naming the booking, not a new wish.
-    let wishes: Vec<Wish> = parse_wishes(&normalized, today, cal)
+    let found = parse_wishes(&normalized, today, cal);
+    // "10日ではなく14日で": the booked day will not do, another will.
+    let booked_day_refused = booked.is_some_and(|b| found.excluded.contains(&b.date));
+    let wishes: Vec<Wish> = found
         .wishes
         .into_iter()
         .filter(|w| {
@@ -66,7 +69,8 @@ pub fn parse_booked(
         && (MOVE_WORDS.is_match(&normalized)
             || (CHANGE.is_match(&normalized)
                 && (!wishes.is_empty() || SCHEDULE.is_match(&normalized))));
-    if change_said && !(cancel_said && NOT_CHANGING.is_match(&normalized)) {
+    let change_said = change_said || (booked_day_refused && !wishes.is_empty());
+    if change_said {
         // "時間を15時に": a time alone is on the booked day.
         let wishes = if wishes.is_empty() {
             booked.map_or_else(Vec::new, |b| {

@@ -307,6 +307,18 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             .map_or("", |m| m.as_str())
             .trim()
             .to_string();
+        // "希望日時については、": words, the dates follow.
+        let prose_only = kind == Label::Wish && !value.chars().any(|c| c.is_ascii_digit());
+        if prose_only && !value.is_empty() {
+            while i + 1 < lines.len()
+                && !lines[i + 1].trim().is_empty()
+                && !LABEL.is_match(lines[i + 1])
+            {
+                i += 1;
+                value.push('\n');
+                value.push_str(lines[i].trim());
+            }
+        }
         // A label alone on its line: the value is on the next line; a
         // wish runs on until the next label or a blank line (a sentence,
         // then the dates).
@@ -376,9 +388,10 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
                 // marker before it: ③ there is not slot (3).
                 let from = caps.name("label").map_or(0, |m| m.start());
                 wish_text.push_str(&line[from..]);
-                if caps
-                    .name("value")
-                    .is_some_and(|m| m.as_str().trim().is_empty())
+                if prose_only
+                    || caps
+                        .name("value")
+                        .is_some_and(|m| m.as_str().trim().is_empty())
                 {
                     wish_text.push(' ');
                     wish_text.push_str(&value);

@@ -26,8 +26,14 @@ fn named_month(rel: Option<&str>, number: Option<&str>, today: NaiveDate) -> Opt
     }
 }
 
-/// The `n`-th `wday` of the month starting at `first`.
+/// `n` for the last such weekday of the month.
+const LAST: u32 = 0;
+
+/// The `n`-th `wday` of the month starting at `first` (`LAST`: the last).
 fn nth_weekday(first: NaiveDate, wday: Weekday, n: u32) -> Option<NaiveDate> {
+    if n == LAST {
+        return nth_weekday(first, wday, 5).or_else(|| nth_weekday(first, wday, 4));
+    }
     let ahead = (7 + i64::from(wday.num_days_from_monday())
         - i64::from(first.weekday().num_days_from_monday()))
         % 7;
@@ -39,9 +45,16 @@ fn nth_weekday(first: NaiveDate, wday: Weekday, n: u32) -> Option<NaiveDate> {
 /// has passed, then next month's.
 pub(super) fn nth_weekday_token(caps: &regex::Captures<'_>, today: NaiveDate) -> Option<Token> {
     let whole = caps.get(0)?.as_str().to_string();
-    let n = caps
-        .name("nthn")
-        .and_then(|m| m.as_str().parse().ok().or_else(|| kanji_number(m.as_str())))?;
+    // 最後の金曜日: the last one (5 when there are five, else 4).
+    let n = match caps.name("nthn").or(caps.name("nthw")) {
+        Some(m) => m
+            .as_str()
+            .parse()
+            .ok()
+            .or_else(|| kanji_number(m.as_str()))?,
+        None if caps.name("nthlast").is_some() => LAST,
+        None => return None,
+    };
     let wday = caps.name("nthwd").and_then(|m| weekday(m.as_str()))?;
     let named = named_month(
         caps.name("nthrel").map(|m| m.as_str()),
@@ -69,8 +82,10 @@ fn part_days(first: NaiveDate, part: &str) -> Option<(u32, u32)> {
         .checked_add_months(Months::new(1))
         .map(|next| (next - Duration::days(1)).day())?;
     Some(match part {
-        "中旬" => (11, 20),
+        "中旬" | "半ば" | "なかば" => (11, 20),
         "下旬" => (21, last),
+        "前半" => (1, 15),
+        "後半" => (16, last),
         "上旬" | "初旬" => (1, 10),
         _ => (1, 7),
     })
@@ -87,8 +102,14 @@ pub(super) fn month_part_token(
     let part = caps.name("partw")?.as_str();
     let rel = caps.name("partrel").map(|m| m.as_str());
     let number = caps.name("partm").map(|m| m.as_str());
-    // はじめ / 初め alone is a word ("はじめまして"), not a date.
-    if matches!(part, "初め" | "はじめ") && rel.is_none() && number.is_none() {
+    // はじめ / 初め / 前半 alone are words ("はじめまして", "30代前半"),
+    // not dates.
+    if matches!(
+        part,
+        "初め" | "はじめ" | "半ば" | "なかば" | "前半" | "後半"
+    ) && rel.is_none()
+        && number.is_none()
+    {
         return None;
     }
     let days_of = |first: NaiveDate| -> Option<Vec<NaiveDate>> {

@@ -16,6 +16,7 @@ pub(super) static NEGATIVE: LazyLock<Regex> = LazyLock::new(|| {
       | (?:行|い|伺|うかが|来|こら|出席|参加|出)(?:け|え|られ|でき)(?:ません|ない|なく)
       | 空いて(?:いません|ない|おりません)|あいて(?:いません|ない)
       | 予定が(?:入|はい|あり)|用事が|先約|ふさが|塞が|埋ま
+      | ^\s*(?:で|じゃ)は?なく
         ",
     )
     .expect("negative regex")
@@ -38,15 +39,22 @@ fn negates(scope: &str) -> bool {
     let Some(m) = NEGATIVE.find(scope) else {
         return false;
     };
-    if CONDITION.is_match(&scope[m.end()..]) {
+    if m.as_str() == "以外" {
+        // 18日以外は無理: only the 18th will do; 18日以外なら: not the 18th.
+        return !NEGATIVE.is_match(&scope[m.end()..]);
+    }
+    // 18日は午前中なら大丈夫ですが、午後は無理: the day will do.
+    if POSITIVE.is_match(&scope[..m.start()]) {
         return false;
     }
-    // 18日以外は無理: only the 18th will do.
-    if m.as_str() == "以外" && NEGATIVE.is_match(&scope[m.end()..]) {
-        return false;
-    }
-    true
+    !CONDITION.is_match(&scope[m.end()..])
 }
+
+/// Words that say a date will do, before any that say it will not.
+static POSITIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"大丈夫|可能|伺えます|行けます|参加できます|空いて(?:います|ます|おります)|OK|お願い|希望します|都合がつきます|都合が(?:良|よ)い")
+        .expect("positive regex")
+});
 
 /// Splits `tokens` into those that stand and the dates said to be
 /// impossible (with the times that went with them).

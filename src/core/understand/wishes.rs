@@ -27,8 +27,8 @@ pub(super) enum Token {
 pub(super) static WISH_TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)
-        (?P<nth>(?:(?P<nthrel>今月|来月|翌月|再来月)|(?P<nthm>\d{1,2})\s*月)?\s*の?\s*第\s*(?P<nthn>[1-5一二三四五])\s*(?:週目?\s*の?\s*)?(?P<nthwd>[月火水木金土日])曜日?)
-      | (?P<part>(?:(?P<partrel>今月|来月|翌月|再来月)|(?P<partm>\d{1,2})\s*月)?\s*の?\s*(?P<partw>上旬|中旬|下旬|初旬|月初め|月初|初め|はじめ))
+        (?P<nth>(?:(?P<nthrel>今月|来月|翌月|再来月)|(?P<nthm>\d{1,2})\s*月)?\s*の?\s*(?:第\s*(?P<nthn>[1-5一二三四五])\s*(?:週目?\s*の?\s*)?|(?P<nthw>[1-5一二三四五])\s*週目\s*の?\s*|(?P<nthlast>最後の|最終|ラスト(?:の)?)\s*)(?P<nthwd>[月火水木金土日])曜日?)
+      | (?P<part>(?:(?P<partrel>今月|来月|翌月|再来月)|(?P<partm>\d{1,2})\s*月)?\s*の?\s*(?P<partw>上旬|中旬|下旬|初旬|月初め|月初|初め|はじめ|半ば|なかば|前半|後半))
       | (?P<era>(?:令和|R|r)\s*(?P<ey>\d{1,2}|元)\s*[年./]\s*(?P<em>\d{1,2})\s*[月./]\s*(?P<ed>\d{1,2})\s*日?)
       | (?P<ymd>(?P<y>20\d{2})\s*[年/.\-]\s*(?P<m>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*日?)
       | (?P<md>(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)
@@ -423,6 +423,7 @@ fn relative_date(
 ) -> Option<Token> {
     let At {
         caps,
+        text,
         start,
         whole,
         prev_char,
@@ -510,7 +511,10 @@ fn relative_date(
     } else if caps.name("wd").is_some() {
         let wday = caps.name("wday").and_then(|m| weekday(m.as_str()))?;
         // 12月3日(木) already named the day: the weekday only confirms it.
-        if matches!(last, Some((_, e, Token::Date(_))) if start - e <= 3) {
+        if matches!(last, Some((_, e, Token::Date(_)))
+            if start >= *e && start - e <= 3
+                && text.get(*e..start).is_some_and(|b| b.chars().all(|c| c == '(' || c.is_whitespace())))
+        {
             return None;
         }
         let weeks = match caps.name("wk").map(|m| m.as_str()) {
@@ -575,6 +579,14 @@ fn time_or_mark(at: &At<'_, '_>, cal: &Calendar) -> Option<Token> {
         } else {
             hour
         };
+        // "17時まで仕事です": a bound, not a wish.
+        let after = text[whole.end()..].trim_start();
+        if ["まで", "迄", "以前", "より前"]
+            .iter()
+            .any(|w| after.starts_with(w))
+        {
+            return None;
+        }
         match NaiveTime::from_hms_opt(hour, minute, 0) {
             Some(t) => Token::Time(t),
             None => Token::InvalidTime(whole.as_str().trim().to_string()),

@@ -207,6 +207,12 @@ pub fn read(
     }
 }
 
+/// The language the seeker wrote this mail in (its own text, without
+/// quotes and our lines); None when it says too little to tell.
+pub fn mail_language(body: &str, ours: &[String]) -> Option<crate::core::lang::Lang> {
+    crate::core::lang::detect(&without_our_lines(&own_text(body, true), ours))
+}
+
 /// Drops the lines of a reply that repeat our own mails of the thread
 /// (`ours`: their bodies): a mailer that quotes without any marker must not
 /// have our offer read as the seeker's choice.

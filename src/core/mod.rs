@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod classify;
 pub mod decide;
 pub mod folders;
+pub mod lang;
 pub mod meeting;
 pub mod quote;
 pub mod route;

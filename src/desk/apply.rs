@@ -94,9 +94,12 @@ impl Office {
         } else {
             bookings::latest_for_request(tx, row.id).await?
         };
+        let mut thread = thread.unwrap_or_else(|| self.thread_of(row));
+        // Answers go out in the seeker's language (core::lang, read with the mail).
+        thread.lang = next.data.lang;
         let mut st = Applying {
             row,
-            thread: thread.unwrap_or_else(|| self.thread_of(row)),
+            thread,
             consent,
             subject,
             now,
@@ -711,6 +714,7 @@ impl Office {
             in_reply_to: row.last_inbound_id.clone(),
             references: row.thread_refs.clone(),
             subject: row.thread_subject.clone(),
+            lang: row.machine.data.lang,
         }
     }
 

@@ -105,6 +105,7 @@ impl Office {
                 in_reply_to: inbound.message_id.clone(),
                 references: inbound.thread_ids.clone(),
                 subject: inbound.subject.clone(),
+                lang: row.machine.data.lang,
             })
         };
         let mut filing = Filing::Handled;
@@ -169,7 +170,7 @@ impl Office {
     async fn read_known(
         &self,
         tx: &mut Tx,
-        row: RequestRow,
+        mut row: RequestRow,
         routed: &decide::Routing,
         inbound: &Inbound,
         now: DateTime<Utc>,
@@ -187,6 +188,10 @@ impl Office {
             &self.cfg.calendar,
             now,
         );
+        // The next mail goes out in the language this one was written in.
+        if let Some(lang) = decide::mail_language(&inbound.body, &ours) {
+            row.machine.data.lang = Some(lang);
+        }
         Ok(match reading {
             decide::Reading::Event(event) => (row, event, needs),
             decide::Reading::NextSession(data) => {

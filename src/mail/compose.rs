@@ -135,6 +135,9 @@ pub struct Thread {
     pub references: Vec<String>,
     /// The subject of the mail we answer ("" for a new thread).
     pub subject: String,
+    /// The seeker's language: the mail is written in it (when its
+    /// templates exist) with the Japanese below.
+    pub lang: Option<crate::core::lang::Lang>,
 }
 
 /// A fully built message, ready for the outbox.
@@ -217,6 +220,8 @@ pub const OUR_ID_PREFIX: &str = "yoyaku.";
 
 pub struct Composer {
     carrier_domains: Vec<String>,
+    /// The office's and the shared templates folders (translations of the terms).
+    template_dirs: Vec<PathBuf>,
     env: Environment<'static>,
     terms: String,
     terms_sha256: String,
@@ -252,6 +257,7 @@ impl Composer {
             }
             Ok(BUILTIN
                 .iter()
+                .chain(super::translated::BUILTIN.iter())
                 .find(|(n, _)| *n == name)
                 .map(|(_, s)| s.to_string()))
         });
@@ -283,6 +289,12 @@ impl Composer {
                     message: e.to_string(),
                 })?;
         Ok(Composer {
+            template_dirs: config
+                .templates_dir
+                .iter()
+                .chain(config.templates_shared_dir.iter())
+                .cloned()
+                .collect(),
             env,
             terms,
             terms_sha256,
@@ -407,6 +419,40 @@ impl Composer {
         })
     }
 
+    /// The subject and body in the seeker's language (`templates/{lang}/`)
+    /// with the Japanese below, or the Japanese alone when there is no
+    /// translation of this mail.
+    fn in_language(
+        &self,
+        thread: &Thread,
+        template: &str,
+        ctx: &Value,
+        japanese_subject: &str,
+        japanese: &str,
+    ) -> Result<(String, String), ComposeError> {
+        let Some(lang) = thread.lang.filter(|l| *l != crate::core::lang::Lang::Ja) else {
+            return Ok((japanese_subject.to_string(), japanese.to_string()));
+        };
+        let name = format!("{}/{template}", lang.code());
+        let Ok(tmpl) = self.env.get_template(&name) else {
+            return Ok((japanese_subject.to_string(), japanese.to_string()));
+        };
+        let text = tmpl
+            .render(ctx)
+            .map_err(|source| ComposeError::Template { name, source })?;
+        let text = text.trim_start();
+        let (first, theirs) = text.split_once('\n').unwrap_or((text, ""));
+        let their_subject = first.strip_prefix("Subject:").unwrap_or(first).trim();
+        Ok((
+            format!("{their_subject} / {japanese_subject}"),
+            format!(
+                "{}\n\n{}{japanese}",
+                theirs.trim_end(),
+                super::translated::SEPARATOR
+            ),
+        ))
+    }
+
     /// As [`Composer::compose`], with one more attachment (an invitation).
     fn compose_with(
         &self,
@@ -432,7 +478,7 @@ impl Composer {
                 source,
             })?;
         let rendered = tmpl
-            .render(full_ctx)
+            .render(&full_ctx)
             .map_err(|source| ComposeError::Template {
                 name: template.to_string(),
                 source,
@@ -445,7 +491,11 @@ impl Composer {
                 name: template.to_string(),
             })?
             .trim();
-        let subject = reply_subject(&thread.subject, template_subject);
+        // The seeker's language first, the Japanese (binding) below.
+        let (template_subject, body) =
+            self.in_language(thread, template, &full_ctx, template_subject, body)?;
+        let body = body.as_str();
+        let subject = reply_subject(&thread.subject, &template_subject);
         // Phone mailers may drop In-Reply-To; the reference in the subject
         // still finds the request.
         let subject = match ctx_ref(&ctx_for_tag) {
@@ -510,10 +560,16 @@ impl Composer {
         if attach_terms {
             let content_type = ContentType::parse("text/plain; charset=utf-8")
                 .map_err(|e| ComposeError::Build(e.to_string()))?;
-            parts.push(
-                Attachment::new(TERMS_FILENAME.to_string())
-                    .body(self.terms.clone().replace('\n', "\r\n"), content_type),
-            );
+            parts.push(Attachment::new(TERMS_FILENAME.to_string()).body(
+                self.terms.clone().replace('\n', "\r\n"),
+                content_type.clone(),
+            ));
+            if let Some((name, text)) = thread
+                .lang
+                .and_then(|l| super::translated::terms(l, &self.template_dirs))
+            {
+                parts.push(Attachment::new(name).body(text.replace('\n', "\r\n"), content_type));
+            }
         }
         if let Some(extra) = extra {
             let content_type = ContentType::parse(&extra.content_type)
@@ -594,6 +650,29 @@ mod tests {
                     BUILTIN.iter().any(|(n, _)| *n == name),
                     "{name} is missing from BUILTIN"
                 );
+            }
+        }
+        for lang in crate::core::lang::Lang::ALL {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("templates")
+                .join(lang.code());
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries {
+                let name = format!(
+                    "{}/{}",
+                    lang.code(),
+                    entry.expect("entry").file_name().to_string_lossy()
+                );
+                if name.ends_with(".j2") {
+                    assert!(
+                        super::super::translated::BUILTIN
+                            .iter()
+                            .any(|(n, _)| *n == name),
+                        "{name} is missing from translated::BUILTIN"
+                    );
+                }
             }
         }
     }
@@ -679,6 +758,7 @@ mod tests {
             in_reply_to: None,
             references: vec![],
             subject: String::new(),
+            lang: None,
         };
         let offer = c
             .compose("offer.txt.j2", ctx.clone(), &thread, true)
@@ -728,6 +808,7 @@ mod tests {
                 in_reply_to: Some("a@b".into()),
                 references: vec!["z@b".into()],
                 subject: "予約希望\r\nBcc: x@y".into(),
+                lang: None,
             };
             let out = c
                 .compose(name, ctx.clone(), &thread, *name == "offer.txt.j2")
@@ -754,6 +835,37 @@ mod tests {
                     parsed.body.contains("{{ 太郎 }}"),
                     "user text is data, not template code"
                 );
+            }
+            // Every translation renders with the same data, the Japanese below.
+            for lang in crate::core::lang::Lang::ALL {
+                let translated = format!("{}/{name}", lang.code());
+                if !super::super::translated::BUILTIN
+                    .iter()
+                    .any(|(n, _)| *n == translated)
+                {
+                    continue;
+                }
+                let thread = Thread {
+                    lang: Some(lang),
+                    ..thread.clone()
+                };
+                let out = c
+                    .compose(name, ctx.clone(), &thread, *name == "offer.txt.j2")
+                    .expect(&translated);
+                let parsed = crate::mail::message::parse(&out.raw);
+                assert!(
+                    parsed.body.contains(
+                        super::super::translated::SEPARATOR
+                            .lines()
+                            .nth(1)
+                            .unwrap_or("-")
+                    ) && parsed.body.contains("ハローワーク出雲です"),
+                    "{translated}: {}",
+                    parsed.body
+                );
+                if *name == "confirm.txt.j2" {
+                    assert!(parsed.body.matches("abc").count() >= 2, "{translated}");
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod net;
 pub mod notice;
 pub mod oauth;
 pub mod smtp;
+mod translated;
 pub mod utf7;
 
 /// A stored address (`core::address::normalize`) as lettre writes it in

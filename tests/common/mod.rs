@@ -534,6 +534,19 @@ impl Mail {
         self
     }
 
+    /// The body in a legacy charset by its label (iso-8859-1, gb2312,
+    /// big5 …), quoted-printable.
+    pub fn charset_qp(mut self, text: &str, label: &str) -> Mail {
+        let crlf = text.replace('\n', "\r\n");
+        let encoding = encoding_rs::Encoding::for_label(label.as_bytes()).expect("known charset");
+        let (bytes, _, unmappable) = encoding.encode(&crlf);
+        assert!(!unmappable, "{label} cannot hold the test text");
+        self.content_type = format!("text/plain; charset={label}");
+        self.cte = Some("quoted-printable".into());
+        self.body = quoted_printable(&bytes);
+        self
+    }
+
     pub fn shift_jis_qp(mut self, text: &str) -> Mail {
         let crlf = text.replace('\n', "\r\n");
         let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&crlf);

@@ -38,6 +38,7 @@ pub fn parse_booked(
     today: NaiveDate,
     cal: &Calendar,
 ) -> BookedIntent {
+    let text = &*super::foreign::reader_form(text);
     let normalized: String = normalize(text)
         .lines()
         .filter(|l| !DATE_ONLY_LINE.is_match(l))

@@ -11,6 +11,7 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 mod booked;
+pub mod foreign;
 mod months;
 mod needs;
 mod negation;
@@ -73,6 +74,9 @@ pub struct BookingRequest {
     pub time_without_date: bool,
     /// Someone or something needed at the session, by key (see [`session_needs`]).
     pub needs: Vec<String>,
+    /// The language the seeker wrote in (the latest mail that told): the
+    /// language of the answers. None: not known (Japanese answers).
+    pub lang: Option<crate::core::lang::Lang>,
 }
 
 /// One of the items a request must carry; used to name what is missing.
@@ -133,6 +137,9 @@ impl BookingRequest {
         }
         if newer.phone.is_some() {
             self.phone = newer.phone;
+        }
+        if newer.lang.is_some() {
+            self.lang = newer.lang;
         }
         if newer.email.is_some() {
             self.email = newer.email;
@@ -279,8 +286,12 @@ fn name_from_intro(text: &str) -> Option<String> {
 /// Reads a booking request out of plain text. `today` is the local date of
 /// the moment the mail is handled, for 本日/明日 and years left unsaid.
 pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingRequest {
-    let text = normalize(text);
-    let mut req = BookingRequest::default();
+    let lang = crate::core::lang::detect(text);
+    let text = normalize(&foreign::reader_form(text));
+    let mut req = BookingRequest {
+        lang,
+        ..BookingRequest::default()
+    };
     let mut wish_text = String::new();
     let mut unlabelled = String::new();
     let mut lines: Vec<&str> = text.lines().collect();
@@ -307,40 +318,8 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
             .map_or("", |m| m.as_str())
             .trim()
             .to_string();
-        // "希望日時については、": words, the dates follow.
         let prose_only = kind == Label::Wish && !value.chars().any(|c| c.is_ascii_digit());
-        if prose_only && !value.is_empty() {
-            while i + 1 < lines.len()
-                && !lines[i + 1].trim().is_empty()
-                && !LABEL.is_match(lines[i + 1])
-            {
-                i += 1;
-                value.push('\n');
-                value.push_str(lines[i].trim());
-            }
-        }
-        // A label alone on its line: the value is on the next line; a
-        // wish runs on until the next label or a blank line (a sentence,
-        // then the dates).
-        if value.is_empty() {
-            // Skip the blank line HTML mail often leaves between the two.
-            let next = (i + 1..lines.len().min(i + 3)).find(|&j| !lines[j].trim().is_empty());
-            if let Some(j) = next {
-                if !LABEL.is_match(lines[j]) {
-                    value = lines[j].trim().to_string();
-                    i = j;
-                    while kind == Label::Wish
-                        && i + 1 < lines.len()
-                        && !lines[i + 1].trim().is_empty()
-                        && !LABEL.is_match(lines[i + 1])
-                    {
-                        i += 1;
-                        value.push('\n');
-                        value.push_str(lines[i].trim());
-                    }
-                }
-            }
-        }
+        i = read_on(&lines, i, kind, prose_only, &mut value);
         match kind {
             Label::Name => {
                 if req.name.is_none() {
@@ -427,6 +406,45 @@ pub fn parse_request(text: &str, today: NaiveDate, cal: &Calendar) -> BookingReq
     req.time_without_date = req.wishes.is_empty() && found.loose_times;
     req.needs = session_needs(&text);
     req
+}
+
+/// Where a label's value goes on below its line (at `i`): a label alone
+/// takes the next line, and a wish, or a wish label followed only by
+/// words ("希望日時については、"), runs on until the next label or a blank
+/// line. Appends to `value`; returns the last line read.
+fn read_on(
+    lines: &[&str],
+    mut i: usize,
+    kind: Label,
+    prose_only: bool,
+    value: &mut String,
+) -> usize {
+    let runs_on = |i: usize| {
+        i + 1 < lines.len() && !lines[i + 1].trim().is_empty() && !LABEL.is_match(lines[i + 1])
+    };
+    if prose_only && !value.is_empty() {
+        while runs_on(i) {
+            i += 1;
+            value.push('\n');
+            value.push_str(lines[i].trim());
+        }
+        return i;
+    }
+    if !value.is_empty() {
+        return i;
+    }
+    // Skip the blank line HTML mail often leaves between the two.
+    let next = (i + 1..lines.len().min(i + 3)).find(|&j| !lines[j].trim().is_empty());
+    if let Some(j) = next.filter(|&j| !LABEL.is_match(lines[j])) {
+        *value = lines[j].trim().to_string();
+        i = j;
+        while kind == Label::Wish && runs_on(i) {
+            i += 1;
+            value.push('\n');
+            value.push_str(lines[i].trim());
+        }
+    }
+    i
 }
 
 /// The digits of a labelled value, if it holds between `min` and `max` of

@@ -49,6 +49,7 @@ pub fn parse_reply(
     cal: &Calendar,
 ) -> ReplyIntent {
     // A line that is only a date (a dated letter, a signature) is not a choice.
+    let text = &*super::foreign::reader_form(text);
     let normalized: String = normalize(text)
         .lines()
         .filter(|l| !DATE_ONLY_LINE.is_match(l))

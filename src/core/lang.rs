@@ -1,0 +1,268 @@
+//! Which language a seeker writes in (issue 27): from the script, then
+//! from common words. Small on purpose: six languages that differ in
+//! script or in their most frequent words, read from a few lines.
+
+use serde::{Deserialize, Serialize};
+
+/// The languages the desk reads and answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Ja,
+    En,
+    Pt,
+    Vi,
+    Zh,
+    Tl,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 6] = [Lang::Ja, Lang::En, Lang::Pt, Lang::Vi, Lang::Zh, Lang::Tl];
+
+    /// The folder of its templates (`templates/pt/…`) and its code in data.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+            Lang::Pt => "pt",
+            Lang::Vi => "vi",
+            Lang::Zh => "zh",
+            Lang::Tl => "tl",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// Its name in Japanese, for staff.
+    pub fn label(self) -> &'static str {
+        match self {
+            Lang::Ja => "日本語",
+            Lang::En => "英語",
+            Lang::Pt => "ポルトガル語",
+            Lang::Vi => "ベトナム語",
+            Lang::Zh => "中国語",
+            Lang::Tl => "タガログ語",
+        }
+    }
+}
+
+/// Frequent words of each Latin-script language (lowercase, whole words).
+const WORDS: [(Lang, &[&str]); 3] = [
+    (
+        Lang::En,
+        &[
+            "the",
+            "and",
+            "is",
+            "i",
+            "my",
+            "to",
+            "would",
+            "like",
+            "please",
+            "thank",
+            "you",
+            "for",
+            "on",
+            "at",
+            "number",
+            "phone",
+            "name",
+            "date",
+            "with",
+            "book",
+            "appointment",
+            "hello",
+            "dear",
+            "regards",
+            "want",
+            "one",
+            "second",
+            "first",
+            "ok",
+            "yes",
+            "cancel",
+            "can",
+        ],
+    ),
+    (
+        Lang::Pt,
+        &[
+            "o",
+            "a",
+            "de",
+            "do",
+            "da",
+            "que",
+            "e",
+            "é",
+            "eu",
+            "meu",
+            "minha",
+            "para",
+            "por",
+            "favor",
+            "obrigado",
+            "obrigada",
+            "nome",
+            "número",
+            "telefone",
+            "dia",
+            "às",
+            "gostaria",
+            "olá",
+            "bom",
+            "boa",
+            "tarde",
+            "com",
+            "não",
+            "sim",
+            "opção",
+            "quero",
+            "agendar",
+            "atendimento",
+            "segunda",
+            "terça",
+            "quarta",
+            "quinta",
+            "sexta",
+            "dezembro",
+            "janeiro",
+        ],
+    ),
+    (
+        Lang::Tl,
+        &[
+            "ang",
+            "ng",
+            "sa",
+            "ako",
+            "ko",
+            "po",
+            "na",
+            "mga",
+            "si",
+            "ni",
+            "ay",
+            "salamat",
+            "pangalan",
+            "numero",
+            "gusto",
+            "magpa",
+            "nais",
+            "opo",
+            "oo",
+            "hindi",
+            "yung",
+            "iyong",
+            "alas",
+            "hapon",
+            "umaga",
+            "lunes",
+            "martes",
+            "miyerkules",
+            "huwebes",
+            "biyernes",
+            "disyembre",
+            "enero",
+            "pangalawa",
+            "una",
+            "pakiusap",
+            "telepono",
+            "petsa",
+        ],
+    ),
+];
+
+/// Letters only Vietnamese uses among our languages.
+fn vietnamese_letter(c: char) -> bool {
+    matches!(c, 'ă' | 'Ă' | 'đ' | 'Đ' | 'ơ' | 'Ơ' | 'ư' | 'Ư')
+        || ('\u{1EA0}'..='\u{1EF9}').contains(&c)
+}
+
+/// The language `text` is written in; `None` when it holds too little to
+/// tell (a bare "2", an empty reply).
+pub fn detect(text: &str) -> Option<Lang> {
+    let (mut kana, mut han, mut latin, mut viet) = (0usize, 0usize, 0usize, 0usize);
+    for c in text.chars() {
+        match c {
+            '\u{3040}'..='\u{30FF}' => kana += 1,
+            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' => han += 1,
+            c if c.is_alphabetic() && (c.is_ascii() || ('\u{00C0}'..='\u{024F}').contains(&c)) => {
+                latin += 1
+            }
+            c if vietnamese_letter(c) => {
+                viet += 1;
+                latin += 1;
+            }
+            _ => {}
+        }
+    }
+    // Japanese always has kana; a few kana among much Latin text are a
+    // name or a signature, not the language of the mail.
+    if kana >= 2 && kana * 3 >= latin {
+        return Some(Lang::Ja);
+    }
+    if han >= 2 && han * 2 >= latin {
+        return Some(Lang::Zh);
+    }
+    if viet >= 2 {
+        return Some(Lang::Vi);
+    }
+    if latin < 6 {
+        return None;
+    }
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphabetic() && c != '-')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let score = |list: &[&str]| words.iter().filter(|w| list.contains(w)).count();
+    let best = WORDS
+        .iter()
+        .map(|(lang, list)| (*lang, score(list)))
+        .max_by_key(|(_, s)| *s)?;
+    (best.1 > 0).then_some(best.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_language_is_told_apart() {
+        let cases = [
+            ("予約をお願いします", Lang::Ja),
+            ("よやく おねがい します", Lang::Ja),
+            (
+                "Olá, gostaria de agendar um atendimento na quinta-feira",
+                Lang::Pt,
+            ),
+            (
+                "Hello, I would like to book an appointment on Thursday",
+                Lang::En,
+            ),
+            ("Xin chào, tôi muốn đặt lịch tư vấn vào thứ Năm", Lang::Vi),
+            ("您好，我想预约12月10日（星期四）下午1点半的咨询", Lang::Zh),
+            (
+                "Magandang araw po, gusto ko pong magpa-schedule sa Huwebes",
+                Lang::Tl,
+            ),
+            ("Obrigado, opção 2 por favor", Lang::Pt),
+            ("The second one please", Lang::En),
+        ];
+        for (text, want) in cases {
+            assert_eq!(detect(text), Some(want), "{text}");
+        }
+        assert_eq!(detect("2"), None);
+        assert_eq!(detect(""), None);
+    }
+
+    #[test]
+    fn a_japanese_name_in_a_portuguese_mail_is_portuguese() {
+        let text = "Olá, meu nome é Silva Tanaka (タナカ). Gostaria de agendar para dia 10 de dezembro às 13h30, por favor.";
+        assert_eq!(detect(text), Some(Lang::Pt));
+    }
+}

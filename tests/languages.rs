@@ -154,6 +154,18 @@ async fn each_language_is_answered_in_kind_and_a_consent_books() {
         );
     }
 
+    // Staff see each seeker's language (`yoyaku show`).
+    let reference = |text: &str| {
+        regex::Regex::new(r"【?受付番号 ([0-9A-Z-]+)")
+            .expect("regex")
+            .captures(text)
+            .map(|c| c[1].to_string())
+    };
+    let offer = seekers[4].inbox(1).await.remove(0);
+    let key = reference(&offer.inbound.subject).expect("reference in the subject");
+    let (_, shown) = yoyaku_cli(&desk.config_path, &["show", &key]);
+    assert!(shown.contains("language       zh"), "{shown}");
+
     // A consent in Portuguese books, and the confirmation is Portuguese.
     let pt = &seekers[0];
     let offer = pt.inbox(1).await.remove(0);

@@ -40,6 +40,11 @@ pub fn request(view: &RequestView, tz: Tz) -> String {
         }
     );
     let _ = writeln!(out, "  needs          {}", list_or_dash(d.needs.clone()));
+    let _ = writeln!(
+        out,
+        "  language       {}",
+        d.lang.map_or("ja (not stated)", |l| l.code())
+    );
     let wishes: Vec<String> = d
         .wishes
         .iter()

@@ -574,6 +574,7 @@ async fn request_page(
                 address => r.seeker_address,
                 subject => r.thread_subject,
                 needs => d.needs,
+                lang => d.lang.map(|l| l.label()),
                 created => local(r.created_at),
                 updated => local(r.updated_at),
             },

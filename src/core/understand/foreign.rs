@@ -559,3 +559,73 @@ mod tests {
         assert!(!rewrite("Thu 10 Dec", Lang::En).contains("木曜日"));
     }
 }
+
+#[cfg(test)]
+mod reading_tests {
+    use crate::core::calendar::{Calendar, Slot};
+    use crate::core::understand::{parse_booked, parse_reply, BookedIntent, ReplyIntent};
+    use chrono::{NaiveDate, NaiveTime};
+
+    fn slot(d: u32, h: u32, m: u32) -> Slot {
+        Slot::new(
+            NaiveDate::from_ymd_opt(2026, 12, d).expect("date"),
+            NaiveTime::from_hms_opt(h, m, 0).expect("time"),
+        )
+    }
+
+    #[test]
+    fn choices_agreement_cancel_and_change_in_each_language() {
+        let cal = Calendar::standard();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+        let offered = [slot(3, 11, 0), slot(3, 13, 30), slot(4, 9, 30)];
+        let choices = [
+            ("Opção 2, por favor.", ReplyIntent::Choose(2)),
+            ("Quero a segunda opção, obrigado.", ReplyIntent::Choose(2)),
+            ("The second one please, thank you.", ReplyIntent::Choose(2)),
+            ("Option 3 works for me, thanks.", ReplyIntent::Choose(3)),
+            ("Tôi chọn 2, cảm ơn.", ReplyIntent::Choose(2)),
+            ("我选第二个，谢谢。", ReplyIntent::Choose(2)),
+            ("選第二個，謝謝。", ReplyIntent::Choose(2)),
+            ("Yung pangalawa po, salamat.", ReplyIntent::Choose(2)),
+            ("Any of them is fine, thank you.", ReplyIntent::Choose(1)),
+            ("Tanto faz, qualquer um serve.", ReplyIntent::Choose(1)),
+            ("哪个都可以，谢谢。", ReplyIntent::Choose(1)),
+            (
+                "quinta-feira, 3 de dezembro às 13h30, por favor",
+                ReplyIntent::Choose(2),
+            ),
+            ("Thu 3 Dec at 1:30 pm please", ReplyIntent::Choose(2)),
+        ];
+        for (text, want) in choices {
+            assert_eq!(parse_reply(text, &offered, today, &cal), want, "{text}");
+        }
+        let booked = Some(slot(3, 11, 0));
+        let about_booking = [
+            (
+                "Preciso cancelar o agendamento, desculpe.",
+                BookedIntent::Cancel,
+            ),
+            (
+                "Sorry, I have to cancel my appointment.",
+                BookedIntent::Cancel,
+            ),
+            ("Xin lỗi, tôi muốn hủy lịch hẹn.", BookedIntent::Cancel),
+            ("对不起，我想取消预约。", BookedIntent::Cancel),
+            (
+                "Pasensya na po, kailangan kong i-cancel.",
+                BookedIntent::Cancel,
+            ),
+            (
+                "Could I reschedule to another day, please?",
+                BookedIntent::Change(vec![]),
+            ),
+            (
+                "Gostaria de remarcar para outro dia.",
+                BookedIntent::Change(vec![]),
+            ),
+        ];
+        for (text, want) in about_booking {
+            assert_eq!(parse_booked(text, booked, today, &cal), want, "{text}");
+        }
+    }
+}

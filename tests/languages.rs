@@ -214,3 +214,29 @@ async fn a_mail_mixing_japanese_and_portuguese_is_read() {
         offer.text()
     );
 }
+
+/// A language we do not have (Korean): the answer is in やさしい日本語,
+/// with the standard Japanese below.
+#[tokio::test]
+async fn a_language_we_do_not_have_gets_simple_japanese() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("korean");
+    seeker
+        .send(
+            &desk.address,
+            "상담 예약",
+            "안녕하세요. 온라인 취업 상담을 예약하고 싶습니다.\n이름: 김민수\n구직번호: 32010-13131313\n전화: 090-1313-1313",
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let answer = seeker.inbox(1).await.remove(0);
+    let text = answer.text();
+    assert!(
+        text.contains("予約(よやく)") && text.contains("以下は日本語の本文です"),
+        "{text}"
+    );
+    assert!(
+        text.contains("希望日時（平日"),
+        "the standard Japanese below: {text}"
+    );
+}

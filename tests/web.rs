@@ -524,11 +524,22 @@ async fn what_waits_for_staff_is_listed_with_its_deadline_and_settled_from_the_p
     assert!(html.contains("駐車場はありますか"), "{html}");
     // Its request page offers a reply by mail and a booking for the person.
     let (_, request) = page(&c, &format!("{}/o/default/r/{reference}", s.base)).await;
+    // The address is percent-encoded in the mailto link (an address with
+    // "?bcc=" in it adds no recipient), and the booking link names the
+    // request, never the person.
     assert!(
-        request.contains(&format!("mailto:{}", seeker.address)),
+        request.contains(&format!("mailto:{}", seeker.address.replace('@', "%40"))),
         "{request}"
     );
-    assert!(request.contains("/o/default/book?name="));
+    let book_link = format!("/o/default/book?from={reference}");
+    assert!(request.contains(&book_link), "{request}");
+    assert!(!request.contains("book?name="), "{request}");
+    let (status, form) = page(&c, &format!("{}{book_link}", s.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        form.contains(&seeker.address),
+        "prefilled from the request: {form}"
+    );
     let r = c
         .post(format!("{}/o/default/act", s.base))
         .form(&[

@@ -61,6 +61,9 @@ pub struct Office {
     /// `office.carrier_domains`: mobile carriers' mail domains (and their
     /// subdomains); a seeker there is told to allow ours.
     pub carrier_domains: Vec<String>,
+    /// `office.language`: the language of mail to a seeker whose own is
+    /// not known (None: Japanese).
+    pub language: Option<crate::core::lang::Lang>,
 }
 
 #[derive(Clone)]
@@ -409,9 +412,23 @@ impl Config {
             Some(w) => Some(web_settings(w, base)?),
             None => None,
         };
+        let language = match raw.office.language.as_deref().map(str::trim) {
+            None | Some("" | "ja") => None,
+            Some("easy") => Some(crate::core::lang::Lang::Easy),
+            Some(other) => match crate::core::lang::Lang::from_code(other) {
+                Some(l) => Some(l),
+                None => {
+                    return Err(key_err(
+                        "office.language",
+                        "must be \"ja\", \"easy\" (やさしい日本語), \"en\", \"pt\", \"vi\", \"zh\" or \"tl\"",
+                    ))
+                }
+            },
+        };
         Ok(Config {
             office_id: office_id.to_string(),
             office: Office {
+                language,
                 name: raw.office.name,
                 phone: raw.office.phone,
                 staff_address: raw.office.staff_address,

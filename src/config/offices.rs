@@ -31,6 +31,7 @@ const OFFICE_KEYS: &[&str] = &[
     "staff_email",
     "timezone",
     "hours",
+    "language",
 ];
 
 /// Keys every office needs, from its entry or the shared sections.

@@ -115,6 +115,10 @@ pub(super) struct RawOffice {
     /// refuse mail from domains the seeker has not allowed.
     #[serde(default = "default_carrier_domains")]
     pub(super) carrier_domains: Vec<String>,
+    /// The language of mail to a seeker whose language is not known:
+    /// "ja" (default) or "easy" (やさしい日本語).
+    #[serde(default)]
+    pub(super) language: Option<String>,
 }
 
 pub(super) fn default_carrier_domains() -> Vec<String> {

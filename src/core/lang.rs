@@ -14,10 +14,20 @@ pub enum Lang {
     Vi,
     Zh,
     Tl,
+    /// やさしい日本語: for seekers whose language we do not have.
+    Easy,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 6] = [Lang::Ja, Lang::En, Lang::Pt, Lang::Vi, Lang::Zh, Lang::Tl];
+    pub const ALL: [Lang; 7] = [
+        Lang::Ja,
+        Lang::En,
+        Lang::Pt,
+        Lang::Vi,
+        Lang::Zh,
+        Lang::Tl,
+        Lang::Easy,
+    ];
 
     /// The folder of its templates (`templates/pt/…`) and its code in data.
     pub fn code(self) -> &'static str {
@@ -28,6 +38,7 @@ impl Lang {
             Lang::Vi => "vi",
             Lang::Zh => "zh",
             Lang::Tl => "tl",
+            Lang::Easy => "easy",
         }
     }
 
@@ -44,6 +55,7 @@ impl Lang {
             Lang::Vi => "ベトナム語",
             Lang::Zh => "中国語",
             Lang::Tl => "タガログ語",
+            Lang::Easy => "やさしい日本語",
         }
     }
 }
@@ -214,7 +226,7 @@ fn vietnamese_letter(c: char) -> bool {
 /// The language `text` is written in; `None` when it holds too little to
 /// tell (a bare "2", an empty reply).
 pub fn detect(text: &str) -> Option<Lang> {
-    let (mut kana, mut han, mut latin, mut viet) = (0usize, 0usize, 0usize, 0usize);
+    let (mut kana, mut han, mut latin, mut viet, mut other) = (0, 0, 0, 0, 0usize);
     for c in text.chars() {
         match c {
             '\u{3040}'..='\u{30FF}' => kana += 1,
@@ -226,6 +238,7 @@ pub fn detect(text: &str) -> Option<Lang> {
                 viet += 1;
                 latin += 1;
             }
+            c if c.is_alphabetic() => other += 1,
             _ => {}
         }
     }
@@ -240,6 +253,11 @@ pub fn detect(text: &str) -> Option<Lang> {
     if viet >= 2 {
         return Some(Lang::Vi);
     }
+    // Another script (Hangul, Devanagari, Thai, Myanmar …): a language we
+    // do not have; simple Japanese is the best we can write.
+    if other >= 4 && other >= latin {
+        return Some(Lang::Easy);
+    }
     if latin < 6 {
         return None;
     }
@@ -253,7 +271,16 @@ pub fn detect(text: &str) -> Option<Lang> {
         .iter()
         .map(|(lang, list)| (*lang, score(list)))
         .max_by_key(|(_, s)| *s)?;
-    (best.1 > 0).then_some(best.0)
+    // One common word is not enough to tell ("OK, arigatou"); Latin text
+    // with none of our languages' words (Spanish, Indonesian, romaji …)
+    // gets simple Japanese.
+    if best.1 >= 2 || (best.1 == 1 && words.len() <= 3) {
+        Some(best.0)
+    } else if latin >= 12 {
+        Some(Lang::Easy)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -286,6 +313,14 @@ mod tests {
             assert_eq!(detect(text), Some(want), "{text}");
         }
         assert_eq!(detect("2"), None);
+        assert_eq!(
+            detect("안녕하세요. 12월 10일 상담 예약을 하고 싶습니다."),
+            Some(Lang::Easy)
+        );
+        assert_eq!(
+            detect("नमस्ते, म परामर्शको लागि समय लिन चाहन्छु"),
+            Some(Lang::Easy)
+        );
         assert_eq!(detect(""), None);
     }
 

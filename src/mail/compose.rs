@@ -222,6 +222,8 @@ pub struct Composer {
     carrier_domains: Vec<String>,
     /// The office's and the shared templates folders (translations of the terms).
     template_dirs: Vec<PathBuf>,
+    /// The language for a seeker whose own is not known (`office.language`).
+    default_lang: Option<crate::core::lang::Lang>,
     env: Environment<'static>,
     terms: String,
     terms_sha256: String,
@@ -289,6 +291,7 @@ impl Composer {
                     message: e.to_string(),
                 })?;
         Ok(Composer {
+            default_lang: config.office.language,
             template_dirs: config
                 .templates_dir
                 .iter()
@@ -430,7 +433,9 @@ impl Composer {
         japanese_subject: &str,
         japanese: &str,
     ) -> Result<(String, String), ComposeError> {
-        let Some(lang) = thread.lang.filter(|l| *l != crate::core::lang::Lang::Ja) else {
+        // Staff mail has no translations, so it stays Japanese.
+        let wanted = thread.lang.or(self.default_lang);
+        let Some(lang) = wanted.filter(|l| *l != crate::core::lang::Lang::Ja) else {
             return Ok((japanese_subject.to_string(), japanese.to_string()));
         };
         let name = format!("{}/{template}", lang.code());

@@ -141,6 +141,74 @@ pub(super) const BUILTIN: &[(&str, &str)] = &[
         "tl/confirm.txt.j2",
         include_str!("../../templates/tl/confirm.txt.j2"),
     ),
+    (
+        "vi/follow_up.txt.j2",
+        include_str!("../../templates/vi/follow_up.txt.j2"),
+    ),
+    (
+        "vi/lapsed.txt.j2",
+        include_str!("../../templates/vi/lapsed.txt.j2"),
+    ),
+    (
+        "vi/cancelled.txt.j2",
+        include_str!("../../templates/vi/cancelled.txt.j2"),
+    ),
+    (
+        "vi/reminder.txt.j2",
+        include_str!("../../templates/vi/reminder.txt.j2"),
+    ),
+    (
+        "zh/follow_up.txt.j2",
+        include_str!("../../templates/zh/follow_up.txt.j2"),
+    ),
+    (
+        "zh/lapsed.txt.j2",
+        include_str!("../../templates/zh/lapsed.txt.j2"),
+    ),
+    (
+        "zh/cancelled.txt.j2",
+        include_str!("../../templates/zh/cancelled.txt.j2"),
+    ),
+    (
+        "zh/reminder.txt.j2",
+        include_str!("../../templates/zh/reminder.txt.j2"),
+    ),
+    (
+        "tl/follow_up.txt.j2",
+        include_str!("../../templates/tl/follow_up.txt.j2"),
+    ),
+    (
+        "tl/lapsed.txt.j2",
+        include_str!("../../templates/tl/lapsed.txt.j2"),
+    ),
+    (
+        "tl/cancelled.txt.j2",
+        include_str!("../../templates/tl/cancelled.txt.j2"),
+    ),
+    (
+        "tl/reminder.txt.j2",
+        include_str!("../../templates/tl/reminder.txt.j2"),
+    ),
+    (
+        "easy/_macros.j2",
+        include_str!("../../templates/easy/_macros.j2"),
+    ),
+    (
+        "easy/offer.txt.j2",
+        include_str!("../../templates/easy/offer.txt.j2"),
+    ),
+    (
+        "easy/missing.txt.j2",
+        include_str!("../../templates/easy/missing.txt.j2"),
+    ),
+    (
+        "easy/ask_which.txt.j2",
+        include_str!("../../templates/easy/ask_which.txt.j2"),
+    ),
+    (
+        "easy/confirm.txt.j2",
+        include_str!("../../templates/easy/confirm.txt.j2"),
+    ),
 ];
 
 /// Reference translations of the terms of use, by language.

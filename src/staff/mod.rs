@@ -75,6 +75,9 @@ pub struct Purged {
 }
 
 /// `180d`, `26w`, `6mo`, `1y` (a month is 30 days, a year 365).
+/// The longest age `parse_duration` takes: 100 years.
+const MAX_AGE_DAYS: i64 = 36_500;
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -82,17 +85,23 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: i64 = num
         .parse()
         .map_err(|_| format!("{text:?} is not a duration like 180d, 26w, 6mo or 1y"))?;
-    let days = match unit.trim() {
-        "d" | "day" | "days" => n,
-        "w" | "week" | "weeks" => n * 7,
-        "mo" | "month" | "months" => n * 30,
-        "y" | "year" | "years" => n * 365,
+    let per_unit = match unit.trim() {
+        "d" | "day" | "days" => 1,
+        "w" | "week" | "weeks" => 7,
+        "mo" | "month" | "months" => 30,
+        "y" | "year" | "years" => 365,
         _ => {
             return Err(format!(
                 "{text:?}: the unit must be d, w, mo or y (e.g. 180d)"
             ))
         }
     };
+    // Records go back decades at most; anything longer is a typo (and
+    // would overflow the clock).
+    let days = n
+        .checked_mul(per_unit)
+        .filter(|d| *d <= MAX_AGE_DAYS)
+        .ok_or_else(|| format!("{text:?} is longer than 100 years"))?;
     if days <= 0 {
         return Err(format!("{text:?} must be longer than zero days"));
     }
@@ -102,7 +111,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `2026-12` → its first day.
 pub fn parse_month(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
-        .map_err(|_| format!("{text:?} is not a month like 2026-12"))
+        .ok()
+        // Month arithmetic near chrono's limits would overflow.
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(|| format!("{text:?} is not a month like 2026-12 (2000 to 2100)"))
 }
 
 impl Office {
@@ -627,5 +639,22 @@ impl Office {
         tx.commit().await?;
         info!("staff digest written");
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod extreme_values {
+    use super::*;
+
+    #[test]
+    fn extreme_ages_and_months_are_refused_not_panicked_on() {
+        for text in ["200000000000d", "100000000d", "9223372036854775807y", "36501d"] {
+            assert!(parse_duration(text).is_err(), "{text}");
+        }
+        assert_eq!(parse_duration("180d"), Ok(Duration::days(180)));
+        for text in ["-262143-01", "262142-12", "1999-12"] {
+            assert!(parse_month(text).is_err(), "{text}");
+        }
+        assert!(parse_month("2026-12").is_ok());
     }
 }

@@ -412,18 +412,26 @@ pub(super) fn today(desk: &Desk) -> NaiveDate {
     desk.office().config().calendar.local_date(Utc::now())
 }
 
+/// A date from a form or a query: `YYYY-MM-DD` in years an office can
+/// mean (the calendar's arithmetic would overflow near chrono's limits).
+fn page_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&d.year()))
+}
+
 async fn day(
     State(app): App,
     AtOffice { staff, desk }: AtOffice,
     Query(q): Query<Fields>,
 ) -> Response {
     let date = match q.get("date").filter(|d| !d.is_empty()) {
-        Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(d) => d,
-            Err(_) => {
+        Some(d) => match page_date(d) {
+            Some(d) => d,
+            None => {
                 return plain(
                     StatusCode::BAD_REQUEST,
-                    "日付は 2026-12-03 の形で指定してください。",
+                    "日付は 2026-12-03 の形（2000年から2100年まで）で指定してください。",
                 )
             }
         },
@@ -645,10 +653,7 @@ async fn day_closure(
     close: bool,
 ) -> Response {
     let office = desk.office().config().office_id.clone();
-    let Some(day) = form
-        .get("date")
-        .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
-    else {
+    let Some(day) = form.get("date").and_then(|d| page_date(d)) else {
         return plain(
             StatusCode::BAD_REQUEST,
             "日付 (date) は 2026-12-03 の形で指定してください。",
@@ -680,8 +685,30 @@ async fn day_closure(
 async fn book_form(
     State(app): App,
     AtOffice { staff, desk }: AtOffice,
-    Query(q): Query<Fields>,
+    Query(mut q): Query<Fields>,
 ) -> Response {
+    // "Book for this person" names the request, not the person: the
+    // seeker's data stay out of the URL (history, proxies, logs).
+    if let Some(key) = q.get("from").cloned() {
+        match desk.office().request_view(&key).await {
+            Ok(view) => {
+                let d = &view.request.machine.data;
+                let mut put = |k: &str, v: Option<String>| {
+                    q.insert(k.to_string(), v.unwrap_or_default());
+                };
+                put("name", d.name.clone());
+                put("seeker_number", d.seeker_number.clone());
+                put("email", Some(view.request.seeker_address.clone()));
+                put("phone", d.phone.clone());
+            }
+            Err(_) => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "from: この事務所の受付番号・予約番号ではありません。",
+                )
+            }
+        }
+    }
     book_page(&app, &staff, &desk, &q, None).await
 }
 
@@ -730,12 +757,10 @@ async fn book(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> 
             .unwrap_or_default()
     };
     let slot = field("slot");
-    let Some((date, time)) = slot.split_once(' ').and_then(|(d, t)| {
-        Some((
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?,
-            NaiveTime::parse_from_str(t, "%H:%M").ok()?,
-        ))
-    }) else {
+    let Some((date, time)) = slot
+        .split_once(' ')
+        .and_then(|(d, t)| Some((page_date(d)?, NaiveTime::parse_from_str(t, "%H:%M").ok()?)))
+    else {
         return book_page(
             &app,
             &staff,

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 /// `text` in the reader's forms when it is written in another language.
 pub fn reader_form(text: &str) -> Cow<'_, str> {
     match detect(text) {
-        None | Some(Lang::Ja) => Cow::Borrowed(text),
+        None | Some(Lang::Ja) | Some(Lang::Easy) => Cow::Borrowed(text),
         Some(lang) => Cow::Owned(rewrite(text, lang)),
     }
 }
@@ -438,7 +438,7 @@ fn phrases(lang: Lang) -> &'static [(&'static str, &'static str)] {
         Lang::Vi => VIETNAMESE,
         Lang::Zh => CHINESE,
         Lang::Tl => TAGALOG,
-        Lang::Ja => &[],
+        Lang::Ja | Lang::Easy => &[],
     }
 }
 

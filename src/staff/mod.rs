@@ -648,7 +648,12 @@ mod extreme_values {
 
     #[test]
     fn extreme_ages_and_months_are_refused_not_panicked_on() {
-        for text in ["200000000000d", "100000000d", "9223372036854775807y", "36501d"] {
+        for text in [
+            "200000000000d",
+            "100000000d",
+            "9223372036854775807y",
+            "36501d",
+        ] {
             assert!(parse_duration(text).is_err(), "{text}");
         }
         assert_eq!(parse_duration("180d"), Ok(Duration::days(180)));

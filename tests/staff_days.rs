@@ -25,8 +25,13 @@ async fn a_closed_day_is_refused_unless_staff_mean_it() {
     let desk = TestDesk::new().await;
     let seeker = Seeker::new("saturday");
     let now = Utc::now();
+    // A plain Saturday: one that is also a public holiday (2028-01-01) is
+    // refused as the holiday.
+    let cal = yoyaku::core::calendar::Calendar::standard();
     let mut saturday = now.date_naive() + Duration::days(7);
-    while saturday.weekday() != Weekday::Sat {
+    while saturday.weekday() != Weekday::Sat
+        || cal.closed_because(saturday).as_deref() != Some("a Saturday")
+    {
         saturday += Duration::days(1);
     }
     let office = desk.desk.office();

@@ -196,6 +196,51 @@ async fn a_wrong_password_is_refused_and_repeated_failures_slow_logins_down() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (status, _) = log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Guesses sent all at once get no more checks than one after another:
+    // one atomic update counts each and decides the lock (issue 28).
+    let burst = client();
+    let form = burst
+        .get(format!("{}/login", s.base))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = csrf_of(&form);
+    let tries = (0..20).map(|_| {
+        let (burst, base, csrf) = (burst.clone(), s.base.clone(), csrf.clone());
+        async move {
+            burst
+                .post(format!("{base}/login"))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("login", "suzuki"),
+                    ("password", "a guess"),
+                ])
+                .send()
+                .await
+                .expect("guess")
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(tries).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let slowed = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, slowed), (3, 17), "{statuses:?}");
+    assert_eq!(
+        s.desk
+            .db_scalar("SELECT failed_logins FROM staff_users WHERE login = 'suzuki'")
+            .await,
+        3
+    );
     // Without a session every page leads to the login.
     let (status, _) = page(&client(), &format!("{}/o/default/day", s.base)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);

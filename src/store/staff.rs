@@ -114,21 +114,42 @@ pub async fn set_password(
     })
 }
 
-/// Counts a failed login and locks the account until `locked_until`.
-pub async fn login_failed(
+/// Claims one login attempt for `login`, in one statement so concurrent
+/// guesses cannot all slip through before the lock is written: counts it
+/// as failed (a success resets the count) and, once the count reaches
+/// `locks.len()`' first non-None entry, sets the lock of that count. None
+/// when the account is locked at `now` or does not exist.
+pub async fn claim_login_attempt(
     conn: &mut dyn Exec,
     login: &str,
-    locked_until: Option<DateTime<Utc>>,
-) -> Result<(), StoreError> {
+    now: DateTime<Utc>,
+    locks: &[Option<DateTime<Utc>>],
+) -> Result<Option<u32>, StoreError> {
+    // CASE over the new count: the lock of the n-th failure (the last
+    // entry for anything beyond).
+    let mut case = String::from("CASE");
+    for (i, _) in locks.iter().enumerate() {
+        case.push_str(&format!(
+            " WHEN failed_logins + 1 = {} THEN ${}",
+            i + 1,
+            i + 3
+        ));
+    }
+    case.push_str(&format!(" ELSE ${} END", locks.len() + 2));
+    let sql = format!(
+        "UPDATE staff_users SET failed_logins = failed_logins + 1, locked_until = {case} \
+         WHERE login = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins"
+    );
     on_db!(conn, c => {
-        sqlx::query(
-            "UPDATE staff_users SET failed_logins = failed_logins + 1, locked_until = $2 WHERE login = $1",
-        )
-        .bind(login)
-        .bind(locked_until.map(ts))
-        .execute(&mut *c)
-        .await?;
-        Ok(())
+        // Only placeholders and numbers are formatted into it.
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(login)
+            .bind(ts(now));
+        for lock in locks {
+            q = q.bind(lock.map(ts));
+        }
+        let n: Option<i64> = q.fetch_optional(&mut *c).await?;
+        Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
     })
 }
 

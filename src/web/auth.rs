@@ -68,6 +68,30 @@ pub fn locked_until(failures: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> 
     Some(now + Duration::seconds(seconds))
 }
 
+/// The lock after each failure count, 1 to the count where it stops
+/// growing (the last applies beyond): what one atomic update writes.
+pub fn lock_schedule(now: DateTime<Utc>) -> Vec<Option<DateTime<Utc>>> {
+    (1..=FREE_FAILURES + 10)
+        .map(|n| locked_until(n, now))
+        .collect()
+}
+
+/// Argon2 checks running at once: each takes a core for tens of
+/// milliseconds, so a burst of logins must queue instead of starving the
+/// page and the desks.
+pub static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Checks `password` against `hash` off the async threads, at most
+/// `HASHING` at a time; false when the check could not run.
+pub async fn check_password(hash: String, password: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

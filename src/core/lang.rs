@@ -223,6 +223,14 @@ fn vietnamese_letter(c: char) -> bool {
         || ('\u{1EA0}'..='\u{1EF9}').contains(&c)
 }
 
+/// Characters of Chinese (simplified forms, and words of both scripts)
+/// that Japanese does not write.
+const CHINESE_ONLY: &str = "您吗嗎呢谢謝们們这這个個號码碼预约时间话请咨询諮詢电职业线说說给給没沒还還么麼哪吧买卖书为对过实现发关门问题让认识样进";
+
+fn chinese_marks(text: &str) -> usize {
+    text.chars().filter(|c| CHINESE_ONLY.contains(*c)).count()
+}
+
 /// The language `text` is written in; `None` when it holds too little to
 /// tell (a bare "2", an empty reply).
 pub fn detect(text: &str) -> Option<Lang> {
@@ -247,8 +255,11 @@ pub fn detect(text: &str) -> Option<Lang> {
     if kana >= 2 && kana * 3 >= latin {
         return Some(Lang::Ja);
     }
+    // Kanji alone is not Chinese: a Japanese form (氏名：… 求職番号：…
+    // 希望日時：…) may hold no kana at all. Chinese shows in characters
+    // Japanese does not write.
     if han >= 2 && han * 2 >= latin {
-        return Some(Lang::Zh);
+        return (chinese_marks(text) >= 2).then_some(Lang::Zh);
     }
     if viet >= 2 {
         return Some(Lang::Vi);
@@ -313,6 +324,11 @@ mod tests {
             assert_eq!(detect(text), Some(want), "{text}");
         }
         assert_eq!(detect("2"), None);
+        // A Japanese form in kanji only is not Chinese.
+        assert_eq!(
+            detect("氏名:佐藤 一郎\n求職番号:32010 11112222\n希望日時:12/3 11:00\n電話番号:08011112222"),
+            None
+        );
         assert_eq!(
             detect("안녕하세요. 12월 10일 상담 예약을 하고 싶습니다."),
             Some(Lang::Easy)

@@ -8,7 +8,6 @@ mod common;
 #[path = "common/idp.rs"]
 mod idp;
 
-use base64::Engine;
 use idp::*;
 use std::sync::Mutex;
 use yoyaku::config::Config;
@@ -140,31 +139,12 @@ async fn entra_client_credentials_give_a_cached_token_and_a_wrong_secret_says_wh
 #[tokio::test]
 async fn a_google_service_account_signs_an_assertion_the_server_verifies() {
     let dir = tempfile::tempdir().expect("dir");
-    let pem = rsa_key(dir.path());
-    let der = {
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .expect("der")
-    };
-    let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).expect("rsa");
-    use ring::signature::KeyPair;
     let idp = Shared::new(Mutex::new(Idp {
-        google_key: pair.public_key().as_ref().to_vec(),
         google_users: vec!["desk@example.jp".into()],
         ..Idp::default()
     }));
     let base = identity_server(idp.clone()).await;
-    let key = serde_json::json!({
-        "type": "service_account",
-        "project_id": "office-project",
-        "private_key_id": "3f2a",
-        "private_key": pem,
-        "client_email": "desk-bot@office-project.iam.gserviceaccount.com",
-        "client_id": "1234567890",
-        "token_uri": format!("{base}/google/token"),
-    });
-    std::fs::write(dir.path().join("sa.json"), key.to_string()).expect("key file");
+    idp.lock().expect("idp").google_key = service_account(dir.path(), &base);
     let cfg = config(
         dir.path(),
         "provider = \"google\"\nservice_account_file = \"sa.json\"",

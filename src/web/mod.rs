@@ -12,6 +12,7 @@
 //! path, status and time: never a query string (searches are personal).
 
 pub mod auth;
+mod login;
 pub mod metrics;
 mod pages;
 mod records;

@@ -20,13 +20,13 @@ use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
 use minijinja::context;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::warn;
 
 pub(super) type App = State<Arc<WebApp>>;
 pub(super) type Fields = HashMap<String, String>;
 
-const SESSION_COOKIE: &str = "yoyaku_session";
-const LOGIN_COOKIE: &str = "yoyaku_login";
+pub(super) const SESSION_COOKIE: &str = "yoyaku_session";
+pub(super) const LOGIN_COOKIE: &str = "yoyaku_login";
 
 pub(super) fn router(app: Arc<WebApp>) -> Router {
     let office = Router::new()
@@ -47,8 +47,11 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
         );
     let pages = Router::new()
         .route("/", get(home))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
+        .route(
+            "/login",
+            get(super::login::login_form).post(super::login::login),
+        )
+        .route("/logout", post(super::login::logout))
         .route("/static/style.css", get(style))
         .route("/healthz", get(super::metrics::healthz))
         .route("/metrics", get(super::metrics::token_handler))
@@ -69,7 +72,7 @@ pub(super) struct Staff {
     csrf: String,
 }
 
-fn session_cookie(app: &WebApp, value: &str, max_age: Option<i64>) -> String {
+pub(super) fn session_cookie(app: &WebApp, value: &str, max_age: Option<i64>) -> String {
     let mut c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict");
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
@@ -82,7 +85,7 @@ fn session_cookie(app: &WebApp, value: &str, max_age: Option<i64>) -> String {
 
 /// The session's staff member, or the answer to give instead (to the
 /// login page).
-async fn staff(app: &WebApp, headers: &HeaderMap) -> Result<Staff, Response> {
+pub(super) async fn staff(app: &WebApp, headers: &HeaderMap) -> Result<Staff, Response> {
     let to_login = || Redirect::to("/login").into_response();
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Err(to_login());
@@ -133,7 +136,7 @@ fn desk_for(app: &WebApp, staff: &Staff, office: &str) -> Result<Arc<Desk>, Resp
 }
 
 /// A POST's form token must be the session's.
-fn check_form(staff: &Staff, form: &Fields) -> Result<(), Response> {
+pub(super) fn check_form(staff: &Staff, form: &Fields) -> Result<(), Response> {
     match form.get("csrf") {
         Some(t) if auth::same_secret(t, &staff.csrf) => Ok(()),
         _ => Err(plain(
@@ -276,155 +279,6 @@ async fn home(State(app): App, headers: HeaderMap) -> Response {
         Ok(s) => Redirect::to(&format!("/o/{}/day", s.user.office)).into_response(),
         Err(r) => r,
     }
-}
-
-async fn login_form(State(app): App) -> Response {
-    login_page(&app, None, StatusCode::OK)
-}
-
-/// The login form with a fresh token in a cookie and in the form: a login
-/// posted from elsewhere has neither.
-fn login_page(app: &WebApp, error: Option<&str>, status: StatusCode) -> Response {
-    let token = auth::new_token();
-    let mut response = render(
-        app,
-        "login.html",
-        context! { csrf => token, error => error },
-    );
-    *response.status_mut() = status;
-    let mut c = format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict");
-    if app.settings.secure_cookies {
-        c.push_str("; Secure");
-    }
-    if let Ok(v) = c.parse() {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
-async fn login(State(app): App, headers: HeaderMap, Form(form): Form<Fields>) -> Response {
-    let posted = form.get("csrf").map(String::as_str).unwrap_or("");
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if expected.is_empty() || !auth::same_secret(posted, expected) {
-        return login_page(
-            &app,
-            Some("フォームの有効期限が切れました。もう一度入力してください。"),
-            StatusCode::FORBIDDEN,
-        );
-    }
-    let login = form.get("login").map(|s| s.trim()).unwrap_or("");
-    let password = form.get("password").map(String::as_str).unwrap_or("");
-    let now = Utc::now();
-    let user = match app.store.conn().await {
-        Ok(mut conn) => accounts::find_user(&mut conn, login).await,
-        Err(e) => Err(e),
-    };
-    let user = match user {
-        Ok(u) => u,
-        Err(e) => {
-            warn!(error = %e, "login not checked");
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "データベースに接続できません。",
-            );
-        }
-    };
-    let wrong = "ログイン名またはパスワードが違います。";
-    let Some(user) = user else {
-        // As slow as a wrong password, so logins cannot be guessed by time;
-        // off the page's threads like every hash.
-        let _ = auth::check_password(auth::decoy_hash().to_string(), password.to_string()).await;
-        return login_page(&app, Some(wrong), StatusCode::UNAUTHORIZED);
-    };
-    let mut conn = match app.store.conn().await {
-        Ok(c) => c,
-        Err(_) => {
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "データベースに接続できません。",
-            )
-        }
-    };
-    // One atomic update counts the attempt and decides the lock, so a burst
-    // of guesses sent at once gets no more checks than one after another.
-    let claimed =
-        accounts::claim_login_attempt(&mut conn, &user.login, now, &auth::lock_schedule(now)).await;
-    match claimed {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return login_page(
-                &app,
-                Some("ログインの失敗が続いたため、しばらく受け付けません。少し待ってからお試しください。"),
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-        }
-        Err(e) => {
-            warn!(error = %e, "login not checked");
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "データベースに接続できません。",
-            );
-        }
-    }
-    drop(conn);
-    let ok = auth::check_password(user.password_hash.clone(), password.to_string()).await;
-    let mut conn = match app.store.conn().await {
-        Ok(c) => c,
-        Err(_) => {
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "データベースに接続できません。",
-            )
-        }
-    };
-    if !ok {
-        info!(office = %user.office, "staff login failed");
-        return login_page(&app, Some(wrong), StatusCode::UNAUTHORIZED);
-    }
-    let token = auth::new_token();
-    let idle =
-        chrono::Duration::from_std(app.settings.session_idle).unwrap_or(chrono::Duration::hours(8));
-    if let Err(e) = accounts::open_session(
-        &mut conn,
-        &auth::token_sha256(&token),
-        &user.login,
-        &auth::new_token(),
-        now,
-        now + idle,
-    )
-    .await
-    {
-        warn!(error = %e, "session not stored");
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "データベースに接続できません。",
-        );
-    }
-    info!(office = %user.office, "staff signed in");
-    let mut response = Redirect::to(&format!("/o/{}/day", user.office)).into_response();
-    if let Ok(v) = session_cookie(&app, &token, None).parse() {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
-}
-
-async fn logout(State(app): App, headers: HeaderMap, Form(form): Form<Fields>) -> Response {
-    let staff = match staff(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_form(&staff, &form) {
-        return r;
-    }
-    if let (Some(token), Ok(mut conn)) = (cookie(&headers, SESSION_COOKIE), app.store.conn().await)
-    {
-        let _ = accounts::close_session(&mut conn, &auth::token_sha256(token)).await;
-    }
-    let mut response = Redirect::to("/login").into_response();
-    if let Ok(v) = session_cookie(&app, "", Some(0)).parse() {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
 }
 
 pub(super) fn today(desk: &Desk) -> NaiveDate {

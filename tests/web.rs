@@ -237,7 +237,7 @@ async fn a_wrong_password_is_refused_and_repeated_failures_slow_logins_down() {
     assert_eq!((checked, slowed), (3, 17), "{statuses:?}");
     assert_eq!(
         s.desk
-            .db_scalar("SELECT failed_logins FROM staff_users WHERE login = 'suzuki'")
+            .db_scalar("SELECT MAX(failures) FROM login_throttle WHERE key LIKE 'n:%'")
             .await,
         3
     );

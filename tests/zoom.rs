@@ -408,6 +408,7 @@ async fn participant_joined_records_attendance_and_forged_or_stale_events_are_re
         metrics_token: None,
         metrics_listen: None,
         session_idle: std::time::Duration::from_secs(3600),
+        session_max: std::time::Duration::from_secs(7200),
     };
     let app = std::sync::Arc::new(
         yoyaku::web::WebApp::new(vec![web_desk], settings, None).expect("web app"),

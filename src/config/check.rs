@@ -107,12 +107,20 @@ pub(super) fn web_settings(w: RawWeb, base: &Path) -> Result<Web, ConfigError> {
             "must be from 0.05 to 168",
         ));
     }
+    let max_hours = w.session_max_hours.unwrap_or(12.0);
+    if !(0.05..=720.0).contains(&max_hours) || max_hours < hours {
+        return Err(key_err(
+            "web.session_max_hours",
+            "must be from 0.05 to 720 and at least web.session_idle_hours",
+        ));
+    }
     Ok(Web {
         listen,
         secure_cookies: w.secure_cookies,
         metrics_token,
         metrics_listen,
         session_idle: Duration::from_secs_f64(hours * 3600.0),
+        session_max: Duration::from_secs_f64(max_hours * 3600.0),
     })
 }
 

@@ -236,6 +236,9 @@ pub struct Web {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// How long a session lasts unused (`session_idle_hours`, default 8).
     pub session_idle: Duration,
+    /// How long a session lasts at most, however busy (`session_max_hours`,
+    /// default 12: a working day, then sign in again).
+    pub session_max: Duration,
 }
 
 impl std::fmt::Debug for Web {

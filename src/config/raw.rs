@@ -59,6 +59,7 @@ pub(super) struct RawWeb {
     pub(super) metrics_token_file: Option<PathBuf>,
     pub(super) metrics_listen: Option<String>,
     pub(super) session_idle_hours: Option<f64>,
+    pub(super) session_max_hours: Option<f64>,
 }
 
 /// How the process runs.

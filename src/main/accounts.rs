@@ -77,15 +77,10 @@ pub(super) async fn staff_user(action: StaffUserCommand) -> Result<ExitCode> {
         StaffUserCommand::List { .. } => {
             for u in accounts::users(&mut conn).await? {
                 println!(
-                    "{:<24} {:<16} {}{}",
+                    "{:<24} {:<16} {}",
                     u.login,
                     u.office,
                     if u.admin { "admin" } else { "staff" },
-                    if u.locked_until.is_some_and(|t| t > Utc::now()) {
-                        "  (locked for now: failed logins)"
-                    } else {
-                        ""
-                    }
                 );
             }
         }

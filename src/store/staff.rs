@@ -1,5 +1,5 @@
-//! The staff web page's own tables: `staff_users` (accounts, Argon2 hashes,
-//! failed logins) and `web_sessions` (server-side sessions, by the SHA-256
+//! The staff web page's own tables: `staff_users` (accounts, Argon2 hashes),
+//! `login_throttle` (failed logins per name and address) and `web_sessions` (server-side sessions, by the SHA-256
 //! of their token). Both are the deployment's, not one office's: an
 //! account names its office; the web layer checks it on every page.
 
@@ -13,8 +13,6 @@ pub struct StaffUser {
     pub office: String,
     pub admin: bool,
     pub password_hash: String,
-    pub failed_logins: u32,
-    pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -24,11 +22,6 @@ fn user_from(r: &impl Cols) -> Result<StaffUser, StoreError> {
         office: r.col("office")?,
         admin: r.col::<i64>("admin")? != 0,
         password_hash: r.col("password_hash")?,
-        failed_logins: u32::try_from(r.col::<i64>("failed_logins")?).unwrap_or(u32::MAX),
-        locked_until: r
-            .col::<Option<String>>("locked_until")?
-            .map(|t| parse_ts("staff_users", &t))
-            .transpose()?,
         created_at: parse_ts("staff_users", &r.col::<String>("created_at")?)?,
     })
 }
@@ -114,42 +107,69 @@ pub async fn set_password(
     })
 }
 
-/// Claims one login attempt for `login`, in one statement so concurrent
-/// guesses cannot all slip through before the lock is written: counts it
-/// as failed (a success resets the count) and, once the count reaches
-/// `locks.len()`' first non-None entry, sets the lock of that count. None
-/// when the account is locked at `now` or does not exist.
-pub async fn claim_login_attempt(
+/// Claims one login attempt under a throttle `key` (a client address, or a
+/// name hash from an address), in one statement so concurrent guesses
+/// cannot all slip through before the lock is written: counts it as a
+/// failure (a success forgets the key) and sets the lock of the new count
+/// (`locks[n-1]`, the last entry beyond). A count whose last failure is
+/// before `forget_before` starts again. None while the key is locked.
+pub async fn claim_throttle(
     conn: &mut dyn Exec,
-    login: &str,
+    key: &str,
     now: DateTime<Utc>,
+    forget_before: DateTime<Utc>,
     locks: &[Option<DateTime<Utc>>],
 ) -> Result<Option<u32>, StoreError> {
-    // CASE over the new count: the lock of the n-th failure (the last
-    // entry for anything beyond).
+    let count =
+        "(CASE WHEN login_throttle.last_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END)";
     let mut case = String::from("CASE");
-    for (i, _) in locks.iter().enumerate() {
-        case.push_str(&format!(
-            " WHEN failed_logins + 1 = {} THEN ${}",
-            i + 1,
-            i + 3
-        ));
+    for i in 0..locks.len() {
+        case.push_str(&format!(" WHEN {count} = {} THEN ${}", i + 1, i + 4));
     }
-    case.push_str(&format!(" ELSE ${} END", locks.len() + 2));
+    case.push_str(&format!(" ELSE ${} END", locks.len() + 3));
     let sql = format!(
-        "UPDATE staff_users SET failed_logins = failed_logins + 1, locked_until = {case} \
-         WHERE login = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins"
+        "INSERT INTO login_throttle (key, failures, locked_until, last_at) VALUES ($1, 1, $4, $2) \
+         ON CONFLICT (key) DO UPDATE SET failures = {count}, locked_until = {case}, last_at = $2 \
+         WHERE login_throttle.locked_until IS NULL OR login_throttle.locked_until <= $2 \
+         RETURNING failures"
     );
     on_db!(conn, c => {
         // Only placeholders and numbers are formatted into it.
         let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(login)
-            .bind(ts(now));
+            .bind(key)
+            .bind(ts(now))
+            .bind(ts(forget_before));
         for lock in locks {
             q = q.bind(lock.map(ts));
         }
         let n: Option<i64> = q.fetch_optional(&mut *c).await?;
         Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    })
+}
+
+/// A successful login forgets the failures counted under `keys`.
+pub async fn forget_throttle(conn: &mut dyn Exec, keys: &[&str]) -> Result<(), StoreError> {
+    for key in keys {
+        on_db!(conn, c => {
+            sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                .bind(*key)
+                .execute(&mut *c)
+                .await
+                .map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// The failures counted under a throttle key (0 when none): for `status`
+/// and the tests.
+pub async fn throttle_failures(conn: &mut dyn Exec, key: &str) -> Result<u32, StoreError> {
+    on_db!(conn, c => {
+        let n: Option<i64> = sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?;
+        Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)).unwrap_or(0))
     })
 }
 
@@ -171,10 +191,6 @@ pub async fn open_session(
     expires_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     on_db!(conn, c => {
-        sqlx::query("UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE login = $1")
-            .bind(login)
-            .execute(&mut *c)
-            .await?;
         // Expired sessions are forgotten as new ones begin.
         sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
             .bind(ts(now))
@@ -194,7 +210,8 @@ pub async fn open_session(
     })
 }
 
-/// The live session of a token at `now`. Its idle expiry is moved to
+/// The live session of a token at `now`, begun after `begun_after` (the
+/// absolute lifetime: a session kept busy still ends). Its idle expiry is moved to
 /// `extend_to` only when that gains more than `slack`: a page view is then
 /// a read, not a write (a write per view, on SQLite, queued the desk's own
 /// transactions behind a staff member paging through the day).
@@ -202,15 +219,17 @@ pub async fn session(
     conn: &mut dyn Exec,
     token_sha256: &str,
     now: DateTime<Utc>,
+    begun_after: DateTime<Utc>,
     extend_to: DateTime<Utc>,
     slack: chrono::Duration,
 ) -> Result<Option<Session>, StoreError> {
     on_db!(conn, c => {
         let row = sqlx::query(
-            "SELECT login, csrf, expires_at FROM web_sessions WHERE token_sha256 = $1 AND expires_at > $2",
+            "SELECT login, csrf, expires_at FROM web_sessions WHERE token_sha256 = $1 AND expires_at > $2 AND created_at > $3",
         )
         .bind(token_sha256)
         .bind(ts(now))
+        .bind(ts(begun_after))
         .fetch_optional(&mut *c)
         .await?;
         let Some(r) = row else {

@@ -53,27 +53,44 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Failed logins before the account is slowed down.
+/// Failed logins under one name from one address before it is slowed down.
 pub const FREE_FAILURES: u32 = 3;
+/// Failed logins from one address, whatever the names, before it is slowed down.
+pub const FREE_ADDRESS_FAILURES: u32 = 10;
+/// A count of failures whose last failure is older than this starts again.
+pub const FORGET_FAILURES_AFTER: Duration = Duration::hours(24);
 
-/// After `failures` failed logins in a row, until when the account takes
-/// no login: nothing for the first few, then 2, 4, 8 … seconds, at most
-/// 15 minutes.
-pub fn locked_until(failures: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if failures < FREE_FAILURES {
+/// After `failures` failed logins in a row, given `free` allowed ones,
+/// until when the key takes no login: nothing for the first few, then 2,
+/// 4, 8 … seconds, at most 15 minutes.
+pub fn locked_until(failures: u32, free: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if failures < free {
         return None;
     }
-    let exponent = (failures - FREE_FAILURES + 1).min(10);
+    let exponent = (failures - free + 1).min(10);
     let seconds = (1i64 << exponent).min(15 * 60);
     Some(now + Duration::seconds(seconds))
 }
 
 /// The lock after each failure count, 1 to the count where it stops
 /// growing (the last applies beyond): what one atomic update writes.
-pub fn lock_schedule(now: DateTime<Utc>) -> Vec<Option<DateTime<Utc>>> {
-    (1..=FREE_FAILURES + 10)
-        .map(|n| locked_until(n, now))
+pub fn lock_schedule(free: u32, now: DateTime<Utc>) -> Vec<Option<DateTime<Utc>>> {
+    (1..=free + 10)
+        .map(|n| locked_until(n, free, now))
         .collect()
+}
+
+/// The throttle keys of a login attempt and the failures each allows: the
+/// client's address, and the name tried from that address. The name is
+/// hashed (the same for a name that exists and one that does not, so the
+/// answers reveal nothing) and tied to the address, so guesses from one
+/// place cannot keep the staff member out from another.
+pub fn throttle_keys(login: &str, client: &str) -> [(String, u32); 2] {
+    let name = hex(&Sha256::digest(login.trim().to_lowercase().as_bytes()));
+    [
+        (format!("a:{client}"), FREE_ADDRESS_FAILURES),
+        (format!("n:{}@{client}", &name[..32]), FREE_FAILURES),
+    ]
 }
 
 /// Argon2 checks running at once: each takes a core for tens of
@@ -111,12 +128,24 @@ mod tests {
     }
 
     #[test]
+    fn throttle_keys_hide_the_name_and_tie_it_to_the_address() {
+        let [(address, a_free), (name, n_free)] = throttle_keys("Suzuki ", "192.0.2.7");
+        assert_eq!(address, "a:192.0.2.7");
+        assert!(name.starts_with("n:") && name.ends_with("@192.0.2.7"));
+        assert!(!name.to_lowercase().contains("suzuki"));
+        assert_eq!(name, throttle_keys("suzuki", "192.0.2.7")[1].0);
+        assert_ne!(name, throttle_keys("suzuki", "192.0.2.8")[1].0);
+        assert!(a_free > n_free);
+    }
+
+    #[test]
     fn logins_slow_down_after_repeated_failures() {
         let now = Utc::now();
-        assert_eq!(locked_until(0, now), None);
-        assert_eq!(locked_until(2, now), None);
+        assert_eq!(locked_until(0, FREE_FAILURES, now), None);
+        assert_eq!(locked_until(2, FREE_FAILURES, now), None);
+        assert_eq!(lock_schedule(FREE_FAILURES, now).len(), 13);
         let waits: Vec<i64> = (3..20)
-            .filter_map(|f| locked_until(f, now))
+            .filter_map(|f| locked_until(f, FREE_FAILURES, now))
             .map(|t| (t - now).num_seconds())
             .collect();
         assert_eq!(waits[0], 2);

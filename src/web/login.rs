@@ -47,9 +47,25 @@ fn login_page(app: &WebApp, error: Option<&str>, status: StatusCode) -> Response
     response
 }
 
+/// The client's address as the accept loop saw it ("unknown" without one).
+/// Behind a proxy this is the proxy's: the README says so.
+pub(super) fn client_address(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// What a login name looks like in the log: one line, at most 64 characters
+/// (a password typed into the name field must not fill the log).
+fn login_for_log(login: &str) -> String {
+    crate::core::text::single_line(login, 64)
+}
+
 pub(super) async fn login(
     State(app): App,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(form): Form<Fields>,
 ) -> Response {
     let posted = form.get("csrf").map(String::as_str).unwrap_or("");
@@ -63,61 +79,79 @@ pub(super) async fn login(
     }
     let login = form.get("login").map(|s| s.trim()).unwrap_or("");
     let password = form.get("password").map(String::as_str).unwrap_or("");
+    let client = client_address(&extensions);
     let now = Utc::now();
-    let user = match app.store.conn().await {
-        Ok(mut conn) => accounts::find_user(&mut conn, login).await,
-        Err(e) => Err(e),
+    let mut conn = match app.store.conn().await {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e, "login not checked");
+            return database_down();
+        }
     };
-    let user = match user {
+    // One atomic update per key counts the attempt and decides the lock, so
+    // a burst of guesses sent at once gets no more checks than one after
+    // another; a name that does not exist counts the same as one that does.
+    let keys = auth::throttle_keys(login, &client);
+    for (key, free) in &keys {
+        let claimed = accounts::claim_throttle(
+            &mut conn,
+            key,
+            now,
+            now - auth::FORGET_FAILURES_AFTER,
+            &auth::lock_schedule(*free, now),
+        )
+        .await;
+        match claimed {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                info!(login = %login_for_log(login), %client, "staff login refused: too many failures");
+                return login_page(
+                    &app,
+                    Some("ログインの失敗が続いたため、しばらく受け付けません。少し待ってからお試しください。"),
+                    StatusCode::TOO_MANY_REQUESTS,
+                );
+            }
+            Err(e) => {
+                warn!(error = %e, "login not checked");
+                return database_down();
+            }
+        }
+    }
+    let user = match accounts::find_user(&mut conn, login).await {
         Ok(u) => u,
         Err(e) => {
             warn!(error = %e, "login not checked");
             return database_down();
         }
     };
-    let wrong = "ログイン名またはパスワードが違います。";
-    let Some(user) = user else {
-        // As slow as a wrong password, so logins cannot be guessed by time;
-        // off the page's threads like every hash.
-        let _ = auth::check_password(auth::decoy_hash().to_string(), password.to_string()).await;
-        return login_page(&app, Some(wrong), StatusCode::UNAUTHORIZED);
-    };
-    let mut conn = match app.store.conn().await {
-        Ok(c) => c,
-        Err(_) => return database_down(),
-    };
-    // One atomic update counts the attempt and decides the lock, so a burst
-    // of guesses sent at once gets no more checks than one after another.
-    let claimed =
-        accounts::claim_login_attempt(&mut conn, &user.login, now, &auth::lock_schedule(now)).await;
-    match claimed {
-        Ok(Some(_)) => {}
-        Ok(None) => {
+    drop(conn);
+    // An unknown name is checked against a decoy: as slow as a wrong
+    // password, so names cannot be told by time; off the page's threads.
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| auth::decoy_hash().to_string());
+    let matched = auth::check_password(hash, password.to_string()).await;
+    let user = match user {
+        Some(u) if matched => u,
+        _ => {
+            info!(login = %login_for_log(login), %client, "staff login failed");
             return login_page(
                 &app,
-                Some("ログインの失敗が続いたため、しばらく受け付けません。少し待ってからお試しください。"),
-                StatusCode::TOO_MANY_REQUESTS,
-            )
+                Some("ログイン名またはパスワードが違います。"),
+                StatusCode::UNAUTHORIZED,
+            );
         }
-        Err(e) => {
-            warn!(error = %e, "login not checked");
-            return database_down();
-        }
-    }
-    drop(conn);
-    let ok = auth::check_password(user.password_hash.clone(), password.to_string()).await;
+    };
     let mut conn = match app.store.conn().await {
         Ok(c) => c,
         Err(_) => return database_down(),
     };
-    if !ok {
-        info!(office = %user.office, "staff login failed");
-        return login_page(&app, Some(wrong), StatusCode::UNAUTHORIZED);
-    }
     let token = auth::new_token();
     let idle =
         chrono::Duration::from_std(app.settings.session_idle).unwrap_or(chrono::Duration::hours(8));
-    if let Err(e) = accounts::open_session(
+    let forgotten = accounts::forget_throttle(&mut conn, &[&keys[0].0, &keys[1].0]).await;
+    let opened = accounts::open_session(
         &mut conn,
         &auth::token_sha256(&token),
         &user.login,
@@ -125,12 +159,12 @@ pub(super) async fn login(
         now,
         now + idle,
     )
-    .await
-    {
+    .await;
+    if let Err(e) = forgotten.and(opened) {
         warn!(error = %e, "session not stored");
         return database_down();
     }
-    info!(office = %user.office, "staff signed in");
+    info!(office = %user.office, login = %login_for_log(&user.login), %client, "staff signed in");
     let mut response = Redirect::to(&format!("/o/{}/day", user.office)).into_response();
     if let Ok(v) = session_cookie(&app, &token, None).parse() {
         response.headers_mut().append(header::SET_COOKIE, v);

@@ -16,6 +16,7 @@ mod login;
 pub mod metrics;
 mod pages;
 mod records;
+pub mod serve;
 mod zoom;
 
 use crate::desk::{Desk, LeaseKeeper};
@@ -150,9 +151,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     info!(%addr, "staff web page listening");
     let router = pages::router(app);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop)
-        .await?;
+    serve::serve_bounded(listener, router, stop).await?;
     Ok(())
 }
 
@@ -165,9 +164,7 @@ pub async fn serve_metrics(
     let router = axum::Router::new()
         .route("/metrics", axum::routing::get(metrics::open_handler))
         .with_state(app);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop)
-        .await?;
+    serve::serve_bounded(listener, router, stop).await?;
     Ok(())
 }
 

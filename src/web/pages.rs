@@ -56,11 +56,19 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
         .route("/healthz", get(super::metrics::healthz))
         .route("/metrics", get(super::metrics::token_handler))
         .nest("/o/{office}", office)
-        .layer(tower_http::csrf::CsrfLayer::new());
+        .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(axum::extract::DefaultBodyLimit::max(
+            super::serve::FORM_BODY_LIMIT,
+        ));
     Router::new()
         .merge(pages)
         // Zoom's events carry their own signature instead of a session.
-        .route("/zoom/webhook", post(super::zoom::webhook))
+        .route(
+            "/zoom/webhook",
+            post(super::zoom::webhook).layer(axum::extract::DefaultBodyLimit::max(
+                super::serve::WEBHOOK_BODY_LIMIT,
+            )),
+        )
         .layer(axum::middleware::from_fn(super::security_headers))
         .layer(axum::middleware::from_fn(super::access_log))
         .with_state(app)
@@ -102,6 +110,8 @@ pub(super) async fn staff(app: &WebApp, headers: &HeaderMap) -> Result<Staff, Re
             &mut conn,
             &auth::token_sha256(token),
             now,
+            now - chrono::Duration::from_std(app.settings.session_max)
+                .unwrap_or(chrono::Duration::hours(12)),
             now + idle,
             slack,
         )

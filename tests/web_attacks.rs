@@ -1,0 +1,239 @@
+//! The staff page as an attacker tries it (issue 28), through the real
+//! `yoyaku run`: logins guessed from one address, names probed, slow and
+//! silent connections, sessions kept alive, webhooks replayed.
+
+mod common;
+#[path = "common/site.rs"]
+mod site;
+
+use reqwest::StatusCode;
+use site::*;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A client whose connections come from `ip` (another loopback address is
+/// another client as far as the page can tell).
+fn client_from(ip: &str) -> reqwest::Client {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .local_address(ip.parse::<std::net::IpAddr>().ok())
+        .build()
+        .expect("http client")
+}
+
+#[tokio::test]
+async fn guesses_reveal_no_names_and_lock_no_one_out_from_elsewhere() {
+    let s = site().await;
+    let attacker = client_from("127.0.0.1");
+    // A name that exists and one that does not answer alike: 401 three
+    // times, then 429.
+    for name in ["suzuki", "no-such-staff"] {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(log_in(&attacker, &s.base, name, "a guess").await.0);
+        }
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::UNAUTHORIZED,
+                StatusCode::UNAUTHORIZED,
+                StatusCode::TOO_MANY_REQUESTS
+            ],
+            "{name}"
+        );
+    }
+    // While the attacker's address is held back, the staff member signs in
+    // from their own desk.
+    let (status, _) = log_in(&attacker, &s.base, "suzuki", "madoguchi-2026").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let staff = client_from("127.0.0.2");
+    let (status, to) = log_in(&staff, &s.base, "suzuki", "madoguchi-2026").await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/o/default/day")
+    );
+
+    // One address trying many names is slowed down as a whole.
+    let sprayer = client_from("127.0.0.3");
+    let mut refused_at = None;
+    for i in 0..14 {
+        let (status, _) = log_in(&sprayer, &s.base, &format!("name{i}"), "a guess").await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused_at = Some(i);
+            break;
+        }
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        refused_at,
+        Some(10),
+        "the eleventh name from one address waits"
+    );
+
+    // Failed logins are in the log with the name tried and the address, at
+    // info; the password never is.
+    let start = Instant::now();
+    let log = loop {
+        let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+        if log.contains("name9") || start.elapsed() > Duration::from_secs(10) {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let failed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("staff login failed"))
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.contains("\"login\":\"suzuki\"") && l.contains("127.0.0.1")),
+        "{failed:?}"
+    );
+    assert!(!log.contains("a guess") && !log.contains("madoguchi-2026"));
+}
+
+#[tokio::test]
+async fn a_session_ends_after_its_absolute_lifetime_however_busy() {
+    let s = site().await;
+    let c = client();
+    log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    let (status, _) = page(&c, &format!("{}/o/default/day", s.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    // The session began 13 hours ago (the default lifetime is 12) and was
+    // used a minute ago: its idle expiry is far, its lifetime is over.
+    let began = (chrono::Utc::now() - chrono::Duration::hours(13))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let changed = s
+        .desk
+        .desk
+        .office()
+        .store()
+        .probe_execute("UPDATE web_sessions SET created_at = $1", &[&began])
+        .await
+        .expect("update");
+    assert_eq!(changed, 1);
+    let (status, _) = page(&c, &format!("{}/o/default/day", s.base)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "back to the login");
+}
+
+/// How long until the server closes `stream` (reads 0 or fails), at most
+/// `limit`; whatever it answered on the way is returned too.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> (Option<Duration>, String) {
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return (
+                    Some(start.elapsed()),
+                    String::from_utf8_lossy(&seen).into_owned(),
+                )
+            }
+            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => return (None, String::from_utf8_lossy(&seen).into_owned()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_and_silent_connections_are_closed_within_30_seconds() {
+    let s = site().await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let limit = Duration::from_secs(30);
+    let connect = || async {
+        TcpStream::connect(addr.as_str())
+            .await
+            .expect("connect to the page")
+    };
+
+    // Each shape on its own connection, all at once.
+    let silent = async {
+        let mut c = connect().await;
+        closed_within(&mut c, limit).await
+    };
+    let half_head = async {
+        let mut c = connect().await;
+        c.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        closed_within(&mut c, limit).await
+    };
+    let dripping = async {
+        let mut c = connect().await;
+        let start = Instant::now();
+        // One byte every 2 seconds of a head that never ends.
+        for b in b"GET /login HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+            if c.write_all(&[*b]).await.is_err() || start.elapsed() > limit {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let (closed, seen) = closed_within(&mut c, limit.saturating_sub(start.elapsed())).await;
+        (closed.map(|_| start.elapsed()), seen)
+    };
+    let promised_body = async {
+        let mut c = connect().await;
+        c.write_all(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nlogin=",
+        )
+        .await
+        .expect("write");
+        closed_within(&mut c, limit).await
+    };
+    let idle_keep_alive = async {
+        let mut c = connect().await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        closed_within(&mut c, limit).await
+    };
+    let (silent, half_head, dripping, promised_body, idle_keep_alive) =
+        tokio::join!(silent, half_head, dripping, promised_body, idle_keep_alive);
+    for (shape, (closed, seen)) in [
+        ("nothing sent", silent),
+        ("half a head", half_head),
+        ("a byte every 2 s", dripping),
+        ("a body promised, never sent", promised_body),
+        ("idle after an answer", idle_keep_alive.clone()),
+    ] {
+        let closed = closed.unwrap_or_else(|| panic!("{shape}: still open after 30 s ({seen:?})"));
+        println!("{shape}: closed after {:.1} s", closed.as_secs_f64());
+    }
+    assert!(
+        idle_keep_alive.1.starts_with("HTTP/1.1 200"),
+        "{:?}",
+        idle_keep_alive.1
+    );
+
+    // The page still answers while 40 connections sit silent.
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        held.push(connect().await);
+    }
+    let r = client()
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(r.status(), StatusCode::OK);
+    drop(held);
+
+    // A body larger than a form may be is refused, not read.
+    let big = "x".repeat(200_000);
+    let r = client()
+        .post(format!("{}/login", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("login={big}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

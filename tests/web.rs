@@ -150,13 +150,7 @@ async fn staff_book_a_session_mark_attendance_and_see_it_in_the_history() {
         ("花子", true),
         ("山田", false),
     ] {
-        let r = c
-            .get(format!("{}/o/default/search", s.base))
-            .query(&[("q", q)])
-            .send()
-            .await
-            .expect("search");
-        let html = r.text().await.unwrap_or_default();
+        let html = search(&c, &s.base, "default", q).await;
         assert_eq!(html.contains(&reservation), found, "search {q}");
     }
 
@@ -484,7 +478,8 @@ from = "ハローワーク隠岐 <{oki}>"
         let (status, _) = page(&c, &url).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{url}");
     }
-    let (_, found) = page(&c, &format!("{base}/o/izumo/search?q={reference}")).await;
+    let found = search(&c, &base, "izumo", &reference).await;
+    assert!(found.contains("見つかりませんでした"));
     assert!(!found.contains(&format!("/r/{reference}")));
     // The admin picks any office.
     let admin = client();

@@ -32,7 +32,7 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
     let office = Router::new()
         .route("/day", get(day))
         .route("/waiting", get(waiting))
-        .route("/search", get(search))
+        .route("/search", get(search_form).post(search))
         .route("/r/{key}", get(request_page))
         .route("/act", post(act))
         .route("/book", get(book_form).post(book))
@@ -362,12 +362,22 @@ async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Respons
     }
 }
 
-async fn search(
-    State(app): App,
-    AtOffice { staff, desk }: AtOffice,
-    Query(q): Query<Fields>,
-) -> Response {
-    let query = q.get("q").cloned().unwrap_or_default();
+/// The search form. A search is a POST: what staff type (a name, a
+/// 求職番号, an address) must not sit in a URL, the browser's history or a
+/// proxy's log.
+async fn search_form(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
+    page(
+        &app,
+        &staff,
+        &desk,
+        "search.html",
+        "search",
+        context! { q => "", searched => false, found => Vec::<String>::new() },
+    )
+}
+
+async fn search(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+    let query = form.get("q").cloned().unwrap_or_default();
     match desk.office().search(&query).await {
         Ok(found) => page(
             &app,

@@ -106,6 +106,11 @@ pub(super) async fn report(
         Err(e) => return failed(&app, e),
     };
     let chart = views::bar_chart(&bars);
+    // The chart's numbers as a table too: a screen reader cannot read bars.
+    let months: Vec<minijinja::Value> = bars
+        .iter()
+        .map(|m| context! { month => m.month, requests => m.requests, bookings => m.bookings, attended => m.attended })
+        .collect();
     let rows: Vec<minijinja::Value> = views::usage_columns(&usage)
         .into_iter()
         .map(|(k, v)| context! { key => k, value => v })
@@ -116,7 +121,7 @@ pub(super) async fn report(
         &desk,
         "report.html",
         "report",
-        context! { month => month.format("%Y-%m").to_string(), rows => rows, chart => chart },
+        context! { month => month.format("%Y-%m").to_string(), rows => rows, chart => chart, months => months },
     )
 }
 

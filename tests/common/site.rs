@@ -161,3 +161,17 @@ pub async fn form_token(c: &Client, url: &str) -> String {
     assert_eq!(status, StatusCode::OK, "{url}");
     csrf_of(&html)
 }
+
+/// A search on `office`'s page as staff make it: the form's POST (never a
+/// query string). The results page.
+pub async fn search(c: &Client, base: &str, office: &str, q: &str) -> String {
+    let token = form_token(c, &format!("{base}/o/{office}/search")).await;
+    let r = c
+        .post(format!("{base}/o/{office}/search"))
+        .form(&[("csrf", token.as_str()), ("q", q)])
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(r.status(), StatusCode::OK, "search {q}");
+    r.text().await.unwrap_or_default()
+}

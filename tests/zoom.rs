@@ -476,13 +476,21 @@ async fn participant_joined_records_attendance_and_forged_or_stale_events_are_re
         0
     );
 
-    // Genuine: attended, by "zoom"; a replay changes nothing.
-    for _ in 0..2 {
-        let r = post(joined.clone(), now, WEBHOOK_SECRET)
-            .await
-            .expect("post");
-        assert_eq!(r.status(), 200);
-    }
+    // Genuine: attended, by "zoom". The same signed request sent again is
+    // refused (409, issue 28); the event delivered again with a new
+    // timestamp (as Zoom retries) is accepted and changes nothing.
+    let r = post(joined.clone(), now, WEBHOOK_SECRET)
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let r = post(joined.clone(), now, WEBHOOK_SECRET)
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 409, "a replay is refused");
+    let r = post(joined.clone(), now + 1, WEBHOOK_SECRET)
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
     assert_eq!(
         desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
             .await,

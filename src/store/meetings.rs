@@ -281,3 +281,29 @@ pub async fn counts(conn: &mut dyn Exec) -> Result<(i64, i64), StoreError> {
         Ok((open, done))
     })
 }
+
+/// Notes a webhook event by `key` (a hash of its signature); false when it
+/// was seen already (a replay). Events seen before `forget_before`, past
+/// their validity window, are forgotten first.
+pub async fn first_sight_of_event(
+    conn: &mut dyn Exec,
+    key: &str,
+    now: DateTime<Utc>,
+    forget_before: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    on_db!(conn, c => {
+        sqlx::query("DELETE FROM webhook_events WHERE seen_at < $1")
+            .bind(ts(forget_before))
+            .execute(&mut *c)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO webhook_events (key, seen_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(ts(now))
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    })
+}

@@ -1,7 +1,8 @@
 //! `POST /zoom/webhook`: Zoom's events for the offices whose provider is
 //! "zoom". The URL validation is answered; every other event must carry a
 //! signature made with an office's `webhook_secret` and a timestamp within
-//! five minutes, else 401 (logged without its body). A participant joining
+//! five minutes, else 401 (logged without its body); the same event sent
+//! again within that window is refused (409). A participant joining
 //! a booking's meeting records the attendance, as staff marking 出席 would,
 //! so the 10-minute no-show rule does not fire; a replay changes nothing.
 
@@ -30,23 +31,43 @@ pub(super) async fn webhook(
     let timestamp = header("x-zm-request-timestamp");
     let signature = header("x-zm-signature");
     let now = chrono::Utc::now();
-    // The offices that take Zoom events, by the secret that signed this one.
+    // The offices that take Zoom events, by the secret that signed this one:
+    // an HMAC over the whole body per office, off the page's threads.
+    let secrets: Vec<(String, String)> = app
+        .desks
+        .iter()
+        .filter_map(|(id, desk)| {
+            let z = desk.office().config().zoom.as_ref()?;
+            Some((id.clone(), z.webhook_secret.clone()?))
+        })
+        .collect();
+    let (timestamp_owned, signature_owned) =
+        (timestamp.map(str::to_string), signature.map(str::to_string));
+    let checked_body = body.clone();
+    let verdicts = tokio::task::spawn_blocking(move || {
+        secrets
+            .into_iter()
+            .map(|(id, secret)| {
+                let verdict = webhook::verify(
+                    &secret,
+                    timestamp_owned.as_deref(),
+                    signature_owned.as_deref(),
+                    &checked_body,
+                    now.timestamp(),
+                );
+                (id, secret, verdict)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
     let mut stale = false;
-    let mut signed_for: Vec<(&str, &Arc<Desk>)> = Vec::new();
-    for desk in app.desks.values() {
-        let Some(secret) = desk
-            .office()
-            .config()
-            .zoom
-            .as_ref()
-            .and_then(|z| z.webhook_secret.as_deref())
-        else {
-            continue;
-        };
-        match webhook::verify(secret, timestamp, signature, &body, now.timestamp()) {
-            Verdict::Genuine => signed_for.push((secret, desk)),
-            Verdict::Stale => stale = true,
-            Verdict::Forged => {}
+    let mut signed_for: Vec<(String, &Arc<Desk>)> = Vec::new();
+    for (id, secret, verdict) in verdicts {
+        match (verdict, app.desks.get(&id)) {
+            (Verdict::Genuine, Some(desk)) => signed_for.push((secret, desk)),
+            (Verdict::Stale, _) => stale = true,
+            _ => {}
         }
     }
     if signed_for.is_empty() {
@@ -64,6 +85,32 @@ pub(super) async fn webhook(
             },
         );
     }
+    // A genuine event sent again within its window is refused: its
+    // signature (over timestamp and body) is its identity.
+    let key = crate::web::auth::token_sha256(signature.unwrap_or(""));
+    let first = match app.store.conn().await {
+        Ok(mut conn) => {
+            meetings::first_sight_of_event(
+                &mut conn,
+                &key,
+                now,
+                now - chrono::Duration::seconds(webhook::MAX_SKEW_SECS * 2),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match first {
+        Ok(true) => {}
+        Ok(false) => {
+            warn!("zoom webhook refused: replay of an event already received");
+            return plain(StatusCode::CONFLICT, "this event was already received");
+        }
+        Err(e) => {
+            warn!(error = %e, "zoom webhook not checked for replay");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+        }
+    }
     let event: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => return plain(StatusCode::BAD_REQUEST, "the body is not JSON"),
@@ -78,7 +125,7 @@ pub(super) async fn webhook(
             else {
                 return plain(StatusCode::BAD_REQUEST, "payload.plainToken is missing");
             };
-            let (secret, _) = signed_for[0];
+            let (secret, _) = &signed_for[0];
             let answer = serde_json::json!({
                 "plainToken": token,
                 "encryptedToken": webhook::encrypt_token(secret, token),

@@ -534,7 +534,10 @@ async fn staff(command: Command) -> Result<ExitCode> {
             config,
             seeker_number,
         } => {
-            let had = office_of(&config).await?.unrefuse(&seeker_number).await?;
+            let had = office_of(&config)
+                .await?
+                .unrefuse(&seeker_number, chrono::Utc::now(), &cli_actor())
+                .await?;
             println!(
                 "{}",
                 if had {

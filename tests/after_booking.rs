@@ -628,7 +628,7 @@ async fn a_refused_seeker_gets_a_holding_reply_and_staff_decide() {
     assert!(desk
         .desk
         .office()
-        .unrefuse("32010-12345678")
+        .unrefuse("32010-12345678", chrono::Utc::now(), "test")
         .await
         .expect("unrefuse"));
     seeker

@@ -611,8 +611,30 @@ async fn what_waits_for_staff_is_listed_with_its_deadline_and_settled_from_the_p
         .await
         .expect("unrefuse");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Lifting what is not in force changes nothing and says so.
+    let r = c
+        .post(format!("{}/o/default/unrefuse", s.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("seeker_number", "32010-12345678"),
+        ])
+        .send()
+        .await
+        .expect("unrefuse");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let (_, html) = page(&c, &format!("{}/o/default/refusals", s.base)).await;
-    assert!(!html.contains("32010-12345678"));
+    let (in_force, history) = html.split_once("<h2>履歴").expect("the history");
+    assert!(!in_force.contains("32010-12345678"));
+    // Both actions in the history with the login, the lift once.
+    let rows: Vec<&str> = history
+        .split("<tr>")
+        .filter(|r| r.contains("32010-12345678"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[0].contains("解除") && rows[0].contains("suzuki"));
+    assert!(
+        rows[1].contains("停止") && rows[1].contains("職員への暴言") && rows[1].contains("suzuki")
+    );
 
     // 個人情報の削除: the count first; nothing without the confirmation.
     let (status, html) = page(&c, &format!("{}/o/default/purge?older_than=1d", s.base)).await;

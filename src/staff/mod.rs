@@ -343,7 +343,7 @@ impl Office {
         }
         let mut tx = self.store().begin().await?;
         tx.act_as(actor);
-        office::refuse(&mut tx, &number, reason.trim(), now).await?;
+        office::refuse(&mut tx, &number, reason.trim(), now, actor).await?;
         let open = requests::open_by_seeker_number(&mut tx, &number).await?;
         for row in &open {
             self.step_and_apply(
@@ -361,20 +361,31 @@ impl Office {
         Ok(open.len())
     }
 
+    /// The latest refusals set and lifted, with the staff login of each.
+    pub async fn refusal_events(&self) -> Result<Vec<office::RefusalEvent>, DeskError> {
+        let mut conn = self.store().conn().await?;
+        Ok(office::refusal_events(&mut conn, 50).await?)
+    }
+
     /// The refusals in force: 求職番号, reason, since when.
     pub async fn refusals(&self) -> Result<Vec<(String, String, DateTime<Utc>)>, DeskError> {
         let mut conn = self.store().conn().await?;
         Ok(office::refusals(&mut conn).await?)
     }
 
-    pub async fn unrefuse(&self, seeker_number: &str) -> Result<bool, DeskError> {
+    pub async fn unrefuse(
+        &self,
+        seeker_number: &str,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<bool, DeskError> {
         let number = understand::seeker_number(seeker_number).ok_or_else(|| {
             DeskError::from(StaffError::Invalid(format!(
                 "{seeker_number:?} is not a 求職番号 (5 + 8 digits)"
             )))
         })?;
         let mut tx = self.store().begin().await?;
-        let had = office::unrefuse(&mut tx, &number).await?;
+        let had = office::unrefuse(&mut tx, &number, now, actor).await?;
         tx.commit().await?;
         Ok(had)
     }
@@ -513,6 +524,7 @@ impl Office {
         }
         let mut tx = self.store().begin().await?;
         outbox::forget_unowned_before(&mut tx, now - age).await?;
+        office::forget_refusal_history_before(&mut tx, now - age).await?;
         tx.commit().await?;
         info!(requests = ids.len(), "personal data purged");
         Ok(Purged {

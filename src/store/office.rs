@@ -9,6 +9,7 @@ pub async fn refuse(
     seeker_number: &str,
     reason: &str,
     now: DateTime<Utc>,
+    actor: &str,
 ) -> Result<(), StoreError> {
     let office = tx.office();
     on_db!(tx, c => {
@@ -19,20 +20,110 @@ pub async fn refuse(
             .bind(&*office)
             .execute(&mut *c)
             .await?;
-        Ok(())
-    })
+        Ok::<_, StoreError>(())
+    })?;
+    refusal_history(tx, seeker_number, "refused", Some(reason), actor, now).await
 }
 
-/// Lifts a refusal; whether there was one.
-pub async fn unrefuse(tx: &mut Tx, seeker_number: &str) -> Result<bool, StoreError> {
+/// Lifts a refusal; whether there was one. Only a lifted one is in the
+/// history.
+pub async fn unrefuse(
+    tx: &mut Tx,
+    seeker_number: &str,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<bool, StoreError> {
     let office = tx.office();
-    on_db!(tx, c => {
+    let lifted = on_db!(tx, c => {
         let done = sqlx::query("DELETE FROM refusals WHERE seeker_number = $1 AND office = $2")
             .bind(seeker_number)
             .bind(&*office)
             .execute(&mut *c)
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok::<_, StoreError>(done.rows_affected() > 0)
+    })?;
+    if lifted {
+        refusal_history(tx, seeker_number, "lifted", None, actor, now).await?;
+    }
+    Ok(lifted)
+}
+
+async fn refusal_history(
+    tx: &mut Tx,
+    seeker_number: &str,
+    action: &str,
+    reason: Option<&str>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let office = tx.office();
+    on_db!(tx, c => {
+        sqlx::query("INSERT INTO refusal_history (office, seeker_number, action, reason, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&*office)
+            .bind(seeker_number)
+            .bind(action)
+            .bind(reason)
+            .bind(actor)
+            .bind(ts(now))
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Forgets the history of refusals lifted before `before` (第8条): the
+/// 求職番号 of someone no longer refused is personal data like any other.
+pub async fn forget_refusal_history_before(
+    tx: &mut Tx,
+    before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let office = tx.office();
+    on_db!(tx, c => {
+        let done = sqlx::query(
+            "DELETE FROM refusal_history WHERE office = $1 AND at < $2 AND NOT EXISTS \
+             (SELECT 1 FROM refusals r WHERE r.office = refusal_history.office AND r.seeker_number = refusal_history.seeker_number)",
+        )
+        .bind(&*office)
+        .bind(ts(before))
+        .execute(&mut *c)
+        .await?;
+        Ok(done.rows_affected())
+    })
+}
+
+/// One refusal set or lifted, by whom.
+#[derive(Debug, Clone)]
+pub struct RefusalEvent {
+    pub seeker_number: String,
+    pub lifted: bool,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The office's latest refusals set and lifted, newest first.
+pub async fn refusal_events(
+    conn: &mut dyn Exec,
+    limit: i64,
+) -> Result<Vec<RefusalEvent>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let rows = sqlx::query("SELECT seeker_number, action, reason, actor, at FROM refusal_history WHERE office = $1 ORDER BY id DESC LIMIT $2")
+            .bind(&*office)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RefusalEvent {
+                    seeker_number: r.col("seeker_number")?,
+                    lifted: r.col::<String>("action")? == "lifted",
+                    reason: r.col("reason")?,
+                    actor: r.col("actor")?,
+                    at: parse_ts("refusal_history", &r.col::<String>("at")?)?,
+                })
+            })
+            .collect()
     })
 }
 

@@ -18,6 +18,10 @@ use minijinja::context;
 use tracing::info;
 
 pub(super) async fn refusals(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
+    let events = match desk.office().refusal_events().await {
+        Ok(events) => events,
+        Err(e) => return failed(&app, e),
+    };
     match desk.office().refusals().await {
         Ok(list) => {
             let tz = desk.office().config().calendar.tz;
@@ -37,7 +41,13 @@ pub(super) async fn refusals(State(app): App, AtOffice { staff, desk }: AtOffice
                 &desk,
                 "refusals.html",
                 "refusals",
-                context! { refusals => list },
+                context! { refusals => list, events => events.iter().map(|e| context! {
+                    seeker_number => e.seeker_number,
+                    lifted => e.lifted,
+                    reason => e.reason,
+                    actor => e.actor,
+                    at => e.at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+                }).collect::<Vec<_>>() },
             )
         }
         Err(e) => failed(&app, e),
@@ -67,11 +77,19 @@ pub(super) async fn unrefuse(
 ) -> Response {
     let office = desk.office().config().office_id.clone();
     let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
-    match desk.office().unrefuse(number).await {
-        Ok(_) => {
+    match desk
+        .office()
+        .unrefuse(number, Utc::now(), &staff.user.login)
+        .await
+    {
+        Ok(true) => {
             info!(staff = %staff.user.login, "refusal lifted");
             Redirect::to(&format!("/o/{office}/refusals")).into_response()
         }
+        Ok(false) => plain(
+            StatusCode::NOT_FOUND,
+            "この求職番号は利用停止されていません（何も変更していません）。",
+        ),
         Err(e) => failed(&app, e),
     }
 }

@@ -367,6 +367,22 @@ async fn the_report_csv_equals_the_command_line_and_metrics_match_the_database()
     );
     assert_eq!(value("yoyaku_lease_held", &[("office", "default")]), 1.0);
     assert!(value("yoyaku_mails_received_total", &[("office", "default")]) >= 1.0);
+    // The pass histogram: buckets cumulative, the last (+Inf) the count.
+    let histogram = scrape
+        .samples
+        .iter()
+        .find_map(|s| match &s.value {
+            prometheus_parse::Value::Histogram(h) if s.metric == "yoyaku_pass_duration_seconds" => {
+                Some(h.clone())
+            }
+            _ => None,
+        })
+        .expect("the pass histogram");
+    let counts: Vec<f64> = histogram.iter().map(|b| b.count).collect();
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    assert_eq!(histogram.last().map(|b| b.less_than), Some(f64::INFINITY));
+    assert!(text.contains("yoyaku_pass_duration_seconds_count{office=\"default\"}"));
+    assert!(counts.last().copied().unwrap_or(0.0) >= 1.0);
     // Nothing personal in the labels.
     assert!(!text.contains(&seeker.address) && !text.contains("32010"));
 }

@@ -4,8 +4,8 @@
 //! the page reports the same numbers and a restart loses none; the live
 //! facts (IMAP connected, lease held, pass durations) are this process's.
 //! Labels are office ids, outcomes, states and kinds: never personal data.
-//! Written by hand: the format is a few lines, and a registry crate would
-//! add a second copy of what the database already counts.
+//! Encoded by prometheus-client (text format 0.0.4) from a registry built
+//! per scrape: the database stays the one copy of the counts.
 
 use super::{auth, plain, WebApp};
 use crate::desk::Desk;
@@ -14,7 +14,12 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveTime, Utc};
-use std::fmt::Write as _;
+use prometheus_client::encoding::{prometheus_text, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 
 /// /metrics on the staff listener: only with `Authorization: Bearer
@@ -83,188 +88,166 @@ pub(super) async fn healthz(State(app): State<Arc<WebApp>>) -> Response {
     plain(StatusCode::OK, "ok")
 }
 
-struct Family {
-    name: &'static str,
-    help: &'static str,
-    kind: &'static str,
-    lines: Vec<String>,
+/// Label sets: office ids, outcomes, states, kinds; never personal data.
+type Labels = Vec<(&'static str, String)>;
+type Counters = Family<Labels, Counter<u64>>;
+type Gauges = Family<Labels, Gauge<i64>>;
+
+/// The pass-time histograms of every office, already bucketed by the
+/// desks (prometheus-client's own histogram observes values; ours arrive
+/// counted).
+#[derive(Debug, Default)]
+struct PassHistograms(Vec<(Labels, Vec<(f64, u64)>, u64, f64)>);
+
+impl TypedMetric for PassHistograms {
+    const TYPE: MetricType = MetricType::Histogram;
 }
 
-impl Family {
-    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Family {
-        Family {
-            name,
-            help,
-            kind,
-            lines: Vec::new(),
+impl EncodeMetric for PassHistograms {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (labels, buckets, count, sum) in &self.0 {
+            encoder
+                .encode_family(labels)?
+                .encode_histogram::<NoLabelSet>(*sum, *count, buckets, None)?;
         }
+        Ok(())
     }
 
-    fn add(&mut self, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-        self.add_named(self.name, labels, value);
-    }
-
-    fn add_named(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-        let labels: Vec<String> = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect();
-        self.lines
-            .push(format!("{name}{{{}}} {value}", labels.join(",")));
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
     }
 }
 
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Every metric family the endpoint serves, each with a line per office.
+/// Every metric family the endpoint serves (counters are named without
+/// `_total`: the encoder adds it).
+#[derive(Default)]
 struct Families {
-    received: Family,
-    handled: Family,
-    sent: Family,
-    failures: Family,
-    failed: Family,
-    depth: Family,
-    oldest: Family,
-    by_state: Family,
-    today: Family,
-    imap: Family,
-    lease: Family,
-    meeting_jobs: Family,
-    folders_refused: Family,
-    token_requests: Family,
-    token_failures: Family,
-    token_expiry: Family,
-    passes: Family,
+    received: Counters,
+    handled: Counters,
+    sent: Counters,
+    failures: Counters,
+    failed: Gauges,
+    depth: Gauges,
+    oldest: Gauges,
+    by_state: Gauges,
+    today: Gauges,
+    imap: Gauges,
+    lease: Gauges,
+    meeting_jobs: Gauges,
+    folders_refused: Gauges,
+    token_requests: Counters,
+    token_failures: Counters,
+    token_expiry: Gauges,
+    passes: PassHistograms,
 }
 
-impl Families {
-    fn new() -> Self {
-        Families {
-        received: Family::new(
-            "yoyaku_mails_received_total",
-            "counter",
-            "Mails read from the office mailbox.",
-        ),
-        handled: Family::new(
-            "yoyaku_mails_handled_total",
-            "counter",
-            "Mails handled, by outcome.",
-        ),
-        sent: Family::new(
-            "yoyaku_mails_sent_total",
-            "counter",
-            "Mails the SMTP server accepted, by kind.",
-        ),
-        failures: Family::new(
-            "yoyaku_send_failures_total",
-            "counter",
-            "Failed submission attempts.",
-        ),
-        failed: Family::new(
-            "yoyaku_outbox_failed",
-            "gauge",
-            "Mails given up on (staff were told).",
-        ),
-        depth: Family::new(
-            "yoyaku_outbox_pending",
-            "gauge",
-            "Mails waiting to be sent.",
-        ),
-        oldest: Family::new(
-            "yoyaku_outbox_oldest_pending_seconds",
-            "gauge",
-            "Age of the oldest mail waiting to be sent.",
-        ),
-        by_state: Family::new("yoyaku_requests", "gauge", "Requests by state."),
-        today: Family::new(
-            "yoyaku_sessions_today",
-            "gauge",
-            "Sessions booked for today (not cancelled).",
-        ),
-        imap: Family::new(
-            "yoyaku_imap_connected",
-            "gauge",
-            "Whether this process holds an IMAP session for the office.",
-        ),
-        lease: Family::new(
-            "yoyaku_lease_held",
-            "gauge",
-            "Whether this process serves the office (holds its lease).",
-        ),
-        meeting_jobs: Family::new(
-            "yoyaku_meeting_jobs_open",
-            "gauge",
-            "Bookings whose Zoom meeting is still to be made or removed.",
-        ),
-        folders_refused: Family::new(
-            "yoyaku_imap_folders_refused",
-            "gauge",
-            "Folders the IMAP server refused to make (their mail stays in the inbox; staff were told).",
-        ),
-        token_requests: Family::new(
-            "yoyaku_oauth2_token_requests_total",
-            "counter",
-            "OAuth2 tokens asked for the office's mailbox by this process.",
-        ),
-        token_failures: Family::new(
-            "yoyaku_oauth2_token_failures_total",
-            "counter",
-            "OAuth2 token requests refused or unanswered.",
-        ),
-        token_expiry: Family::new(
-            "yoyaku_oauth2_token_expiry_seconds",
-            "gauge",
-            "Seconds until the mailbox's current token expires (negative: expired, none renewed).",
-        ),
-        passes: Family::new(
-            "yoyaku_pass_duration_seconds",
-            "histogram",
-            "Duration of the desk's passes over inbox, timers and outbox.",
-        ),
-        }
-    }
+fn labels(pairs: &[(&'static str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+}
+
+fn count(family: &Counters, pairs: &[(&'static str, &str)], n: impl TryInto<u64>) {
+    family
+        .get_or_create(&labels(pairs))
+        .inc_by(n.try_into().unwrap_or(0));
+}
+
+fn set(family: &Gauges, pairs: &[(&'static str, &str)], v: impl TryInto<i64>) {
+    family
+        .get_or_create(&labels(pairs))
+        .set(v.try_into().unwrap_or(i64::MAX));
 }
 
 async fn render(app: &WebApp) -> Result<String, crate::store::StoreError> {
     let now = Utc::now();
-    let mut families = Families::new();
+    let mut f = Families::default();
     for (id, desk) in &app.desks {
-        add_office(&mut families, app, id, desk, now).await?;
+        add_office(&mut f, app, id, desk, now).await?;
     }
+    let mut registry = Registry::default();
+    registry.register(
+        "yoyaku_mails_received",
+        "Mails read from the office mailbox",
+        f.received,
+    );
+    registry.register(
+        "yoyaku_mails_handled",
+        "Mails handled, by outcome",
+        f.handled,
+    );
+    registry.register(
+        "yoyaku_mails_sent",
+        "Mails the SMTP server accepted, by kind",
+        f.sent,
+    );
+    registry.register(
+        "yoyaku_send_failures",
+        "Failed submission attempts",
+        f.failures,
+    );
+    registry.register(
+        "yoyaku_outbox_failed",
+        "Mails given up on (staff were told)",
+        f.failed,
+    );
+    registry.register("yoyaku_outbox_pending", "Mails waiting to be sent", f.depth);
+    registry.register(
+        "yoyaku_outbox_oldest_pending_seconds",
+        "Age of the oldest mail waiting to be sent",
+        f.oldest,
+    );
+    registry.register("yoyaku_requests", "Requests by state", f.by_state);
+    registry.register(
+        "yoyaku_sessions_today",
+        "Sessions booked for today (not cancelled)",
+        f.today,
+    );
+    registry.register(
+        "yoyaku_imap_connected",
+        "Whether this process holds an IMAP session for the office",
+        f.imap,
+    );
+    registry.register(
+        "yoyaku_lease_held",
+        "Whether this process serves the office (holds its lease)",
+        f.lease,
+    );
+    registry.register(
+        "yoyaku_meeting_jobs_open",
+        "Bookings whose Zoom meeting is still to be made or removed",
+        f.meeting_jobs,
+    );
+    registry.register(
+        "yoyaku_imap_folders_refused",
+        "Folders the IMAP server refused to make (their mail stays in the inbox; staff were told)",
+        f.folders_refused,
+    );
+    registry.register(
+        "yoyaku_oauth2_token_requests",
+        "OAuth2 tokens asked for the office's mailbox by this process",
+        f.token_requests,
+    );
+    registry.register(
+        "yoyaku_oauth2_token_failures",
+        "OAuth2 token requests refused or unanswered",
+        f.token_failures,
+    );
+    registry.register(
+        "yoyaku_oauth2_token_expiry_seconds",
+        "Seconds until the mailbox's current token expires (negative: expired, none renewed)",
+        f.token_expiry,
+    );
+    registry.register(
+        "yoyaku_pass_duration_seconds",
+        "Duration of the desk's passes over inbox, timers and outbox",
+        f.passes,
+    );
     let mut out = String::new();
-    for f in [
-        families.received,
-        families.handled,
-        families.sent,
-        families.failures,
-        families.failed,
-        families.depth,
-        families.oldest,
-        families.by_state,
-        families.today,
-        families.imap,
-        families.lease,
-        families.meeting_jobs,
-        families.folders_refused,
-        families.token_requests,
-        families.token_failures,
-        families.token_expiry,
-        families.passes,
-    ] {
-        let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
-        let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
-        for line in f.lines {
-            let _ = writeln!(out, "{line}");
-        }
-    }
+    // Writing into a String cannot fail; an error would be a bug of the encoder.
+    let _ = prometheus_text::encode(&mut out, &registry);
     Ok(out)
 }
 
-/// One office's lines in every family.
+/// One office's values in every family.
 async fn add_office(
     f: &mut Families,
     app: &WebApp,
@@ -285,72 +268,63 @@ async fn add_office(
         )
         .await?
     };
-    f.received
-        .add(&office, counts.handled.values().sum::<i64>());
+    count(&f.received, &office, counts.handled.values().sum::<i64>());
     for (outcome, n) in &counts.handled {
-        f.handled.add(&[("office", id), ("outcome", outcome)], n);
+        count(&f.handled, &[("office", id), ("outcome", outcome)], *n);
     }
     for (kind, n) in &counts.sent {
-        f.sent.add(&[("office", id), ("kind", kind)], n);
+        count(&f.sent, &[("office", id), ("kind", kind)], *n);
     }
-    f.failures.add(&office, counts.failed_attempts);
-    f.failed.add(&office, counts.failed);
-    f.depth.add(&office, counts.pending);
-    f.oldest.add(&office, counts.oldest_pending_seconds);
+    count(&f.failures, &office, counts.failed_attempts);
+    set(&f.failed, &office, counts.failed);
+    set(&f.depth, &office, counts.pending);
+    set(&f.oldest, &office, counts.oldest_pending_seconds);
     for (state, n) in &counts.requests {
-        f.by_state.add(&[("office", id), ("state", state)], n);
+        set(&f.by_state, &[("office", id), ("state", state)], *n);
     }
-    f.today.add(&office, counts.sessions_today);
+    set(&f.today, &office, counts.sessions_today);
     if desk.office().config().zoom.is_some() {
         let (open, _) = {
             let mut conn = desk.office().store().conn().await?;
             crate::store::meetings::counts(&mut conn).await?
         };
-        f.meeting_jobs.add(&office, open);
+        set(&f.meeting_jobs, &office, open);
     }
     let refused = {
         let mut conn = desk.office().store().conn().await?;
         crate::store::office::metas_with_prefix(&mut conn, crate::core::folders::TROUBLE_PREFIX)
             .await?
     };
-    f.folders_refused.add(&office, refused.len());
+    set(&f.folders_refused, &office, refused.len());
     for login in desk.office().config().oauth2_logins() {
         let t = crate::mail::oauth::stats_of(&login.oauth2, &login.mailbox);
-        let labels = [
+        let pairs = [
             ("office", id),
             ("provider", t.provider),
             ("login", login.services),
         ];
-        f.token_requests.add(&labels, t.requests);
-        f.token_failures.add(&labels, t.failures);
+        count(&f.token_requests, &pairs, t.requests);
+        count(&f.token_failures, &pairs, t.failures);
         if let Some(at) = t.expires_at {
-            f.token_expiry.add(&labels, (at - now).num_seconds());
+            set(&f.token_expiry, &pairs, (at - now).num_seconds());
         }
     }
     let live = app.live.get(id).map_or(desk, |d| d.as_ref());
-    f.imap.add(&office, u8::from(live.imap_connected()));
+    set(&f.imap, &office, u8::from(live.imap_connected()));
     let held = app.keeper.as_ref().is_some_and(|k| k.serves(id));
-    f.lease.add(&office, u8::from(held));
-    let (buckets, count, sum) = live.pass_times().snapshot();
-    for (le, n) in buckets {
-        let le = if le.is_infinite() {
-            "+Inf".to_string()
-        } else {
-            le.to_string()
-        };
-        f.passes.add_named(
-            "yoyaku_pass_duration_seconds_bucket",
-            &[("office", id), ("le", &le)],
-            n,
-        );
-    }
-    f.passes.add_named(
-        "yoyaku_pass_duration_seconds_sum",
-        &office,
-        format!("{sum:.6}"),
-    );
-    f.passes
-        .add_named("yoyaku_pass_duration_seconds_count", &office, count);
+    set(&f.lease, &office, u8::from(held));
+    let (buckets, total, sum) = live.pass_times().snapshot();
+    // The snapshot is cumulative; the encoder sums per-bucket counts itself.
+    let mut below = 0;
+    let per_bucket: Vec<(f64, u64)> = buckets
+        .into_iter()
+        .map(|(le, cumulative)| {
+            let n = cumulative.saturating_sub(below);
+            below = cumulative;
+            (le, n)
+        })
+        .collect();
+    f.passes.0.push((labels(&office), per_bucket, total, sum));
     Ok(())
 }
 
@@ -360,8 +334,15 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        let mut f = Family::new("x_total", "counter", "x");
-        f.add(&[("office", "a\"b\\c\nd")], 3);
-        assert_eq!(f.lines[0], "x_total{office=\"a\\\"b\\\\c\\nd\"} 3");
+        let family = Counters::default();
+        count(&family, &[("office", "a\"b\\c\nd")], 3u64);
+        let mut registry = Registry::default();
+        registry.register("x", "x", family);
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &registry).expect("encode");
+        assert!(
+            out.contains("x_total{office=\"a\\\"b\\\\c\\nd\"} 3"),
+            "{out}"
+        );
     }
 }

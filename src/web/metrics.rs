@@ -97,7 +97,10 @@ type Gauges = Family<Labels, Gauge<i64>>;
 /// desks (prometheus-client's own histogram observes values; ours arrive
 /// counted).
 #[derive(Debug, Default)]
-struct PassHistograms(Vec<(Labels, Vec<(f64, u64)>, u64, f64)>);
+struct PassHistograms(Vec<OfficePasses>);
+
+/// One office's passes: labels, per-bucket counts by upper bound, count, sum.
+type OfficePasses = (Labels, Vec<(f64, u64)>, u64, f64);
 
 impl TypedMetric for PassHistograms {
     const TYPE: MetricType = MetricType::Histogram;

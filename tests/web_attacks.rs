@@ -237,3 +237,110 @@ async fn slow_and_silent_connections_are_closed_within_30_seconds() {
         .expect("post");
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn no_page_puts_personal_data_in_a_url() {
+    let s = site().await;
+    let c = client();
+    log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    // A booked seeker and one whose mail waits for staff.
+    let cfg = s.desk.config_path.clone();
+    let day = common::business_day_ahead(
+        &s.desk.desk.office().config().calendar,
+        chrono::Utc::now(),
+        4,
+    );
+    let (name, number, email, phone) = (
+        "個人 情報子",
+        "32010-24682468",
+        "kojin.joho+x@example.jp",
+        "090-2468-1357",
+    );
+    let (code, out) = common::yoyaku_cli(
+        &cfg,
+        &[
+            "book",
+            "--seeker-number",
+            number,
+            "--name",
+            name,
+            "--email",
+            email,
+            "--phone",
+            phone,
+            "--date",
+            &day.format("%Y-%m-%d").to_string(),
+            "--time",
+            "10:00",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let reservation = regex::Regex::new(r"\d{6}-[A-Z0-9]{4}")
+        .expect("regex")
+        .find(&out)
+        .expect("a reservation")
+        .as_str()
+        .to_string();
+    let mut pages = Vec::new();
+    for path in [
+        format!("/o/default/day?date={}", day.format("%Y-%m-%d")),
+        "/o/default/waiting".into(),
+        format!("/o/default/r/{reservation}"),
+        "/o/default/refusals".into(),
+        "/o/default/report".into(),
+        "/o/default/purge".into(),
+        "/o/default/book".into(),
+    ] {
+        let (status, html) = page(&c, &format!("{}{path}", s.base)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        pages.push((path, html));
+    }
+    // The links of the request page, followed (the booking form prefilled
+    // from the request's reference, on the server).
+    let links = regex::Regex::new(r#"(?:href|action|src)="([^"]*)""#).expect("regex");
+    let request_html = pages[2].1.clone();
+    for link in links.captures_iter(&request_html) {
+        let url = link[1].replace("&amp;", "&");
+        if url.starts_with('/') && !url.contains("logout") {
+            let (_, html) = page(&c, &format!("{}{url}", s.base)).await;
+            pages.push((url, html));
+        }
+    }
+    pages.push((
+        "search results".into(),
+        search(&c, &s.base, "default", number).await,
+    ));
+    // "Book for this person" names the request; the server fills the form.
+    let path = format!("/o/default/book?from={reservation}");
+    let (status, html) = page(&c, &format!("{}{path}", s.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(name) && html.contains(email),
+        "prefilled on the server"
+    );
+    pages.push((path, html));
+    let encoded = |t: &str| url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>();
+    let mut urls = 0;
+    for (path, html) in &pages {
+        for link in links.captures_iter(html) {
+            let url = &link[1];
+            // mailto: opens the staff member's own mail program; it is
+            // percent-encoded and never sent to a server.
+            if url.starts_with("mailto:") {
+                continue;
+            }
+            urls += 1;
+            for secret in [name, number, email, phone, "24682468", "情報子"] {
+                assert!(
+                    !url.contains(secret) && !url.contains(&encoded(secret)),
+                    "{path}: {secret} in {url}"
+                );
+            }
+        }
+    }
+    println!(
+        "{urls} URLs on {} pages, none with personal data",
+        pages.len()
+    );
+    assert!(urls > 30);
+}

@@ -578,11 +578,13 @@ async fn day_closure(
 async fn book_form(
     State(app): App,
     AtOffice { staff, desk }: AtOffice,
-    Query(mut q): Query<Fields>,
+    Query(query): Query<Fields>,
 ) -> Response {
     // "Book for this person" names the request, not the person: the
-    // seeker's data stay out of the URL (history, proxies, logs).
-    if let Some(key) = q.get("from").cloned() {
+    // seeker's data stay out of the URL (history, proxies, logs), so no
+    // other field of the query fills the form.
+    let mut q = Fields::new();
+    if let Some(key) = query.get("from").cloned() {
         match desk.office().request_view(&key).await {
             Ok(view) => {
                 let d = &view.request.machine.data;

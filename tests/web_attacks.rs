@@ -344,3 +344,44 @@ async fn no_page_puts_personal_data_in_a_url() {
     );
     assert!(urls > 30);
 }
+
+#[tokio::test]
+async fn extreme_parameters_get_a_400_that_says_what_is_wrong() {
+    let s = site().await;
+    let c = client();
+    log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    for path in [
+        "/o/default/purge?older_than=200000000000d",
+        "/o/default/purge?older_than=100000000d",
+        "/o/default/purge?older_than=-5d",
+        "/o/default/purge?older_than=%F0%9F%92%A5",
+        "/o/default/day?date=-262143-01-01",
+        "/o/default/day?date=262142-12-31",
+        "/o/default/day?date=2026-02-30",
+        "/o/default/report?month=-262143-01",
+        "/o/default/report?month=99999-01",
+        "/o/default/report.csv?month=2026-13",
+        "/o/default/book?from=%00%00",
+    ] {
+        let r = c
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: the connection dropped ({e})"));
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {text}");
+        assert!(!text.trim().is_empty(), "{path}: a 400 that says what");
+    }
+    // A purge posted with an extreme age is refused the same way.
+    let token = form_token(&c, &format!("{}/o/default/purge", s.base)).await;
+    let r = c
+        .post(format!("{}/o/default/purge", s.base))
+        .form(&[("csrf", token.as_str()), ("older_than", "200000000000d")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+    assert!(!log.contains("panicked"), "no panic in the log");
+}

@@ -14,192 +14,344 @@ pub(super) const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/en/_macros.j2"),
     ),
     (
-        "en/offer.txt.j2",
-        include_str!("../../templates/en/offer.txt.j2"),
-    ),
-    (
-        "en/missing.txt.j2",
-        include_str!("../../templates/en/missing.txt.j2"),
+        "en/after_booking.txt.j2",
+        include_str!("../../templates/en/after_booking.txt.j2"),
     ),
     (
         "en/ask_which.txt.j2",
         include_str!("../../templates/en/ask_which.txt.j2"),
     ),
     (
+        "en/cancelled.txt.j2",
+        include_str!("../../templates/en/cancelled.txt.j2"),
+    ),
+    (
         "en/confirm.txt.j2",
         include_str!("../../templates/en/confirm.txt.j2"),
+    ),
+    (
+        "en/confirm_by_reply.txt.j2",
+        include_str!("../../templates/en/confirm_by_reply.txt.j2"),
     ),
     (
         "en/follow_up.txt.j2",
         include_str!("../../templates/en/follow_up.txt.j2"),
     ),
     (
+        "en/forwarded.txt.j2",
+        include_str!("../../templates/en/forwarded.txt.j2"),
+    ),
+    (
+        "en/freed.txt.j2",
+        include_str!("../../templates/en/freed.txt.j2"),
+    ),
+    (
+        "en/freed_taken.txt.j2",
+        include_str!("../../templates/en/freed_taken.txt.j2"),
+    ),
+    (
+        "en/holding.txt.j2",
+        include_str!("../../templates/en/holding.txt.j2"),
+    ),
+    (
         "en/lapsed.txt.j2",
         include_str!("../../templates/en/lapsed.txt.j2"),
     ),
     (
-        "en/cancelled.txt.j2",
-        include_str!("../../templates/en/cancelled.txt.j2"),
+        "en/missing.txt.j2",
+        include_str!("../../templates/en/missing.txt.j2"),
+    ),
+    (
+        "en/offer.txt.j2",
+        include_str!("../../templates/en/offer.txt.j2"),
     ),
     (
         "en/reminder.txt.j2",
         include_str!("../../templates/en/reminder.txt.j2"),
     ),
     (
+        "en/same_day_cancel.txt.j2",
+        include_str!("../../templates/en/same_day_cancel.txt.j2"),
+    ),
+    (
+        "en/withdrawn.txt.j2",
+        include_str!("../../templates/en/withdrawn.txt.j2"),
+    ),
+    (
         "pt/_macros.j2",
         include_str!("../../templates/pt/_macros.j2"),
     ),
     (
-        "pt/offer.txt.j2",
-        include_str!("../../templates/pt/offer.txt.j2"),
-    ),
-    (
-        "pt/missing.txt.j2",
-        include_str!("../../templates/pt/missing.txt.j2"),
+        "pt/after_booking.txt.j2",
+        include_str!("../../templates/pt/after_booking.txt.j2"),
     ),
     (
         "pt/ask_which.txt.j2",
         include_str!("../../templates/pt/ask_which.txt.j2"),
     ),
     (
+        "pt/cancelled.txt.j2",
+        include_str!("../../templates/pt/cancelled.txt.j2"),
+    ),
+    (
         "pt/confirm.txt.j2",
         include_str!("../../templates/pt/confirm.txt.j2"),
+    ),
+    (
+        "pt/confirm_by_reply.txt.j2",
+        include_str!("../../templates/pt/confirm_by_reply.txt.j2"),
     ),
     (
         "pt/follow_up.txt.j2",
         include_str!("../../templates/pt/follow_up.txt.j2"),
     ),
     (
+        "pt/forwarded.txt.j2",
+        include_str!("../../templates/pt/forwarded.txt.j2"),
+    ),
+    (
+        "pt/freed.txt.j2",
+        include_str!("../../templates/pt/freed.txt.j2"),
+    ),
+    (
+        "pt/freed_taken.txt.j2",
+        include_str!("../../templates/pt/freed_taken.txt.j2"),
+    ),
+    (
+        "pt/holding.txt.j2",
+        include_str!("../../templates/pt/holding.txt.j2"),
+    ),
+    (
         "pt/lapsed.txt.j2",
         include_str!("../../templates/pt/lapsed.txt.j2"),
     ),
     (
-        "pt/cancelled.txt.j2",
-        include_str!("../../templates/pt/cancelled.txt.j2"),
+        "pt/missing.txt.j2",
+        include_str!("../../templates/pt/missing.txt.j2"),
+    ),
+    (
+        "pt/offer.txt.j2",
+        include_str!("../../templates/pt/offer.txt.j2"),
     ),
     (
         "pt/reminder.txt.j2",
         include_str!("../../templates/pt/reminder.txt.j2"),
     ),
     (
+        "pt/same_day_cancel.txt.j2",
+        include_str!("../../templates/pt/same_day_cancel.txt.j2"),
+    ),
+    (
+        "pt/withdrawn.txt.j2",
+        include_str!("../../templates/pt/withdrawn.txt.j2"),
+    ),
+    (
         "vi/_macros.j2",
         include_str!("../../templates/vi/_macros.j2"),
     ),
     (
-        "vi/offer.txt.j2",
-        include_str!("../../templates/vi/offer.txt.j2"),
-    ),
-    (
-        "vi/missing.txt.j2",
-        include_str!("../../templates/vi/missing.txt.j2"),
+        "vi/after_booking.txt.j2",
+        include_str!("../../templates/vi/after_booking.txt.j2"),
     ),
     (
         "vi/ask_which.txt.j2",
         include_str!("../../templates/vi/ask_which.txt.j2"),
     ),
     (
+        "vi/cancelled.txt.j2",
+        include_str!("../../templates/vi/cancelled.txt.j2"),
+    ),
+    (
         "vi/confirm.txt.j2",
         include_str!("../../templates/vi/confirm.txt.j2"),
     ),
     (
-        "zh/_macros.j2",
-        include_str!("../../templates/zh/_macros.j2"),
-    ),
-    (
-        "zh/offer.txt.j2",
-        include_str!("../../templates/zh/offer.txt.j2"),
-    ),
-    (
-        "zh/missing.txt.j2",
-        include_str!("../../templates/zh/missing.txt.j2"),
-    ),
-    (
-        "zh/ask_which.txt.j2",
-        include_str!("../../templates/zh/ask_which.txt.j2"),
-    ),
-    (
-        "zh/confirm.txt.j2",
-        include_str!("../../templates/zh/confirm.txt.j2"),
-    ),
-    (
-        "tl/_macros.j2",
-        include_str!("../../templates/tl/_macros.j2"),
-    ),
-    (
-        "tl/offer.txt.j2",
-        include_str!("../../templates/tl/offer.txt.j2"),
-    ),
-    (
-        "tl/missing.txt.j2",
-        include_str!("../../templates/tl/missing.txt.j2"),
-    ),
-    (
-        "tl/ask_which.txt.j2",
-        include_str!("../../templates/tl/ask_which.txt.j2"),
-    ),
-    (
-        "tl/confirm.txt.j2",
-        include_str!("../../templates/tl/confirm.txt.j2"),
+        "vi/confirm_by_reply.txt.j2",
+        include_str!("../../templates/vi/confirm_by_reply.txt.j2"),
     ),
     (
         "vi/follow_up.txt.j2",
         include_str!("../../templates/vi/follow_up.txt.j2"),
     ),
     (
+        "vi/forwarded.txt.j2",
+        include_str!("../../templates/vi/forwarded.txt.j2"),
+    ),
+    (
+        "vi/freed.txt.j2",
+        include_str!("../../templates/vi/freed.txt.j2"),
+    ),
+    (
+        "vi/freed_taken.txt.j2",
+        include_str!("../../templates/vi/freed_taken.txt.j2"),
+    ),
+    (
+        "vi/holding.txt.j2",
+        include_str!("../../templates/vi/holding.txt.j2"),
+    ),
+    (
         "vi/lapsed.txt.j2",
         include_str!("../../templates/vi/lapsed.txt.j2"),
     ),
     (
-        "vi/cancelled.txt.j2",
-        include_str!("../../templates/vi/cancelled.txt.j2"),
+        "vi/missing.txt.j2",
+        include_str!("../../templates/vi/missing.txt.j2"),
+    ),
+    (
+        "vi/offer.txt.j2",
+        include_str!("../../templates/vi/offer.txt.j2"),
     ),
     (
         "vi/reminder.txt.j2",
         include_str!("../../templates/vi/reminder.txt.j2"),
     ),
     (
-        "zh/follow_up.txt.j2",
-        include_str!("../../templates/zh/follow_up.txt.j2"),
+        "vi/same_day_cancel.txt.j2",
+        include_str!("../../templates/vi/same_day_cancel.txt.j2"),
     ),
     (
-        "zh/lapsed.txt.j2",
-        include_str!("../../templates/zh/lapsed.txt.j2"),
+        "vi/withdrawn.txt.j2",
+        include_str!("../../templates/vi/withdrawn.txt.j2"),
+    ),
+    (
+        "zh/_macros.j2",
+        include_str!("../../templates/zh/_macros.j2"),
+    ),
+    (
+        "zh/after_booking.txt.j2",
+        include_str!("../../templates/zh/after_booking.txt.j2"),
+    ),
+    (
+        "zh/ask_which.txt.j2",
+        include_str!("../../templates/zh/ask_which.txt.j2"),
     ),
     (
         "zh/cancelled.txt.j2",
         include_str!("../../templates/zh/cancelled.txt.j2"),
     ),
     (
+        "zh/confirm.txt.j2",
+        include_str!("../../templates/zh/confirm.txt.j2"),
+    ),
+    (
+        "zh/confirm_by_reply.txt.j2",
+        include_str!("../../templates/zh/confirm_by_reply.txt.j2"),
+    ),
+    (
+        "zh/follow_up.txt.j2",
+        include_str!("../../templates/zh/follow_up.txt.j2"),
+    ),
+    (
+        "zh/forwarded.txt.j2",
+        include_str!("../../templates/zh/forwarded.txt.j2"),
+    ),
+    (
+        "zh/freed.txt.j2",
+        include_str!("../../templates/zh/freed.txt.j2"),
+    ),
+    (
+        "zh/freed_taken.txt.j2",
+        include_str!("../../templates/zh/freed_taken.txt.j2"),
+    ),
+    (
+        "zh/holding.txt.j2",
+        include_str!("../../templates/zh/holding.txt.j2"),
+    ),
+    (
+        "zh/lapsed.txt.j2",
+        include_str!("../../templates/zh/lapsed.txt.j2"),
+    ),
+    (
+        "zh/missing.txt.j2",
+        include_str!("../../templates/zh/missing.txt.j2"),
+    ),
+    (
+        "zh/offer.txt.j2",
+        include_str!("../../templates/zh/offer.txt.j2"),
+    ),
+    (
         "zh/reminder.txt.j2",
         include_str!("../../templates/zh/reminder.txt.j2"),
     ),
     (
-        "tl/follow_up.txt.j2",
-        include_str!("../../templates/tl/follow_up.txt.j2"),
+        "zh/same_day_cancel.txt.j2",
+        include_str!("../../templates/zh/same_day_cancel.txt.j2"),
     ),
     (
-        "tl/lapsed.txt.j2",
-        include_str!("../../templates/tl/lapsed.txt.j2"),
+        "zh/withdrawn.txt.j2",
+        include_str!("../../templates/zh/withdrawn.txt.j2"),
+    ),
+    (
+        "tl/_macros.j2",
+        include_str!("../../templates/tl/_macros.j2"),
+    ),
+    (
+        "tl/after_booking.txt.j2",
+        include_str!("../../templates/tl/after_booking.txt.j2"),
+    ),
+    (
+        "tl/ask_which.txt.j2",
+        include_str!("../../templates/tl/ask_which.txt.j2"),
     ),
     (
         "tl/cancelled.txt.j2",
         include_str!("../../templates/tl/cancelled.txt.j2"),
     ),
     (
+        "tl/confirm.txt.j2",
+        include_str!("../../templates/tl/confirm.txt.j2"),
+    ),
+    (
+        "tl/confirm_by_reply.txt.j2",
+        include_str!("../../templates/tl/confirm_by_reply.txt.j2"),
+    ),
+    (
+        "tl/follow_up.txt.j2",
+        include_str!("../../templates/tl/follow_up.txt.j2"),
+    ),
+    (
+        "tl/forwarded.txt.j2",
+        include_str!("../../templates/tl/forwarded.txt.j2"),
+    ),
+    (
+        "tl/freed.txt.j2",
+        include_str!("../../templates/tl/freed.txt.j2"),
+    ),
+    (
+        "tl/freed_taken.txt.j2",
+        include_str!("../../templates/tl/freed_taken.txt.j2"),
+    ),
+    (
+        "tl/holding.txt.j2",
+        include_str!("../../templates/tl/holding.txt.j2"),
+    ),
+    (
+        "tl/lapsed.txt.j2",
+        include_str!("../../templates/tl/lapsed.txt.j2"),
+    ),
+    (
+        "tl/missing.txt.j2",
+        include_str!("../../templates/tl/missing.txt.j2"),
+    ),
+    (
+        "tl/offer.txt.j2",
+        include_str!("../../templates/tl/offer.txt.j2"),
+    ),
+    (
         "tl/reminder.txt.j2",
         include_str!("../../templates/tl/reminder.txt.j2"),
     ),
     (
+        "tl/same_day_cancel.txt.j2",
+        include_str!("../../templates/tl/same_day_cancel.txt.j2"),
+    ),
+    (
+        "tl/withdrawn.txt.j2",
+        include_str!("../../templates/tl/withdrawn.txt.j2"),
+    ),
+    (
         "easy/_macros.j2",
         include_str!("../../templates/easy/_macros.j2"),
-    ),
-    (
-        "easy/offer.txt.j2",
-        include_str!("../../templates/easy/offer.txt.j2"),
-    ),
-    (
-        "easy/missing.txt.j2",
-        include_str!("../../templates/easy/missing.txt.j2"),
     ),
     (
         "easy/ask_which.txt.j2",
@@ -208,6 +360,14 @@ pub(super) const BUILTIN: &[(&str, &str)] = &[
     (
         "easy/confirm.txt.j2",
         include_str!("../../templates/easy/confirm.txt.j2"),
+    ),
+    (
+        "easy/missing.txt.j2",
+        include_str!("../../templates/easy/missing.txt.j2"),
+    ),
+    (
+        "easy/offer.txt.j2",
+        include_str!("../../templates/easy/offer.txt.j2"),
     ),
 ];
 

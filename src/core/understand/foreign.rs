@@ -623,6 +623,17 @@ mod reading_tests {
                 "Gostaria de remarcar para outro dia.",
                 BookedIntent::Change(vec![]),
             ),
+            // The words confirm_by_reply asks for, in each language, alone.
+            ("cancel my booking", BookedIntent::Cancel),
+            ("cancelar o agendamento", BookedIntent::Cancel),
+            ("hủy lịch hẹn", BookedIntent::Cancel),
+            ("取消预约", BookedIntent::Cancel),
+            ("kanselahin po", BookedIntent::Cancel),
+            ("reschedule my booking", BookedIntent::Change(vec![])),
+            ("reagendar o atendimento", BookedIntent::Change(vec![])),
+            ("i-reschedule po", BookedIntent::Change(vec![])),
+            ("đổi lịch hẹn", BookedIntent::Change(vec![])),
+            ("更改预约", BookedIntent::Change(vec![])),
         ];
         for (text, want) in about_booking {
             assert_eq!(parse_booked(text, booked, today, &cal), want, "{text}");

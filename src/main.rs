@@ -215,6 +215,15 @@ enum Command {
         reference: String,
     },
     /// Stop offering service to a seeker (第12条(1)); their mail goes to staff.
+    /// Set the language of a seeker's mails (ja, en, pt, vi, zh, tl, easy).
+    Language {
+        #[arg(long)]
+        config: PathBuf,
+        /// Reservation number or reference.
+        key: String,
+        /// ja, en, pt, vi, zh, tl or easy (やさしい日本語).
+        lang: String,
+    },
     Refuse {
         #[arg(long)]
         config: PathBuf,
@@ -518,6 +527,20 @@ async fn staff(command: Command) -> Result<ExitCode> {
             reason,
         } => close_day(&config, now, &date, Some(&reason)).await?,
         Command::ReopenDay { config, now, date } => close_day(&config, now, &date, None).await?,
+        Command::Language { config, key, lang } => {
+            let Some(lang) = yoyaku::core::lang::Lang::from_code(lang.trim()) else {
+                anyhow::bail!("{lang:?}: the language is one of ja, en, pt, vi, zh, tl, easy");
+            };
+            let changed = office_of(&config)
+                .await?
+                .set_language(&key, lang, chrono::Utc::now(), &cli_actor())
+                .await?;
+            println!(
+                "{key}: {}{}",
+                lang.label(),
+                if changed { "" } else { " (unchanged)" }
+            );
+        }
         Command::Refuse {
             config,
             now,

@@ -240,3 +240,47 @@ async fn a_language_we_do_not_have_gets_simple_japanese() {
         "the standard Japanese below: {text}"
     );
 }
+
+/// Staff set the language (after a phone call, or where the reader could
+/// not tell): the next mail is in it, and the history has the login.
+#[tokio::test]
+async fn staff_set_the_language_and_the_next_mail_follows() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("set-lang");
+    seeker
+        .send(
+            &desk.address,
+            "予約",
+            &request_text("ペレイラ ジョアン", "12月3日 13:30"),
+        )
+        .await;
+    desk.once_after(1, wed()).await;
+    let offer = seeker.inbox(1).await.remove(0);
+    assert_eq!(their_part(offer.text()).0, offer.text(), "Japanese only");
+    let key = regex::Regex::new(r"受付番号 ([0-9A-Z]+)")
+        .expect("regex")
+        .captures(&offer.inbound.subject)
+        .map(|c| c[1].to_string())
+        .expect("reference");
+    let (code, out) = yoyaku_cli(&desk.config_path, &["language", &key, "pt"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = yoyaku_cli(&desk.config_path, &["language", &key, "pt"]);
+    assert!(code == Some(0) && out.contains("unchanged"), "{out}");
+    let (code, out) = yoyaku_cli(&desk.config_path, &["language", &key, "xx"]);
+    assert_eq!(code, Some(1), "{out}");
+    let (_, shown) = yoyaku_cli(&desk.config_path, &["show", &key]);
+    assert!(shown.contains("language       pt"), "{shown}");
+    assert_eq!(
+        desk.db_scalar("SELECT COUNT(*) FROM history WHERE event = 'staff_language'")
+            .await,
+        1,
+        "recorded once"
+    );
+    // A reply that tells no language ("1") keeps the one staff set.
+    seeker.reply(&offer, "1").await;
+    desk.once_after(1, wed()).await;
+    let confirm = seeker.inbox(2).await.remove(1);
+    let (theirs, heard) = their_part(confirm.text());
+    assert_eq!(heard, Some(W::Por), "{theirs}");
+    assert!(theirs.contains("Nº de reserva"), "{theirs}");
+}

@@ -775,3 +775,68 @@ async fn staff_close_and_reopen_a_day_on_the_page() {
         1
     );
 }
+
+#[tokio::test]
+async fn staff_set_a_seekers_language_on_the_request_page() {
+    let s = site().await;
+    let c = client();
+    log_in(&c, &s.base, "suzuki", "madoguchi-2026").await;
+    let seeker = Seeker::new("web-lang");
+    let date = business_day_ahead(
+        &s.desk.desk.office().config().calendar,
+        chrono::Utc::now(),
+        3,
+    );
+    let (code, out) = yoyaku_cli(
+        &s.desk.config_path,
+        &[
+            "book",
+            "--seeker-number",
+            "32010-97531246",
+            "--name",
+            "言語 設定",
+            "--email",
+            &seeker.address,
+            "--date",
+            &date.format("%Y-%m-%d").to_string(),
+            "--time",
+            "10:00",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let reservation = Regex::new(r"\d{6}-[A-Z0-9]{4}")
+        .expect("regex")
+        .find(&out)
+        .expect("reservation")
+        .as_str()
+        .to_string();
+    let url = format!("{}/o/default/r/{reservation}", s.base);
+    let token = form_token(&c, &url).await;
+    for (lang, status) in [
+        ("xx", StatusCode::BAD_REQUEST),
+        ("vi", StatusCode::SEE_OTHER),
+    ] {
+        let r = c
+            .post(format!("{}/o/default/language", s.base))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("key", reservation.as_str()),
+                ("lang", lang),
+            ])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), status, "{lang}");
+    }
+    let (_, html) = page(&c, &url).await;
+    assert!(html.contains("<dd>ベトナム語"), "the language shown");
+    assert!(html.contains("職員が言語を設定") && html.contains("suzuki"));
+    // Without the form token nothing changes.
+    let r = c
+        .post(format!("{}/o/default/language", s.base))
+        .form(&[("key", reservation.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

@@ -361,6 +361,42 @@ impl Office {
         Ok(open.len())
     }
 
+    /// Sets the language the seeker's mails are written in (staff correct
+    /// what the reader guessed, or set it after a phone call); recorded in
+    /// the history with the login. False when it already was that language.
+    pub async fn set_language(
+        &self,
+        key: &str,
+        lang: crate::core::lang::Lang,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<bool, DeskError> {
+        let (found, _) = self.find_request(key).await?;
+        let mut tx = self.store().begin().await?;
+        tx.act_as(actor);
+        let row = requests::find_by_id(&mut tx, found.id)
+            .await?
+            .ok_or_else(|| DeskError::from(StaffError::NotFound(key.to_string())))?;
+        let current = row.machine.data.lang.unwrap_or(crate::core::lang::Lang::Ja);
+        if current == lang {
+            return Ok(false);
+        }
+        let mut after = row.machine.clone();
+        after.data.lang = Some(lang);
+        requests::save(
+            &mut tx,
+            row.id,
+            row.machine.state,
+            &after,
+            "staff_language",
+            row.next_due_at,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The latest refusals set and lifted, with the staff login of each.
     pub async fn refusal_events(&self) -> Result<Vec<office::RefusalEvent>, DeskError> {
         let mut conn = self.store().conn().await?;

@@ -35,6 +35,7 @@ pub(super) fn router(app: Arc<WebApp>) -> Router {
         .route("/search", get(search_form).post(search))
         .route("/r/{key}", get(request_page))
         .route("/act", post(act))
+        .route("/language", post(set_language))
         .route("/book", get(book_form).post(book))
         .route("/refusals", get(super::records::refusals))
         .route("/refuse", post(super::records::refuse))
@@ -486,11 +487,41 @@ async fn request_page(
             bookings => bookings,
             history => history,
             mails => mails,
+            languages => crate::core::lang::Lang::ALL
+                .iter()
+                .map(|l| context! { code => l.code(), label => l.label() })
+                .collect::<Vec<_>>(),
         },
     )
 }
 
 /// 出席 / 欠席 / キャンセル / 対応済み: the same verbs as the command line.
+/// 言語を変更: the language of the seeker's next mails.
+async fn set_language(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+    let office = desk.office().config().office_id.clone();
+    let key = form.get("key").map(|s| s.trim()).unwrap_or("");
+    let Some(lang) = form
+        .get("lang")
+        .and_then(|c| crate::core::lang::Lang::from_code(c))
+    else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "lang: ja, en, pt, vi, zh, tl, easy のいずれかを指定してください。",
+        );
+    };
+    match desk
+        .office()
+        .set_language(key, lang, Utc::now(), &staff.user.login)
+        .await
+    {
+        Ok(_) => match desk.office().find_request(key).await {
+            Ok((r, _)) => Redirect::to(&format!("/o/{office}/r/{}", r.reference)).into_response(),
+            Err(e) => failed(&app, e),
+        },
+        Err(e) => failed(&app, e),
+    }
+}
+
 async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
     let office = desk.office().config().office_id.clone();
     let key = form.get("key").map(|s| s.trim()).unwrap_or("");

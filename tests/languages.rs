@@ -284,3 +284,33 @@ async fn staff_set_the_language_and_the_next_mail_follows() {
     assert_eq!(heard, Some(W::Por), "{theirs}");
     assert!(theirs.contains("Nº de reserva"), "{theirs}");
 }
+
+/// A Portuguese request that asks for an interpreter: the note to staff
+/// carries a Japanese gist of what was read (staff read Japanese).
+#[tokio::test]
+async fn staff_notes_carry_a_japanese_gist_of_a_foreign_mail() {
+    let desk = TestDesk::new().await;
+    let seeker = Seeker::new("gist");
+    let mail = Mail::new(&seeker.address, &desk.address, "Agendamento");
+    let raw = mail
+        .charset_qp(
+            "Bom dia! Gostaria de agendar um atendimento.\nNome: Mariana Costa\nNúmero de registro: 32010-55443322\nData desejada: quinta-feira, 3 de dezembro, às 13h30. Dia 4 não posso.\nTelefone: 090-5544-3322\nVou precisar de intérprete.",
+            "iso-8859-1",
+        )
+        .build();
+    send_raw(&seeker.address, &desk.address, &raw).await;
+    desk.once_after(1, wed()).await;
+    let notes = wait_for(&desk.staff, "INBOX", 1).await;
+    let text = notes[0].text();
+    assert!(
+        text.contains("申込者のメールの要旨（自動・日本語）"),
+        "{text}"
+    );
+    assert!(text.contains("言語：ポルトガル語"), "{text}");
+    assert!(
+        text.contains("希望日時（読み取り）：12月3日（木） 13:30"),
+        "{text}"
+    );
+    assert!(text.contains("都合が悪い日：12月4日（金）"), "{text}");
+    assert!(text.contains("当日の希望：通訳"), "{text}");
+}

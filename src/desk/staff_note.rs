@@ -71,6 +71,9 @@ impl Office {
             from: extra.from,
             bounce: extra.bounce,
             closure: extra.closure,
+            gist: row
+                .map(|r| crate::core::understand::gist::gist(&r.machine.data))
+                .unwrap_or_default(),
         }));
         let thread = Thread {
             to: crate::config::bare_address(&self.cfg.office.staff_address),

@@ -79,6 +79,8 @@ pub struct StaffNote {
     pub bounce: Option<BounceView>,
     /// A day the office closed, with the bookings it cancelled.
     pub closure: Option<ClosureView>,
+    /// What a seeker writing another language asked, in Japanese.
+    pub gist: Vec<String>,
 }
 
 /// A closed day as staff read it in their note: who closed it, why, and

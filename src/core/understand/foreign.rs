@@ -248,6 +248,18 @@ const PORTUGUESE: &[(&str, &str)] = &[
         r"\b(?:concordo|pode\s+ser|confirmo|tudo\s+bem|está\s+bem)\b",
         " お願いします ",
     ),
+    // An interpreter (第12条(3)); "not needed" first, as the reader words it.
+    (
+        r"\bn[ãa]o\s+(?:preciso|precisa|necessito)\s+de\s+(?:um\s+|uma\s+)?(?:int[ée]rprete|tradutor)|\bsem\s+int[ée]rprete",
+        " 通訳は不要 ",
+    ),
+    (r"\bint[ée]rprete\b|\btradutora?\b", " 通訳 "),
+    // A day the seeker cannot come ("Dia 4 não posso"): the reader's negation.
+    (r"\bn[ãa]o\s+(?:posso|consigo|d[áa]|vou\s+poder)\b", " 無理です "),
+    // "dia 4" left after the full dates were read: the 4th.
+    (r"\bdia\s+(\d{1,2})([^/\d.:h]|$)", " ${1}日 ${2}"),
+    // A sentence's full stop ends a clause for the reader's negation scope.
+    (r"\.(\s|$)", "。${1}"),
 ];
 
 const ENGLISH: &[(&str, &str)] = &[
@@ -305,6 +317,14 @@ const ENGLISH: &[(&str, &str)] = &[
         r"\b(?:i\s+agree|sounds\s+good|that's\s+fine|that\s+is\s+fine|ok|okay|yes|confirm)\b",
         " お願いします ",
     ),
+    (
+        r"\b(?:don't|do\s+not|won't)\s+need\s+(?:an\s+)?interpreter|\bwithout\s+(?:an\s+)?interpreter|\bno\s+interpreter",
+        " 通訳は不要 ",
+    ),
+    (r"\binterpreter\b|\btranslator\b", " 通訳 "),
+    (r"\b(?:I\s+am|I'm)\s+not\s+available\b|\bis\s+not\s+possible\b", " 無理です "),
+    // A sentence's full stop ends a clause for the reader's negation scope.
+    (r"\.(\s|$)", "。${1}"),
 ];
 
 const VIETNAMESE: &[(&str, &str)] = &[
@@ -348,6 +368,13 @@ const VIETNAMESE: &[(&str, &str)] = &[
     (r"hôm\s+nay", " 今日 "),
     (r"tuần\s+sau", " 来週 "),
     (r"đồng\s+ý|vâng|được\s+ạ", " お願いします "),
+    (
+        r"không\s+cần\s+(?:người\s+)?(?:phiên|thông)\s+dịch",
+        " 通訳は不要 ",
+    ),
+    (r"(?:phiên|thông)\s+dịch", " 通訳 "),
+    // A sentence's full stop ends a clause for the reader's negation scope.
+    (r"\.(\s|$)", "。${1}"),
 ];
 
 const CHINESE: &[(&str, &str)] = &[
@@ -390,6 +417,8 @@ const CHINESE: &[(&str, &str)] = &[
     (r"今天", "今日"),
     (r"下周|下週|下个星期|下個星期", "来週"),
     (r"同意|好的|没问题|沒問題", "お願いします"),
+    (r"不(?:需要|用)(?:翻译|翻譯|口译|口譯)", "通訳は不要"),
+    (r"翻译|翻譯|口译|口譯", "通訳"),
 ];
 
 const TAGALOG: &[(&str, &str)] = &[
@@ -428,6 +457,13 @@ const TAGALOG: &[(&str, &str)] = &[
     (r"\bngayon\b", " 今日 "),
     (r"\bsusunod\s+na\s+linggo\b", " 来週 "),
     (r"\b(?:sige|opo|payag\s+ako|ok)\b", " お願いします "),
+    (
+        r"\bhindi\s+(?:ko\s+|po\s+)*kailangan\s+(?:ng\s+)?(?:interpreter|tagasalin)",
+        " 通訳は不要 ",
+    ),
+    (r"\binterpreter\b|\btagasalin\b", " 通訳 "),
+    // A sentence's full stop ends a clause for the reader's negation scope.
+    (r"\.(\s|$)", "。${1}"),
 ];
 
 /// Phrases to reader words, per language (tried in order, case-insensitive).
@@ -623,7 +659,7 @@ mod reading_tests {
                 "Gostaria de remarcar para outro dia.",
                 BookedIntent::Change(vec![]),
             ),
-            // The words confirm_by_reply asks for, in each language, alone.
+            // The words confirm_by_reply asks for, in each language.
             ("cancel my booking", BookedIntent::Cancel),
             ("cancelar o agendamento", BookedIntent::Cancel),
             ("hủy lịch hẹn", BookedIntent::Cancel),
@@ -637,6 +673,26 @@ mod reading_tests {
         ];
         for (text, want) in about_booking {
             assert_eq!(parse_booked(text, booked, today, &cal), want, "{text}");
+        }
+        // An interpreter asked for, or said not to be needed, in each language.
+        for (text, needed) in [
+            ("Preciso de intérprete, por favor.", true),
+            ("Não preciso de intérprete, falo japonês.", false),
+            ("I will need an interpreter, please.", true),
+            ("I don't need an interpreter, thank you.", false),
+            ("Tôi cần phiên dịch, cảm ơn.", true),
+            ("Tôi không cần phiên dịch, cảm ơn.", false),
+            ("我需要翻译，谢谢。", true),
+            ("我不需要翻译，谢谢。", false),
+            ("Kailangan ko po ng interpreter, salamat.", true),
+            ("Hindi ko po kailangan ng interpreter, salamat.", false),
+        ] {
+            let wants = crate::core::understand::session_needs(&super::reader_form(text));
+            assert_eq!(
+                wants.contains(&"interpreter".to_string()),
+                needed,
+                "{text}: {wants:?}"
+            );
         }
     }
 }

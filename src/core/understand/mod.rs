@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 mod booked;
 pub mod foreign;
+pub mod gist;
 mod months;
 mod needs;
 mod negation;

@@ -375,6 +375,9 @@ pub(super) const BUILTIN: &[(&str, &str)] = &[
 const TERMS: &[(Lang, &str)] = &[
     (Lang::En, include_str!("../../templates/en/terms.txt")),
     (Lang::Pt, include_str!("../../templates/pt/terms.txt")),
+    (Lang::Vi, include_str!("../../templates/vi/terms.txt")),
+    (Lang::Zh, include_str!("../../templates/zh/terms.txt")),
+    (Lang::Tl, include_str!("../../templates/tl/terms.txt")),
 ];
 
 /// The reference translation of the terms for `lang` (an office's

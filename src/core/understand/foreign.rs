@@ -255,7 +255,10 @@ const PORTUGUESE: &[(&str, &str)] = &[
     ),
     (r"\bint[ée]rprete\b|\btradutora?\b", " 通訳 "),
     // A day the seeker cannot come ("Dia 4 não posso"): the reader's negation.
-    (r"\bn[ãa]o\s+(?:posso|consigo|d[áa]|vou\s+poder)\b", " 無理です "),
+    (
+        r"\bn[ãa]o\s+(?:posso|consigo|d[áa]|vou\s+poder)\b",
+        " 無理です ",
+    ),
     // "dia 4" left after the full dates were read: the 4th.
     (r"\bdia\s+(\d{1,2})([^/\d.:h]|$)", " ${1}日 ${2}"),
     // A sentence's full stop ends a clause for the reader's negation scope.
@@ -322,7 +325,10 @@ const ENGLISH: &[(&str, &str)] = &[
         " 通訳は不要 ",
     ),
     (r"\binterpreter\b|\btranslator\b", " 通訳 "),
-    (r"\b(?:I\s+am|I'm)\s+not\s+available\b|\bis\s+not\s+possible\b", " 無理です "),
+    (
+        r"\b(?:I\s+am|I'm)\s+not\s+available\b|\bis\s+not\s+possible\b",
+        " 無理です ",
+    ),
     // A sentence's full stop ends a clause for the reader's negation scope.
     (r"\.(\s|$)", "。${1}"),
 ];

@@ -72,9 +72,25 @@ const CASES: &[Case] = &[
         reference_terms: true,
     },
     Case {
+        tag: "en-phone",
+        text: "hi can i book a consultation on December 3 at 1:30pm? my name is Peter Brown, job seeker number 32010-12121313, phone 080-1212-1313. thanks",
+        charset: None,
+        want: W::Eng,
+        slot_words: "Thursday 3 December 2026, 13:30",
+        reference_terms: true,
+    },
+    Case {
         tag: "vi",
         text: "Xin chào,\nTôi muốn đặt lịch tư vấn việc làm trực tuyến.\nHọ và tên: Nguyễn Văn An\nSố đăng ký tìm việc: 32010-33334444\nNgày giờ mong muốn: ngày 3 tháng 12 lúc 13 giờ 30\nSố điện thoại: 090-3333-4444\nCảm ơn.",
         charset: None,
+        want: W::Vie,
+        slot_words: "ngày 3 tháng 12 năm 2026, 13:30",
+        reference_terms: true,
+    },
+    Case {
+        tag: "vi-windows-1258",
+        text: "Kính gửi Hello Work,\nTôi xin đăng ký tư vấn việc làm trực tuyến.\nHọ tên: Trần Thị Bích\nSố đăng ký tìm việc: 32010-44445555\nNgày giờ mong muốn: thứ Năm, ngày 3 tháng 12 lúc 13 giờ 30\nĐiện thoại: 090-4444-5555\nXin cảm ơn.",
+        charset: Some("windows-1258"),
         want: W::Vie,
         slot_words: "ngày 3 tháng 12 năm 2026, 13:30",
         reference_terms: true,
@@ -91,6 +107,14 @@ const CASES: &[Case] = &[
         tag: "zh-big5",
         text: "您好，我想預約線上職業諮詢。\n姓名：陳大文\n求職號碼：32010-77778888\n預約日期：12月3日（星期四）下午1點半\n電話：090-7777-8888",
         charset: Some("big5"),
+        want: W::Cmn,
+        slot_words: "2026年12月3日（星期四） 13:30",
+        reference_terms: true,
+    },
+    Case {
+        tag: "zh-casual",
+        text: "你好，我叫李明，求职号码32010-14141515，想约12月3日下午1点半，电话090-1414-1515，谢谢",
+        charset: None,
         want: W::Cmn,
         slot_words: "2026年12月3日（星期四） 13:30",
         reference_terms: true,
@@ -161,7 +185,7 @@ async fn each_language_is_answered_in_kind_and_a_consent_books() {
             .captures(text)
             .map(|c| c[1].to_string())
     };
-    let offer = seekers[4].inbox(1).await.remove(0);
+    let offer = seekers[6].inbox(1).await.remove(0);
     let key = reference(&offer.inbound.subject).expect("reference in the subject");
     let (_, shown) = yoyaku_cli(&desk.config_path, &["show", &key]);
     assert!(shown.contains("language       zh"), "{shown}");

@@ -137,6 +137,20 @@ pub fn parse(raw: &[u8]) -> Inbound {
     inbound
 }
 
+/// Text with combining marks composed (NFC): windows-1258 writes
+/// Vietnamese tone marks as separate characters, and some phones send
+/// decomposed text; the reader's words are composed. Text without
+/// combining marks (nearly all) is returned as it is.
+fn composed(text: String) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let combining = |c: char| matches!(c, '\u{0300}'..='\u{036F}' | '\u{3099}' | '\u{309A}');
+    if text.chars().any(combining) {
+        text.nfc().collect()
+    } else {
+        text
+    }
+}
+
 fn raw_from(raw: &[u8]) -> String {
     super::header::raw_value(raw, "From")
         .map(|v| {
@@ -233,6 +247,8 @@ fn parse_readable(raw: &[u8]) -> Inbound {
             body = html_to_text(&h);
         }
     }
+    let mut body = composed(body);
+    let subject = composed(subject);
     if body.len() > MAX_BODY_CHARS {
         let mut cut = MAX_BODY_CHARS;
         while !body.is_char_boundary(cut) {

@@ -537,6 +537,11 @@ impl Mail {
     /// The body in a legacy charset by its label (iso-8859-1, gb2312,
     /// big5 …), quoted-printable.
     pub fn charset_qp(mut self, text: &str, label: &str) -> Mail {
+        let text = if label.eq_ignore_ascii_case("windows-1258") {
+            windows_1258_form(text)
+        } else {
+            text.to_string()
+        };
         let crlf = text.replace('\n', "\r\n");
         let encoding = encoding_rs::Encoding::for_label(label.as_bytes()).expect("known charset");
         let (bytes, _, unmappable) = encoding.encode(&crlf);
@@ -738,6 +743,28 @@ pub async fn settle_and_read(user: &str, folder: &str) -> Vec<Received> {
 }
 
 /// A complete request in the seed's order.
+/// Vietnamese as windows-1258 holds it (and Vietnamese mailers write it):
+/// the vowel with its circumflex, breve or horn precomposed, the tone mark
+/// (grave, acute, tilde, hook, dot below) as a combining character after it.
+pub fn windows_1258_form(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let tone = |c: char| {
+        matches!(
+            c,
+            '\u{0300}' | '\u{0301}' | '\u{0303}' | '\u{0309}' | '\u{0323}'
+        )
+    };
+    let mut out = String::new();
+    for c in text.chars() {
+        let parts: Vec<char> = std::iter::once(c).nfd().collect();
+        let marks: String = parts.iter().copied().filter(|p| tone(*p)).collect();
+        let base: String = parts.iter().copied().filter(|p| !tone(*p)).collect();
+        out.extend(base.nfc());
+        out.push_str(&marks);
+    }
+    out
+}
+
 pub fn request_text(name: &str, wish: &str) -> String {
     format!("オンライン職業相談の予約をお願いします。\n\n氏名：{name}\n求職番号：32010-12345678\n希望日時：{wish}\n電話番号：090-1234-5678\n\nよろしくお願いいたします。")
 }

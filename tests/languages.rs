@@ -127,6 +127,14 @@ const CASES: &[Case] = &[
         slot_words: "Huwebes, Disyembre 3, 2026, 13:30",
         reference_terms: true,
     },
+    Case {
+        tag: "tl-casual",
+        text: "hi po! pwede po ba ako magpa-book ng konsultasyon sa Disyembre 3, alas-1:30 ng hapon?\nPangalan: Jose Reyes\nJob seeker number: 32010-16161717\nTelepono: 090-1616-1717\nsalamat po",
+        charset: None,
+        want: W::Tgl,
+        slot_words: "Huwebes, Disyembre 3, 2026, 13:30",
+        reference_terms: true,
+    },
 ];
 
 #[tokio::test]

@@ -354,12 +354,48 @@ pub(super) const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/easy/_macros.j2"),
     ),
     (
+        "easy/after_booking.txt.j2",
+        include_str!("../../templates/easy/after_booking.txt.j2"),
+    ),
+    (
         "easy/ask_which.txt.j2",
         include_str!("../../templates/easy/ask_which.txt.j2"),
     ),
     (
+        "easy/cancelled.txt.j2",
+        include_str!("../../templates/easy/cancelled.txt.j2"),
+    ),
+    (
         "easy/confirm.txt.j2",
         include_str!("../../templates/easy/confirm.txt.j2"),
+    ),
+    (
+        "easy/confirm_by_reply.txt.j2",
+        include_str!("../../templates/easy/confirm_by_reply.txt.j2"),
+    ),
+    (
+        "easy/follow_up.txt.j2",
+        include_str!("../../templates/easy/follow_up.txt.j2"),
+    ),
+    (
+        "easy/forwarded.txt.j2",
+        include_str!("../../templates/easy/forwarded.txt.j2"),
+    ),
+    (
+        "easy/freed.txt.j2",
+        include_str!("../../templates/easy/freed.txt.j2"),
+    ),
+    (
+        "easy/freed_taken.txt.j2",
+        include_str!("../../templates/easy/freed_taken.txt.j2"),
+    ),
+    (
+        "easy/holding.txt.j2",
+        include_str!("../../templates/easy/holding.txt.j2"),
+    ),
+    (
+        "easy/lapsed.txt.j2",
+        include_str!("../../templates/easy/lapsed.txt.j2"),
     ),
     (
         "easy/missing.txt.j2",
@@ -368,6 +404,18 @@ pub(super) const BUILTIN: &[(&str, &str)] = &[
     (
         "easy/offer.txt.j2",
         include_str!("../../templates/easy/offer.txt.j2"),
+    ),
+    (
+        "easy/reminder.txt.j2",
+        include_str!("../../templates/easy/reminder.txt.j2"),
+    ),
+    (
+        "easy/same_day_cancel.txt.j2",
+        include_str!("../../templates/easy/same_day_cancel.txt.j2"),
+    ),
+    (
+        "easy/withdrawn.txt.j2",
+        include_str!("../../templates/easy/withdrawn.txt.j2"),
     ),
 ];
 

@@ -124,6 +124,17 @@ async fn wait_for_path(b: &Client, wanted: impl Fn(&str) -> bool) -> url::Url {
     }
 }
 
+/// The slot the booking form's select holds.
+async fn chosen_slot(b: &Client) -> String {
+    b.find(Locator::Css("select[name=slot]"))
+        .await
+        .expect("slot")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default()
+}
+
 /// Waits until the page shows `text` (after a form's POST).
 async fn wait_for_text(b: &Client, text: &str) {
     let start = Instant::now();
@@ -172,14 +183,7 @@ async fn staff_log_in_book_mark_attended_and_see_it_in_the_history_in_chromium()
     fill(&b, "input[name=email]", &seeker.address).await;
     fill(&b, "input[name=phone]", "090-5555-6666").await;
     click(&b, "select[name=slot] option:nth-child(2)").await;
-    let slot = b
-        .find(Locator::Css("select[name=slot]"))
-        .await
-        .expect("slot")
-        .prop("value")
-        .await
-        .expect("value")
-        .unwrap_or_default();
+    let slot = chosen_slot(&b).await;
     assert_eq!(slot.len(), 16, "a slot picked: {slot:?}");
     click(&b, "input[name=need_sign_language]").await;
     shot(&b, "03-book").await;
@@ -614,14 +618,7 @@ async fn staff_book_and_mark_attended_with_the_keyboard_alone_in_chromium() {
     }
     tab_to(&b, "select[name=slot]").await;
     press(&b, &Key::Down.to_string()).await;
-    let slot = b
-        .find(Locator::Css("select[name=slot]"))
-        .await
-        .expect("slot")
-        .prop("value")
-        .await
-        .expect("value")
-        .unwrap_or_default();
+    let slot = chosen_slot(&b).await;
     assert_eq!(slot.len(), 16, "a slot chosen with the arrow key: {slot:?}");
     tab_to(&b, "form.stack button[type=submit]").await;
     press(&b, &enter).await;

@@ -531,7 +531,7 @@ async fn staff(command: Command) -> Result<ExitCode> {
             let Some(lang) = yoyaku::core::lang::Lang::from_code(lang.trim()) else {
                 anyhow::bail!("{lang:?}: the language is one of ja, en, pt, vi, zh, tl, easy");
             };
-            let changed = office_of(&config)
+            let (_, changed) = office_of(&config)
                 .await?
                 .set_language(&key, lang, chrono::Utc::now(), &cli_actor())
                 .await?;

@@ -194,15 +194,7 @@ async fn a_wrong_password_is_refused_and_repeated_failures_slow_logins_down() {
     // Guesses sent all at once get no more checks than one after another:
     // one atomic update counts each and decides the lock (issue 28).
     let burst = client();
-    let form = burst
-        .get(format!("{}/login", s.base))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("html");
-    let csrf = csrf_of(&form);
+    let csrf = login_form_token(&burst, &s.base).await;
     let tries = (0..20).map(|_| {
         let (burst, base, csrf) = (burst.clone(), s.base.clone(), csrf.clone());
         async move {

@@ -363,14 +363,15 @@ impl Office {
 
     /// Sets the language the seeker's mails are written in (staff correct
     /// what the reader guessed, or set it after a phone call); recorded in
-    /// the history with the login. False when it already was that language.
+    /// the history with the login. The request's reference, and false when
+    /// it already was that language.
     pub async fn set_language(
         &self,
         key: &str,
         lang: crate::core::lang::Lang,
         now: DateTime<Utc>,
         actor: &str,
-    ) -> Result<bool, DeskError> {
+    ) -> Result<(String, bool), DeskError> {
         let (found, _) = self.find_request(key).await?;
         let mut tx = self.store().begin().await?;
         tx.act_as(actor);
@@ -379,7 +380,7 @@ impl Office {
             .ok_or_else(|| DeskError::from(StaffError::NotFound(key.to_string())))?;
         let current = row.machine.data.lang.unwrap_or(crate::core::lang::Lang::Ja);
         if current == lang {
-            return Ok(false);
+            return Ok((row.reference, false));
         }
         let mut after = row.machine.clone();
         after.data.lang = Some(lang);
@@ -394,7 +395,7 @@ impl Office {
         )
         .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok((row.reference, true))
     }
 
     /// The latest refusals set and lifted, with the staff login of each.

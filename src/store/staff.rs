@@ -161,18 +161,6 @@ pub async fn forget_throttle(conn: &mut dyn Exec, keys: &[&str]) -> Result<(), S
     Ok(())
 }
 
-/// The failures counted under a throttle key (0 when none): for `status`
-/// and the tests.
-pub async fn throttle_failures(conn: &mut dyn Exec, key: &str) -> Result<u32, StoreError> {
-    on_db!(conn, c => {
-        let n: Option<i64> = sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut *c)
-            .await?;
-        Ok(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)).unwrap_or(0))
-    })
-}
-
 /// A session as stored: whose, its form token, until when it lasts idle.
 #[derive(Debug, Clone)]
 pub struct Session {

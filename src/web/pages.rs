@@ -514,10 +514,7 @@ async fn set_language(State(app): App, OfficeForm { staff, desk, form }: OfficeF
         .set_language(key, lang, Utc::now(), &staff.user.login)
         .await
     {
-        Ok(_) => match desk.office().find_request(key).await {
-            Ok((r, _)) => Redirect::to(&format!("/o/{office}/r/{}", r.reference)).into_response(),
-            Err(e) => failed(&app, e),
-        },
+        Ok((reference, _)) => Redirect::to(&format!("/o/{office}/r/{reference}")).into_response(),
         Err(e) => failed(&app, e),
     }
 }

@@ -27,7 +27,13 @@ pub(super) async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // Owned: the signatures are checked on a blocking thread.
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let timestamp = header("x-zm-request-timestamp");
     let signature = header("x-zm-signature");
     let now = chrono::Utc::now();
@@ -41,17 +47,15 @@ pub(super) async fn webhook(
             Some((id.clone(), z.webhook_secret.clone()?))
         })
         .collect();
-    let (timestamp_owned, signature_owned) =
-        (timestamp.map(str::to_string), signature.map(str::to_string));
-    let checked_body = body.clone();
+    let (checked_body, ts, sig) = (body.clone(), timestamp.clone(), signature.clone());
     let verdicts = tokio::task::spawn_blocking(move || {
         secrets
             .into_iter()
             .map(|(id, secret)| {
                 let verdict = webhook::verify(
                     &secret,
-                    timestamp_owned.as_deref(),
-                    signature_owned.as_deref(),
+                    ts.as_deref(),
+                    sig.as_deref(),
                     &checked_body,
                     now.timestamp(),
                 );
@@ -87,7 +91,7 @@ pub(super) async fn webhook(
     }
     // A genuine event sent again within its window is refused: its
     // signature (over timestamp and body) is its identity.
-    let key = crate::web::auth::token_sha256(signature.unwrap_or(""));
+    let key = crate::web::auth::token_sha256(signature.as_deref().unwrap_or(""));
     let first = match app.store.conn().await {
         Ok(mut conn) => {
             meetings::first_sight_of_event(

@@ -120,8 +120,8 @@ pub fn csrf_of(html: &str) -> String {
         .expect("a form token in the page")
 }
 
-/// Logs in; the client then carries the session. Returns the form token.
-pub async fn log_in(c: &Client, base: &str, login: &str, password: &str) -> (StatusCode, String) {
+/// The login form's token (its cookie now in the client).
+pub async fn login_form_token(c: &Client, base: &str) -> String {
     let form = c
         .get(format!("{base}/login"))
         .send()
@@ -130,10 +130,16 @@ pub async fn log_in(c: &Client, base: &str, login: &str, password: &str) -> (Sta
         .text()
         .await
         .expect("html");
+    csrf_of(&form)
+}
+
+/// Logs in; the client then carries the session. Returns the form token.
+pub async fn log_in(c: &Client, base: &str, login: &str, password: &str) -> (StatusCode, String) {
+    let token = login_form_token(c, base).await;
     let r = c
         .post(format!("{base}/login"))
         .form(&[
-            ("csrf", csrf_of(&form).as_str()),
+            ("csrf", token.as_str()),
             ("login", login),
             ("password", password),
         ])

@@ -117,7 +117,14 @@ pub fn business_day_ahead(
 
 /// A wish `M月D日 HH:MM` on a business day `days` ahead of the real clock.
 pub fn wish_ahead(desk: &TestDesk, days: i64, time: &str) -> String {
-    let d = business_day_ahead(&desk.desk.office().config().calendar, Utc::now(), days);
+    wish_on(
+        business_day_ahead(&desk.desk.office().config().calendar, Utc::now(), days),
+        time,
+    )
+}
+
+/// A wish `YYYY年M月D日 HH:MM` on `d`.
+pub fn wish_on(d: chrono::NaiveDate, time: &str) -> String {
     format!(
         "{}年{}月{}日 {time}",
         d.format("%Y"),

@@ -28,7 +28,7 @@ mod support;
 use common::*;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use support::*;
 
 /// CPU seconds (user + system) of this process's waited-for children, from
@@ -133,7 +133,10 @@ fn rooms_for(n: usize) -> usize {
 }
 
 struct Burst {
+    /// Start to the last offer in its seeker's mailbox.
     yoyaku_secs: f64,
+    /// Start to the end of the pass (`once` then files its copies).
+    yoyaku_done_secs: f64,
     yoyaku_cpu: f64,
     yoyaku_machine: f64,
     relay_secs: f64,
@@ -149,29 +152,38 @@ async fn burst(n: usize) -> Burst {
     })
     .await;
     let who = requests_in_inbox(&desk, "b", n).await;
-    let start = Instant::now();
+    let (start, started) = (Instant::now(), SystemTime::now());
     let busy = machine_busy_secs();
     let yoyaku_cpu = run_once(&desk.config_path, "2026-11-25T10:00:00+09:00");
     let done = wait_delivered(&who, 1, Duration::from_secs(600));
     let yoyaku_machine = machine_busy_secs() - busy;
-    let yoyaku_secs = (done - start).as_secs_f64();
+    // The time the burst measures is the seekers' (their offers delivered);
+    // the pass goes on to file its copies in the sent folder, which the
+    // relay has none of. Both are printed.
+    let yoyaku_secs = since(started, last_first_delivery(&who));
+    let yoyaku_done_secs = (done - start).as_secs_f64();
     // The bare relay, same messages, its own seekers.
     let relay_desk = TestDesk::with(unlimited()).await;
     let relay_who = requests_in_inbox(&relay_desk, "r", n).await;
-    let start = Instant::now();
+    let started = SystemTime::now();
     let busy = machine_busy_secs();
     let cpu_before = own_cpu_secs();
     bare_relay(relay_desk.desk.office().config()).await;
     let relay_cpu = own_cpu_secs() - cpu_before;
-    let done = wait_delivered(&relay_who, 1, Duration::from_secs(600));
+    wait_delivered(&relay_who, 1, Duration::from_secs(600));
     Burst {
         yoyaku_secs,
+        yoyaku_done_secs,
         yoyaku_cpu,
         yoyaku_machine,
-        relay_secs: (done - start).as_secs_f64(),
+        relay_secs: since(started, last_first_delivery(&relay_who)),
         relay_cpu,
         relay_machine: machine_busy_secs() - busy,
     }
+}
+
+fn since(start: SystemTime, end: SystemTime) -> f64 {
+    end.duration_since(start).map_or(0.0, |d| d.as_secs_f64())
 }
 
 async fn latency(n: usize) -> Vec<f64> {
@@ -289,14 +301,16 @@ fn main() {
             let b = burst(n).await;
             let (ours, relay) = (b.yoyaku_secs, b.relay_secs);
             println!(
-                "burst round {round}: {n} requests: yoyaku {ours:.2} s ({:.0}/s, CPU {:.1} s, machine {:.1} s), bare relay {relay:.2} s ({:.0}/s, CPU {:.1} s, machine {:.1} s), yoyaku/relay throughput {:.2}",
+                "burst round {round}: {n} requests: yoyaku {ours:.2} s to the last offer delivered ({:.0}/s; pass with its copies filed {:.2} s, CPU {:.1} s, machine {:.1} s), bare relay {relay:.2} s ({:.0}/s, CPU {:.1} s, machine {:.1} s), yoyaku/relay throughput {:.2} (with the copies filed {:.2})",
                 n as f64 / ours,
+                b.yoyaku_done_secs,
                 b.yoyaku_cpu,
                 b.yoyaku_machine,
                 n as f64 / relay,
                 b.relay_cpu,
                 b.relay_machine,
-                relay / ours
+                relay / ours,
+                relay / b.yoyaku_done_secs
             );
             ratios.push(relay / ours);
         }

@@ -6,7 +6,7 @@
 
 use crate::common::*;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use yoyaku::config::Config;
 use yoyaku::mail::imap::ImapSession;
 use yoyaku::mail::smtp::SmtpSender;
@@ -37,6 +37,26 @@ pub fn delivered(address: &str) -> usize {
         .iter()
         .map(|sub| std::fs::read_dir(dir.join(sub)).map_or(0, |d| d.count()))
         .sum()
+}
+
+/// When the last of `addresses` got its first message: each one's
+/// earliest file in its maildir (written once, at delivery), the latest of
+/// those. Read after the run, so watching costs the machine nothing while
+/// it runs.
+pub fn last_first_delivery(addresses: &[String]) -> SystemTime {
+    addresses
+        .iter()
+        .filter_map(|a| {
+            let dir = maildir(a);
+            ["new", "cur"]
+                .iter()
+                .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
+                .flatten()
+                .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+                .min()
+        })
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// Waits until every address has at least `n` messages; the instant it happened.

@@ -516,8 +516,9 @@ impl Office {
         now: DateTime<Utc>,
     ) -> Result<(Filing, bool), DeskError> {
         let hash = hex(&Sha256::digest(raw));
-        let inbound = message::parse(raw);
-        if let Some(id) = self.own_copy(&inbound) {
+        // Our own copies are told by their headers; their bodies are not
+        // decoded (a burst's mailbox is half copies, each with the terms).
+        if let Some(id) = self.own_copy(&message::parse_head(raw)) {
             // Every copy of ours goes to the sent folder, a repeated one too.
             if outbox::settle_copy(tx, id, Utc::now()).await? {
                 debug!(uid = key.uid, "own copy filed");
@@ -538,6 +539,7 @@ impl Office {
                 return Ok((Filing::Sent, false));
             }
         }
+        let inbound = message::parse(raw);
         if processed::seen_before(tx, inbound.message_id.as_deref(), &hash).await? {
             debug!(uid = key.uid, "duplicate message");
             processed::insert(

@@ -225,7 +225,9 @@ pub struct Composer {
     /// The language for a seeker whose own is not known (`office.language`).
     default_lang: Option<crate::core::lang::Lang>,
     env: Environment<'static>,
-    terms: String,
+    /// The terms of use as the attachment's body, encoded once: every
+    /// offer carries them, and encoding them was a fifth of rendering one.
+    terms_body: lettre::message::Body,
     terms_sha256: String,
     from: Mailbox,
     domain: String,
@@ -299,7 +301,7 @@ impl Composer {
                 .cloned()
                 .collect(),
             env,
-            terms,
+            terms_body: lettre::message::Body::new(terms.replace('\n', "\r\n")),
             terms_sha256,
             from,
             domain: config.mail_domain().to_string(),
@@ -565,10 +567,10 @@ impl Composer {
         if attach_terms {
             let content_type = ContentType::parse("text/plain; charset=utf-8")
                 .map_err(|e| ComposeError::Build(e.to_string()))?;
-            parts.push(Attachment::new(TERMS_FILENAME.to_string()).body(
-                self.terms.clone().replace('\n', "\r\n"),
-                content_type.clone(),
-            ));
+            parts.push(
+                Attachment::new(TERMS_FILENAME.to_string())
+                    .body(self.terms_body.clone(), content_type.clone()),
+            );
             if let Some((name, text)) = thread
                 .lang
                 .and_then(|l| super::translated::terms(l, &self.template_dirs))

@@ -147,13 +147,20 @@ async fn wait_for_text(b: &Client, text: &str) {
     }
 }
 
+/// The page's text, once it has a body: right after a click that
+/// navigates, the next document may not have one yet.
 async fn text_of_page(b: &Client) -> String {
-    b.find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .unwrap_or_default()
+    let start = Instant::now();
+    loop {
+        match b.find(Locator::Css("body")).await {
+            Ok(body) => return body.text().await.unwrap_or_default(),
+            Err(e) => assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no page body: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

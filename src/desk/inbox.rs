@@ -518,7 +518,9 @@ impl Office {
         let hash = hex(&Sha256::digest(raw));
         // Our own copies are told by their headers; their bodies are not
         // decoded (a burst's mailbox is half copies, each with the terms).
-        if let Some(id) = self.own_copy(&message::parse_head(raw)) {
+        let head =
+            message::from_names(raw, &self.cfg.from_address()).then(|| message::parse_head(raw));
+        if let Some(id) = head.as_ref().and_then(|h| self.own_copy(h)) {
             // Every copy of ours goes to the sent folder, a repeated one too.
             if outbox::settle_copy(tx, id, Utc::now()).await? {
                 debug!(uid = key.uid, "own copy filed");

@@ -158,6 +158,17 @@ fn composed(text: String) -> String {
     }
 }
 
+/// Whether the raw From header names `address`: a cheap first look, so
+/// that only mails that may be our own copies have their headers read
+/// twice (`parse_head`, then `parse`).
+pub fn from_names(raw: &[u8], address: &str) -> bool {
+    super::header::raw_value(raw, "From").is_some_and(|v| {
+        String::from_utf8_lossy(&v)
+            .to_ascii_lowercase()
+            .contains(&address.to_ascii_lowercase())
+    })
+}
+
 fn raw_from(raw: &[u8]) -> String {
     super::header::raw_value(raw, "From")
         .map(|v| {

@@ -235,32 +235,72 @@ fn exercise(raw: &[u8], state_pick: usize) {
         open: Some(candidate(4, &inbound.from)),
         booked: vec![candidate(5, &inbound.from)],
     };
-    // The desk's decision about the mail, end to end (core::decide), on
-    // these facts: routing, then the reading against the chosen request
-    // with our own offer as the thread's mail.
+    // The desk's decision about the mail, end to end (core::decide::decide),
+    // on facts as the desk gathers them: each candidate with our offer as
+    // its thread's mail, the seeker's standing and counts, the address's
+    // notices and reachability, a full slot; first the lookups the desk
+    // would make, then the decision and, when it books, the step for the
+    // slot taken meanwhile.
     let mail = decide::Mail {
         envelope: inbound.envelope(),
         from: &inbound.from,
         reply_to: inbound.reply_to.as_deref(),
         body: &inbound.body,
     };
-    let facts = decide::Facts {
-        candidates: &candidates,
+    let ours = vec![
+        "【1】2026年12月3日（木）09:30～10:00\n【2】2026年12月3日（木）11:00～11:30".to_string(),
+    ];
+    let mut requests = std::collections::HashMap::new();
+    for c in candidates
+        .by_thread
+        .iter()
+        .chain(&candidates.by_reference)
+        .chain(&candidates.by_reservation)
+        .chain(&candidates.open)
+        .chain(&candidates.booked)
+    {
+        let held = decide::Held {
+            machine: current.clone(),
+            address: c.address.clone(),
+            ours: ours.clone(),
+        };
+        requests.insert(c.id, held);
+    }
+    let mut facts = decide::Facts {
+        candidates,
         sender_recent: (state_pick % 30) as i64,
         sender_told: state_pick.is_multiple_of(5),
+        requests,
+        full: offered.iter().skip(1).take(1).copied().collect(),
+        ..decide::Facts::default()
     };
     let decide_rules = decide::Rules {
         office,
         calendar: &cal,
         per_sender_per_day: 20,
+        per_seeker_per_day: 5,
+        booking: &rules,
     };
-    let routed = decide::route(&mail, &facts, &decide_rules, now);
-    if matches!(routed, decide::Routing::Known { .. }) {
-        let ours = vec![
-            "【1】2026年12月3日（木）09:30～10:00\n【2】2026年12月3日（木）11:00～11:30"
-                .to_string(),
-        ];
-        let _ = decide::read(&current, &inbound.body, &ours, &routed, &cal, now);
+    if let Some(lookups) = decide::lookups(&mail, &facts, &decide_rules, now) {
+        for number in lookups.seeker_numbers {
+            let seeker = decide::SeekerFacts {
+                recent_requests: (state_pick % 8) as i64,
+                told_today: state_pick.is_multiple_of(3),
+                standing: ctx.standing,
+            };
+            facts.seekers.insert(number, seeker);
+        }
+        let address = decide::AddressFacts {
+            missing_told: vec!["missing:name".to_string()],
+            reachable: !state_pick.is_multiple_of(11),
+        };
+        facts.addresses.insert(lookups.address, address);
+    }
+    if let decide::Decision::Answer(answer) = decide::decide(&mail, &facts, &decide_rules, now) {
+        for step in answer.needs.iter().chain([&answer.main]).flatten() {
+            let after = step.if_taken.as_ref().map_or(&step.next, |t| &t.0);
+            let _ = yoyaku::core::booking::next_timer(after, &cal, &rules);
+        }
     }
     let _ = route::reader(current.state);
     let events = [

@@ -101,14 +101,15 @@ fn belongs(case: &BelongsCase) -> String {
         body: &case.text,
     };
     let facts = decide::Facts {
-        candidates: &c,
-        sender_recent: 0,
-        sender_told: false,
+        candidates: c.clone(),
+        ..decide::Facts::default()
     };
     let rules = decide::Rules {
         office: OFFICE,
         calendar: &cal,
         per_sender_per_day: 20,
+        per_seeker_per_day: 5,
+        booking: &yoyaku::core::booking::Rules::default(),
     };
     match decide::route(&mail, &facts, &rules, now) {
         decide::Routing::Known {

@@ -1,19 +1,25 @@
-//! The decision about one inbound mail, up to the state machine: whether
-//! it is read at all, whether its sender is over the daily limit, which
-//! request it belongs to (and whether it is trusted there), and what it
-//! says to that request. Pure: the desk gathers [`Facts`] from the store,
-//! calls [`route`], gathers the chosen request's own mails, calls [`read`],
-//! and applies what comes back (`desk::decide`). The fuzzer and the
-//! routing corpus call the same two functions.
+//! The decision about one inbound mail, whole: whether it is read at all,
+//! whether its sender (or its 求職番号) is over the daily limit, which
+//! request it belongs to (and whether it is trusted there), what it says to
+//! that request, the state machine's step on it, and what that step becomes
+//! when the slot it books is taken meanwhile. Pure: the desk gathers
+//! [`Facts`] from the store (`desk::gather`, asking [`lookups`] which
+//! seekers and addresses matter), calls [`decide`], and carries out the
+//! [`Decision`] (`desk::decide`). The fuzzer calls [`decide`] on facts of
+//! its own; the routing corpus calls its first part, [`route`].
 
-use crate::core::booking::{Event, Request};
-use crate::core::calendar::Calendar;
+use crate::core::booking::{
+    self, Context, Effect, Event, Request, Standing, State, TransitionError,
+};
+use crate::core::calendar::{Calendar, Slot};
+use crate::core::lang::Lang;
 use crate::core::quote::own_text;
 use crate::core::route::{self, Addresses, Candidates, Envelope, Known, Limit, Reader, Screen};
 use crate::core::understand::{
     parse_booked, parse_reply, parse_request, session_needs, BookedIntent, BookingRequest,
 };
 use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
 
 /// The inbound mail as the decision reads it.
 #[derive(Debug, Clone, Copy)]
@@ -24,23 +30,72 @@ pub struct Mail<'a> {
     pub body: &'a str,
 }
 
-/// What the store knew of the mail before any decision (`desk::gather`).
-#[derive(Debug, Clone, Copy)]
-pub struct Facts<'a> {
+/// A request the mail could belong to, as the store has it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub machine: Request,
+    pub address: String,
+    /// The bodies of our mails to it: lines a reply repeats from them are
+    /// not the seeker's words.
+    pub ours: Vec<String>,
+}
+
+/// What the office's records say about one 求職番号.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeekerFacts {
+    /// New requests under it in the last 24 hours, and whether staff were
+    /// told of their number today.
+    pub recent_requests: i64,
+    pub told_today: bool,
+    pub standing: Standing,
+}
+
+/// What the office's records say about one seeker address.
+#[derive(Debug, Clone)]
+pub struct AddressFacts {
+    /// The "what is missing" notices sent to it within the notice window.
+    pub missing_told: Vec<String>,
+    /// Mail to it arrives (no permanent failure since staff last phoned).
+    pub reachable: bool,
+}
+
+impl Default for AddressFacts {
+    fn default() -> Self {
+        AddressFacts {
+            missing_told: Vec::new(),
+            reachable: true,
+        }
+    }
+}
+
+/// What the store knew before any decision (`desk::gather`).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
     /// Every request the mail could belong to.
-    pub candidates: &'a Candidates,
+    pub candidates: Candidates,
     /// The sender's mails in the last 24 hours, and whether staff were
     /// told of its flood in that time.
     pub sender_recent: i64,
     pub sender_told: bool,
+    /// Each candidate's request, by id.
+    pub requests: HashMap<i64, Held>,
+    /// The 求職番号 and addresses [`lookups`] named.
+    pub seekers: HashMap<String, SeekerFacts>,
+    pub addresses: HashMap<String, AddressFacts>,
+    /// Slots with every room booked.
+    pub full: HashSet<Slot>,
+    /// The office's calendar with the days staff closed, when they closed any.
+    pub closed: Option<Calendar>,
 }
 
-/// The office's rules that bear on routing.
+/// The office's rules that bear on the decision.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules<'a> {
     pub office: Addresses<'a>,
     pub calendar: &'a Calendar,
     pub per_sender_per_day: u32,
+    pub per_seeker_per_day: u32,
+    pub booking: &'a booking::Rules,
 }
 
 /// Where a mail goes, before its request's own mails are read.
@@ -66,7 +121,7 @@ pub enum Routing {
 }
 
 /// Routes `mail` on what was gathered, at `now`.
-pub fn route(mail: &Mail<'_>, facts: &Facts<'_>, rules: &Rules<'_>, now: DateTime<Utc>) -> Routing {
+pub fn route(mail: &Mail<'_>, facts: &Facts, rules: &Rules<'_>, now: DateTime<Utc>) -> Routing {
     let screened = route::screen(&mail.envelope, &rules.office);
     if screened != Screen::Read {
         return Routing::Screened(screened);
@@ -80,7 +135,7 @@ pub fn route(mail: &Mail<'_>, facts: &Facts<'_>, rules: &Rules<'_>, now: DateTim
     ) {
         return Routing::SenderOverLimit { tell_staff };
     }
-    match route::known_request(mail.from, facts.candidates) {
+    match route::known_request(mail.from, &facts.candidates) {
         Known::Request { id, trusted } => {
             return Routing::Known {
                 id,
@@ -116,7 +171,7 @@ pub fn route(mail: &Mail<'_>, facts: &Facts<'_>, rules: &Rules<'_>, now: DateTim
             BookedIntent::Cancel | BookedIntent::Change(_)
         )
     };
-    match route::by_address(facts.candidates, &fresh, asks) {
+    match route::by_address(&facts.candidates, &fresh, asks) {
         Some(id) => Routing::Known {
             id,
             trusted: false,
@@ -207,9 +262,294 @@ pub fn read(
     }
 }
 
+/// What the desk does with a mail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Not read: our own mail, staff's, machine mail, a bounce, too complex.
+    Screened(Screen),
+    /// The sender is over the daily limit: filed for staff, no answer.
+    SenderOverLimit { tell_staff: bool },
+    /// A new request under a 求職番号 that already has many today (from any
+    /// address): filed for staff, no answer.
+    SeekerOverLimit { number: String, tell_staff: bool },
+    /// The request routing chose was not among the facts: the store changed
+    /// under the gathering. Nothing is decided.
+    NotGathered { id: i64 },
+    /// An answer to a request.
+    Answer(Box<Answer>),
+}
+
+/// Which request the answer is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A request the store has.
+    Known(i64),
+    /// A new request, bound to `to`.
+    New { to: String },
+    /// A new request for another session of a booked one (`of`), bound to
+    /// the same address.
+    NextSession { of: i64 },
+}
+
+/// The decision about a mail that belongs to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub target: Target,
+    /// The mail carries the request's secret (see `Context::trusted`).
+    pub trusted: bool,
+    /// A reply in a request's thread from another address: not the
+    /// seeker's; no mail answers it.
+    pub foreign: bool,
+    /// The request as the steps start from it (with the language of this
+    /// mail when it told one).
+    pub machine: Request,
+    /// First the needs the mail states at a session (第12条(3)): recorded and
+    /// staff told whatever else it says.
+    pub needs: Option<Result<Step, TransitionError>>,
+    /// Then what it says, from the request as the needs left it. An error:
+    /// no transition; staff read the mail.
+    pub main: Result<Step, TransitionError>,
+}
+
+/// One step of a request's machine, with what it becomes when the slot it
+/// books turns out taken as it is written (another desk's consent won).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub event: &'static str,
+    pub by_staff: bool,
+    pub next: Request,
+    pub effects: Vec<Effect>,
+    pub if_taken: Option<Box<(Request, Vec<Effect>)>>,
+}
+
+/// Steps `req` on `event`; when the step books a slot for the seeker, also
+/// the step on that slot being taken meanwhile: the seeker then gets a fresh
+/// offer, or for a freed slot the polite "already taken" (staff booking a
+/// full slot is refused instead, by the store).
+pub fn step(req: &Request, event: Event, ctx: &Context<'_>) -> Result<Step, TransitionError> {
+    let name = event.name();
+    let by_staff = matches!(event, Event::Staff(_));
+    let (next, effects) = booking::step(req, event, ctx)?;
+    let booked = effects.iter().find_map(|e| match e {
+        Effect::Book(slot) => Some(*slot),
+        _ => None,
+    });
+    let if_taken = booked.and_then(|slot| {
+        let mut full = ctx.full.clone();
+        full.insert(slot);
+        let taken = Context {
+            full: &full,
+            trusted: true,
+            ..*ctx
+        };
+        booking::step(req, Event::SlotTaken(slot), &taken)
+            .ok()
+            .map(Box::new)
+    });
+    Ok(Step {
+        event: name,
+        by_staff,
+        next,
+        effects,
+        if_taken,
+    })
+}
+
+/// What the mail says, before the facts of the store about its seeker.
+struct Understood {
+    target: Target,
+    trusted: bool,
+    foreign: bool,
+    machine: Request,
+    event: Event,
+    needs: Vec<String>,
+    address: String,
+}
+
+fn understand(
+    mail: &Mail<'_>,
+    facts: &Facts,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Result<Understood, Decision> {
+    match route(mail, facts, rules, now) {
+        Routing::Screened(screen) => Err(Decision::Screened(screen)),
+        Routing::SenderOverLimit { tell_staff } => Err(Decision::SenderOverLimit { tell_staff }),
+        Routing::New { parsed, to } => Ok(Understood {
+            target: Target::New { to: to.clone() },
+            trusted: false,
+            foreign: false,
+            machine: Request::new(),
+            event: Event::Request(*parsed),
+            needs: Vec::new(),
+            address: to,
+        }),
+        routed @ Routing::Known {
+            id,
+            trusted,
+            foreign,
+            ..
+        } => {
+            let held = facts
+                .requests
+                .get(&id)
+                .ok_or(Decision::NotGathered { id })?;
+            let (reading, needs) = read(
+                &held.machine,
+                mail.body,
+                &held.ours,
+                &routed,
+                rules.calendar,
+                now,
+            );
+            let (target, machine, event) = match reading {
+                Reading::Event(event) => {
+                    let mut machine = held.machine.clone();
+                    // The next mail goes out in the language this one was written in.
+                    if let Some(lang) = mail_language(mail.body, &held.ours) {
+                        machine.data.lang = Some(lang);
+                    }
+                    (Target::Known(id), machine, event)
+                }
+                Reading::NextSession(data) => (
+                    Target::NextSession { of: id },
+                    Request::new(),
+                    Event::Request(*data),
+                ),
+            };
+            Ok(Understood {
+                target,
+                trusted,
+                foreign,
+                machine,
+                event,
+                needs,
+                address: held.address.clone(),
+            })
+        }
+    }
+}
+
+/// The 求職番号 whose standing bears on a step of `machine` on `event`.
+pub fn seeker_number<'a>(machine: &'a Request, event: &'a Event) -> Option<&'a str> {
+    match event {
+        Event::Request(d) => d.seeker_number.as_deref(),
+        Event::Staff(booking::StaffAction::Book(_, d)) => d.seeker_number.as_deref(),
+        _ => None,
+    }
+    .or(machine.data.seeker_number.as_deref())
+}
+
+/// What else the store must tell before [`decide`]: the 求職番号 and the
+/// address the mail's request has. None: the decision needs nothing more
+/// (the mail is screened out or over the sender's limit).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lookups {
+    pub seeker_numbers: Vec<String>,
+    pub address: String,
+}
+
+/// The lookups [`decide`] will make into `facts` beyond the candidates.
+pub fn lookups(
+    mail: &Mail<'_>,
+    facts: &Facts,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Option<Lookups> {
+    let u = understand(mail, facts, rules, now).ok()?;
+    let mut seeker_numbers: Vec<String> = [
+        seeker_number(&u.machine, &u.event),
+        u.machine.data.seeker_number.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::to_string)
+    .collect();
+    seeker_numbers.dedup();
+    Some(Lookups {
+        seeker_numbers,
+        address: u.address,
+    })
+}
+
+/// Whether deciding about `mail` reads anything from the store: a mail
+/// screened out (ours, staff's, machine mail, a bounce) needs nothing.
+pub fn reads_store(mail: &Mail<'_>, rules: &Rules<'_>) -> bool {
+    route::screen(&mail.envelope, &rules.office) == Screen::Read
+}
+
+/// Decides what the desk does with `mail` on what was gathered, at `now`.
+pub fn decide(mail: &Mail<'_>, facts: &Facts, rules: &Rules<'_>, now: DateTime<Utc>) -> Decision {
+    let u = match understand(mail, facts, rules, now) {
+        Ok(u) => u,
+        Err(decision) => return decision,
+    };
+    let seeker = |number: Option<&str>| {
+        number
+            .and_then(|n| facts.seekers.get(n))
+            .copied()
+            .unwrap_or_default()
+    };
+    // Many new requests under one 求職番号 in a day (from any addresses):
+    // staff look at them (told once a day); no more automatic answers.
+    if let (Target::New { .. }, Event::Request(data)) = (&u.target, &u.event) {
+        if let Some(number) = data.seeker_number.as_deref() {
+            let s = seeker(Some(number));
+            if let Limit::Over { tell_staff } =
+                route::limit(s.recent_requests, rules.per_seeker_per_day, s.told_today)
+            {
+                return Decision::SeekerOverLimit {
+                    number: number.to_string(),
+                    tell_staff,
+                };
+            }
+        }
+    }
+    let address = facts.addresses.get(&u.address).cloned().unwrap_or_default();
+    let cal = facts.closed.as_ref().unwrap_or(rules.calendar);
+    let context = |machine: &Request, event: &Event, trusted: bool| Context {
+        cal,
+        now,
+        full: &facts.full,
+        rules: rules.booking,
+        standing: seeker(seeker_number(machine, event)).standing,
+        trusted,
+        // Only a request still gathering its items can be sent a "what is
+        // missing" notice: only then do the ones already sent count.
+        told_today: if matches!(event, Event::Request(_))
+            && matches!(machine.state, State::New | State::AwaitingInfo)
+        {
+            &address.missing_told
+        } else {
+            &[]
+        },
+        reachable: address.reachable,
+    };
+    let mut from = u.machine.clone();
+    let needs = if u.needs.is_empty() || u.machine.state == State::New {
+        None
+    } else {
+        let event = Event::Needs(u.needs);
+        let stepped = step(&from, event.clone(), &context(&from, &event, true));
+        if let Ok(s) = &stepped {
+            from = s.next.clone();
+        }
+        Some(stepped)
+    };
+    let main = step(&from, u.event.clone(), &context(&from, &u.event, u.trusted));
+    Decision::Answer(Box::new(Answer {
+        target: u.target,
+        trusted: u.trusted,
+        foreign: u.foreign,
+        machine: u.machine,
+        needs,
+        main,
+    }))
+}
+
 /// The language the seeker wrote this mail in (its own text, without
 /// quotes and our lines); None when it says too little to tell.
-pub fn mail_language(body: &str, ours: &[String]) -> Option<crate::core::lang::Lang> {
+pub fn mail_language(body: &str, ours: &[String]) -> Option<Lang> {
     crate::core::lang::detect(&without_our_lines(&own_text(body, true), ours))
 }
 

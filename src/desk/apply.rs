@@ -6,32 +6,22 @@ use super::{DeskError, Filing, StaffError};
 use crate::config::MeetingProvider;
 use crate::core::booking;
 use crate::core::booking::{BookingOutcome, BookingStatus};
-use crate::core::booking::{By, Context, Effect, Event, Request, StaffAction, StaffReason, State};
+use crate::core::booking::{By, Context, Effect, Event, Request, StaffReason, State};
 use crate::core::calendar::{Calendar, Slot};
+use crate::core::decide;
 use crate::mail::compose::{random_token, DateView, SlotView, Thread};
 use crate::mail::notice::{Addressee, BookingView, CancelledBy, Invite, Notice, RoomView};
 use crate::office::Office;
 use crate::store::bookings::BookingRecord;
-use crate::store::{
-    bookings, meetings, outbox, requests, unreachable, waitlist, RequestRow, StoreError, Tx,
-};
+use crate::store::{bookings, meetings, outbox, requests, waitlist, RequestRow, StoreError, Tx};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use std::collections::HashSet;
 use tracing::{info, warn};
-
-/// What one step needs from the store besides the request itself.
-struct StepFacts {
-    /// The office's calendar with the days staff closed, when there are any.
-    cal: Option<Calendar>,
-    full: HashSet<Slot>,
-    standing: booking::Standing,
-    told_today: Vec<String>,
-    reachable: bool,
-}
 
 /// The state carried while one step's effects are applied in order.
 struct Applying<'r> {
     row: &'r RequestRow,
+    /// The office's calendar with the days staff closed.
+    cal: &'r Calendar,
     thread: Thread,
     consent: Option<&'r Consent>,
     subject: &'r str,
@@ -40,7 +30,8 @@ struct Applying<'r> {
     by_staff: bool,
     next: Request,
     queue: Vec<Effect>,
-    facts: StepFacts,
+    /// What the step becomes when the slot it books is taken meanwhile.
+    if_taken: Option<Box<(Request, Vec<Effect>)>>,
     /// The request's latest booking, as it was before this step.
     booking: Option<BookingRecord>,
     /// The booking a cancellation freed, for the offer that follows it.
@@ -61,7 +52,9 @@ impl Applying<'_> {
 }
 
 impl Office {
-    /// Runs the state machine on `row` and carries out its effects inside `tx`.
+    /// Runs the state machine on `row` (a staff action, a timer, a freed
+    /// slot, a closed day): gathers what the step reads, steps
+    /// (`core::decide::step`) and carries out its effects inside `tx`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn step_and_apply(
         &self,
@@ -73,14 +66,58 @@ impl Office {
         subject: &str,
         now: DateTime<Utc>,
     ) -> Result<Filing, DeskError> {
-        let facts = self.step_facts(tx, row, &event, now).await?;
-        let event_name = event.name();
+        let (full, closed) = self.slots_facts(tx, now).await?;
+        let standing = match decide::seeker_number(&row.machine, &event) {
+            Some(number) => self.seeker_facts(tx, number, now).await?.standing,
+            None => booking::Standing::default(),
+        };
+        let address = self.address_facts(tx, &row.seeker_address, now).await?;
+        let cal = closed.as_ref().unwrap_or(&self.cfg.calendar);
+        let ctx = Context {
+            cal,
+            now,
+            full: &full,
+            rules: &self.cfg.rules,
+            standing,
+            trusted: consent.is_none_or(|c| c.trusted),
+            // Only a request still gathering its items can be sent a "what
+            // is missing" notice: only then do the ones already sent count.
+            told_today: if matches!(event, Event::Request(_))
+                && matches!(row.machine.state, State::New | State::AwaitingInfo)
+            {
+                &address.missing_told
+            } else {
+                &[]
+            },
+            reachable: address.reachable,
+        };
         let by_staff = matches!(event, Event::Staff(_));
-        let before = row.machine.state;
-        let ctx = self.step_context(&facts, consent.is_none_or(|c| c.trusted), now);
-        let (next, effects) = match booking::step(&row.machine, event, &ctx) {
-            Ok(r) => r,
-            Err(e) if by_staff => return Err(StaffError::Conflict(e.to_string()).into()),
+        let stepped = decide::step(&row.machine, event, &ctx);
+        if let (true, Err(e)) = (by_staff, &stepped) {
+            return Err(StaffError::Conflict(e.to_string()).into());
+        }
+        self.apply_step(tx, row, stepped, thread, consent, subject, cal, now)
+            .await
+    }
+
+    /// Carries out a step the core decided on `row` (whose machine is the
+    /// one stepped from): its effects in order, the request saved with its
+    /// next timer, its waitlist entry settled, the slots it freed offered.
+    /// No transition: staff are told and read the mail.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn apply_step(
+        &self,
+        tx: &mut Tx,
+        row: &RequestRow,
+        stepped: Result<decide::Step, booking::TransitionError>,
+        thread: Option<Thread>,
+        consent: Option<&Consent>,
+        subject: &str,
+        cal: &Calendar,
+        now: DateTime<Utc>,
+    ) -> Result<Filing, DeskError> {
+        let step = match stepped {
+            Ok(step) => step,
             Err(e) => {
                 warn!(request = row.id, error = %e, "no transition; staff notified");
                 self.notify_staff(tx, Some(row), StaffReason::Unreadable, subject, now)
@@ -88,6 +125,7 @@ impl Office {
                 return Ok(Filing::Staff);
             }
         };
+        let before = row.machine.state;
         // A request just opened has no booking yet: no need to look.
         let booking = if before == State::New {
             None
@@ -96,18 +134,19 @@ impl Office {
         };
         let mut thread = thread.unwrap_or_else(|| self.thread_of(row));
         // Answers go out in the seeker's language (core::lang, read with the mail).
-        thread.lang = next.data.lang;
+        thread.lang = step.next.data.lang;
         let mut st = Applying {
             row,
+            cal,
             thread,
             consent,
             subject,
             now,
-            change: event_name == "change",
-            by_staff,
-            next,
-            queue: effects,
-            facts,
+            change: step.event == "change",
+            by_staff: step.by_staff,
+            next: step.next,
+            queue: step.effects,
+            if_taken: step.if_taken,
             booking,
             cancelled: None,
             freed: Vec::new(),
@@ -117,9 +156,8 @@ impl Office {
             let effect = st.queue.remove(0);
             self.apply_effect(tx, &mut st, effect).await?;
         }
-        let cal = st.facts.cal.as_ref().unwrap_or(&self.cfg.calendar);
         let due = booking::next_timer(&st.next, cal, &self.cfg.rules).map(|(t, _)| t);
-        requests::save(tx, row.id, before, &st.next, event_name, due, now).await?;
+        requests::save(tx, row.id, before, &st.next, step.event, due, now).await?;
         if let Some(slot) = row
             .machine
             .waitlist
@@ -159,69 +197,6 @@ impl Office {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Gathers the full slots, the seeker's standing and the "what is
-    /// missing" notices already sent: all the step reads besides the request.
-    async fn step_facts(
-        &self,
-        tx: &mut Tx,
-        row: &RequestRow,
-        event: &Event,
-        now: DateTime<Utc>,
-    ) -> Result<StepFacts, DeskError> {
-        let cal = &self.cfg.calendar;
-        let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
-        let from = now - ChronoDuration::days(1);
-        let full = bookings::full_slots(tx, cal, from, horizon_end, &self.room_ids).await?;
-        let number = match event {
-            Event::Request(d) => d.seeker_number.clone(),
-            Event::Staff(StaffAction::Book(_, d)) => d.seeker_number.clone(),
-            _ => None,
-        }
-        .or_else(|| row.machine.data.seeker_number.clone());
-        let standing = self.standing(tx, number.as_deref()).await?;
-        // Only a request still gathering its items can be sent a "what is
-        // missing" notice: only then are the ones sent today needed.
-        let told_today = if matches!(event, Event::Request(_))
-            && matches!(row.machine.state, State::New | State::AwaitingInfo)
-        {
-            let since = now - ChronoDuration::hours(booking::NOTICE_WINDOW_HOURS);
-            outbox::variants_since(tx, &row.seeker_address, "missing", since).await?
-        } else {
-            Vec::new()
-        };
-        let reachable = !unreachable::is_marked(tx, &row.seeker_address).await?;
-        let closures = waitlist::closures_from(tx, cal.local_date(from)).await?;
-        let cal = (!closures.is_empty()).then(|| Calendar {
-            closures: closures.into_iter().map(|c| (c.day, c.reason)).collect(),
-            ..cal.clone()
-        });
-        Ok(StepFacts {
-            cal,
-            full,
-            standing,
-            told_today,
-            reachable,
-        })
-    }
-
-    fn step_context<'a>(
-        &'a self,
-        facts: &'a StepFacts,
-        trusted: bool,
-        now: DateTime<Utc>,
-    ) -> Context<'a> {
-        Context {
-            cal: facts.cal.as_ref().unwrap_or(&self.cfg.calendar),
-            now,
-            full: &facts.full,
-            rules: &self.cfg.rules,
-            standing: facts.standing,
-            trusted,
-            told_today: &facts.told_today,
-            reachable: facts.reachable,
-        }
     }
 
     /// Carries out one effect: a store write, a queued mail, or both.
@@ -380,7 +355,7 @@ impl Office {
                     cancelled: st.cancelled.as_ref().map(|b| self.booking_view(Some(b))),
                     closure: st.cancelled.as_ref().and_then(|b| {
                         let day = self.booking_slot(b).date;
-                        st.facts.cal.as_ref()?.closures.get(&day).cloned()
+                        st.cal.closures.get(&day).cloned()
                     }),
                 }
             }
@@ -481,20 +456,15 @@ impl Office {
                 ))
                 .into());
             }
-            // Taken meanwhile (another consent won): a fresh offer, or for a
-            // freed slot the polite "already taken"; a move's cancellation
-            // of the later booking is dropped with it.
-            st.facts.full.insert(slot);
+            // Taken meanwhile (another consent won): what the core decided
+            // for that case (core::decide::step); a move's cancellation of
+            // the later booking is dropped with it.
+            let (next, more) = *st.if_taken.take().ok_or_else(|| StoreError::Corrupt {
+                table: "requests",
+                problem: format!("request {}: slot taken, and no step for it", row.id),
+            })?;
             st.queue
                 .retain(|e| !matches!(e, Effect::CancelBooking { .. }));
-            let ctx = self.step_context(&st.facts, true, now);
-            let (next, more) =
-                booking::step(&row.machine, Event::SlotTaken(slot), &ctx).map_err(|e| {
-                    StoreError::Corrupt {
-                        table: "requests",
-                        problem: e.to_string(),
-                    }
-                })?;
             st.next = next;
             st.queue.extend(more);
             return Ok(());

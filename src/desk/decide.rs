@@ -1,17 +1,19 @@
-//! Which request an inbound mail belongs to and what it means: the
-//! routing of one message, then the step of the core's state machine.
+//! One inbound mail: gathered (`desk::gather`), decided whole by
+//! `core::decide::decide`, and the decision carried out here: the filing,
+//! the staff notes, the request row it creates, and each step's effects
+//! (`desk::apply`). Nothing here chooses between outcomes.
 
+use super::gather::{seeker_told_key, Rows};
 use super::staff_note::NoteExtra;
 use super::{DeskError, Filing};
-use crate::core::booking::{Event, StaffReason, Standing, State};
-use crate::core::understand::BookingRequest;
-use crate::core::{decide, route};
+use crate::core::booking::StaffReason;
+use crate::core::decide::{self, Answer, Decision, Facts, Target};
+use crate::core::route;
 use crate::mail::compose::Thread;
-use crate::mail::message;
 use crate::mail::message::Inbound;
 use crate::office::Office;
-use crate::store::{office, outbox, requests, RequestRow, StoreError, Tx};
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use crate::store::{office, requests, RequestRow, StoreError, Tx};
+use chrono::{DateTime, Utc};
 use tracing::warn;
 
 impl Office {
@@ -30,6 +32,8 @@ impl Office {
             },
             calendar: &self.cfg.calendar,
             per_sender_per_day: self.cfg.per_sender_per_day,
+            per_seeker_per_day: self.cfg.per_seeker_per_day,
+            booking: &self.cfg.rules,
         };
         let mail = decide::Mail {
             envelope: inbound.envelope(),
@@ -37,116 +41,125 @@ impl Office {
             reply_to: inbound.reply_to.as_deref(),
             body: &inbound.body,
         };
-        // Screening needs nothing from the store: decided before gathering.
-        let screened = route::screen(&mail.envelope, &rules.office);
-        if screened == route::Screen::Bounce {
-            return self.on_bounce(tx, inbound, now).await;
-        }
-        if screened != route::Screen::Read {
-            if let Some(reason) = screened.tells_staff() {
-                let extra = NoteExtra {
-                    from: Some(inbound.raw_from.clone()),
-                    ..NoteExtra::default()
-                };
-                self.notify_staff_with(tx, None, reason, &inbound.subject, extra, now)
-                    .await?;
-            }
-            return Ok((screened.filing(), screened.outcome(), None));
-        }
-        let mut gathered = self.gather(tx, inbound, now).await?;
-        let facts = decide::Facts {
-            candidates: &gathered.candidates,
-            sender_recent: gathered.sender_recent.0,
-            sender_told: gathered.sender_recent.1,
+        // A mail screened out needs nothing from the store.
+        let (facts, rows) = if decide::reads_store(&mail, &rules) {
+            self.gather(tx, inbound, &mail, &rules, now).await?
+        } else {
+            (Facts::default(), Rows::default())
         };
-        let routed = decide::route(&mail, &facts, &rules, now);
-        let (row, event, trusted, needs) = match &routed {
-            decide::Routing::Screened(screened) => {
-                return Ok((screened.filing(), screened.outcome(), None));
+        match decide::decide(&mail, &facts, &rules, now) {
+            Decision::Screened(route::Screen::Bounce) => self.on_bounce(tx, inbound, now).await,
+            Decision::Screened(screened) => {
+                if let Some(reason) = screened.tells_staff() {
+                    let extra = NoteExtra {
+                        from: Some(inbound.raw_from.clone()),
+                        ..NoteExtra::default()
+                    };
+                    self.notify_staff_with(tx, None, reason, &inbound.subject, extra, now)
+                        .await?;
+                }
+                Ok((screened.filing(), screened.outcome(), None))
             }
-            decide::Routing::SenderOverLimit { tell_staff } => {
-                if *tell_staff {
+            Decision::SenderOverLimit { tell_staff } => {
+                if tell_staff {
                     self.notify_staff(tx, None, StaffReason::FloodSender, &inbound.subject, now)
                         .await?;
                 }
                 warn!(
-                    recent = gathered.sender_recent.0,
+                    recent = facts.sender_recent,
                     "sender over the daily limit; filed for staff"
                 );
-                return Ok((Filing::Staff, "rate_limited", None));
+                Ok((Filing::Staff, "rate_limited", None))
             }
-            decide::Routing::Known { id, trusted, .. } => {
-                let row = gathered.take(*id)?;
-                let (row, event, needs) = self.read_known(tx, row, &routed, inbound, now).await?;
-                (row, event, *trusted, needs)
-            }
-            decide::Routing::New { parsed, to } => {
-                if self
-                    .seeker_over_limit(tx, parsed, &inbound.subject, now)
-                    .await?
-                {
-                    return Ok((Filing::Staff, "rate_limited", None));
+            Decision::SeekerOverLimit { number, tell_staff } => {
+                if tell_staff {
+                    self.notify_staff(tx, None, StaffReason::FloodSeeker, &inbound.subject, now)
+                        .await?;
+                    let today = self.cfg.calendar.local_date(now);
+                    office::set_meta(tx, &seeker_told_key(&number, today), "1").await?;
                 }
-                let row = self.insert_request(tx, to, &inbound.subject, now).await?;
-                (row, Event::Request((**parsed).clone()), false, Vec::new())
+                warn!("job-seeker number over the daily limit; filed for staff");
+                Ok((Filing::Staff, "rate_limited", None))
             }
+            Decision::NotGathered { id } => Err(StoreError::Corrupt {
+                table: "requests",
+                problem: format!("request {id} chosen but not gathered"),
+            }
+            .into()),
+            Decision::Answer(answer) => {
+                let cal = facts.closed.as_ref().unwrap_or(&self.cfg.calendar);
+                self.apply_answer(tx, inbound, *answer, rows, cal, now)
+                    .await
+            }
+        }
+    }
+
+    /// Carries out the answer to a mail that belongs to a request: the row
+    /// (a new one for a new request), the thread's ids, the needs' step,
+    /// then the main step; the mail kept for staff when a step needs them.
+    async fn apply_answer(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        answer: Answer,
+        mut rows: Rows,
+        cal: &crate::core::calendar::Calendar,
+        now: DateTime<Utc>,
+    ) -> Result<(Filing, &'static str, Option<i64>), DeskError> {
+        let subject = &inbound.subject;
+        let row = match &answer.target {
+            Target::Known(id) => rows.take(*id)?,
+            Target::New { to } => self.insert_request(tx, to, subject, now).await?,
+            Target::NextSession { of } => {
+                let address = rows.take(*of)?.seeker_address;
+                self.insert_request(tx, &address, subject, now).await?
+            }
+        };
+        let mut row = RequestRow {
+            machine: answer.machine,
+            ..row
         };
         if let Some(id) = &inbound.message_id {
             requests::add_thread_id(tx, row.id, id).await?;
-            if !matches!(event, Event::ForeignReply) {
+            if !answer.foreign {
                 requests::set_last_inbound(tx, row.id, id, &inbound.thread_ids).await?;
             }
         }
-        let thread = if matches!(event, Event::ForeignReply) {
-            None
-        } else {
-            Some(Thread {
-                to: row.seeker_address.clone(),
-                in_reply_to: inbound.message_id.clone(),
-                references: inbound.thread_ids.clone(),
-                subject: inbound.subject.clone(),
-                lang: row.machine.data.lang,
-            })
-        };
+        let thread = (!answer.foreign).then(|| Thread {
+            to: row.seeker_address.clone(),
+            in_reply_to: inbound.message_id.clone(),
+            references: inbound.thread_ids.clone(),
+            subject: subject.clone(),
+            lang: row.machine.data.lang,
+        });
         let mut filing = Filing::Handled;
-        let row = if needs.is_empty() || row.machine.state == State::New {
-            row
-        } else {
+        if let Some(needs) = answer.needs {
             // 第12条(3): the need is recorded and staff told, whatever else the mail says.
+            let next = needs.as_ref().ok().map(|s| s.next.clone());
             let f = self
-                .step_and_apply(
-                    tx,
-                    &row,
-                    Event::Needs(needs),
-                    thread.clone(),
-                    None,
-                    &inbound.subject,
-                    now,
-                )
+                .apply_step(tx, &row, needs, thread.clone(), None, subject, cal, now)
                 .await?;
             if f == Filing::Staff {
                 filing = f;
             }
-            requests::find_by_id(tx, row.id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt {
-                    table: "requests",
-                    problem: format!("request {} vanished", row.id),
-                })?
-        };
+            if let Some(next) = next {
+                row.machine = next;
+            }
+        }
         let consent = Consent {
             message_id: inbound.message_id.clone(),
             from: inbound.from.clone(),
-            trusted,
+            trusted: answer.trusted,
         };
         let main = self
-            .step_and_apply(
+            .apply_step(
                 tx,
                 &row,
-                event,
+                answer.main,
                 thread,
                 Some(&consent),
-                &inbound.subject,
+                subject,
+                cal,
                 now,
             )
             .await?;
@@ -156,101 +169,12 @@ impl Office {
         let outcome = match filing {
             Filing::Staff => {
                 // Staff read it on the 要対応 page too.
-                requests::keep_staff_mail(tx, row.id, &inbound.subject, &inbound.body, now).await?;
+                requests::keep_staff_mail(tx, row.id, subject, &inbound.body, now).await?;
                 "needs_staff"
             }
             _ => "handled",
         };
         Ok((filing, outcome, Some(row.id)))
-    }
-
-    /// Reads the mail against the request it belongs to (`core::decide::read`
-    /// on our own mails to it): the event for the request's machine, or a
-    /// new request for another session; with the needs it states.
-    async fn read_known(
-        &self,
-        tx: &mut Tx,
-        mut row: RequestRow,
-        routed: &decide::Routing,
-        inbound: &Inbound,
-        now: DateTime<Utc>,
-    ) -> Result<(RequestRow, Event, Vec<String>), DeskError> {
-        let ours: Vec<String> = outbox::raws_for_request(tx, row.id)
-            .await?
-            .iter()
-            .map(|raw| message::parse(raw).body)
-            .collect();
-        let (reading, needs) = decide::read(
-            &row.machine,
-            &inbound.body,
-            &ours,
-            routed,
-            &self.cfg.calendar,
-            now,
-        );
-        // The next mail goes out in the language this one was written in.
-        if let Some(lang) = decide::mail_language(&inbound.body, &ours) {
-            row.machine.data.lang = Some(lang);
-        }
-        Ok(match reading {
-            decide::Reading::Event(event) => (row, event, needs),
-            decide::Reading::NextSession(data) => {
-                let new_row = self
-                    .insert_request(tx, &row.seeker_address, &inbound.subject, now)
-                    .await?;
-                (new_row, Event::Request(*data), needs)
-            }
-        })
-    }
-
-    /// Many new requests under one 求職番号 in a day (from any addresses):
-    /// staff look at them (told once a day); no more automatic answers.
-    async fn seeker_over_limit(
-        &self,
-        tx: &mut Tx,
-        parsed: &BookingRequest,
-        subject: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, DeskError> {
-        let Some(number) = parsed.seeker_number.as_deref() else {
-            return Ok(false);
-        };
-        let today = self.cfg.calendar.local_date(now);
-        let day_ago = now - ChronoDuration::hours(24);
-        let recent = requests::recent_by_seeker_number(tx, number, day_ago).await?;
-        let told_key = format!("flood_seeker:{number}:{today}");
-        let told = office::get_meta(tx, &told_key).await?.is_some();
-        let route::Limit::Over { tell_staff } =
-            route::limit(recent, self.cfg.per_seeker_per_day, told)
-        else {
-            return Ok(false);
-        };
-        if tell_staff {
-            self.notify_staff(tx, None, StaffReason::FloodSeeker, subject, now)
-                .await?;
-            office::set_meta(tx, &told_key, "1").await?;
-        }
-        warn!(
-            recent,
-            "job-seeker number over the daily limit; filed for staff"
-        );
-        Ok(true)
-    }
-
-    /// What the office's records say about the seeker with this number.
-    pub(super) async fn standing(
-        &self,
-        tx: &mut Tx,
-        seeker_number: Option<&str>,
-    ) -> Result<Standing, DeskError> {
-        let Some(number) = seeker_number else {
-            return Ok(Standing::default());
-        };
-        let (refused, unexcused_no_shows) = office::standing(tx, number).await?;
-        Ok(Standing {
-            refused,
-            unexcused_no_shows,
-        })
     }
 }
 

@@ -1,30 +1,34 @@
-//! Gather: everything the routing of one inbound mail needs, loaded from
-//! the store in one place and before any decision: the requests it could
-//! belong to (`route::Candidates`), with their rows for what comes after,
-//! and the sender's count for the daily limit.
+//! Gather: everything the decision about one inbound mail needs, loaded
+//! from the store in one place and before any decision: the requests it
+//! could belong to (`route::Candidates`) with our mails to each, the
+//! sender's count for the daily limit, then what `core::decide::lookups`
+//! names (the 求職番号's count and standing, the address's notices and
+//! reachability) and the slots already full. The step of a staff action or
+//! a timer gathers through the same functions.
 
 use super::DeskError;
+use crate::core::booking::{self, Standing};
+use crate::core::calendar::{Calendar, Slot};
+use crate::core::decide::{self, AddressFacts, Facts, Held, SeekerFacts};
 use crate::core::route::{self, Candidate, Candidates};
+use crate::mail::message;
 use crate::mail::message::Inbound;
 use crate::office::Office;
-use crate::store::{bookings, outbox, processed, requests, RequestRow, StoreError, Tx};
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use std::collections::HashMap;
+use crate::store::{
+    bookings, office, outbox, processed, requests, unreachable, waitlist, RequestRow, StoreError,
+    Tx,
+};
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
+use std::collections::{HashMap, HashSet};
 
-/// What the store knows that bears on one inbound mail.
-pub(super) struct Gathered {
-    pub(super) candidates: Candidates,
-    /// The candidates' rows, by id.
-    pub(super) rows: HashMap<i64, RequestRow>,
-    /// Mails handled from the sender in the last day, and whether one of
-    /// them was already over the limit.
-    pub(super) sender_recent: (i64, bool),
-}
+/// The candidates' rows, by id, for what comes after the decision.
+#[derive(Default)]
+pub(super) struct Rows(HashMap<i64, RequestRow>);
 
-impl Gathered {
-    /// The row of a candidate `route` chose.
+impl Rows {
+    /// The row of a request the decision chose.
     pub(super) fn take(&mut self, id: i64) -> Result<RequestRow, StoreError> {
-        self.rows.remove(&id).ok_or_else(|| StoreError::Corrupt {
+        self.0.remove(&id).ok_or_else(|| StoreError::Corrupt {
             table: "requests",
             problem: format!("request {id} chosen but not gathered"),
         })
@@ -42,16 +46,66 @@ fn candidate(rows: &mut HashMap<i64, RequestRow>, row: RequestRow) -> Candidate 
     c
 }
 
+/// The meta key that says staff were told today of a 求職番号's flood.
+pub(super) fn seeker_told_key(number: &str, today: NaiveDate) -> String {
+    format!("flood_seeker:{number}:{today}")
+}
+
 impl Office {
+    /// Everything `core::decide::decide` reads about `mail`.
     pub(super) async fn gather(
         &self,
         tx: &mut Tx,
         inbound: &Inbound,
+        mail: &decide::Mail<'_>,
+        rules: &decide::Rules<'_>,
         now: DateTime<Utc>,
-    ) -> Result<Gathered, DeskError> {
-        let mut rows = HashMap::new();
-        let sender_recent =
+    ) -> Result<(Facts, Rows), DeskError> {
+        let (candidates, rows) = self.candidates(tx, inbound, now).await?;
+        let (sender_recent, sender_told) =
             processed::recent_from(tx, &inbound.from, now - ChronoDuration::hours(24)).await?;
+        let mut requests = HashMap::new();
+        for row in rows.values() {
+            let ours = outbox::raws_for_request(tx, row.id)
+                .await?
+                .iter()
+                .map(|raw| message::parse(raw).body)
+                .collect();
+            let held = Held {
+                machine: row.machine.clone(),
+                address: row.seeker_address.clone(),
+                ours,
+            };
+            requests.insert(row.id, held);
+        }
+        let mut facts = Facts {
+            candidates,
+            sender_recent,
+            sender_told,
+            requests,
+            ..Facts::default()
+        };
+        let Some(lookups) = decide::lookups(mail, &facts, rules, now) else {
+            return Ok((facts, Rows(rows)));
+        };
+        for number in lookups.seeker_numbers {
+            let seeker = self.seeker_facts(tx, &number, now).await?;
+            facts.seekers.insert(number, seeker);
+        }
+        let address = self.address_facts(tx, &lookups.address, now).await?;
+        facts.addresses.insert(lookups.address, address);
+        (facts.full, facts.closed) = self.slots_facts(tx, now).await?;
+        Ok((facts, Rows(rows)))
+    }
+
+    /// The requests the mail could belong to, with their rows.
+    async fn candidates(
+        &self,
+        tx: &mut Tx,
+        inbound: &Inbound,
+        now: DateTime<Utc>,
+    ) -> Result<(Candidates, HashMap<i64, RequestRow>), DeskError> {
+        let mut rows = HashMap::new();
         let by_thread = requests::find_by_thread(tx, &inbound.thread_ids).await?;
         let thread_is_ours = match &by_thread {
             Some(r) => outbox::sent_any_of(tx, r.id, &inbound.thread_ids).await?,
@@ -86,10 +140,65 @@ impl Office {
                 .map(|r| candidate(&mut rows, r))
                 .collect(),
         };
-        Ok(Gathered {
-            candidates,
-            rows,
-            sender_recent,
+        Ok((candidates, rows))
+    }
+
+    /// A 求職番号's new requests of the last day, whether staff were told of
+    /// them today, and the office's records of the seeker.
+    pub(super) async fn seeker_facts(
+        &self,
+        tx: &mut Tx,
+        number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SeekerFacts, DeskError> {
+        let today = self.cfg.calendar.local_date(now);
+        let day_ago = now - ChronoDuration::hours(24);
+        let recent_requests = requests::recent_by_seeker_number(tx, number, day_ago).await?;
+        let told_today = office::get_meta(tx, &seeker_told_key(number, today))
+            .await?
+            .is_some();
+        let (refused, unexcused_no_shows) = office::standing(tx, number).await?;
+        Ok(SeekerFacts {
+            recent_requests,
+            told_today,
+            standing: Standing {
+                refused,
+                unexcused_no_shows,
+            },
         })
+    }
+
+    /// The "what is missing" notices sent to an address within the window,
+    /// and whether mail to it arrives.
+    pub(super) async fn address_facts(
+        &self,
+        tx: &mut Tx,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AddressFacts, DeskError> {
+        let since = now - ChronoDuration::hours(booking::NOTICE_WINDOW_HOURS);
+        Ok(AddressFacts {
+            missing_told: outbox::variants_since(tx, address, "missing", since).await?,
+            reachable: !unreachable::is_marked(tx, address).await?,
+        })
+    }
+
+    /// The slots with every room booked, and the calendar with the days
+    /// staff closed (None when they closed none).
+    pub(super) async fn slots_facts(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+    ) -> Result<(HashSet<Slot>, Option<Calendar>), DeskError> {
+        let cal = &self.cfg.calendar;
+        let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
+        let from = now - ChronoDuration::days(1);
+        let full = bookings::full_slots(tx, cal, from, horizon_end, &self.room_ids).await?;
+        let closures = waitlist::closures_from(tx, cal.local_date(from)).await?;
+        let closed = (!closures.is_empty()).then(|| Calendar {
+            closures: closures.into_iter().map(|c| (c.day, c.reason)).collect(),
+            ..cal.clone()
+        });
+        Ok((full, closed))
     }
 }

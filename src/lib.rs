@@ -3,9 +3,9 @@
 //! # Layout
 //! The flow of a mail is: **mail in → gather → decide → apply → outbox →
 //! mail out**: `desk::gather` loads the facts from the store,
-//! [`core::decide`] (pure) routes the mail and reads it, the state machine
-//! ([`core::booking`]) steps, and `desk::apply` writes its effects and
-//! queues the mails in the outbox, which `desk::sender` sends.
+//! `core::decide::decide` (pure) routes the mail, reads it and steps the
+//! state machine ([`core::booking`]) on it, and `desk::apply` writes the
+//! effects and queues the mails in the outbox, which `desk::sender` sends.
 //!
 //! - [`config`]: TOML (`config::raw`, serde with defaults; `[[offices]]`
 //!   merged over the shared sections by `config::offices`) → a validated
@@ -17,8 +17,10 @@
 //!   - [`core::understand`]: text → `BookingRequest` (the request's fields),
 //!     with `wishes` (dates and times), `reply` (`ReplyIntent`), `booked`
 //!     (mail about a booking) and `needs` in files of their own.
-//!   - [`core::decide`]: one inbound mail on gathered facts: which request
-//!     it belongs to (or a new one), trusted or not, and what it says to it.
+//!   - [`core::decide`]: one inbound mail on gathered facts, whole
+//!     (`decide`): screened or read, the daily limits, which request it
+//!     belongs to (or a new one), trusted or not, what it says to it, the
+//!     machine's steps, and the step for a slot taken meanwhile.
 //!   - [`core::folders`]: where a folder lives on the office's IMAP server
 //!     (NAMESPACE, delimiter, what it lists), when a refused one is retried.
 //!   - [`core::route`]: the routing rules that need no request: whether a
@@ -51,20 +53,25 @@
 //!   office; `store::copy`: an office moved between databases.
 //! - [`office`]: the office handle every entry point holds (config, the
 //!   store scoped to the office, the composer, the SMTP relay, the Zoom
-//!   client); the desk's jobs below, the staff verbs and the web pages are
-//!   its methods, each in the file of its job.
+//!   client); the desk's jobs below, the staff verbs and views are plain
+//!   functions over `&Office`, each in the file of its job (no `impl
+//!   Office` outside `office`), so a call names the module it goes to.
 //! - [`desk`]: the running loop, one file per job:
 //!   - [`desk`] itself (the only `impl Desk`): the passes (`run`, `once`),
 //!     IDLE, reconnects, the office leases;
 //!   - `desk::inbox`: reads the inbox in batches, one transaction each
 //!     (state + outbox + processed mark), files each message under a lease,
 //!     files our own copies into the sent folder;
-//!   - `desk::gather`: loads what routing one mail needs, in one place
-//!     (the requests it could belong to, the sender's daily count);
-//!   - `desk::decide`: calls `core::decide` on what was gathered and steps
-//!     the machine with the event it read;
-//!   - `desk::apply`: carries out the core's effects (store writes, outbox
-//!     rows rendered from templates);
+//!   - `desk::gather`: loads everything the decision about one mail reads,
+//!     in one place (the requests it could belong to with our mails to
+//!     each, the sender's daily count, what `core::decide::lookups` names:
+//!     the 求職番号's count and standing, the address's notices; the full
+//!     slots and closed days);
+//!   - `desk::decide`: calls `core::decide::decide` on what was gathered
+//!     and carries the `Decision` out, choosing nothing;
+//!   - `desk::apply`: carries out a step's effects (store writes, outbox
+//!     rows rendered from templates); a staff action or a timer gathers,
+//!     steps (`core::decide::step`) and applies through it too;
 //!   - `desk::timers`: follow-ups, lapses, reminders, digests;
 //!   - `desk::sender`: sends the outbox under leases, marks each mail right
 //!     after the server took it, settles mail a crash left in flight.

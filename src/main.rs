@@ -439,10 +439,14 @@ fn date_and_time(date: &str, time: Option<&str>) -> Result<(NaiveDate, NaiveTime
 /// `cancel`, `attended`, `no-show`, `close`: one state change, printed.
 async fn act(config: &Path, now: Option<String>, key: &str, action: StaffAction) -> Result<()> {
     let mailed = matches!(action, StaffAction::Cancel);
-    let state = office_of(config)
-        .await?
-        .staff_action(key, action, clock(now)?, &cli_actor())
-        .await?;
+    let state = yoyaku::staff::staff_action(
+        &office_of(config).await?,
+        key,
+        action,
+        clock(now)?,
+        &cli_actor(),
+    )
+    .await?;
     println!(
         "{key}: {state}{}",
         if mailed {
@@ -465,7 +469,10 @@ async fn staff(command: Command) -> Result<ExitCode> {
             config,
             reservation,
         } => {
-            print!("{}", office_of(&config).await?.show(&reservation).await?);
+            print!(
+                "{}",
+                yoyaku::staff::show(&office_of(&config).await?, &reservation).await?
+            );
         }
         Command::Book {
             config,
@@ -489,10 +496,14 @@ async fn staff(command: Command) -> Result<ExitCode> {
                 time,
                 needs,
             };
-            let reservation = office_of(&config)
-                .await?
-                .staff_book_on(&booking, force, clock(now)?, &cli_actor())
-                .await?;
+            let reservation = yoyaku::staff::staff_book_on(
+                &office_of(&config).await?,
+                &booking,
+                force,
+                clock(now)?,
+                &cli_actor(),
+            )
+            .await?;
             println!("booked {reservation}; the seeker has been mailed the date, time and meeting details");
         }
         Command::Cancel {
@@ -531,10 +542,14 @@ async fn staff(command: Command) -> Result<ExitCode> {
             let Some(lang) = yoyaku::core::lang::Lang::from_code(lang.trim()) else {
                 anyhow::bail!("{lang:?}: the language is one of ja, en, pt, vi, zh, tl, easy");
             };
-            let (_, changed) = office_of(&config)
-                .await?
-                .set_language(&key, lang, chrono::Utc::now(), &cli_actor())
-                .await?;
+            let (_, changed) = yoyaku::staff::set_language(
+                &office_of(&config).await?,
+                &key,
+                lang,
+                chrono::Utc::now(),
+                &cli_actor(),
+            )
+            .await?;
             println!(
                 "{key}: {}{}",
                 lang.label(),
@@ -547,20 +562,27 @@ async fn staff(command: Command) -> Result<ExitCode> {
             seeker_number,
             reason,
         } => {
-            let closed = office_of(&config)
-                .await?
-                .refuse(&seeker_number, &reason, clock(now)?, &cli_actor())
-                .await?;
+            let closed = yoyaku::staff::refuse(
+                &office_of(&config).await?,
+                &seeker_number,
+                &reason,
+                clock(now)?,
+                &cli_actor(),
+            )
+            .await?;
             println!("refused; {closed} open request(s) closed; further mail goes to staff");
         }
         Command::Unrefuse {
             config,
             seeker_number,
         } => {
-            let had = office_of(&config)
-                .await?
-                .unrefuse(&seeker_number, chrono::Utc::now(), &cli_actor())
-                .await?;
+            let had = yoyaku::staff::unrefuse(
+                &office_of(&config).await?,
+                &seeker_number,
+                chrono::Utc::now(),
+                &cli_actor(),
+            )
+            .await?;
             println!(
                 "{}",
                 if had {
@@ -570,30 +592,12 @@ async fn staff(command: Command) -> Result<ExitCode> {
                 }
             );
         }
-        Command::Report { config, month, csv } => {
-            let first = parse_month(&month).map_err(anyhow::Error::msg)?;
-            let u = office_of(&config).await?.report(first).await?;
-            if csv {
-                print!("{}", yoyaku::staff::views::usage_csv(&month, &u));
-            } else {
-                println!("usage {month}");
-                for (k, v) in yoyaku::staff::views::usage_columns(&u) {
-                    println!("  {k:<24} {}", if v.is_empty() { "-" } else { &v });
-                }
-            }
-        }
+        Command::Report { config, month, csv } => report(&config, &month, csv).await?,
         Command::Purge {
             config,
             now,
             older_than,
-        } => {
-            let age = parse_duration(&older_than).map_err(anyhow::Error::msg)?;
-            let purged = office_of(&config).await?.purge(age, clock(now)?).await?;
-            println!(
-                "personal data removed from {} finished request(s); the counts remain",
-                purged.requests
-            );
-        }
+        } => purge(&config, now, &older_than).await?,
         Command::Run { .. }
         | Command::Web { .. }
         | Command::StaffUser(_)
@@ -603,6 +607,32 @@ async fn staff(command: Command) -> Result<ExitCode> {
         | Command::MigrateDb { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `yoyaku report`: a month's usage, as lines or CSV.
+async fn report(config: &Path, month: &str, csv: bool) -> Result<()> {
+    let first = parse_month(month).map_err(anyhow::Error::msg)?;
+    let u = yoyaku::staff::report(&office_of(config).await?, first).await?;
+    if csv {
+        print!("{}", yoyaku::staff::views::usage_csv(month, &u));
+    } else {
+        println!("usage {month}");
+        for (k, v) in yoyaku::staff::views::usage_columns(&u) {
+            println!("  {k:<24} {}", if v.is_empty() { "-" } else { &v });
+        }
+    }
+    Ok(())
+}
+
+/// `yoyaku purge`: personal data of requests finished before the age.
+async fn purge(config: &Path, now: Option<String>, older_than: &str) -> Result<()> {
+    let age = parse_duration(older_than).map_err(anyhow::Error::msg)?;
+    let purged = yoyaku::staff::purge(&office_of(config).await?, age, clock(now)?).await?;
+    println!(
+        "personal data removed from {} finished request(s); the counts remain",
+        purged.requests
+    );
+    Ok(())
 }
 
 /// `yoyaku close-day` (with a reason) and `reopen-day` (without).
@@ -615,13 +645,12 @@ async fn close_day(
     let (day, _) = date_and_time(date, Some("00:00"))?;
     let office = office_of(config).await?;
     let Some(reason) = reason else {
-        office.reopen_day(day, clock(now)?, &cli_actor()).await?;
+        yoyaku::staff::closures::reopen_day(&office, day, clock(now)?, &cli_actor()).await?;
         println!("{day} reopened for offers");
         return Ok(());
     };
-    let done = office
-        .close_day(day, reason, clock(now)?, &cli_actor())
-        .await?;
+    let done =
+        yoyaku::staff::closures::close_day(&office, day, reason, clock(now)?, &cli_actor()).await?;
     println!(
         "{day} closed; {} booking(s) cancelled ({}), {} offered new dates by mail; staff have a note with the phone numbers",
         done.cancelled.len(),
@@ -648,7 +677,7 @@ async fn list(config: &Path, date: Option<String>, status: Option<String>) -> Re
             })
             .transpose()?,
     };
-    let items = office_of(config).await?.list(&filter).await?;
+    let items = yoyaku::staff::list(&office_of(config).await?, &filter).await?;
     for i in &items {
         println!(
             "{:<7} {:<13} {:<12} {:<17} {}{}",

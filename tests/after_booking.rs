@@ -343,16 +343,14 @@ async fn a_staff_booking_is_mailed_at_once() {
     let desk = TestDesk::new().await;
     let seeker = Seeker::new("staffbook");
     // Today 15:00, past the previous-day cutoff: staff may still book it.
-    let reservation = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&seeker, "32010-87654321", day(11, 25), 15, 0),
-            wed(),
-            "staff-test",
-        )
-        .await
-        .expect("staff booking");
+    let reservation = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&seeker, "32010-87654321", day(11, 25), 15, 0),
+        wed(),
+        "staff-test",
+    )
+    .await
+    .expect("staff booking");
     // No pass runs: the verb itself sent the mail.
     let mail = seeker.inbox(1).await.remove(0);
     let text = mail.text();
@@ -380,24 +378,26 @@ async fn a_staff_booking_is_mailed_at_once() {
     assert_eq!(by, "staff");
     // The one room is taken then: a clear error, no mail.
     let other = Seeker::new("staffbook2");
-    let err = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&other, "32010-11111111", day(11, 25), 15, 0),
-            wed(),
-            "staff-test",
-        )
-        .await
-        .expect_err("slot full");
+    let err = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&other, "32010-11111111", day(11, 25), 15, 0),
+        wed(),
+        "staff-test",
+    )
+    .await
+    .expect_err("slot full");
     assert!(err.to_string().contains("every room"), "{err}");
     assert!(settle_and_read(&other.address, "INBOX").await.is_empty());
     // Staff cancel it (the seeker phoned): mailed with the cancellation.
-    desk.desk
-        .office()
-        .staff_action(&reservation, StaffAction::Cancel, wed(), "staff-test")
-        .await
-        .expect("cancel");
+    yoyaku::staff::staff_action(
+        desk.desk.office(),
+        &reservation,
+        StaffAction::Cancel,
+        wed(),
+        "staff-test",
+    )
+    .await
+    .expect("cancel");
     let cancelled = seeker.inbox(2).await.remove(1);
     assert!(
         cancelled.text().contains("当所で取り消し"),
@@ -455,16 +455,14 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
     let desk = TestDesk::new().await;
     let seeker = Seeker::new("noshow");
     let number = "32010-12345678";
-    let first = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&seeker, number, day(11, 26), 9, 30),
-            wed(),
-            "staff-test",
-        )
-        .await
-        .expect("book");
+    let first = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&seeker, number, day(11, 26), 9, 30),
+        wed(),
+        "staff-test",
+    )
+    .await
+    .expect("book");
     desk.desk
         .run_once(jst(2026, 11, 26, 9, 39))
         .await
@@ -489,42 +487,37 @@ async fn the_no_show_rule_fires_at_ten_minutes_and_the_limit_holds_new_requests(
         .contains(&format!("yoyaku attended {first}")));
 
     // One no-show is below the limit: a request is still offered slots.
-    let second = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&seeker, number, day(11, 26), 11, 0),
-            jst(2026, 11, 26, 9, 45),
-            "staff-test",
-        )
-        .await
-        .expect("book");
+    let second = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&seeker, number, day(11, 26), 11, 0),
+        jst(2026, 11, 26, 9, 45),
+        "staff-test",
+    )
+    .await
+    .expect("book");
     // Attendance recorded in time stops the rule.
-    desk.desk
-        .office()
-        .staff_action(
-            &second,
-            StaffAction::Attended,
-            jst(2026, 11, 26, 11, 5),
-            "staff-test",
-        )
-        .await
-        .expect("attended");
+    yoyaku::staff::staff_action(
+        desk.desk.office(),
+        &second,
+        StaffAction::Attended,
+        jst(2026, 11, 26, 11, 5),
+        "staff-test",
+    )
+    .await
+    .expect("attended");
     desk.desk
         .run_once(jst(2026, 11, 26, 11, 20))
         .await
         .expect("pass");
     assert_eq!(booking_status(&desk, &second).await.0, "attended");
-    let third = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&seeker, number, day(11, 26), 13, 30),
-            jst(2026, 11, 26, 11, 30),
-            "staff-test",
-        )
-        .await
-        .expect("book");
+    let third = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&seeker, number, day(11, 26), 13, 30),
+        jst(2026, 11, 26, 11, 30),
+        "staff-test",
+    )
+    .await
+    .expect("book");
     desk.desk
         .run_once(jst(2026, 11, 26, 13, 45))
         .await
@@ -572,13 +565,12 @@ async fn needs_at_the_session_are_recorded_and_passed_to_staff() {
     desk.once_after(1, wed()).await;
     let confirm = seeker.inbox(2).await.remove(1);
     let reservation = reservation_in(confirm.text());
-    let shown = desk.desk.office().show(&reservation).await.expect("show");
+    let shown = yoyaku::staff::show(desk.desk.office(), &reservation)
+        .await
+        .expect("show");
     assert!(shown.contains("sign_language"), "{shown}");
     assert!(shown.contains("interpreter"), "{shown}");
-    let listed = desk
-        .desk
-        .office()
-        .list(&ListFilter::default())
+    let listed = yoyaku::staff::list(desk.desk.office(), &ListFilter::default())
         .await
         .expect("list");
     assert_eq!(listed.len(), 1);
@@ -590,7 +582,9 @@ async fn needs_at_the_session_are_recorded_and_passed_to_staff() {
     desk.once_after(1, wed()).await;
     let staff = wait_for(&desk.staff, "INBOX", 2).await;
     assert!(staff.iter().any(|m| m.text().contains("介助者")));
-    let shown = desk.desk.office().show(&reservation).await.expect("show");
+    let shown = yoyaku::staff::show(desk.desk.office(), &reservation)
+        .await
+        .expect("show");
     assert!(shown.contains("assistant"), "{shown}");
     assert_eq!(booking_status(&desk, &reservation).await.0, "confirmed");
 }
@@ -601,12 +595,15 @@ async fn needs_at_the_session_are_recorded_and_passed_to_staff() {
 async fn a_refused_seeker_gets_a_holding_reply_and_staff_decide() {
     let desk = TestDesk::new().await;
     let seeker = Seeker::new("refused");
-    let closed = desk
-        .desk
-        .office()
-        .refuse("32010 12345678", "暴言があったため", wed(), "staff-test")
-        .await
-        .expect("refuse");
+    let closed = yoyaku::staff::refuse(
+        desk.desk.office(),
+        "32010 12345678",
+        "暴言があったため",
+        wed(),
+        "staff-test",
+    )
+    .await
+    .expect("refuse");
     assert_eq!(closed, 0);
     seeker
         .send(
@@ -625,12 +622,14 @@ async fn a_refused_seeker_gets_a_holding_reply_and_staff_decide() {
     );
     let staff = wait_for(&desk.staff, "INBOX", 1).await;
     assert!(staff[0].text().contains("お断り"), "{}", staff[0].text());
-    assert!(desk
-        .desk
-        .office()
-        .unrefuse("32010-12345678", chrono::Utc::now(), "test")
-        .await
-        .expect("unrefuse"));
+    assert!(yoyaku::staff::unrefuse(
+        desk.desk.office(),
+        "32010-12345678",
+        chrono::Utc::now(),
+        "test"
+    )
+    .await
+    .expect("unrefuse"));
     seeker
         .send(
             &desk.address,
@@ -667,7 +666,9 @@ async fn consent_and_history_are_shown() {
     desk.once_after(1, wed()).await;
     let confirm = seeker.inbox(2).await.remove(1);
     let reservation = reservation_in(confirm.text());
-    let shown = desk.desk.office().show(&reservation).await.expect("show");
+    let shown = yoyaku::staff::show(desk.desk.office(), &reservation)
+        .await
+        .expect("show");
     let sha: String = Sha256::digest(terms.replace("\r\n", "\n").as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -698,26 +699,22 @@ async fn the_staff_digest_comes_once_each_business_morning() {
     })
     .await;
     let seeker = Seeker::new("digest");
-    let today = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&seeker, "32010-22222222", day(11, 27), 13, 30),
-            jst(2026, 11, 25, 17, 0),
-            "staff-test",
-        )
-        .await
-        .expect("book");
-    let monday = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&seeker, "32010-22222222", day(11, 30), 9, 30),
-            jst(2026, 11, 25, 17, 0),
-            "staff-test",
-        )
-        .await
-        .expect("book");
+    let today = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&seeker, "32010-22222222", day(11, 27), 13, 30),
+        jst(2026, 11, 25, 17, 0),
+        "staff-test",
+    )
+    .await
+    .expect("book");
+    let monday = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&seeker, "32010-22222222", day(11, 30), 9, 30),
+        jst(2026, 11, 25, 17, 0),
+        "staff-test",
+    )
+    .await
+    .expect("book");
     desk.desk
         .run_once(jst(2026, 11, 27, 8, 0))
         .await
@@ -795,22 +792,22 @@ async fn report_counts_survive_the_purge_of_personal_data() {
     let reservation = reservation_in(confirm.text());
     seeker.reply(&confirm, "キャンセルします").await;
     desk.once_after(1, wed()).await;
-    let staff_booked = desk
-        .desk
-        .office()
-        .staff_book(
-            &staff_booking(&seeker, "32010-12345678", day(11, 26), 9, 30),
-            wed(),
-            "staff-test",
-        )
-        .await
-        .expect("book");
+    let staff_booked = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &staff_booking(&seeker, "32010-12345678", day(11, 26), 9, 30),
+        wed(),
+        "staff-test",
+    )
+    .await
+    .expect("book");
     desk.desk
         .run_once(jst(2026, 11, 26, 9, 40))
         .await
         .expect("pass");
     let month = NaiveDate::from_ymd_opt(2026, 11, 1).expect("month");
-    let before = desk.desk.office().report(month).await.expect("report");
+    let before = yoyaku::staff::report(desk.desk.office(), month)
+        .await
+        .expect("report");
     assert_eq!(before.requests, 1);
     assert_eq!(before.offers, 1);
     assert_eq!(before.bookings_by_email, 1);
@@ -819,24 +816,30 @@ async fn report_counts_survive_the_purge_of_personal_data() {
     assert_eq!(before.no_shows, 1);
     assert!(before.mean_minutes_to_answer.is_some());
     // Nothing finished long enough ago yet.
-    let purged = desk
-        .desk
-        .office()
-        .purge(chrono::Duration::days(30), jst(2026, 12, 1, 9, 0))
-        .await
-        .expect("purge");
+    let purged = yoyaku::staff::purge(
+        desk.desk.office(),
+        chrono::Duration::days(30),
+        jst(2026, 12, 1, 9, 0),
+    )
+    .await
+    .expect("purge");
     assert_eq!(purged.requests, 0);
-    let purged = desk
-        .desk
-        .office()
-        .purge(chrono::Duration::days(30), jst(2027, 1, 15, 9, 0))
-        .await
-        .expect("purge");
+    let purged = yoyaku::staff::purge(
+        desk.desk.office(),
+        chrono::Duration::days(30),
+        jst(2027, 1, 15, 9, 0),
+    )
+    .await
+    .expect("purge");
     assert_eq!(purged.requests, 2);
-    let after = desk.desk.office().report(month).await.expect("report");
+    let after = yoyaku::staff::report(desk.desk.office(), month)
+        .await
+        .expect("report");
     assert_eq!(before, after, "the counts remain");
     for key in [&reservation, &staff_booked] {
-        let shown = desk.desk.office().show(key).await.expect("show");
+        let shown = yoyaku::staff::show(desk.desk.office(), key)
+            .await
+            .expect("show");
         for secret in [
             "統計 太郎",
             "職員 予約子",

@@ -281,8 +281,7 @@ async fn staff_correct_an_automatic_no_show_on_the_page_in_chromium() {
             needs: vec![],
         };
         reservations.push(
-            office
-                .staff_book(&booking, now, "suzuki")
+            yoyaku::staff::staff_book(office, &booking, now, "suzuki")
                 .await
                 .expect("booked"),
         );
@@ -292,8 +291,7 @@ async fn staff_correct_an_automatic_no_show_on_the_page_in_chromium() {
     let evening = jst_on(day, 18, 0);
     for _ in 0..4 {
         let mut fired = yoyaku::desk::PassReport::default();
-        office
-            .fire_timers(evening, &mut fired)
+        yoyaku::desk::timers::fire_timers(office, evening, &mut fired)
             .await
             .expect("timers");
         if fired.timers == 0 {

@@ -65,24 +65,22 @@ async fn a_full_flow_logs_no_personal_data() {
         )
         .await;
     desk.once_after(1, jst(2026, 12, 2, 9, 0)).await;
-    let reservation = desk
-        .desk
-        .office()
-        .staff_book(
-            &yoyaku::staff::StaffBooking {
-                seeker_number: "32010-98765432".into(),
-                name: name.into(),
-                email: seeker.address.clone(),
-                phone: Some("090-9876-5432".into()),
-                date: chrono::NaiveDate::from_ymd_opt(2026, 12, 8).expect("date"),
-                time: chrono::NaiveTime::from_hms_opt(13, 30, 0).expect("time"),
-                needs: vec!["interpreter".into()],
-            },
-            jst(2026, 12, 2, 9, 5),
-            "staff-test",
-        )
-        .await
-        .expect("staff booking");
+    let reservation = yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &yoyaku::staff::StaffBooking {
+            seeker_number: "32010-98765432".into(),
+            name: name.into(),
+            email: seeker.address.clone(),
+            phone: Some("090-9876-5432".into()),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 12, 8).expect("date"),
+            time: chrono::NaiveTime::from_hms_opt(13, 30, 0).expect("time"),
+            needs: vec!["interpreter".into()],
+        },
+        jst(2026, 12, 2, 9, 5),
+        "staff-test",
+    )
+    .await
+    .expect("staff booking");
     desk.desk
         .run_once(jst(2026, 12, 7, 9, 0))
         .await
@@ -91,19 +89,22 @@ async fn a_full_flow_logs_no_personal_data() {
         .run_once(jst(2026, 12, 8, 13, 45))
         .await
         .expect("no-show pass");
-    let _ = desk.desk.office().show(&reservation).await.expect("show");
-    let _ = desk
-        .desk
-        .office()
-        .report(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("month"))
+    let _ = yoyaku::staff::show(desk.desk.office(), &reservation)
         .await
-        .expect("report");
-    let _ = desk
-        .desk
-        .office()
-        .purge(chrono::Duration::days(1), jst(2027, 1, 1, 0, 0))
-        .await
-        .expect("purge");
+        .expect("show");
+    let _ = yoyaku::staff::report(
+        desk.desk.office(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("month"),
+    )
+    .await
+    .expect("report");
+    let _ = yoyaku::staff::purge(
+        desk.desk.office(),
+        chrono::Duration::days(1),
+        jst(2027, 1, 1, 0, 0),
+    )
+    .await
+    .expect("purge");
     assert_eq!(
         seeker.inbox(5).await.len(),
         5,

@@ -109,7 +109,9 @@ async fn an_offer_to_a_dead_address_reaches_staff_with_the_phone_number() {
         assert!(text.contains(want), "note lacks {want}: {text}");
     }
     // It stands in 要対応 with the number.
-    let items = desk.desk.office().unreachable().await.expect("unreachable");
+    let items = yoyaku::staff::views::unreachable(desk.desk.office())
+        .await
+        .expect("unreachable");
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].phone.as_deref(), Some("090-1234-5678"));
     assert_eq!(items[0].kind, "offer");
@@ -131,15 +133,10 @@ async fn an_offer_to_a_dead_address_reaches_staff_with_the_phone_number() {
     // A second bounce of the same address makes no second note.
     let reference = items[0].reference.clone();
     // Staff phoned: the line leaves 要対応.
-    desk.desk
-        .office()
-        .phoned(&reference, later, "tanaka")
+    yoyaku::staff::phoned(desk.desk.office(), &reference, later, "tanaka")
         .await
         .expect("phoned");
-    assert!(desk
-        .desk
-        .office()
-        .unreachable()
+    assert!(yoyaku::staff::views::unreachable(desk.desk.office())
         .await
         .expect("unreachable")
         .is_empty());

@@ -35,20 +35,25 @@ async fn a_closed_day_is_refused_unless_staff_mean_it() {
         saturday += Duration::days(1);
     }
     let office = desk.desk.office();
-    let refused = office
-        .staff_book(&booking(&seeker.address, saturday), now, "tanaka")
-        .await
-        .expect_err("a Saturday is refused");
+    let refused =
+        yoyaku::staff::staff_book(office, &booking(&seeker.address, saturday), now, "tanaka")
+            .await
+            .expect_err("a Saturday is refused");
     let text = refused.to_string();
     assert!(
         text.contains("Saturday") && text.contains("--force"),
         "{text}"
     );
     assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
-    let reservation = office
-        .staff_book_on(&booking(&seeker.address, saturday), true, now, "tanaka")
-        .await
-        .expect("booked when meant");
+    let reservation = yoyaku::staff::staff_book_on(
+        office,
+        &booking(&seeker.address, saturday),
+        true,
+        now,
+        "tanaka",
+    )
+    .await
+    .expect("booked when meant");
     assert!(!reservation.is_empty());
     assert_eq!(
         desk.db_scalar("SELECT COUNT(*) FROM history WHERE event = 'booked_on_closed_day' AND actor = 'tanaka'")
@@ -63,11 +68,14 @@ async fn staff_can_book_a_seeker_with_a_carrier_address() {
     let address = format!("taro..yamada{:x}@docomo.test", rand_u64() % 0xffff_ffff);
     add_user(&address);
     let day = business_day_ahead(&desk.desk.office().config().calendar, Utc::now(), 3);
-    desk.desk
-        .office()
-        .staff_book(&booking(&address, day), Utc::now(), "tanaka")
-        .await
-        .expect("a carrier's address is an address");
+    yoyaku::staff::staff_book(
+        desk.desk.office(),
+        &booking(&address, day),
+        Utc::now(),
+        "tanaka",
+    )
+    .await
+    .expect("a carrier's address is an address");
     let got = Seeker { address }.inbox(1).await;
     assert!(
         got[0].inbound.subject.contains("ご予約（予約番号"),

@@ -258,15 +258,17 @@ async fn a_cancelled_slot_goes_to_the_first_of_those_who_wished_for_it() {
         1
     );
     let month = NaiveDate::from_ymd_opt(2026, 11, 1).expect("month");
-    let usage = desk.desk.office().report(month).await.expect("report");
+    let usage = yoyaku::staff::report(desk.desk.office(), month)
+        .await
+        .expect("report");
     assert_eq!(usage.slots_refilled, 1);
     // Staff see who was offered what on the day view.
-    let day = desk
-        .desk
-        .office()
-        .day_view(NaiveDate::from_ymd_opt(2026, 11, 27).expect("day"))
-        .await
-        .expect("day view");
+    let day = yoyaku::staff::views::day_view(
+        desk.desk.office(),
+        NaiveDate::from_ymd_opt(2026, 11, 27).expect("day"),
+    )
+    .await
+    .expect("day view");
     assert_eq!(day.freed.len(), 2, "{:?}", day.freed);
 }
 
@@ -284,16 +286,15 @@ async fn a_freed_slot_is_offered_only_before_its_cutoff() {
     let _offer_b = request(&desk, &b, "待機 五郎", "32010-11110005", wish).await;
     let b_before = read_folder(&b.address, "INBOX").await.len();
     // On the day: the seeker phoned, staff cancel.
-    desk.desk
-        .office()
-        .staff_action(
-            &reservation_a,
-            yoyaku::core::booking::StaffAction::Cancel,
-            jst(2026, 11, 27, 8, 30),
-            "tanaka",
-        )
-        .await
-        .expect("staff cancel");
+    yoyaku::staff::staff_action(
+        desk.desk.office(),
+        &reservation_a,
+        yoyaku::core::booking::StaffAction::Cancel,
+        jst(2026, 11, 27, 8, 30),
+        "tanaka",
+    )
+    .await
+    .expect("staff cancel");
     let b_mail = settle_and_read(&b.address, "INBOX").await;
     assert_eq!(
         b_mail.len(),
@@ -314,16 +315,15 @@ async fn a_freed_slot_is_offered_only_before_its_cutoff() {
     let reservation_c = reservation_in(confirm_c.text());
     let _offer_d = request(&desk, &d, "待機 七郎", "32010-11110007", wish).await;
     let d_before = read_folder(&d.address, "INBOX").await.len();
-    desk.desk
-        .office()
-        .staff_action(
-            &reservation_c,
-            yoyaku::core::booking::StaffAction::Cancel,
-            jst(2026, 11, 27, 17, 0),
-            "tanaka",
-        )
-        .await
-        .expect("staff cancel");
+    yoyaku::staff::staff_action(
+        desk.desk.office(),
+        &reservation_c,
+        yoyaku::core::booking::StaffAction::Cancel,
+        jst(2026, 11, 27, 17, 0),
+        "tanaka",
+    )
+    .await
+    .expect("staff cancel");
     let freed = d.inbox(d_before + 1).await.remove(d_before);
     assert!(
         freed.text().contains("2026年11月30日（月）11:00"),
@@ -354,12 +354,15 @@ async fn a_closed_day_cancels_its_bookings_and_offers_the_nearest_slots() {
     let staff_before = read_folder(&desk.staff, "INBOX").await.len();
 
     let friday = NaiveDate::from_ymd_opt(2026, 11, 27).expect("day");
-    let done = desk
-        .desk
-        .office()
-        .close_day(friday, "大雪のため", wed(), "tanaka")
-        .await
-        .expect("closed");
+    let done = yoyaku::staff::closures::close_day(
+        desk.desk.office(),
+        friday,
+        "大雪のため",
+        wed(),
+        "tanaka",
+    )
+    .await
+    .expect("closed");
     assert_eq!(done.cancelled.len(), 2);
     assert_eq!(done.offered, 2);
 

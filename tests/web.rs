@@ -674,22 +674,22 @@ async fn staff_close_and_reopen_a_day_on_the_page() {
     let now = chrono::Utc::now();
     let day = business_day_ahead(&office.config().calendar, now, 3);
     let seeker = Seeker::new("webclose");
-    let reservation = office
-        .staff_book(
-            &yoyaku::staff::StaffBooking {
-                seeker_number: "32010-44440001".into(),
-                name: "閉庁 太郎".into(),
-                email: seeker.address.clone(),
-                phone: Some("090-4444-0001".into()),
-                date: day,
-                time: chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
-                needs: vec![],
-            },
-            now,
-            "suzuki",
-        )
-        .await
-        .expect("booked");
+    let reservation = yoyaku::staff::staff_book(
+        office,
+        &yoyaku::staff::StaffBooking {
+            seeker_number: "32010-44440001".into(),
+            name: "閉庁 太郎".into(),
+            email: seeker.address.clone(),
+            phone: Some("090-4444-0001".into()),
+            date: day,
+            time: chrono::NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
+            needs: vec![],
+        },
+        now,
+        "suzuki",
+    )
+    .await
+    .expect("booked");
     seeker.inbox(1).await;
 
     let c = client();

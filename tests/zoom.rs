@@ -127,11 +127,15 @@ async fn consent_makes_one_meeting_the_confirmation_carries_it_and_cancel_remove
     }
 
     // Staff cancel: the meeting is deleted on the next pass.
-    desk.desk
-        .office()
-        .staff_action(&reservation, StaffAction::Cancel, wed(), "test")
-        .await
-        .expect("cancel");
+    yoyaku::staff::staff_action(
+        desk.desk.office(),
+        &reservation,
+        StaffAction::Cancel,
+        wed(),
+        "test",
+    )
+    .await
+    .expect("cancel");
     desk.desk.run_once(wed()).await.expect("pass");
     assert!(
         zoom.meetings_for(&reservation).is_empty(),
@@ -148,11 +152,15 @@ async fn a_delete_that_keeps_failing_is_retried_and_reported_to_staff_once() {
     let reservation = consent(&desk, &seeker, wed()).await;
     assert_eq!(zoom.meetings_for(&reservation).len(), 1);
     zoom.set_down(true);
-    desk.desk
-        .office()
-        .staff_action(&reservation, StaffAction::Cancel, wed(), "test")
-        .await
-        .expect("cancel");
+    yoyaku::staff::staff_action(
+        desk.desk.office(),
+        &reservation,
+        StaffAction::Cancel,
+        wed(),
+        "test",
+    )
+    .await
+    .expect("cancel");
     let mut t = wed();
     for _ in 0..6 {
         t += Duration::minutes(10);
@@ -655,11 +663,15 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
                 )
                 .await
                 .expect("reservation");
-            desk.desk
-                .office()
-                .staff_action(&r, StaffAction::Cancel, Utc::now(), "test")
-                .await
-                .expect("cancel");
+            yoyaku::staff::staff_action(
+                desk.desk.office(),
+                &r,
+                StaffAction::Cancel,
+                Utc::now(),
+                "test",
+            )
+            .await
+            .expect("cancel");
             out.push(r);
         }
         out
@@ -694,11 +706,15 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
         )
         .await
         .expect("reservation");
-    desk.desk
-        .office()
-        .staff_action(&late, StaffAction::Cancel, Utc::now(), "test")
-        .await
-        .expect("cancel");
+    yoyaku::staff::staff_action(
+        desk.desk.office(),
+        &late,
+        StaffAction::Cancel,
+        Utc::now(),
+        "test",
+    )
+    .await
+    .expect("cancel");
     let daemon = Daemon::start(&desk.config_path);
     let started = std::time::Instant::now();
     loop {

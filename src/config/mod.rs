@@ -106,7 +106,7 @@ pub struct Smtp {
     pub connections: usize,
     /// PEM of extra CA certificates to trust (`smtp.ca_file`).
     pub ca_pem: Option<Vec<u8>>,
-    /// `smtp.copy_wait_seconds`: see `Desk::resolve_doubts`.
+    /// `smtp.copy_wait_seconds`: see `desk::sender::resolve_doubts`.
     pub copy_wait: Duration,
     /// `smtp.auth = "oauth2"`: XOAUTH2 as this user (smtp.username, else
     /// the address of smtp.from) with a token instead of a password.

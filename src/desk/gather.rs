@@ -51,154 +51,150 @@ pub(super) fn seeker_told_key(number: &str, today: NaiveDate) -> String {
     format!("flood_seeker:{number}:{today}")
 }
 
-impl Office {
-    /// Everything `core::decide::decide` reads about `mail`.
-    pub(super) async fn gather(
-        &self,
-        tx: &mut Tx,
-        inbound: &Inbound,
-        mail: &decide::Mail<'_>,
-        rules: &decide::Rules<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<(Facts, Rows), DeskError> {
-        let (candidates, rows) = self.candidates(tx, inbound, now).await?;
-        let (sender_recent, sender_told) =
-            processed::recent_from(tx, &inbound.from, now - ChronoDuration::hours(24)).await?;
-        let mut requests = HashMap::new();
-        for row in rows.values() {
-            let ours = outbox::raws_for_request(tx, row.id)
-                .await?
-                .iter()
-                .map(|raw| message::parse(raw).body)
-                .collect();
-            let held = Held {
-                machine: row.machine.clone(),
-                address: row.seeker_address.clone(),
-                ours,
-            };
-            requests.insert(row.id, held);
-        }
-        let mut facts = Facts {
-            candidates,
-            sender_recent,
-            sender_told,
-            requests,
-            ..Facts::default()
+/// Everything `core::decide::decide` reads about `mail`.
+pub(super) async fn gather(
+    office: &Office,
+    tx: &mut Tx,
+    inbound: &Inbound,
+    mail: &decide::Mail<'_>,
+    rules: &decide::Rules<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Facts, Rows), DeskError> {
+    let (candidates, rows) = candidates(tx, inbound, now).await?;
+    let (sender_recent, sender_told) =
+        processed::recent_from(tx, &inbound.from, now - ChronoDuration::hours(24)).await?;
+    let mut requests = HashMap::new();
+    for row in rows.values() {
+        let ours = outbox::raws_for_request(tx, row.id)
+            .await?
+            .iter()
+            .map(|raw| message::parse(raw).body)
+            .collect();
+        let held = Held {
+            machine: row.machine.clone(),
+            address: row.seeker_address.clone(),
+            ours,
         };
-        let Some(lookups) = decide::lookups(mail, &facts, rules, now) else {
-            return Ok((facts, Rows(rows)));
-        };
-        for number in lookups.seeker_numbers {
-            let seeker = self.seeker_facts(tx, &number, now).await?;
-            facts.seekers.insert(number, seeker);
-        }
-        let address = self.address_facts(tx, &lookups.address, now).await?;
-        facts.addresses.insert(lookups.address, address);
-        (facts.full, facts.closed) = self.slots_facts(tx, now).await?;
-        Ok((facts, Rows(rows)))
+        requests.insert(row.id, held);
     }
+    let mut facts = Facts {
+        candidates,
+        sender_recent,
+        sender_told,
+        requests,
+        ..Facts::default()
+    };
+    let Some(lookups) = decide::lookups(mail, &facts, rules, now) else {
+        return Ok((facts, Rows(rows)));
+    };
+    for number in lookups.seeker_numbers {
+        let seeker = seeker_facts(office, tx, &number, now).await?;
+        facts.seekers.insert(number, seeker);
+    }
+    let address = address_facts(tx, &lookups.address, now).await?;
+    facts.addresses.insert(lookups.address, address);
+    (facts.full, facts.closed) = slots_facts(office, tx, now).await?;
+    Ok((facts, Rows(rows)))
+}
 
-    /// The requests the mail could belong to, with their rows.
-    async fn candidates(
-        &self,
-        tx: &mut Tx,
-        inbound: &Inbound,
-        now: DateTime<Utc>,
-    ) -> Result<(Candidates, HashMap<i64, RequestRow>), DeskError> {
-        let mut rows = HashMap::new();
-        let by_thread = requests::find_by_thread(tx, &inbound.thread_ids).await?;
-        let thread_is_ours = match &by_thread {
-            Some(r) => outbox::sent_any_of(tx, r.id, &inbound.thread_ids).await?,
-            None => false,
-        };
-        let by_reference = match route::subject_reference(&inbound.subject) {
-            Some(reference) => requests::find_by_ref(tx, &reference).await?,
-            None => None,
-        };
-        let mut by_reservation = Vec::new();
-        for reservation in route::reservation_numbers(&inbound.subject, &inbound.body) {
-            if let Some(b) = bookings::find_by_reservation(tx, &reservation).await? {
-                if let Some(r) = requests::find_by_id(tx, b.request_id).await? {
-                    by_reservation.push(r);
-                }
+/// The requests the mail could belong to, with their rows.
+async fn candidates(
+    tx: &mut Tx,
+    inbound: &Inbound,
+    now: DateTime<Utc>,
+) -> Result<(Candidates, HashMap<i64, RequestRow>), DeskError> {
+    let mut rows = HashMap::new();
+    let by_thread = requests::find_by_thread(tx, &inbound.thread_ids).await?;
+    let thread_is_ours = match &by_thread {
+        Some(r) => outbox::sent_any_of(tx, r.id, &inbound.thread_ids).await?,
+        None => false,
+    };
+    let by_reference = match route::subject_reference(&inbound.subject) {
+        Some(reference) => requests::find_by_ref(tx, &reference).await?,
+        None => None,
+    };
+    let mut by_reservation = Vec::new();
+    for reservation in route::reservation_numbers(&inbound.subject, &inbound.body) {
+        if let Some(b) = bookings::find_by_reservation(tx, &reservation).await? {
+            if let Some(r) = requests::find_by_id(tx, b.request_id).await? {
+                by_reservation.push(r);
             }
         }
-        let since = now - ChronoDuration::days(route::CONTINUATION_DAYS);
-        let open = requests::find_open_by_address(tx, &inbound.from, since).await?;
-        let booked = requests::booked_by_address(tx, &inbound.from).await?;
-        let candidates = Candidates {
-            by_thread: by_thread.map(|r| candidate(&mut rows, r)),
-            thread_is_ours,
-            by_reference: by_reference.map(|r| candidate(&mut rows, r)),
-            by_reservation: by_reservation
-                .into_iter()
-                .map(|r| candidate(&mut rows, r))
-                .collect(),
-            open: open.map(|r| candidate(&mut rows, r)),
-            booked: booked
-                .into_iter()
-                .map(|r| candidate(&mut rows, r))
-                .collect(),
-        };
-        Ok((candidates, rows))
     }
+    let since = now - ChronoDuration::days(route::CONTINUATION_DAYS);
+    let open = requests::find_open_by_address(tx, &inbound.from, since).await?;
+    let booked = requests::booked_by_address(tx, &inbound.from).await?;
+    let candidates = Candidates {
+        by_thread: by_thread.map(|r| candidate(&mut rows, r)),
+        thread_is_ours,
+        by_reference: by_reference.map(|r| candidate(&mut rows, r)),
+        by_reservation: by_reservation
+            .into_iter()
+            .map(|r| candidate(&mut rows, r))
+            .collect(),
+        open: open.map(|r| candidate(&mut rows, r)),
+        booked: booked
+            .into_iter()
+            .map(|r| candidate(&mut rows, r))
+            .collect(),
+    };
+    Ok((candidates, rows))
+}
 
-    /// A 求職番号's new requests of the last day, whether staff were told of
-    /// them today, and the office's records of the seeker.
-    pub(super) async fn seeker_facts(
-        &self,
-        tx: &mut Tx,
-        number: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SeekerFacts, DeskError> {
-        let today = self.cfg.calendar.local_date(now);
-        let day_ago = now - ChronoDuration::hours(24);
-        let recent_requests = requests::recent_by_seeker_number(tx, number, day_ago).await?;
-        let told_today = office::get_meta(tx, &seeker_told_key(number, today))
-            .await?
-            .is_some();
-        let (refused, unexcused_no_shows) = office::standing(tx, number).await?;
-        Ok(SeekerFacts {
-            recent_requests,
-            told_today,
-            standing: Standing {
-                refused,
-                unexcused_no_shows,
-            },
-        })
-    }
+/// A 求職番号's new requests of the last day, whether staff were told of
+/// them today, and the office's records of the seeker.
+pub(super) async fn seeker_facts(
+    office: &Office,
+    tx: &mut Tx,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<SeekerFacts, DeskError> {
+    let today = office.cfg.calendar.local_date(now);
+    let day_ago = now - ChronoDuration::hours(24);
+    let recent_requests = requests::recent_by_seeker_number(tx, number, day_ago).await?;
+    let told_today = office::get_meta(tx, &seeker_told_key(number, today))
+        .await?
+        .is_some();
+    let (refused, unexcused_no_shows) = office::standing(tx, number).await?;
+    Ok(SeekerFacts {
+        recent_requests,
+        told_today,
+        standing: Standing {
+            refused,
+            unexcused_no_shows,
+        },
+    })
+}
 
-    /// The "what is missing" notices sent to an address within the window,
-    /// and whether mail to it arrives.
-    pub(super) async fn address_facts(
-        &self,
-        tx: &mut Tx,
-        address: &str,
-        now: DateTime<Utc>,
-    ) -> Result<AddressFacts, DeskError> {
-        let since = now - ChronoDuration::hours(booking::NOTICE_WINDOW_HOURS);
-        Ok(AddressFacts {
-            missing_told: outbox::variants_since(tx, address, "missing", since).await?,
-            reachable: !unreachable::is_marked(tx, address).await?,
-        })
-    }
+/// The "what is missing" notices sent to an address within the window,
+/// and whether mail to it arrives.
+pub(super) async fn address_facts(
+    tx: &mut Tx,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<AddressFacts, DeskError> {
+    let since = now - ChronoDuration::hours(booking::NOTICE_WINDOW_HOURS);
+    Ok(AddressFacts {
+        missing_told: outbox::variants_since(tx, address, "missing", since).await?,
+        reachable: !unreachable::is_marked(tx, address).await?,
+    })
+}
 
-    /// The slots with every room booked, and the calendar with the days
-    /// staff closed (None when they closed none).
-    pub(super) async fn slots_facts(
-        &self,
-        tx: &mut Tx,
-        now: DateTime<Utc>,
-    ) -> Result<(HashSet<Slot>, Option<Calendar>), DeskError> {
-        let cal = &self.cfg.calendar;
-        let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
-        let from = now - ChronoDuration::days(1);
-        let full = bookings::full_slots(tx, cal, from, horizon_end, &self.room_ids).await?;
-        let closures = waitlist::closures_from(tx, cal.local_date(from)).await?;
-        let closed = (!closures.is_empty()).then(|| Calendar {
-            closures: closures.into_iter().map(|c| (c.day, c.reason)).collect(),
-            ..cal.clone()
-        });
-        Ok((full, closed))
-    }
+/// The slots with every room booked, and the calendar with the days
+/// staff closed (None when they closed none).
+pub(super) async fn slots_facts(
+    office: &Office,
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+) -> Result<(HashSet<Slot>, Option<Calendar>), DeskError> {
+    let cal = &office.cfg.calendar;
+    let horizon_end = now + ChronoDuration::days(i64::from(cal.horizon_days) + 2);
+    let from = now - ChronoDuration::days(1);
+    let full = bookings::full_slots(tx, cal, from, horizon_end, &office.room_ids).await?;
+    let closures = waitlist::closures_from(tx, cal.local_date(from)).await?;
+    let closed = (!closures.is_empty()).then(|| Calendar {
+        closures: closures.into_iter().map(|c| (c.day, c.reason)).collect(),
+        ..cal.clone()
+    });
+    Ok((full, closed))
 }

@@ -7,15 +7,15 @@
 //! mail stays in the outbox, an unmoved message is moved on the next pass,
 //! and a message whose transaction never committed is handled again.
 
-mod apply;
+pub(crate) mod apply;
 mod bounce;
 mod decide;
 mod gather;
 mod inbox;
 mod meetings;
-mod sender;
-mod staff_note;
-mod timers;
+pub(crate) mod sender;
+pub(crate) mod staff_note;
+pub mod timers;
 
 use crate::config::Config;
 use crate::mail::compose::ComposeError;
@@ -200,11 +200,11 @@ impl Desk {
         let mut session = connected?;
         let started = Utc::now();
         let report = match self.pass(&mut session, now).await {
-            Ok(mut report) => self
-                .office
-                .file_copies_since(&mut session, started, now, &mut report)
-                .await
-                .map(|_| report),
+            Ok(mut report) => {
+                sender::file_copies_since(&self.office, &mut session, started, now, &mut report)
+                    .await
+                    .map(|_| report)
+            }
             Err(e) => Err(e),
         };
         session.logout().await;
@@ -220,17 +220,16 @@ impl Desk {
     ) -> Result<PassReport, DeskError> {
         let mut report = PassReport::default();
         let mut sending = PassReport::default();
-        self.office.resolve_doubts(session).await?;
+        sender::resolve_doubts(&self.office, session).await?;
         // Replies go out while the inbox is still being read: each batch's
         // mail is sent as soon as it is committed, on the SMTP connection,
         // while the next batch is fetched and handled on the IMAP one.
         let committed = Notify::new();
         let inbox_done = AtomicBool::new(false);
         let inbox = async {
-            let result = self
-                .office
-                .process_inbox(session, now, &mut report, &committed, None)
-                .await;
+            let result =
+                inbox::process_inbox(&self.office, session, now, &mut report, &committed, None)
+                    .await;
             inbox_done.store(true, Ordering::Release);
             committed.notify_one();
             result
@@ -238,7 +237,7 @@ impl Desk {
         let sender = async {
             loop {
                 let last = inbox_done.load(Ordering::Acquire);
-                let sending_failed = self.office.send_due(now, &mut sending).await?;
+                let sending_failed = sender::send_due(&self.office, now, &mut sending).await?;
                 // A failing server is not tried again in this pass; the
                 // mail waits for its retry time.
                 if last || sending_failed {
@@ -253,10 +252,10 @@ impl Desk {
         report.send_failures += sending.send_failures;
         read?;
         let smtp_failing = sent?;
-        self.office.fire_timers(now, &mut report).await?;
-        report.timers += self.office.work_meetings(now).await?;
+        timers::fire_timers(&self.office, now, &mut report).await?;
+        report.timers += meetings::work_meetings(&self.office, now).await?;
         if !smtp_failing {
-            self.office.send_pending(now, &mut report).await?;
+            sender::send_pending(&self.office, now, &mut report).await?;
         }
         Ok(report)
     }
@@ -380,10 +379,9 @@ impl Desk {
                 Err(e) => {
                     warn!(error = %e, retry_in_secs = backoff.as_secs(), "imap connect failed");
                     // Mail already committed can still go out while IMAP is down.
-                    if let Err(e) = self
-                        .office
-                        .send_pending(Utc::now(), &mut PassReport::default())
-                        .await
+                    if let Err(e) =
+                        sender::send_pending(&self.office, Utc::now(), &mut PassReport::default())
+                            .await
                     {
                         warn!(error = %e, "outbox flush failed");
                     }
@@ -433,7 +431,7 @@ impl Desk {
                 }
                 // Mail that came during the pass (our own copies always do)
                 // was announced to the pass, not to the IDLE that follows.
-                match self.office.arrived_since_pass(&mut session).await {
+                match inbox::arrived_since_pass(&self.office, &mut session).await {
                     Ok(true) if passed => continue,
                     Ok(_) => {}
                     Err(e) => {

@@ -8,7 +8,7 @@
 //! envelope recipient (a blind copy): the copy that arrives in the office
 //! mailbox becomes the sent folder's copy, and it is the proof that the
 //! server took the mail, which a crash between the server's answer and our
-//! mark could not otherwise give (see `Desk::resolve_doubts`).
+//! mark could not otherwise give (see `desk::sender::resolve_doubts`).
 //!
 //! Built on lettre's `AsyncSmtpConnection` rather than its transport so the
 //! socket gets TCP_NODELAY: with Nagle on, each message waited ~40 ms for a

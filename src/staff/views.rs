@@ -8,6 +8,7 @@ use super::RequestView;
 use crate::core::calendar::{Calendar, Slot};
 use crate::desk::DeskError;
 use crate::office::Office;
+use crate::staff;
 use crate::store::bookings::{self, BookingRecord};
 use crate::store::report::Usage;
 use crate::store::{outbox, requests, unreachable, waitlist, RequestRow};
@@ -262,234 +263,236 @@ fn local(cal: &Calendar, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-impl Office {
-    /// The sessions of a local date, every room, by slot.
-    pub async fn day_sessions(&self, date: NaiveDate) -> Result<Vec<SlotSessions>, DeskError> {
-        let cal = &self.config().calendar;
-        let from = cal.instant(date, NaiveTime::MIN);
-        let to = cal.instant(date + Duration::days(1), NaiveTime::MIN);
-        let mut conn = self.store().conn().await?;
-        let mut sessions = Vec::new();
-        for b in bookings::starting_between(&mut conn, from, to).await? {
-            let request = requests::find_by_id(&mut conn, b.request_id).await?;
-            sessions.push(day_session(cal, &b, request.as_ref()));
-        }
-        Ok(by_slot(sessions))
+/// The sessions of a local date, every room, by slot.
+pub async fn day_sessions(
+    office: &Office,
+    date: NaiveDate,
+) -> Result<Vec<SlotSessions>, DeskError> {
+    let cal = &office.config().calendar;
+    let from = cal.instant(date, NaiveTime::MIN);
+    let to = cal.instant(date + Duration::days(1), NaiveTime::MIN);
+    let mut conn = office.store().conn().await?;
+    let mut sessions = Vec::new();
+    for b in bookings::starting_between(&mut conn, from, to).await? {
+        let request = requests::find_by_id(&mut conn, b.request_id).await?;
+        sessions.push(day_session(cal, &b, request.as_ref()));
     }
+    Ok(by_slot(sessions))
+}
 
-    /// The day view: sessions, the freed slots offered to waiting seekers
-    /// (who was offered what, and how it ended), and a closure of the day.
-    pub async fn day_view(&self, date: NaiveDate) -> Result<DayView, DeskError> {
-        let slots = self.day_sessions(date).await?;
-        let cal = &self.config().calendar;
-        let from = cal.instant(date, NaiveTime::MIN);
-        let to = cal.instant(date + Duration::days(1), NaiveTime::MIN);
-        let mut conn = self.store().conn().await?;
-        let freed = waitlist::offers_between(&mut conn, from, to)
-            .await?
-            .into_iter()
-            .map(|o| FreedOffer {
-                time: o
-                    .slot_start
-                    .with_timezone(&cal.tz)
-                    .format("%H:%M")
-                    .to_string(),
-                reference: o.reference,
-                offered_at: local(cal, o.offered_at),
-                outcome: o.outcome,
-            })
-            .collect();
-        let closure = waitlist::closures_from(&mut conn, date)
-            .await?
-            .into_iter()
-            .find(|c| c.day == date)
-            .map(|c| ClosureItem {
-                reason: c.reason,
-                closed_by: c.closed_by,
-                closed_at: local(cal, c.closed_at),
-            });
-        Ok(DayView {
-            slots,
-            freed,
-            closure,
-            closed_because: cal.closed_because(date),
+/// The day view: sessions, the freed slots offered to waiting seekers
+/// (who was offered what, and how it ended), and a closure of the day.
+pub async fn day_view(office: &Office, date: NaiveDate) -> Result<DayView, DeskError> {
+    let slots = day_sessions(office, date).await?;
+    let cal = &office.config().calendar;
+    let from = cal.instant(date, NaiveTime::MIN);
+    let to = cal.instant(date + Duration::days(1), NaiveTime::MIN);
+    let mut conn = office.store().conn().await?;
+    let freed = waitlist::offers_between(&mut conn, from, to)
+        .await?
+        .into_iter()
+        .map(|o| FreedOffer {
+            time: o
+                .slot_start
+                .with_timezone(&cal.tz)
+                .format("%H:%M")
+                .to_string(),
+            reference: o.reference,
+            offered_at: local(cal, o.offered_at),
+            outcome: o.outcome,
         })
-    }
+        .collect();
+    let closure = waitlist::closures_from(&mut conn, date)
+        .await?
+        .into_iter()
+        .find(|c| c.day == date)
+        .map(|c| ClosureItem {
+            reason: c.reason,
+            closed_by: c.closed_by,
+            closed_at: local(cal, c.closed_at),
+        });
+    Ok(DayView {
+        slots,
+        freed,
+        closure,
+        closed_because: cal.closed_because(date),
+    })
+}
 
-    /// What waits for staff, oldest first.
-    pub async fn waiting(&self, now: DateTime<Utc>) -> Result<Vec<WaitingItem>, DeskError> {
-        let cal = &self.config().calendar;
-        let today = cal.local_date(now);
-        let mut conn = self.store().conn().await?;
-        let mut out = Vec::new();
-        for (r, since) in requests::waiting_for_staff(&mut conn).await? {
-            // The reason the latest staff note gave, in the note's words.
-            let notice = outbox::for_request(&mut conn, r.id)
+/// What waits for staff, oldest first.
+pub async fn waiting(office: &Office, now: DateTime<Utc>) -> Result<Vec<WaitingItem>, DeskError> {
+    let cal = &office.config().calendar;
+    let today = cal.local_date(now);
+    let mut conn = office.store().conn().await?;
+    let mut out = Vec::new();
+    for (r, since) in requests::waiting_for_staff(&mut conn).await? {
+        // The reason the latest staff note gave, in the note's words.
+        let notice = outbox::for_request(&mut conn, r.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|m| m.kind == "staff")
+            .and_then(|m| m.variant);
+        let reason = match notice {
+            Some(reason) => office.composer().staff_label(&reason),
+            None => requests::history(&mut conn, r.id)
                 .await?
-                .into_iter()
+                .iter()
                 .rev()
-                .find(|m| m.kind == "staff")
-                .and_then(|m| m.variant);
-            let reason = match notice {
-                Some(reason) => self.composer().staff_label(&reason),
-                None => requests::history(&mut conn, r.id)
-                    .await?
-                    .iter()
-                    .rev()
-                    .find(|h| h.to_state == "needs_staff")
-                    .map_or_else(String::new, |h| h.event.clone()),
-            };
-            let by = cal.answer_by(since);
-            let text = requests::latest_staff_mail(&mut conn, r.id)
-                .await?
-                .map_or_else(String::new, |(_, body)| body);
-            out.push(WaitingItem {
-                reference: r.reference.clone(),
-                name: r.machine.data.name.clone(),
-                since: local(cal, since),
-                reason,
-                answer_by: by.to_string(),
-                overdue: by < today,
-                text,
-            });
-        }
-        out.sort_by(|a, b| a.since.cmp(&b.since));
-        Ok(out)
-    }
-
-    /// Seekers our mail does not reach, oldest first: staff phone them.
-    pub async fn unreachable(&self) -> Result<Vec<UnreachableItem>, DeskError> {
-        let cal = &self.config().calendar;
-        let mut conn = self.store().conn().await?;
-        let mut out = Vec::new();
-        for u in unreachable::open(&mut conn).await? {
-            let request = match u.request_id {
-                Some(id) => requests::find_by_id(&mut conn, id).await?,
-                None => None,
-            };
-            let Some(r) = request else { continue };
-            out.push(UnreachableItem {
-                reference: r.reference.clone(),
-                name: r.machine.data.name.clone(),
-                phone: r.machine.data.phone.clone(),
-                address: u.address,
-                kind_label: self.composer().mail_kind_label(&u.kind),
-                kind: u.kind,
-                status: u.status,
-                diagnostic: u.diagnostic,
-                since: local(cal, u.at),
-            });
-        }
-        Ok(out)
-    }
-
-    /// Requests by 求職番号, name, reservation number, reference or address.
-    pub async fn search(&self, query: &str) -> Result<Vec<Found>, DeskError> {
-        let cal = &self.config().calendar;
-        let q = query.trim();
-        if q.is_empty() {
-            return Ok(Vec::new());
-        }
-        let number = crate::core::understand::seeker_number(q);
-        let mut conn = self.store().conn().await?;
-        let rows = requests::search(&mut conn, q, number.as_deref(), 200).await?;
-        let mut out = Vec::new();
-        for r in rows {
-            let b = bookings::latest_for_request(&mut conn, r.id).await?;
-            out.push(Found {
-                reference: r.reference.clone(),
-                state: r.machine.state.as_str().to_string(),
-                name: r.machine.data.name.clone(),
-                seeker_number: r.machine.data.seeker_number.clone(),
-                address: r.seeker_address.clone(),
-                reservation: b.as_ref().map(|b| b.reservation.clone()),
-                slot: b.as_ref().map(|b| local(cal, b.slot_start)),
-                updated: local(cal, r.updated_at),
-            });
-        }
-        Ok(out)
-    }
-
-    /// The mails received and sent in a request's thread, in time order.
-    pub async fn thread_mails(&self, view: &RequestView) -> Result<Vec<ThreadMail>, DeskError> {
-        let cal = &self.config().calendar;
-        let mut conn = self.store().conn().await?;
-        let mut out: Vec<(DateTime<Utc>, ThreadMail)> = Vec::new();
-        for m in outbox::for_request(&mut conn, view.request.id).await? {
-            out.push((
-                m.created_at,
-                ThreadMail {
-                    at: local(cal, m.created_at),
-                    subject: mail_subject(&m.raw),
-                    kind: m.kind,
-                    direction: "sent",
-                    status: m.status,
-                },
-            ));
-        }
-        for (at, outcome) in
-            crate::store::processed::for_request(&mut conn, view.request.id).await?
-        {
-            out.push((
-                at,
-                ThreadMail {
-                    at: local(cal, at),
-                    kind: "received".into(),
-                    direction: "received",
-                    status: outcome,
-                    subject: String::new(),
-                },
-            ));
-        }
-        out.sort_by_key(|(at, _)| *at);
-        Ok(out.into_iter().map(|(_, m)| m).collect())
-    }
-
-    /// The counts of the 12 months ending with `last`, for the chart.
-    pub async fn last_months(&self, last: NaiveDate) -> Result<Vec<MonthBar>, DeskError> {
-        let mut out = Vec::new();
-        for month in months_back(last, 12) {
-            let c = self.chart_counts(month).await?;
-            out.push(MonthBar {
-                month: month.format("%Y-%m").to_string(),
-                requests: c.requests.max(0) as u64,
-                bookings: c.bookings.max(0) as u64,
-                attended: c.attended.max(0) as u64,
-            });
-        }
-        Ok(out)
-    }
-
-    /// How many requests a purge of those finished before `now - age`
-    /// would clear.
-    pub async fn purge_preview(
-        &self,
-        age: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<usize, DeskError> {
-        let mut conn = self.store().conn().await?;
-        Ok(requests::finished_before(&mut conn, now - age).await?.len())
-    }
-
-    /// Free slots staff may book (the next weeks), for the 予約登録 form.
-    pub async fn free_slots(&self, now: DateTime<Utc>) -> Result<Vec<Slot>, DeskError> {
-        let cal = &self.config().calendar;
-        let slots = cal.bookable_slots(now);
-        let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
-            return Ok(Vec::new());
+                .find(|h| h.to_state == "needs_staff")
+                .map_or_else(String::new, |h| h.event.clone()),
         };
-        let room_ids = self.config().seats();
-        let mut conn = self.store().conn().await?;
-        let full = bookings::full_slots(
-            &mut conn,
-            cal,
-            cal.slot_start_utc(*first) - Duration::minutes(1),
-            cal.slot_start_utc(*last) + Duration::days(1),
-            &room_ids,
-        )
-        .await?;
-        Ok(slots.into_iter().filter(|s| !full.contains(s)).collect())
+        let by = cal.answer_by(since);
+        let text = requests::latest_staff_mail(&mut conn, r.id)
+            .await?
+            .map_or_else(String::new, |(_, body)| body);
+        out.push(WaitingItem {
+            reference: r.reference.clone(),
+            name: r.machine.data.name.clone(),
+            since: local(cal, since),
+            reason,
+            answer_by: by.to_string(),
+            overdue: by < today,
+            text,
+        });
     }
+    out.sort_by(|a, b| a.since.cmp(&b.since));
+    Ok(out)
+}
+
+/// Seekers our mail does not reach, oldest first: staff phone them.
+pub async fn unreachable(office: &Office) -> Result<Vec<UnreachableItem>, DeskError> {
+    let cal = &office.config().calendar;
+    let mut conn = office.store().conn().await?;
+    let mut out = Vec::new();
+    for u in unreachable::open(&mut conn).await? {
+        let request = match u.request_id {
+            Some(id) => requests::find_by_id(&mut conn, id).await?,
+            None => None,
+        };
+        let Some(r) = request else { continue };
+        out.push(UnreachableItem {
+            reference: r.reference.clone(),
+            name: r.machine.data.name.clone(),
+            phone: r.machine.data.phone.clone(),
+            address: u.address,
+            kind_label: office.composer().mail_kind_label(&u.kind),
+            kind: u.kind,
+            status: u.status,
+            diagnostic: u.diagnostic,
+            since: local(cal, u.at),
+        });
+    }
+    Ok(out)
+}
+
+/// Requests by 求職番号, name, reservation number, reference or address.
+pub async fn search(office: &Office, query: &str) -> Result<Vec<Found>, DeskError> {
+    let cal = &office.config().calendar;
+    let q = query.trim();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let number = crate::core::understand::seeker_number(q);
+    let mut conn = office.store().conn().await?;
+    let rows = requests::search(&mut conn, q, number.as_deref(), 200).await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let b = bookings::latest_for_request(&mut conn, r.id).await?;
+        out.push(Found {
+            reference: r.reference.clone(),
+            state: r.machine.state.as_str().to_string(),
+            name: r.machine.data.name.clone(),
+            seeker_number: r.machine.data.seeker_number.clone(),
+            address: r.seeker_address.clone(),
+            reservation: b.as_ref().map(|b| b.reservation.clone()),
+            slot: b.as_ref().map(|b| local(cal, b.slot_start)),
+            updated: local(cal, r.updated_at),
+        });
+    }
+    Ok(out)
+}
+
+/// The mails received and sent in a request's thread, in time order.
+pub async fn thread_mails(
+    office: &Office,
+    view: &RequestView,
+) -> Result<Vec<ThreadMail>, DeskError> {
+    let cal = &office.config().calendar;
+    let mut conn = office.store().conn().await?;
+    let mut out: Vec<(DateTime<Utc>, ThreadMail)> = Vec::new();
+    for m in outbox::for_request(&mut conn, view.request.id).await? {
+        out.push((
+            m.created_at,
+            ThreadMail {
+                at: local(cal, m.created_at),
+                subject: mail_subject(&m.raw),
+                kind: m.kind,
+                direction: "sent",
+                status: m.status,
+            },
+        ));
+    }
+    for (at, outcome) in crate::store::processed::for_request(&mut conn, view.request.id).await? {
+        out.push((
+            at,
+            ThreadMail {
+                at: local(cal, at),
+                kind: "received".into(),
+                direction: "received",
+                status: outcome,
+                subject: String::new(),
+            },
+        ));
+    }
+    out.sort_by_key(|(at, _)| *at);
+    Ok(out.into_iter().map(|(_, m)| m).collect())
+}
+
+/// The counts of the 12 months ending with `last`, for the chart.
+pub async fn last_months(office: &Office, last: NaiveDate) -> Result<Vec<MonthBar>, DeskError> {
+    let mut out = Vec::new();
+    for month in months_back(last, 12) {
+        let c = staff::chart_counts(office, month).await?;
+        out.push(MonthBar {
+            month: month.format("%Y-%m").to_string(),
+            requests: c.requests.max(0) as u64,
+            bookings: c.bookings.max(0) as u64,
+            attended: c.attended.max(0) as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// How many requests a purge of those finished before `now - age`
+/// would clear.
+pub async fn purge_preview(
+    office: &Office,
+    age: Duration,
+    now: DateTime<Utc>,
+) -> Result<usize, DeskError> {
+    let mut conn = office.store().conn().await?;
+    Ok(requests::finished_before(&mut conn, now - age).await?.len())
+}
+
+/// Free slots staff may book (the next weeks), for the 予約登録 form.
+pub async fn free_slots(office: &Office, now: DateTime<Utc>) -> Result<Vec<Slot>, DeskError> {
+    let cal = &office.config().calendar;
+    let slots = cal.bookable_slots(now);
+    let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
+        return Ok(Vec::new());
+    };
+    let room_ids = office.config().seats();
+    let mut conn = office.store().conn().await?;
+    let full = bookings::full_slots(
+        &mut conn,
+        cal,
+        cal.slot_start_utc(*first) - Duration::minutes(1),
+        cal.slot_start_utc(*last) + Duration::days(1),
+        &room_ids,
+    )
+    .await?;
+    Ok(slots.into_iter().filter(|s| !full.contains(s)).collect())
 }
 
 fn day_session(cal: &Calendar, b: &BookingRecord, r: Option<&RequestRow>) -> DaySession {

@@ -9,6 +9,8 @@ use super::auth;
 use super::{cookie, plain, WebApp};
 use crate::core::booking::StaffAction;
 use crate::desk::{Desk, DeskError, StaffError};
+use crate::staff::closures;
+use crate::staff::views;
 use crate::staff::StaffBooking;
 use crate::store::staff::{self as accounts, StaffUser};
 use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, State};
@@ -321,7 +323,7 @@ async fn day(
         },
         None => today(&desk),
     };
-    match desk.office().day_view(date).await {
+    match views::day_view(desk.office(), date).await {
         Ok(view) => page(
             &app,
             &staff,
@@ -346,11 +348,11 @@ async fn day(
 }
 
 async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
-    let unreachable = match desk.office().unreachable().await {
+    let unreachable = match views::unreachable(desk.office()).await {
         Ok(u) => u,
         Err(e) => return failed(&app, e),
     };
-    match desk.office().waiting(Utc::now()).await {
+    match views::waiting(desk.office(), Utc::now()).await {
         Ok(items) => page(
             &app,
             &staff,
@@ -379,7 +381,7 @@ async fn search_form(State(app): App, AtOffice { staff, desk }: AtOffice) -> Res
 
 async fn search(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
     let query = form.get("q").cloned().unwrap_or_default();
-    match desk.office().search(&query).await {
+    match views::search(desk.office(), &query).await {
         Ok(found) => page(
             &app,
             &staff,
@@ -397,11 +399,11 @@ async fn request_page(
     AtOffice { staff, desk }: AtOffice,
     Path((_, key)): Path<(String, String)>,
 ) -> Response {
-    let view = match desk.office().request_view(&key).await {
+    let view = match crate::staff::request_view(desk.office(), &key).await {
         Ok(v) => v,
         Err(e) => return failed(&app, e),
     };
-    let mails = match desk.office().thread_mails(&view).await {
+    let mails = match views::thread_mails(desk.office(), &view).await {
         Ok(m) => m,
         Err(e) => return failed(&app, e),
     };
@@ -509,10 +511,7 @@ async fn set_language(State(app): App, OfficeForm { staff, desk, form }: OfficeF
             "lang: ja, en, pt, vi, zh, tl, easy のいずれかを指定してください。",
         );
     };
-    match desk
-        .office()
-        .set_language(key, lang, Utc::now(), &staff.user.login)
-        .await
+    match crate::staff::set_language(desk.office(), key, lang, Utc::now(), &staff.user.login).await
     {
         Ok((reference, _)) => Redirect::to(&format!("/o/{office}/r/{reference}")).into_response(),
         Err(e) => failed(&app, e),
@@ -532,9 +531,7 @@ async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> R
             return day_closure(&app, &desk, &staff, &form, verb == "close_day").await
         }
         Some("phoned") if !key.is_empty() => {
-            return match desk
-                .office()
-                .phoned(key, Utc::now(), &staff.user.login)
+            return match crate::staff::phoned(desk.office(), key, Utc::now(), &staff.user.login)
                 .await
             {
                 Ok(_) => Redirect::to(&format!("/o/{office}/waiting")).into_response(),
@@ -549,13 +546,11 @@ async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> R
         }
         _ => return plain(StatusCode::BAD_REQUEST, "操作 (action) が分かりません。"),
     };
-    match desk
-        .office()
-        .staff_action(key, action, Utc::now(), &staff.user.login)
+    match crate::staff::staff_action(desk.office(), key, action, Utc::now(), &staff.user.login)
         .await
     {
         Ok(_) => {
-            let reference = match desk.office().find_request(key).await {
+            let reference = match crate::staff::find_request(desk.office(), key).await {
                 Ok((r, _)) => r.reference,
                 Err(_) => key.to_string(),
             };
@@ -588,14 +583,11 @@ async fn day_closure(
                 "閉庁の理由 (reason) を書いてください。",
             );
         }
-        desk.office()
-            .close_day(day, reason, Utc::now(), &staff.user.login)
+        closures::close_day(desk.office(), day, reason, Utc::now(), &staff.user.login)
             .await
             .map(|_| ())
     } else {
-        desk.office()
-            .reopen_day(day, Utc::now(), &staff.user.login)
-            .await
+        closures::reopen_day(desk.office(), day, Utc::now(), &staff.user.login).await
     };
     match done {
         Ok(()) => Redirect::to(&format!("/o/{office}/day?date={day}")).into_response(),
@@ -613,7 +605,7 @@ async fn book_form(
     // other field of the query fills the form.
     let mut q = Fields::new();
     if let Some(key) = query.get("from").cloned() {
-        match desk.office().request_view(&key).await {
+        match crate::staff::request_view(desk.office(), &key).await {
             Ok(view) => {
                 let d = &view.request.machine.data;
                 let mut put = |k: &str, v: Option<String>| {
@@ -642,7 +634,7 @@ async fn book_page(
     fields: &Fields,
     error: Option<String>,
 ) -> Response {
-    let slots = match desk.office().free_slots(Utc::now()).await {
+    let slots = match views::free_slots(desk.office(), Utc::now()).await {
         Ok(s) => s,
         Err(e) => return failed(app, e),
     };
@@ -713,11 +705,7 @@ async fn book(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> 
         time,
         needs,
     };
-    match desk
-        .office()
-        .staff_book(&booking, Utc::now(), &staff.user.login)
-        .await
-    {
+    match crate::staff::staff_book(desk.office(), &booking, Utc::now(), &staff.user.login).await {
         Ok(reservation) => Redirect::to(&format!("/o/{office}/r/{reservation}")).into_response(),
         Err(DeskError::Staff(StaffError::Invalid(m) | StaffError::Conflict(m))) => {
             book_page(&app, &staff, &desk, &form, Some(m)).await

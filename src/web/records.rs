@@ -18,11 +18,11 @@ use minijinja::context;
 use tracing::info;
 
 pub(super) async fn refusals(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
-    let events = match desk.office().refusal_events().await {
+    let events = match crate::staff::refusal_events(desk.office()).await {
         Ok(events) => events,
         Err(e) => return failed(&app, e),
     };
-    match desk.office().refusals().await {
+    match crate::staff::refusals(desk.office()).await {
         Ok(list) => {
             let tz = desk.office().config().calendar.tz;
             let list: Vec<minijinja::Value> = list
@@ -61,11 +61,7 @@ pub(super) async fn refuse(
     let office = desk.office().config().office_id.clone();
     let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
     let reason = form.get("reason").map(String::as_str).unwrap_or("");
-    match desk
-        .office()
-        .refuse(number, reason, Utc::now(), &staff.user.login)
-        .await
-    {
+    match crate::staff::refuse(desk.office(), number, reason, Utc::now(), &staff.user.login).await {
         Ok(_) => Redirect::to(&format!("/o/{office}/refusals")).into_response(),
         Err(e) => failed(&app, e),
     }
@@ -77,11 +73,7 @@ pub(super) async fn unrefuse(
 ) -> Response {
     let office = desk.office().config().office_id.clone();
     let number = form.get("seeker_number").map(String::as_str).unwrap_or("");
-    match desk
-        .office()
-        .unrefuse(number, Utc::now(), &staff.user.login)
-        .await
-    {
+    match crate::staff::unrefuse(desk.office(), number, Utc::now(), &staff.user.login).await {
         Ok(true) => {
             info!(staff = %staff.user.login, "refusal lifted");
             Redirect::to(&format!("/o/{office}/refusals")).into_response()
@@ -115,11 +107,11 @@ pub(super) async fn report(
         Ok(m) => m,
         Err(r) => return r,
     };
-    let usage = match desk.office().report(month).await {
+    let usage = match crate::staff::report(desk.office(), month).await {
         Ok(u) => u,
         Err(e) => return failed(&app, e),
     };
-    let bars = match desk.office().last_months(month).await {
+    let bars = match crate::staff::views::last_months(desk.office(), month).await {
         Ok(b) => b,
         Err(e) => return failed(&app, e),
     };
@@ -153,7 +145,7 @@ pub(super) async fn report_csv(
         Ok(m) => m,
         Err(r) => return r,
     };
-    match desk.office().report(month).await {
+    match crate::staff::report(desk.office(), month).await {
         Ok(u) => {
             let name = month.format("%Y-%m").to_string();
             (
@@ -188,7 +180,7 @@ pub(super) async fn purge_form(
         Ok(a) => a,
         Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
     };
-    match desk.office().purge_preview(age, Utc::now()).await {
+    match crate::staff::views::purge_preview(desk.office(), age, Utc::now()).await {
         Ok(n) => page(
             &app,
             &staff,
@@ -216,7 +208,7 @@ pub(super) async fn purge(
         Ok(a) => a,
         Err(m) => return plain(StatusCode::BAD_REQUEST, &m),
     };
-    match desk.office().purge(age, Utc::now()).await {
+    match crate::staff::purge(desk.office(), age, Utc::now()).await {
         Ok(purged) => {
             info!(staff = %staff.user.login, requests = purged.requests, "purge from the staff page");
             page(

@@ -11,6 +11,7 @@ use crate::core::booking::StaffAction;
 use crate::desk::{Desk, DeskError, StaffError};
 use crate::meeting::webhook::{self, Verdict};
 use crate::meeting::zoom::id_text;
+use crate::staff;
 use crate::store::meetings;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -183,10 +184,14 @@ async fn attended(
     let Some(reservation) = reservation else {
         return Ok(false);
     };
-    match desk
-        .office()
-        .staff_action(&reservation, StaffAction::Attended, now, ACTOR)
-        .await
+    match staff::staff_action(
+        desk.office(),
+        &reservation,
+        StaffAction::Attended,
+        now,
+        ACTOR,
+    )
+    .await
     {
         Ok(_) => {
             info!(office = %desk.office().config().office_id, "attendance recorded from zoom");

@@ -440,6 +440,23 @@ pub fn seeker_number<'a>(machine: &'a Request, event: &'a Event) -> Option<&'a s
     .or(machine.data.seeker_number.as_deref())
 }
 
+/// The "what is missing" notices already sent that bear on a step of
+/// `machine` on `event`: only a request still gathering its items can be
+/// sent one, so only then do the ones sent to its address count.
+pub fn missing_told<'a>(
+    machine: &Request,
+    event: &Event,
+    address: &'a AddressFacts,
+) -> &'a [String] {
+    if matches!(event, Event::Request(_))
+        && matches!(machine.state, State::New | State::AwaitingInfo)
+    {
+        &address.missing_told
+    } else {
+        &[]
+    }
+}
+
 /// What else the store must tell before [`decide`]: the 求職番号 and the
 /// address the mail's request has. None: the decision needs nothing more
 /// (the mail is screened out or over the sender's limit).
@@ -514,15 +531,7 @@ pub fn decide(mail: &Mail<'_>, facts: &Facts, rules: &Rules<'_>, now: DateTime<U
         rules: rules.booking,
         standing: seeker(seeker_number(machine, event)).standing,
         trusted,
-        // Only a request still gathering its items can be sent a "what is
-        // missing" notice: only then do the ones already sent count.
-        told_today: if matches!(event, Event::Request(_))
-            && matches!(machine.state, State::New | State::AwaitingInfo)
-        {
-            &address.missing_told
-        } else {
-            &[]
-        },
+        told_today: missing_told(machine, event, &address),
         reachable: address.reachable,
     };
     let mut from = u.machine.clone();
@@ -571,4 +580,178 @@ pub fn without_our_lines(text: &str, ours: &[String]) -> String {
         .filter(|l| !known.contains(&key(l)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::MailKind;
+    use crate::core::route::Candidate;
+    use chrono::TimeZone;
+
+    const OWN: &str = "desk@office.example.jp";
+    const STAFF: &str = "staff@office.example.jp";
+    const SEEKER: &str = "seeker@example.jp";
+
+    fn now() -> DateTime<Utc> {
+        chrono_tz::Asia::Tokyo
+            .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+            .single()
+            .expect("now")
+            .with_timezone(&Utc)
+    }
+
+    fn mail(body: &str) -> Mail<'_> {
+        Mail {
+            envelope: Envelope {
+                parsed: true,
+                from: SEEKER,
+                kind: MailKind::Person,
+                too_complex: false,
+            },
+            from: SEEKER,
+            reply_to: None,
+            body,
+        }
+    }
+
+    fn decided(body: &str, facts: &Facts) -> Decision {
+        let cal = Calendar::standard();
+        let booking = booking::Rules::default();
+        let rules = Rules {
+            office: Addresses {
+                own: OWN,
+                staff: STAFF,
+            },
+            calendar: &cal,
+            per_sender_per_day: 20,
+            per_seeker_per_day: 3,
+            booking: &booking,
+        };
+        decide(&mail(body), facts, &rules, now())
+    }
+
+    /// A request in our thread that was offered the first bookable slots.
+    fn offered_in_thread() -> (Facts, Vec<Slot>) {
+        let offered: Vec<Slot> = Calendar::standard()
+            .bookable_slots(now())
+            .into_iter()
+            .take(2)
+            .collect();
+        let machine = Request {
+            state: State::Offered,
+            offered: offered.clone(),
+            offered_at: Some(now()),
+            ..Request::new()
+        };
+        let candidate = Candidate {
+            id: 7,
+            address: SEEKER.to_string(),
+            state: machine.state,
+            booked: None,
+        };
+        let held = Held {
+            machine,
+            address: SEEKER.to_string(),
+            ours: Vec::new(),
+        };
+        let facts = Facts {
+            candidates: Candidates {
+                by_thread: Some(candidate),
+                thread_is_ours: true,
+                ..Candidates::default()
+            },
+            requests: HashMap::from([(7, held)]),
+            ..Facts::default()
+        };
+        (facts, offered)
+    }
+
+    #[test]
+    fn a_consent_books_and_knows_what_to_do_if_the_slot_is_taken_meanwhile() {
+        let (facts, offered) = offered_in_thread();
+        let Decision::Answer(answer) = decided("1でお願いします。", &facts) else {
+            panic!("an answer to request 7");
+        };
+        assert_eq!(answer.target, Target::Known(7));
+        assert!(answer.trusted);
+        let step = answer.main.expect("a step");
+        assert!(step.effects.contains(&Effect::Book(offered[0])));
+        let (taken, effects) = *step.if_taken.expect("the step for the slot taken");
+        assert_ne!(taken.booked, Some(offered[0]));
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::Offer { .. })),
+            "a fresh offer when the slot was taken: {effects:?}"
+        );
+    }
+
+    #[test]
+    fn a_full_slot_is_not_booked() {
+        let (mut facts, offered) = offered_in_thread();
+        facts.full.insert(offered[0]);
+        let Decision::Answer(answer) = decided("1でお願いします。", &facts) else {
+            panic!("an answer to request 7");
+        };
+        let step = answer.main.expect("a step");
+        assert!(!step.effects.contains(&Effect::Book(offered[0])));
+    }
+
+    #[test]
+    fn a_chosen_request_missing_from_the_facts_decides_nothing() {
+        let (mut facts, _) = offered_in_thread();
+        facts.requests.clear();
+        assert_eq!(
+            decided("1でお願いします。", &facts),
+            Decision::NotGathered { id: 7 }
+        );
+    }
+
+    #[test]
+    fn a_new_request_under_a_busy_number_goes_to_staff_once() {
+        let body = "氏名：山田太郎\n求職番号：12345-67890123\n希望日時：来週の月曜 10時\n電話：090-1234-5678";
+        let facts = Facts::default();
+        let cal = Calendar::standard();
+        let booking = booking::Rules::default();
+        let rules = Rules {
+            office: Addresses {
+                own: OWN,
+                staff: STAFF,
+            },
+            calendar: &cal,
+            per_sender_per_day: 20,
+            per_seeker_per_day: 3,
+            booking: &booking,
+        };
+        let lookups = lookups(&mail(body), &facts, &rules, now()).expect("lookups");
+        assert_eq!(lookups.seeker_numbers, vec!["12345-67890123".to_string()]);
+        assert_eq!(lookups.address, SEEKER);
+        let mut busy = Facts::default();
+        let seeker = SeekerFacts {
+            recent_requests: 3,
+            ..SeekerFacts::default()
+        };
+        busy.seekers.insert("12345-67890123".to_string(), seeker);
+        assert_eq!(
+            decided(body, &busy),
+            Decision::SeekerOverLimit {
+                number: "12345-67890123".to_string(),
+                tell_staff: true
+            }
+        );
+        busy.seekers
+            .get_mut("12345-67890123")
+            .expect("seeker")
+            .told_today = true;
+        assert_eq!(
+            decided(body, &busy),
+            Decision::SeekerOverLimit {
+                number: "12345-67890123".to_string(),
+                tell_staff: false
+            }
+        );
+        assert!(matches!(
+            decided(body, &Facts::default()),
+            Decision::Answer(a) if matches!(a.target, Target::New { .. })
+        ));
+    }
 }

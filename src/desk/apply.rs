@@ -85,15 +85,7 @@ pub(crate) async fn step_and_apply(
         rules: &office.cfg.rules,
         standing,
         trusted: consent.is_none_or(|c| c.trusted),
-        // Only a request still gathering its items can be sent a "what
-        // is missing" notice: only then do the ones already sent count.
-        told_today: if matches!(event, Event::Request(_))
-            && matches!(row.machine.state, State::New | State::AwaitingInfo)
-        {
-            &address.missing_told
-        } else {
-            &[]
-        },
+        told_today: decide::missing_told(&row.machine, &event, &address),
         reachable: address.reachable,
     };
     let by_staff = matches!(event, Event::Staff(_));

@@ -2,7 +2,7 @@
 //! request, whether the address is already marked), decided by
 //! `core::bounce::verdict`, applied (the mark, the history, one note).
 
-use super::staff_note::NoteExtra;
+use super::staff_note::{self, NoteExtra};
 use super::{DeskError, Filing};
 use crate::core::booking::StaffReason;
 use crate::core::bounce::{self, Report, Verdict};
@@ -66,7 +66,7 @@ pub(super) async fn on_bounce(
                     ..NoteExtra::default()
                 },
             };
-            super::staff_note::notify_staff_with(
+            staff_note::notify_staff_with(
                 office,
                 tx,
                 row.as_ref(),
@@ -130,7 +130,7 @@ pub(super) async fn mark_unreachable(
         let state = r.machine.state;
         requests::add_history(tx, r.id, Some(state), state, "bounce_unreachable", now).await?;
     }
-    super::staff_note::notify_staff_with(
+    staff_note::notify_staff_with(
         office,
         tx,
         row,

@@ -5,8 +5,8 @@
 
 use super::apply;
 use super::bounce;
-use super::gather::{seeker_told_key, Rows};
-use super::staff_note::NoteExtra;
+use super::gather::{self, seeker_told_key, Rows};
+use super::staff_note::{self, NoteExtra};
 use super::{DeskError, Filing};
 use crate::core::booking::StaffReason;
 use crate::core::decide::{self, Answer, Decision, Facts, Target};
@@ -44,7 +44,7 @@ pub(super) async fn decide_and_apply(
     };
     // A mail screened out needs nothing from the store.
     let (facts, rows) = if decide::reads_store(&mail, &rules) {
-        super::gather::gather(office, tx, inbound, &mail, &rules, now).await?
+        gather::gather(office, tx, inbound, &mail, &rules, now).await?
     } else {
         (Facts::default(), Rows::default())
     };
@@ -58,7 +58,7 @@ pub(super) async fn decide_and_apply(
                     from: Some(inbound.raw_from.clone()),
                     ..NoteExtra::default()
                 };
-                super::staff_note::notify_staff_with(
+                staff_note::notify_staff_with(
                     office,
                     tx,
                     None,
@@ -73,7 +73,7 @@ pub(super) async fn decide_and_apply(
         }
         Decision::SenderOverLimit { tell_staff } => {
             if tell_staff {
-                super::staff_note::notify_staff(
+                staff_note::notify_staff(
                     office,
                     tx,
                     None,
@@ -91,7 +91,7 @@ pub(super) async fn decide_and_apply(
         }
         Decision::SeekerOverLimit { number, tell_staff } => {
             if tell_staff {
-                super::staff_note::notify_staff(
+                staff_note::notify_staff(
                     office,
                     tx,
                     None,

@@ -68,8 +68,8 @@ impl CandidateData {
     }
 }
 
-/// The verdict the desk's routing gives: `core::decide::route`, which the
-/// desk calls on the facts it gathered.
+/// The verdict the desk's decision gives (`core::decide::decide`, which the
+/// desk calls on the facts it gathered): the request the mail is for.
 fn belongs(case: &BelongsCase) -> String {
     let c = route::Candidates {
         by_thread: case.thread.as_ref().map(CandidateData::candidate),
@@ -100,8 +100,31 @@ fn belongs(case: &BelongsCase) -> String {
         reply_to: None,
         body: &case.text,
     };
+    // Each candidate as the desk gathers it: its request (state and booked
+    // slot as the case gives them), no mails of ours yet.
+    let mut requests = std::collections::HashMap::new();
+    for candidate in c
+        .by_thread
+        .iter()
+        .chain(&c.by_reference)
+        .chain(&c.by_reservation)
+        .chain(&c.open)
+        .chain(&c.booked)
+    {
+        let held = decide::Held {
+            machine: yoyaku::core::booking::Request {
+                state: candidate.state,
+                booked: candidate.booked,
+                ..yoyaku::core::booking::Request::new()
+            },
+            address: candidate.address.clone(),
+            ours: Vec::new(),
+        };
+        requests.insert(candidate.id, held);
+    }
     let facts = decide::Facts {
-        candidates: c.clone(),
+        candidates: c,
+        requests,
         ..decide::Facts::default()
     };
     let rules = decide::Rules {
@@ -111,15 +134,20 @@ fn belongs(case: &BelongsCase) -> String {
         per_seeker_per_day: 5,
         booking: &yoyaku::core::booking::Rules::default(),
     };
-    match decide::route(&mail, &facts, &rules, now) {
-        decide::Routing::Known {
-            id, foreign: true, ..
-        } => format!("foreign {id}"),
-        decide::Routing::Known {
-            id, trusted: true, ..
-        } => format!("trusted request {id}"),
-        decide::Routing::Known { id, .. } => format!("request {id}"),
-        decide::Routing::New { .. } => "new".to_string(),
+    match decide::decide(&mail, &facts, &rules, now) {
+        decide::Decision::Answer(answer) => {
+            let id = match answer.target {
+                decide::Target::Known(id) | decide::Target::NextSession { of: id } => id,
+                decide::Target::New { .. } => return "new".to_string(),
+            };
+            if answer.foreign {
+                format!("foreign {id}")
+            } else if answer.trusted {
+                format!("trusted request {id}")
+            } else {
+                format!("request {id}")
+            }
+        }
         other => format!("{other:?}"),
     }
 }

@@ -615,7 +615,8 @@ mod tests {
         }
     }
 
-    fn decided(body: &str, facts: &Facts) -> Decision {
+    /// An office's rules: 20 mails a day per sender, 3 new requests a day per 求職番号.
+    fn with_rules<T>(f: impl FnOnce(&Rules<'_>) -> T) -> T {
         let cal = Calendar::standard();
         let booking = booking::Rules::default();
         let rules = Rules {
@@ -628,7 +629,11 @@ mod tests {
             per_seeker_per_day: 3,
             booking: &booking,
         };
-        decide(&mail(body), facts, &rules, now())
+        f(&rules)
+    }
+
+    fn decided(body: &str, facts: &Facts) -> Decision {
+        with_rules(|rules| decide(&mail(body), facts, rules, now()))
     }
 
     /// A request in our thread that was offered the first bookable slots.
@@ -710,19 +715,8 @@ mod tests {
     fn a_new_request_under_a_busy_number_goes_to_staff_once() {
         let body = "氏名：山田太郎\n求職番号：12345-67890123\n希望日時：来週の月曜 10時\n電話：090-1234-5678";
         let facts = Facts::default();
-        let cal = Calendar::standard();
-        let booking = booking::Rules::default();
-        let rules = Rules {
-            office: Addresses {
-                own: OWN,
-                staff: STAFF,
-            },
-            calendar: &cal,
-            per_sender_per_day: 20,
-            per_seeker_per_day: 3,
-            booking: &booking,
-        };
-        let lookups = lookups(&mail(body), &facts, &rules, now()).expect("lookups");
+        let lookups =
+            with_rules(|rules| lookups(&mail(body), &facts, rules, now())).expect("lookups");
         assert_eq!(lookups.seeker_numbers, vec!["12345-67890123".to_string()]);
         assert_eq!(lookups.address, SEEKER);
         let mut busy = Facts::default();

@@ -322,6 +322,40 @@ pub struct Step {
     pub if_taken: Option<Box<(Request, Vec<Effect>)>>,
 }
 
+impl Step {
+    /// The slot this step books, if any (for the seeker or by staff): the
+    /// one write whose outcome only the store can tell.
+    pub fn booking(&self) -> Option<Slot> {
+        self.effects.iter().find_map(|e| match e {
+            Effect::Book(slot) | Effect::StaffBook(slot) => Some(*slot),
+            _ => None,
+        })
+    }
+
+    /// The request and effects as they stand once the store has said
+    /// whether the slot was still free. Taken: what was decided for that
+    /// case, a move's cancellation of the later booking dropped with its
+    /// booking. None: taken, and nothing was decided for it.
+    pub fn settle(self, taken: bool) -> Option<(Request, Vec<Effect>)> {
+        if !taken {
+            return Some((self.next, self.effects));
+        }
+        let (next, more) = *self.if_taken?;
+        let mut effects: Vec<Effect> = self
+            .effects
+            .into_iter()
+            .filter(|e| {
+                !matches!(
+                    e,
+                    Effect::Book(_) | Effect::StaffBook(_) | Effect::CancelBooking { .. }
+                )
+            })
+            .collect();
+        effects.extend(more);
+        Some((next, effects))
+    }
+}
+
 /// Steps `req` on `event`; when the step books a slot for the seeker, also
 /// the step on that slot being taken meanwhile: the seeker then gets a fresh
 /// offer, or for a freed slot the polite "already taken" (staff booking a

@@ -5,6 +5,7 @@
 //! meeting exists, with the ID, passcode and URL Zoom returned.
 
 use super::apply;
+use super::plan::{booking_slot_view, join_view};
 use super::staff_note;
 use super::DeskError;
 use crate::core::booking::StaffReason;
@@ -228,9 +229,9 @@ async fn send_confirmation(
     };
     let booking = BookingView {
         reservation: b.reservation.clone(),
-        slot: Some(apply::booking_slot_view(office, b)),
+        slot: Some(booking_slot_view(office, b)),
     };
-    let room = apply::join_view(office, b);
+    let room = join_view(office, b);
     let notice = Notice::confirmation(b.booked_by, to, booking, room);
     let invite = apply::invite(office, tx, b, &row, "REQUEST", now).await?;
     let thread = apply::thread_of(&row);

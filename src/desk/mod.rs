@@ -13,6 +13,7 @@ mod decide;
 mod gather;
 mod inbox;
 mod meetings;
+pub(crate) mod plan;
 pub(crate) mod sender;
 pub(crate) mod staff_note;
 pub mod timers;

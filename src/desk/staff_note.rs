@@ -1,13 +1,15 @@
 //! The note to staff: one home for what it carries and where the mail that
 //! caused it was filed.
 
-use super::apply;
+use super::plan;
 use super::DeskError;
 use crate::core::booking::StaffReason;
 use crate::mail::compose::{DateView, Thread};
 use crate::mail::notice::{BounceView, ClosureView, Notice, StaffNote};
 use crate::office::Office;
-use crate::store::{bookings, office, outbox, RequestRow, Tx};
+use crate::store::bookings::BookingRecord;
+use crate::store::writes::{self, Queued};
+use crate::store::{bookings, office, RequestRow, Tx};
 use chrono::{DateTime, Utc};
 use tracing::info;
 
@@ -23,7 +25,8 @@ pub(super) async fn notify_staff(
 }
 
 /// A staff note with what arrived beyond the subject: the raw sender of
-/// an unreadable mail, the details of a bounce.
+/// an unreadable mail, the details of a bounce. Reads the request's
+/// latest booking and the seeker's no-shows for it.
 pub(crate) async fn notify_staff_with(
     office: &Office,
     tx: &mut Tx,
@@ -33,10 +36,6 @@ pub(crate) async fn notify_staff_with(
     extra: NoteExtra,
     now: DateTime<Utc>,
 ) -> Result<(), DeskError> {
-    let reason_key = reason.as_str();
-    let cal = &office.cfg.calendar;
-    let received_local = now.with_timezone(&cal.tz);
-    let answer_by = office.cfg.calendar.answer_by(now);
     let (booking, no_shows) = match row {
         Some(r) => {
             let b = bookings::latest_for_request(tx, r.id).await?;
@@ -48,11 +47,40 @@ pub(crate) async fn notify_staff_with(
         }
         None => (None, 0),
     };
+    let note = note(
+        office,
+        row,
+        reason,
+        subject,
+        extra,
+        booking.as_ref(),
+        no_shows,
+        now,
+    )?;
+    writes::queue(tx, &note, now).await?;
+    Ok(())
+}
+
+/// The note rendered for the outbox, its reason kept with it: the page
+/// shows it without reading the mail back.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn note(
+    office: &Office,
+    row: Option<&RequestRow>,
+    reason: StaffReason,
+    subject: &str,
+    extra: NoteExtra,
+    booking: Option<&BookingRecord>,
+    no_shows: u32,
+    now: DateTime<Utc>,
+) -> Result<Queued, DeskError> {
+    let reason_key = reason.as_str();
+    let cal = &office.cfg.calendar;
+    let received_local = now.with_timezone(&cal.tz);
+    let answer_by = office.cfg.calendar.answer_by(now);
     let note = Notice::Staff(Box::new(StaffNote {
-        reservation: booking.as_ref().map(|b| b.reservation.clone()),
-        slot: booking
-            .as_ref()
-            .map(|b| apply::booking_slot_view(office, b)),
+        reservation: booking.map(|b| b.reservation.clone()),
+        slot: booking.map(|b| plan::booking_slot_view(office, b)),
         needs: row
             .map(|r| r.machine.data.needs.clone())
             .unwrap_or_default(),
@@ -81,25 +109,20 @@ pub(crate) async fn notify_staff_with(
         ..Default::default()
     };
     let out = office.composer.render(&note, &thread, None)?;
-    outbox::enqueue(
-        tx,
-        &out.message_id,
-        row.map(|r| r.id),
-        "staff",
-        &out.to,
-        &out.raw,
-        now,
-    )
-    .await?;
-    // The reason stays with the note: the page shows it without reading
-    // the mail back.
-    outbox::set_variant(tx, &out.message_id, reason_key).await?;
     info!(
         request = row.map(|r| r.id),
         reason = reason_key,
         "staff notified"
     );
-    Ok(())
+    Ok(Queued {
+        message_id: out.message_id,
+        request: row.map(|r| r.id),
+        kind: "staff",
+        to: out.to,
+        raw: out.raw,
+        variant: Some(reason_key.to_string()),
+        in_thread: false,
+    })
 }
 
 /// What a staff note carries beyond the request and the subject.

@@ -2,8 +2,8 @@
 //! outage): `yoyaku close-day` / `reopen-day` and the same on the staff page.
 
 use crate::core::booking::{Event, StaffReason, State};
-use crate::desk::apply;
 use crate::desk::staff_note;
+use crate::desk::{apply, plan};
 use crate::desk::{DeskError, StaffError};
 use crate::mail::notice::{ClosedBooking, ClosureView};
 use crate::office::Office;
@@ -72,7 +72,7 @@ pub async fn close_day(
         listed.push(ClosedBooking {
             reference: row.reference.clone(),
             reservation: b.reservation.clone(),
-            slot: Some(apply::booking_slot_view(office, &b)),
+            slot: Some(plan::booking_slot_view(office, &b)),
             name: row.machine.data.name.clone().unwrap_or_default(),
             phone: row.machine.data.phone.clone().unwrap_or_default(),
             sent: sent.to_string(),

@@ -1,5 +1,5 @@
-//! Storage: the only place with SQL. SQLite through sqlx today; every query
-//! sits here so a Postgres backend can follow. Migrations are embedded and
+//! Storage: the only place with SQL, for both backends (embedded SQLite, a
+//! shared PostgreSQL; `db` holds what differs). Migrations are embedded and
 //! run at start-up. Times are stored as UTC RFC 3339 text.
 
 pub mod bookings;
@@ -16,6 +16,7 @@ pub mod staff;
 pub mod stats;
 pub mod unreachable;
 pub mod waitlist;
+pub mod writes;
 
 pub use bookings::{Booking, NewBooking};
 pub(crate) use db::on_db;

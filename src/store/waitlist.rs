@@ -4,28 +4,8 @@
 use super::{on_db, parse_ts, ts, Cols, Exec, StoreError, Tx};
 use chrono::{DateTime, NaiveDate, Utc};
 
-/// How a freed-slot offer ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The seeker took it (a slot refilled).
-    Booked,
-    /// Someone else took it first.
-    Taken,
-    Declined,
-    /// The request moved on otherwise (a new offer, a cancellation).
-    Dropped,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Booked => "booked",
-            Outcome::Taken => "taken",
-            Outcome::Declined => "declined",
-            Outcome::Dropped => "dropped",
-        }
-    }
-}
+/// How a freed-slot offer ended (decided in `core::booking`).
+pub use crate::core::booking::WaitOutcome as Outcome;
 
 /// Records that the freed slot starting at `slot_start` was offered to request `id`.
 pub async fn offered(

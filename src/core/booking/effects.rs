@@ -50,6 +50,12 @@ pub enum StaffReason {
 }
 
 impl StaffReason {
+    /// Whether the mail behind the note waits for staff (要対応): all but a
+    /// no-show's, which staff only take note of.
+    pub fn files_for_staff(self) -> bool {
+        !matches!(self, StaffReason::NoShow)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             StaffReason::NoFreeSlots => "no_free_slots",

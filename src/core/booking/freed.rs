@@ -101,3 +101,40 @@ pub(super) fn freed_taken(next: &mut Request, slot: Slot) -> Vec<Effect> {
     next.offered.retain(|s| *s != slot);
     vec![Effect::FreedTaken { slot }]
 }
+
+/// How a freed-slot offer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// The seeker took it (a slot refilled).
+    Booked,
+    /// Someone else took it first.
+    Taken,
+    Declined,
+    /// The request moved on otherwise (a new offer, a cancellation).
+    Dropped,
+}
+
+impl WaitOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitOutcome::Booked => "booked",
+            WaitOutcome::Taken => "taken",
+            WaitOutcome::Declined => "declined",
+            WaitOutcome::Dropped => "dropped",
+        }
+    }
+}
+
+/// The freed slot a step leaves behind, and how its offer ended: declined
+/// when the seeker kept a booking of another slot, else dropped (a new
+/// offer, a cancellation). A no-op for the store when the booking or the
+/// loss already closed it.
+pub fn waitlist_left(before: &Request, next: &Request) -> Option<(Slot, WaitOutcome)> {
+    let slot = before.waitlist.filter(|s| next.waitlist != Some(*s))?;
+    let outcome = if next.state == State::Booked && next.booked != Some(slot) {
+        WaitOutcome::Declined
+    } else {
+        WaitOutcome::Dropped
+    };
+    Some((slot, outcome))
+}

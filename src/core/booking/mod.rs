@@ -16,8 +16,8 @@ mod status;
 
 pub use effects::{By, Effect, HoldingReason, OfferReason, StaffReason};
 
-pub use freed::waits_for;
 use freed::{answer_freed, day_closed, freed_taken, offer_freed};
+pub use freed::{waitlist_left, waits_for, WaitOutcome};
 pub use schedule::*;
 pub use status::*;
 

@@ -58,6 +58,20 @@ impl BookingStatus {
     }
 }
 
+impl BookingStatus {
+    /// Whether cancelling a booking in this status that starts at `start`
+    /// frees its room for those who wait: only a confirmed session to come.
+    pub fn frees_on_cancel(self, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self == BookingStatus::Confirmed && start > now
+    }
+
+    /// Whether this status after `before` counts one more unexcused
+    /// no-show against the seeker (第6条(5)).
+    pub fn adds_no_show(self, before: BookingStatus, excused: bool) -> bool {
+        self == BookingStatus::NoShow && before != BookingStatus::NoShow && !excused
+    }
+}
+
 impl fmt::Display for BookingStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

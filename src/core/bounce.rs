@@ -6,6 +6,10 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+/// How far back a bounce that quotes none of our Message-IDs is matched
+/// by its recipient: bounces come within days.
+pub const MATCH_BY_RECIPIENT_DAYS: i64 = 14;
+
 /// How final a delivery failure is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {

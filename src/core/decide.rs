@@ -11,6 +11,7 @@
 use crate::core::booking::{
     self, Context, Effect, Event, Request, Standing, State, TransitionError,
 };
+use crate::core::bounce;
 use crate::core::calendar::{Calendar, Slot};
 use crate::core::lang::Lang;
 use crate::core::quote::own_text;
@@ -86,6 +87,18 @@ pub struct Facts {
     pub full: HashSet<Slot>,
     /// The office's calendar with the days staff closed, when they closed any.
     pub closed: Option<Calendar>,
+    /// For a delivery failure: what it says and the mail of ours it returns.
+    pub bounce: Option<BounceFacts>,
+}
+
+/// A delivery failure as the store matched it.
+#[derive(Debug, Clone)]
+pub struct BounceFacts {
+    pub report: bounce::Report,
+    /// It returns a mail of ours to a seeker.
+    pub matched: bool,
+    /// That mail's address is already marked unreachable.
+    pub marked: bool,
 }
 
 /// The office's rules that bear on the decision.
@@ -265,8 +278,10 @@ pub fn read(
 /// What the desk does with a mail.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// Not read: our own mail, staff's, machine mail, a bounce, too complex.
+    /// Not read: our own mail, staff's, machine mail, too complex.
     Screened(Screen),
+    /// A delivery failure of our mail, and what to do about it.
+    Bounce(bounce::Verdict),
     /// The sender is over the daily limit: filed for staff, no answer.
     SenderOverLimit { tell_staff: bool },
     /// A new request under a 求職番号 that already has many today (from any
@@ -407,6 +422,14 @@ fn understand(
     now: DateTime<Utc>,
 ) -> Result<Understood, Decision> {
     match route(mail, facts, rules, now) {
+        Routing::Screened(Screen::Bounce) => Err(Decision::Bounce(
+            facts
+                .bounce
+                .as_ref()
+                .map_or(bounce::Verdict::TellStaff, |b| {
+                    bounce::verdict(&b.report, b.matched, b.marked)
+                }),
+        )),
         Routing::Screened(screen) => Err(Decision::Screened(screen)),
         Routing::SenderOverLimit { tell_staff } => Err(Decision::SenderOverLimit { tell_staff }),
         Routing::New { parsed, to } => Ok(Understood {
@@ -523,10 +546,24 @@ pub fn lookups(
     })
 }
 
-/// Whether deciding about `mail` reads anything from the store: a mail
-/// screened out (ours, staff's, machine mail, a bounce) needs nothing.
-pub fn reads_store(mail: &Mail<'_>, rules: &Rules<'_>) -> bool {
-    route::screen(&mail.envelope, &rules.office) == Screen::Read
+/// What deciding about a mail reads from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Nothing: it is screened out (ours, staff's, machine mail).
+    Nothing,
+    /// A delivery failure: the mail of ours it returns ([`BounceFacts`]).
+    Bounce,
+    /// The requests it could belong to, and what [`lookups`] names.
+    Requests,
+}
+
+/// What deciding about `mail` reads from the store.
+pub fn reads(mail: &Mail<'_>, rules: &Rules<'_>) -> Reads {
+    match route::screen(&mail.envelope, &rules.office) {
+        Screen::Read => Reads::Requests,
+        Screen::Bounce => Reads::Bounce,
+        _ => Reads::Nothing,
+    }
 }
 
 /// Decides what the desk does with `mail` on what was gathered, at `now`.

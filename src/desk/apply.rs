@@ -263,7 +263,7 @@ pub(crate) async fn insert_request(
 ) -> Result<RequestRow, DeskError> {
     let reference = random_ref();
     let token = random_token(24);
-    let id = requests::insert(
+    let row = requests::insert(
         tx,
         &requests::NewRequest {
             reference: &reference,
@@ -274,12 +274,6 @@ pub(crate) async fn insert_request(
         },
     )
     .await?;
-    let row = requests::find_by_id(tx, id)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt {
-            table: "requests",
-            problem: format!("request {id} vanished"),
-        })?;
     Ok(RequestRow {
         machine: Request {
             state: State::New,

@@ -1,7 +1,9 @@
-//! A delivery failure of our own mail: gathered (the mail it returns, the
-//! request, whether the address is already marked), decided by
-//! `core::bounce::verdict`, applied (the mark, the history, one note).
+//! A delivery failure of our own mail, carried out: gathered with every
+//! inbound mail (`desk::gather`: the mail it returns, the request, whether
+//! the address is already marked), decided there too (`core::decide`, by
+//! `core::bounce::verdict`), applied here (the mark, the history, one note).
 
+use super::gather::Returned;
 use super::staff_note::{self, NoteExtra};
 use super::{DeskError, Filing};
 use crate::core::booking::StaffReason;
@@ -11,32 +13,28 @@ use crate::mail::notice::BounceView;
 use crate::office::Office;
 use crate::store::outbox::SentMail;
 use crate::store::unreachable::Bounced;
-use crate::store::{outbox, requests, unreachable, RequestRow, Tx};
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use crate::store::{requests, unreachable, RequestRow, StoreError, Tx};
+use chrono::{DateTime, Utc};
 use tracing::info;
 
-/// How far back a bounce that quotes none of our Message-IDs is matched
-/// by its recipient: bounces come within days.
-const MATCH_BY_RECIPIENT_DAYS: i64 = 14;
-
+/// Carries out what `core::decide` decided about a delivery failure,
+/// on the mail of ours it returns (`desk::gather`).
 pub(super) async fn on_bounce(
     office: &Office,
     tx: &mut Tx,
     inbound: &Inbound,
+    verdict: Verdict,
+    returned: Option<Returned>,
     now: DateTime<Utc>,
 ) -> Result<(Filing, &'static str, Option<i64>), DeskError> {
-    let report = bounce::read(&inbound.report);
-    let sent = bounced_mail(tx, &report, now).await?;
-    let row = match sent.as_ref().and_then(|m| m.request_id) {
-        Some(id) => requests::find_by_id(tx, id).await?,
-        None => None,
-    };
-    let marked = match &sent {
-        Some(m) => unreachable::is_marked(tx, &m.recipient).await?,
-        None => false,
+    let Some(Returned { report, sent, row }) = returned else {
+        return Err(StoreError::Corrupt {
+            table: "outbox",
+            problem: "a delivery failure decided but not gathered".into(),
+        }
+        .into());
     };
     let request_id = row.as_ref().map(|r| r.id);
-    let verdict = bounce::verdict(&report, sent.is_some(), marked);
     info!(request = request_id, verdict = ?verdict, "delivery failure read");
     match (verdict, sent) {
         (Verdict::Unreachable, Some(m)) => {
@@ -79,29 +77,6 @@ pub(super) async fn on_bounce(
             Ok((Filing::Machine, "bounce", request_id))
         }
     }
-}
-
-/// The mail of ours a notice returns: by the Message-IDs it quotes, else
-/// the latest to a recipient it names.
-async fn bounced_mail(
-    tx: &mut Tx,
-    report: &Report,
-    now: DateTime<Utc>,
-) -> Result<Option<SentMail>, DeskError> {
-    for id in &report.message_ids {
-        if let Some(m) = outbox::by_message_id(tx, id).await? {
-            if !matches!(m.kind.as_str(), "staff" | "digest") {
-                return Ok(Some(m));
-            }
-        }
-    }
-    let since = now - ChronoDuration::days(MATCH_BY_RECIPIENT_DAYS);
-    for address in &report.recipients {
-        if let Some(m) = outbox::latest_to(tx, address, since).await? {
-            return Ok(Some(m));
-        }
-    }
-    Ok(None)
 }
 
 /// Marks the address of a mail of ours that will never arrive: no more

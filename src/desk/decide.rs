@@ -9,7 +9,7 @@ use super::gather::{self, seeker_told_key, Rows};
 use super::staff_note::{self, NoteExtra};
 use super::{DeskError, Filing};
 use crate::core::booking::StaffReason;
-use crate::core::decide::{self, Answer, Decision, Facts, Target};
+use crate::core::decide::{self, Answer, Decision, Target};
 use crate::core::route;
 use crate::mail::compose::Thread;
 use crate::mail::message::Inbound;
@@ -42,15 +42,10 @@ pub(super) async fn decide_and_apply(
         reply_to: inbound.reply_to.as_deref(),
         body: &inbound.body,
     };
-    // A mail screened out needs nothing from the store.
-    let (facts, rows) = if decide::reads_store(&mail, &rules) {
-        gather::gather(office, tx, inbound, &mail, &rules, now).await?
-    } else {
-        (Facts::default(), Rows::default())
-    };
+    let (facts, mut rows) = gather::gather(office, tx, inbound, &mail, &rules, now).await?;
     match decide::decide(&mail, &facts, &rules, now) {
-        Decision::Screened(route::Screen::Bounce) => {
-            bounce::on_bounce(office, tx, inbound, now).await
+        Decision::Bounce(verdict) => {
+            bounce::on_bounce(office, tx, inbound, verdict, rows.returned.take(), now).await
         }
         Decision::Screened(screened) => {
             if let Some(reason) = screened.tells_staff() {

@@ -8,12 +8,14 @@
 
 use super::DeskError;
 use crate::core::booking::{self, Standing};
+use crate::core::bounce::{self, Report};
 use crate::core::calendar::{Calendar, Slot};
-use crate::core::decide::{self, AddressFacts, Facts, Held, SeekerFacts};
+use crate::core::decide::{self, AddressFacts, BounceFacts, Facts, Held, Reads, SeekerFacts};
 use crate::core::route::{self, Candidate, Candidates};
 use crate::mail::message;
 use crate::mail::message::Inbound;
 use crate::office::Office;
+use crate::store::outbox::SentMail;
 use crate::store::{
     bookings, office, outbox, processed, requests, unreachable, waitlist, RequestRow, StoreError,
     Tx,
@@ -21,17 +23,30 @@ use crate::store::{
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
-/// The candidates' rows, by id, for what comes after the decision.
+/// The rows the decision was made on, for what comes after it: the
+/// candidates' by id; for a delivery failure, the mail it returns.
 #[derive(Default)]
-pub(super) struct Rows(HashMap<i64, RequestRow>);
+pub(super) struct Rows {
+    requests: HashMap<i64, RequestRow>,
+    pub(super) returned: Option<Returned>,
+}
+
+/// A delivery failure with the mail of ours it returns and that mail's request.
+pub(super) struct Returned {
+    pub(super) report: Report,
+    pub(super) sent: Option<SentMail>,
+    pub(super) row: Option<RequestRow>,
+}
 
 impl Rows {
     /// The row of a request the decision chose.
     pub(super) fn take(&mut self, id: i64) -> Result<RequestRow, StoreError> {
-        self.0.remove(&id).ok_or_else(|| StoreError::Corrupt {
-            table: "requests",
-            problem: format!("request {id} chosen but not gathered"),
-        })
+        self.requests
+            .remove(&id)
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "requests",
+                problem: format!("request {id} chosen but not gathered"),
+            })
     }
 }
 
@@ -51,8 +66,76 @@ pub(super) fn seeker_told_key(number: &str, today: NaiveDate) -> String {
     format!("flood_seeker:{number}:{today}")
 }
 
-/// Everything `core::decide::decide` reads about `mail`.
+/// Everything `core::decide::decide` reads about `mail` (`decide::reads`
+/// says what that is).
 pub(super) async fn gather(
+    office: &Office,
+    tx: &mut Tx,
+    inbound: &Inbound,
+    mail: &decide::Mail<'_>,
+    rules: &decide::Rules<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Facts, Rows), DeskError> {
+    match decide::reads(mail, rules) {
+        Reads::Nothing => Ok((Facts::default(), Rows::default())),
+        Reads::Bounce => returned(tx, inbound, now).await,
+        Reads::Requests => requests_facts(office, tx, inbound, mail, rules, now).await,
+    }
+}
+
+/// A delivery failure read, the mail of ours it returns found (by the
+/// Message-IDs it quotes, else the latest to a recipient it names), with
+/// its request and whether its address is already marked.
+async fn returned(
+    tx: &mut Tx,
+    inbound: &Inbound,
+    now: DateTime<Utc>,
+) -> Result<(Facts, Rows), DeskError> {
+    let report = bounce::read(&inbound.report);
+    let mut sent = None;
+    for id in &report.message_ids {
+        if let Some(m) = outbox::by_message_id(tx, id).await? {
+            if !matches!(m.kind.as_str(), "staff" | "digest") {
+                sent = Some(m);
+                break;
+            }
+        }
+    }
+    if sent.is_none() {
+        let since = now - ChronoDuration::days(bounce::MATCH_BY_RECIPIENT_DAYS);
+        for address in &report.recipients {
+            sent = outbox::latest_to(tx, address, since).await?;
+            if sent.is_some() {
+                break;
+            }
+        }
+    }
+    let row = match sent.as_ref().and_then(|m| m.request_id) {
+        Some(id) => requests::find_by_id(tx, id).await?,
+        None => None,
+    };
+    let marked = match &sent {
+        Some(m) => unreachable::is_marked(tx, &m.recipient).await?,
+        None => false,
+    };
+    let facts = Facts {
+        bounce: Some(BounceFacts {
+            report: report.clone(),
+            matched: sent.is_some(),
+            marked,
+        }),
+        ..Facts::default()
+    };
+    let rows = Rows {
+        returned: Some(Returned { report, sent, row }),
+        ..Rows::default()
+    };
+    Ok((facts, rows))
+}
+
+/// The requests a mail could belong to, the sender's count, and what the
+/// decision looks up about its request.
+async fn requests_facts(
     office: &Office,
     tx: &mut Tx,
     inbound: &Inbound,
@@ -85,7 +168,13 @@ pub(super) async fn gather(
         ..Facts::default()
     };
     let Some(lookups) = decide::lookups(mail, &facts, rules, now) else {
-        return Ok((facts, Rows(rows)));
+        return Ok((
+            facts,
+            Rows {
+                requests: rows,
+                returned: None,
+            },
+        ));
     };
     for number in lookups.seeker_numbers {
         let seeker = seeker_facts(office, tx, &number, now).await?;
@@ -94,7 +183,13 @@ pub(super) async fn gather(
     let address = address_facts(tx, &lookups.address, now).await?;
     facts.addresses.insert(lookups.address, address);
     (facts.full, facts.closed) = slots_facts(office, tx, now).await?;
-    Ok((facts, Rows(rows)))
+    Ok((
+        facts,
+        Rows {
+            requests: rows,
+            returned: None,
+        },
+    ))
 }
 
 /// The requests the mail could belong to, with their rows.

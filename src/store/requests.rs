@@ -335,9 +335,10 @@ pub async fn next_due(conn: &mut dyn Exec) -> Result<Option<DateTime<Utc>>, Stor
     })
 }
 
-pub async fn insert(tx: &mut Tx, new: &NewRequest<'_>) -> Result<i64, StoreError> {
+/// A new request row (stored as awaiting its items), as the store has it.
+pub async fn insert(tx: &mut Tx, new: &NewRequest<'_>) -> Result<RequestRow, StoreError> {
     let office = tx.office();
-    on_db!(tx, c => {
+    let id: i64 = on_db!(tx, c => {
         let now = ts(new.created_at);
         let id: i64 = sqlx::query_scalar("INSERT INTO requests (ref, token, state, seeker_address, data, thread_subject, created_at, updated_at, office) VALUES ($1, $2, 'awaiting_info', $3, '{}', $4, $5, $6, $7) RETURNING id")
             .bind(new.reference)
@@ -349,8 +350,14 @@ pub async fn insert(tx: &mut Tx, new: &NewRequest<'_>) -> Result<i64, StoreError
             .bind(&*office)
             .fetch_one(&mut *c)
             .await?;
-        Ok(id)
-    })
+        Ok::<i64, StoreError>(id)
+    })?;
+    find_by_id(tx, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "requests",
+            problem: format!("request {id} vanished"),
+        })
 }
 
 /// Writes the machine's state and the next timer, and records the change.

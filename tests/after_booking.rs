@@ -79,17 +79,8 @@ async fn book_by_mail(desk: &TestDesk, seeker: &Seeker, name: &str, wish: &str) 
 }
 
 async fn booking_status(desk: &TestDesk, reservation: &str) -> (String, Option<String>, i64) {
-    desk.desk
-        .office()
-        .store()
-        .probe_rows(
-            "SELECT status, cancelled_by, excused FROM bookings WHERE reservation = $1",
-            &[reservation],
-        )
-        .await
-        .expect("booking")
-        .pop()
-        .expect("the booking")
+    let b = desk.booking(reservation).await;
+    (b.status.to_string(), b.cancelled_by, i64::from(b.excused))
 }
 
 fn staff_booking(seeker: &Seeker, number: &str, date: NaiveDate, h: u32, m: u32) -> StaffBooking {
@@ -365,17 +356,8 @@ async fn a_staff_booking_is_mailed_at_once() {
         assert!(text.contains(needle), "lacks {needle:?}: {text}");
     }
     assert!(invite(&mail.raw).contains("DTSTART:20261125T060000Z"));
-    let by: String = desk
-        .desk
-        .office()
-        .store()
-        .probe_value(
-            "SELECT booked_by FROM bookings WHERE reservation = $1",
-            &[&reservation],
-        )
-        .await
-        .expect("booking");
-    assert_eq!(by, "staff");
+    let by = desk.booking(&reservation).await.booked_by;
+    assert_eq!(by, yoyaku::core::booking::By::Staff);
     // The one room is taken then: a clear error, no mail.
     let other = Seeker::new("staffbook2");
     let err = yoyaku::staff::staff_book(
@@ -775,11 +757,7 @@ async fn a_booked_seeker_asks_for_the_next_session_by_mail() {
     desk.once_after(1, wed()).await;
     let confirm2 = seeker.inbox(4).await.remove(3);
     assert!(confirm2.text().contains("予約が確定しました"));
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
-            .await,
-        2
-    );
+    assert_eq!(desk.bookings_in(Some("confirmed")).await, 2);
 }
 
 /// Usage counts (第7条) and the purge of personal data (第8条): after the

@@ -218,12 +218,7 @@ async fn staff_log_in_book_mark_attended_and_see_it_in_the_history_in_chromium()
     );
     assert!(page.contains("出席"));
     shot(&b, "06-request-attended").await;
-    assert_eq!(
-        s.desk
-            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        1
-    );
+    assert_eq!(s.desk.bookings_in(Some("attended")).await, 1);
 
     // The other pages render; each is kept for review.
     for (name, path) in [
@@ -350,12 +345,7 @@ async fn staff_correct_an_automatic_no_show_on_the_page_in_chromium() {
     let page = text_of_page(&b).await;
     assert!(page.contains("欠席（理由あり）に訂正"), "{page}");
     shot(&b, "13-request-excused").await;
-    assert_eq!(
-        s.desk
-            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        1
-    );
+    assert_eq!(s.desk.bookings_in(Some("attended")).await, 1);
     assert_eq!(
         s.desk
             .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'no_show' AND excused = 1")
@@ -482,12 +472,7 @@ async fn every_page_passes_axe_core_in_chromium() {
         )
         .await;
     let start = Instant::now();
-    while s
-        .desk
-        .db_scalar("SELECT COUNT(*) FROM requests WHERE state = 'needs_staff'")
-        .await
-        < 1
-    {
+    while s.desk.requests_in(Some("needs_staff")).await < 1 {
         assert!(start.elapsed() < Duration::from_secs(30), "never forwarded");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -645,11 +630,6 @@ async fn staff_book_and_mark_attended_with_the_keyboard_alone_in_chromium() {
         page.contains("職員が出席を記録") && page.contains("suzuki"),
         "{page}"
     );
-    assert_eq!(
-        s.desk
-            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        1
-    );
+    assert_eq!(s.desk.bookings_in(Some("attended")).await, 1);
     b.close().await.expect("close the browser");
 }

@@ -208,9 +208,7 @@ async fn crash_and_settle(
     let start = Instant::now();
     let limit = Duration::from_secs(60 + want_sent as u64 / 5);
     loop {
-        let sent = desk
-            .db_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
-            .await;
+        let sent = desk.sent_count(None).await;
         let waiting = read_folder(&desk.address, "INBOX").await.len();
         if sent >= want_sent && waiting == 0 {
             break;
@@ -363,15 +361,8 @@ async fn sigkill_at_random_moments_loses_nothing_and_answers_nothing_twice() {
             s.address
         );
     }
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM requests").await,
-        seekers_n as i64
-    );
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
-            .await,
-        seekers_n as i64
-    );
+    assert_eq!(desk.requests_in(None).await, seekers_n as i64);
+    assert_eq!(desk.bookings_in(Some("confirmed")).await, seekers_n as i64);
     assert_eq!(
         desk.db_scalar("SELECT COUNT(*) FROM (SELECT room_id, slot_start FROM bookings GROUP BY room_id, slot_start HAVING COUNT(*) > 1) AS doubled").await,
         0

@@ -287,10 +287,7 @@ async fn replay_three_times_and_a_new_uidvalidity_answer_each_request_once() {
     imap.logout().await;
     let r = desk.desk.run_once(wed()).await.expect("pass");
     assert_eq!((r.handled, r.duplicates), (0, n), "the new UIDVALIDITY");
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM requests").await,
-        n as i64
-    );
+    assert_eq!(desk.requests_in(None).await, n as i64);
     assert_eq!(
         desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'offer'")
             .await,
@@ -356,11 +353,7 @@ async fn contention_many_consents_for_one_slot_and_two_daemons() {
     }
     let answered = started.elapsed();
     assert_eq!(confirmations, 1);
-    assert_eq!(
-        a.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
-            .await,
-        1
-    );
+    assert_eq!(a.bookings_in(Some("confirmed")).await, 1);
     assert_eq!(
         a.db_scalar("SELECT COUNT(*) FROM processed WHERE outcome <> 'own_copy'")
             .await,
@@ -368,14 +361,11 @@ async fn contention_many_consents_for_one_slot_and_two_daemons() {
         "every seeker's mail handled once"
     );
     // Copies that came after both passes ended are filed by the next one.
-    let filed = a
-        .db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'own_copy'")
-        .await;
+    let filed = a.handled("own_copy").await;
     wait_for(&a.address, "INBOX", (2 * m as i64 - filed).max(0) as usize).await;
     a.desk.run_once(wed()).await.expect("a last pass");
     assert_eq!(
-        a.db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'own_copy'")
-            .await,
+        a.handled("own_copy").await,
         2 * m as i64,
         "the copy of every mail sent filed once"
     );
@@ -442,7 +432,7 @@ async fn a_staff_verb_and_a_second_desk_never_copy_a_mail_twice() {
     let ((), others) = tokio::join!(first, meddle);
     // Whatever is left is copied by whoever comes next.
     a.desk.run_once(wed()).await.expect("a last pass");
-    assert_eq!(a.db_scalar("SELECT COUNT(*) FROM requests").await, n as i64);
+    assert_eq!(a.requests_in(None).await, n as i64);
     let sent = read_folder(&a.address, "送信済").await;
     let mut ids: Vec<String> = sent
         .iter()
@@ -593,11 +583,7 @@ async fn a_mail_in_doubt_is_sent_again_only_when_its_copy_never_came() {
             "one copy of each in the sent folder"
         );
     }
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
-            .await,
-        3
-    );
+    assert_eq!(desk.sent_count(None).await, 3);
 }
 
 /// PostgreSQL restarted in the middle of a burst (every connection of the

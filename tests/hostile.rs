@@ -995,10 +995,8 @@ async fn two_hundred_hostile_messages_each_get_a_sensible_outcome() {
         "each message handled exactly once"
     );
     assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'own_copy'")
-            .await,
-        desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
-            .await,
+        desk.handled("own_copy").await,
+        desk.sent_count(None).await,
         "the copy of each mail sent filed once"
     );
     let rows: Vec<(String, String, Vec<u8>)> = desk
@@ -1115,9 +1113,7 @@ async fn two_hundred_hostile_messages_each_get_a_sensible_outcome() {
         staff_notes >= staff_expected + 3,
         "staff told of large mail and bounces"
     );
-    let too_large = desk
-        .db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'too_large'")
-        .await;
+    let too_large = desk.handled("too_large").await;
     assert_eq!(too_large, 2);
     assert!(delivered.len() >= 200, "{} messages", delivered.len());
     println!(
@@ -1175,10 +1171,9 @@ async fn quoted_choices_book_nothing() {
         .run_once(jst(2026, 11, 25, 10, 5))
         .await
         .expect("pass");
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(desk.bookings_in(None).await, 0);
     assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM requests WHERE state = 'withdrawn'")
-            .await,
+        desk.requests_in(Some("withdrawn")).await,
         0,
         "a quoted キャンセル/辞退 withdraws nothing"
     );

@@ -116,11 +116,7 @@ async fn requests_in_every_encoding_get_an_offer_for_the_wished_slot() {
             Some("auto-replied")
         );
     }
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings").await,
-        0,
-        "offers do not book"
-    );
+    assert_eq!(desk.bookings_in(None).await, 0, "offers do not book");
 }
 
 /// Point 2: a missing 求職番号 is asked for in the thread; the answer is understood.
@@ -150,7 +146,7 @@ async fn missing_items_are_asked_for_and_the_answer_is_understood() {
     );
     assert!(!ask.text().contains("・希望日時"), "the wish was given");
     assert!(!ask.text().contains("【1】"), "no slots offered yet");
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(desk.bookings_in(None).await, 0);
 
     seeker
         .reply(ask, "求職番号は ３２０１０ー１２３４５６７８ です。")
@@ -262,7 +258,7 @@ async fn consent_by_reply_confirms_with_meeting_id_and_passcode() {
         "asks which: {}",
         ask.text()
     );
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(desk.bookings_in(None).await, 0);
 
     let consent_id = seeker.reply(&ask, "3番でお願いします。").await;
     desk.once_after(1, wed()).await;
@@ -290,11 +286,7 @@ async fn consent_by_reply_confirms_with_meeting_id_and_passcode() {
             "confirmation lacks {needle:?}: {text}"
         );
     }
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
-            .await,
-        1
-    );
+    assert_eq!(desk.bookings_in(Some("confirmed")).await, 1);
     let consent: String = desk
         .desk
         .office()
@@ -331,7 +323,7 @@ async fn a_reply_from_another_address_gets_nothing_and_staff_are_told() {
         1,
         "the seeker gets nothing new"
     );
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(desk.bookings_in(None).await, 0);
     let staff = wait_for(&desk.staff, "INBOX", 1).await;
     assert!(
         staff[0].text().contains("異なるアドレス"),
@@ -398,11 +390,7 @@ async fn first_consent_wins_and_the_second_gets_a_fresh_offer() {
     assert!(!offered_dates(reoffer.text())
         .iter()
         .any(|(d, t)| d.day() == 3 && d.month() == 12 && t == "11:00"));
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
-            .await,
-        1
-    );
+    assert_eq!(desk.bookings_in(Some("confirmed")).await, 1);
     // The database itself refuses a second confirmed booking of the room and slot.
     let dup = desk.desk.office().store().probe_execute("INSERT INTO bookings (reservation, request_id, room_id, slot_start, status, created_at) SELECT 'X-1', request_id, room_id, slot_start, 'confirmed', created_at FROM bookings LIMIT 1", &[])
         .await;
@@ -467,11 +455,7 @@ async fn unanswered_offer_gets_a_follow_up_then_lapses() {
     assert_eq!(r.timers, 1);
     let got = seeker.inbox(3).await;
     assert!(got[2].text().contains("無効"), "{}", got[2].text());
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM requests WHERE state = 'lapsed'")
-            .await,
-        1
-    );
+    assert_eq!(desk.requests_in(Some("lapsed")).await, 1);
     let r = desk
         .desk
         .run_once(jst(2026, 12, 10, 0, 0))
@@ -617,7 +601,7 @@ async fn machine_mail_is_never_answered_and_bounces_reach_staff() {
     let staff = wait_for(&desk.staff, "INBOX", 1).await;
     assert_eq!(staff.len(), 1, "one note, for the bounce");
     assert!(staff[0].text().contains("届きませんでした"));
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 0);
+    assert_eq!(desk.requests_in(None).await, 0);
 }
 
 /// Exactly once: the same message delivered twice and passes repeated.
@@ -635,7 +619,7 @@ async fn a_message_is_answered_once_however_often_it_arrives() {
     assert_eq!((r.handled, r.duplicates), (1, 1));
     desk.desk.run_once(wed()).await.expect("pass");
     assert_eq!(settle_and_read(&seeker.address, "INBOX").await.len(), 1);
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 1);
+    assert_eq!(desk.requests_in(None).await, 1);
 }
 
 /// HTML-only replies from phone mailers, with the offer quoted in a blockquote.
@@ -729,7 +713,7 @@ async fn a_question_in_reply_goes_to_staff_and_the_offer_stays_open() {
         "the offer is repeated"
     );
     assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings").await,
+        desk.bookings_in(None).await,
         0,
         "a question is not consent to a slot"
     );
@@ -909,7 +893,7 @@ async fn an_oversized_message_is_left_for_staff_without_downloading() {
     assert_eq!(read_folder(&desk.address, "要対応").await.len(), 1);
     let staff = wait_for(&desk.staff, "INBOX", 1).await;
     assert!(staff[0].text().contains("サイズ"), "{}", staff[0].text());
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 0);
+    assert_eq!(desk.requests_in(None).await, 0);
 }
 
 /// SMTP down: the answer waits in the outbox (the message is still handled
@@ -997,13 +981,13 @@ async fn new_mails_instead_of_replies_continue_the_open_request() {
         "{}",
         confirm_first.text()
     );
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(desk.bookings_in(None).await, 0);
     seeker.reply(&confirm_first, "お願いします").await;
     desk.once_after(1, wed()).await;
     assert!(seeker.inbox(4).await[3]
         .text()
         .contains("予約が確定しました"));
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM requests").await, 1);
+    assert_eq!(desk.requests_in(None).await, 1);
 }
 
 /// TLS to both servers, with a private CA named in the config: implicit
@@ -1147,11 +1131,7 @@ async fn mail_after_booking_is_acknowledged_and_passed_to_staff() {
         "{}",
         staff[0].text()
     );
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
-            .await,
-        1
-    );
+    assert_eq!(desk.bookings_in(Some("confirmed")).await, 1);
 }
 
 /// A real mail client from Debian's packages (s-nail) sends the request

@@ -53,15 +53,8 @@ async fn carrier_addresses_are_answered_and_booked_end_to_end() {
             got[1].text()
         );
     }
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings").await,
-        seekers.len() as i64
-    );
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'unreadable'")
-            .await,
-        0
-    );
+    assert_eq!(desk.bookings_in(None).await, seekers.len() as i64);
+    assert_eq!(desk.handled("unreadable").await, 0);
 }
 
 #[tokio::test]
@@ -78,19 +71,11 @@ async fn an_offer_to_a_dead_address_reaches_staff_with_the_phone_number() {
     send_raw(&dead, &desk.address, &raw).await;
     let first = desk.once_after(1, now).await;
     assert_eq!(first.handled, 1, "{first:?}");
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'offer' AND status = 'sent'")
-            .await,
-        1
-    );
+    assert_eq!(desk.sent_count(Some("offer")).await, 1);
     // The bounce comes back to the desk's mailbox.
     let report = desk.once_after(1, now + Duration::minutes(1)).await;
     assert_eq!(report.handled, 1);
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM unreachable WHERE handled_at IS NULL")
-            .await,
-        1
-    );
+    assert_eq!(desk.unreachable_open().await, 1);
     let notes = wait_for(&desk.staff, "INBOX", 1).await;
     assert_eq!(notes.len(), 1, "one note");
     let text = notes[0].text();
@@ -163,11 +148,7 @@ async fn a_delay_notice_is_noted_and_nothing_is_sent() {
     send_raw("", &desk.address, dsn.as_bytes()).await;
     let report = desk.once_after(1, now + Duration::minutes(1)).await;
     assert_eq!(report.handled, 1);
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM processed WHERE outcome = 'bounce_delayed'")
-            .await,
-        1
-    );
+    assert_eq!(desk.handled("bounce_delayed").await, 1);
     assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM unreachable").await, 0);
     assert_eq!(
         desk.db_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'staff'")
@@ -196,11 +177,7 @@ async fn a_recipient_refused_at_submission_is_treated_as_a_bounce() {
     send_raw(&refused, &desk.address, &raw).await;
     let report = desk.once_after(1, now).await;
     assert_eq!(report.handled, 1, "{report:?}");
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM unreachable WHERE handled_at IS NULL")
-            .await,
-        1
-    );
+    assert_eq!(desk.unreachable_open().await, 1);
     let notes = wait_for(&desk.staff, "INBOX", 1).await;
     assert_eq!(notes.len(), 1, "one note");
     for want in ["090-1234-5678", "5.1.1", "日時のご案内"] {

@@ -44,7 +44,7 @@ async fn a_closed_day_is_refused_unless_staff_mean_it() {
         text.contains("Saturday") && text.contains("--force"),
         "{text}"
     );
-    assert_eq!(desk.db_scalar("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(desk.bookings_in(None).await, 0);
     let reservation = yoyaku::staff::staff_book_on(
         office,
         &booking(&seeker.address, saturday),

@@ -87,12 +87,7 @@ async fn staff_book_a_session_mark_attendance_and_see_it_in_the_history() {
         .await
         .expect("post");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        s.desk
-            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        0
-    );
+    assert_eq!(s.desk.bookings_in(Some("attended")).await, 0);
 
     // 出席: the booking is attended, the history names the staff login.
     let r = c
@@ -117,12 +112,7 @@ async fn staff_book_a_session_mark_attendance_and_see_it_in_the_history() {
         request.contains("職員が出席を記録") && request.contains("suzuki"),
         "{request}"
     );
-    assert_eq!(
-        s.desk
-            .db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        1
-    );
+    assert_eq!(s.desk.bookings_in(Some("attended")).await, 1);
     // Marked once: a second 出席 is a conflict that says why.
     let r = c
         .post(format!("{}/o/default/act", s.base))
@@ -331,10 +321,7 @@ async fn the_report_csv_equals_the_command_line_and_metrics_match_the_database()
             })
             .unwrap_or(f64::NAN)
     };
-    let offered = s
-        .desk
-        .db_scalar("SELECT COUNT(*) FROM requests WHERE state = 'offered'")
-        .await;
+    let offered = s.desk.requests_in(Some("offered")).await;
     assert_eq!(
         value(
             "yoyaku_requests",
@@ -342,10 +329,7 @@ async fn the_report_csv_equals_the_command_line_and_metrics_match_the_database()
         ),
         offered as f64
     );
-    let sent = s
-        .desk
-        .db_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND kind = 'offer'")
-        .await;
+    let sent = s.desk.sent_count(Some("offer")).await;
     assert_eq!(
         value(
             "yoyaku_mails_sent_total",
@@ -599,12 +583,7 @@ async fn what_waits_for_staff_is_listed_with_its_deadline_and_settled_from_the_p
         .await
         .expect("close");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        s.desk
-            .db_scalar("SELECT COUNT(*) FROM requests WHERE state = 'needs_staff'")
-            .await,
-        0
-    );
+    assert_eq!(s.desk.requests_in(Some("needs_staff")).await, 0);
     let (_, html) = page(&c, &format!("{}/o/default/waiting", s.base)).await;
     assert!(!html.contains(&format!("/r/{reference}")));
 

@@ -349,11 +349,7 @@ async fn after_the_outage_limit_the_fallback_room_is_sent_once_and_staff_told() 
         .expect("pass");
     assert_eq!(seekers_mail_after(&seeker, 2).await.len(), 2);
     assert!(zoom.meetings_for(&reservation).is_empty());
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM meeting_jobs WHERE done = 0")
-            .await,
-        0
-    );
+    assert_eq!(desk.meeting_jobs_open().await, 0);
 }
 
 #[tokio::test]
@@ -467,22 +463,14 @@ async fn participant_joined_records_attendance_and_forged_or_stale_events_are_re
         .await
         .expect("post");
     assert_eq!(r.status(), 401);
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        0
-    );
+    assert_eq!(desk.bookings_in(Some("attended")).await, 0);
 
     // The host joining is not the seeker attending.
     let host_joined = joined.replace(r#""id":"p""#, r#""id":"h""#);
     assert_ne!(host_joined, joined);
     let r = post(host_joined, now, WEBHOOK_SECRET).await.expect("post");
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        0
-    );
+    assert_eq!(desk.bookings_in(Some("attended")).await, 0);
 
     // Genuine: attended, by "zoom". The same signed request sent again is
     // refused (409, issue 28); the event delivered again with a new
@@ -499,11 +487,7 @@ async fn participant_joined_records_attendance_and_forged_or_stale_events_are_re
         .await
         .expect("post");
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'attended'")
-            .await,
-        1
-    );
+    assert_eq!(desk.bookings_in(Some("attended")).await, 1);
     assert_eq!(
         desk.db_scalar(
             "SELECT COUNT(*) FROM history WHERE event = 'staff_attended' AND actor = 'zoom'"
@@ -644,11 +628,7 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
             .await;
     }
     desk.once_after(n, now).await;
-    assert_eq!(
-        desk.db_scalar("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
-            .await,
-        n as i64
-    );
+    assert_eq!(desk.bookings_in(Some("confirmed")).await, n as i64);
     // Two are cancelled before Zoom is back: nothing may be left for them.
     let cancelled: Vec<String> = {
         let mut out = Vec::new();
@@ -718,9 +698,7 @@ async fn sigkills_during_creates_leave_one_meeting_per_booking_and_none_for_canc
     let daemon = Daemon::start(&desk.config_path);
     let started = std::time::Instant::now();
     loop {
-        let open = desk
-            .db_scalar("SELECT COUNT(*) FROM meeting_jobs WHERE done = 0")
-            .await;
+        let open = desk.meeting_jobs_open().await;
         if open == 0 {
             break;
         }

@@ -404,8 +404,11 @@ pub fn step(req: &Request, event: Event, ctx: &Context<'_>) -> Result<Step, Tran
     })
 }
 
-/// What the mail says, before the facts of the store about its seeker.
-struct Understood {
+/// What the mail says, before the facts of the store about its seeker:
+/// read once, on the candidates and their mails ([`understand`]), then
+/// decided on with the rest of the facts ([`decide_on`]).
+#[derive(Debug, Clone)]
+pub struct Understood {
     target: Target,
     trusted: bool,
     foreign: bool,
@@ -415,7 +418,9 @@ struct Understood {
     address: String,
 }
 
-fn understand(
+/// Reads `mail` on the requests it could belong to; Err: the decision
+/// needs no more (screened out, a bounce, over the sender's limit).
+pub fn understand(
     mail: &Mail<'_>,
     facts: &Facts,
     rules: &Rules<'_>,
@@ -530,7 +535,13 @@ pub fn lookups(
     rules: &Rules<'_>,
     now: DateTime<Utc>,
 ) -> Option<Lookups> {
-    let u = understand(mail, facts, rules, now).ok()?;
+    understand(mail, facts, rules, now)
+        .ok()
+        .map(|u| lookups_of(&u))
+}
+
+/// The lookups deciding on `u` makes into the facts beyond the candidates.
+pub fn lookups_of(u: &Understood) -> Lookups {
     let mut seeker_numbers: Vec<String> = [
         seeker_number(&u.machine, &u.event),
         u.machine.data.seeker_number.as_deref(),
@@ -540,10 +551,10 @@ pub fn lookups(
     .map(str::to_string)
     .collect();
     seeker_numbers.dedup();
-    Some(Lookups {
+    Lookups {
         seeker_numbers,
-        address: u.address,
-    })
+        address: u.address.clone(),
+    }
 }
 
 /// What deciding about a mail reads from the store.
@@ -568,7 +579,18 @@ pub fn reads(mail: &Mail<'_>, rules: &Rules<'_>) -> Reads {
 
 /// Decides what the desk does with `mail` on what was gathered, at `now`.
 pub fn decide(mail: &Mail<'_>, facts: &Facts, rules: &Rules<'_>, now: DateTime<Utc>) -> Decision {
-    let u = match understand(mail, facts, rules, now) {
+    decide_on(understand(mail, facts, rules, now), facts, rules, now)
+}
+
+/// [`decide`] on the mail as [`understand`] read it (the facts it was read
+/// on, completed with what [`lookups_of`] named): the desk reads a mail once.
+pub fn decide_on(
+    understood: Result<Understood, Decision>,
+    facts: &Facts,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Decision {
+    let u = match understood {
         Ok(u) => u,
         Err(decision) => return decision,
     };

@@ -42,8 +42,9 @@ pub(super) async fn decide_and_apply(
         reply_to: inbound.reply_to.as_deref(),
         body: &inbound.body,
     };
-    let (facts, mut rows) = gather::gather(office, tx, inbound, &mail, &rules, now).await?;
-    match decide::decide(&mail, &facts, &rules, now) {
+    let (facts, mut rows, understood) =
+        gather::gather(office, tx, inbound, &mail, &rules, now).await?;
+    match decide::decide_on(understood, &facts, &rules, now) {
         Decision::Bounce(verdict) => {
             bounce::on_bounce(office, tx, inbound, verdict, rows.returned.take(), now).await
         }

@@ -10,7 +10,9 @@ use super::DeskError;
 use crate::core::booking::{self, Standing};
 use crate::core::bounce::{self, Report};
 use crate::core::calendar::{Calendar, Slot};
-use crate::core::decide::{self, AddressFacts, BounceFacts, Facts, Held, Reads, SeekerFacts};
+use crate::core::decide::{
+    self, AddressFacts, BounceFacts, Decision, Facts, Held, Reads, SeekerFacts, Understood,
+};
 use crate::core::route::{self, Candidate, Candidates};
 use crate::mail::message;
 use crate::mail::message::Inbound;
@@ -66,8 +68,12 @@ pub(super) fn seeker_told_key(number: &str, today: NaiveDate) -> String {
     format!("flood_seeker:{number}:{today}")
 }
 
-/// Everything `core::decide::decide` reads about `mail` (`decide::reads`
-/// says what that is).
+/// What a mail's decision is made on: the facts, the rows behind them,
+/// and the mail as read on them.
+pub(super) type Gathered = (Facts, Rows, Result<Understood, Decision>);
+
+/// Everything `core::decide::decide_on` reads about `mail` (`decide::reads`
+/// says what that is), and the mail read on it.
 pub(super) async fn gather(
     office: &Office,
     tx: &mut Tx,
@@ -75,12 +81,14 @@ pub(super) async fn gather(
     mail: &decide::Mail<'_>,
     rules: &decide::Rules<'_>,
     now: DateTime<Utc>,
-) -> Result<(Facts, Rows), DeskError> {
-    match decide::reads(mail, rules) {
-        Reads::Nothing => Ok((Facts::default(), Rows::default())),
-        Reads::Bounce => returned(tx, inbound, now).await,
-        Reads::Requests => requests_facts(office, tx, inbound, mail, rules, now).await,
-    }
+) -> Result<Gathered, DeskError> {
+    let (facts, rows) = match decide::reads(mail, rules) {
+        Reads::Nothing => (Facts::default(), Rows::default()),
+        Reads::Bounce => returned(tx, inbound, now).await?,
+        Reads::Requests => return requests_facts(office, tx, inbound, mail, rules, now).await,
+    };
+    let understood = decide::understand(mail, &facts, rules, now);
+    Ok((facts, rows, understood))
 }
 
 /// A delivery failure read, the mail of ours it returns found (by the
@@ -142,7 +150,7 @@ async fn requests_facts(
     mail: &decide::Mail<'_>,
     rules: &decide::Rules<'_>,
     now: DateTime<Utc>,
-) -> Result<(Facts, Rows), DeskError> {
+) -> Result<Gathered, DeskError> {
     let (candidates, rows) = candidates(tx, inbound, now).await?;
     let (sender_recent, sender_told) =
         processed::recent_from(tx, &inbound.from, now - ChronoDuration::hours(24)).await?;
@@ -167,15 +175,16 @@ async fn requests_facts(
         requests,
         ..Facts::default()
     };
-    let Some(lookups) = decide::lookups(mail, &facts, rules, now) else {
-        return Ok((
-            facts,
-            Rows {
-                requests: rows,
-                returned: None,
-            },
-        ));
+    let rows = Rows {
+        requests: rows,
+        returned: None,
     };
+    // Read once: what it names is looked up, then decided on.
+    let understood = decide::understand(mail, &facts, rules, now);
+    let Ok(u) = &understood else {
+        return Ok((facts, rows, understood));
+    };
+    let lookups = decide::lookups_of(u);
     for number in lookups.seeker_numbers {
         let seeker = seeker_facts(office, tx, &number, now).await?;
         facts.seekers.insert(number, seeker);
@@ -183,13 +192,7 @@ async fn requests_facts(
     let address = address_facts(tx, &lookups.address, now).await?;
     facts.addresses.insert(lookups.address, address);
     (facts.full, facts.closed) = slots_facts(office, tx, now).await?;
-    Ok((
-        facts,
-        Rows {
-            requests: rows,
-            returned: None,
-        },
-    ))
+    Ok((facts, rows, understood))
 }
 
 /// The requests the mail could belong to, with their rows.

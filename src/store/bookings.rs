@@ -6,7 +6,7 @@ use crate::core::booking::BookingStatus;
 use crate::core::booking::By;
 use crate::core::calendar::{Calendar, Slot};
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct Booking {
@@ -295,6 +295,20 @@ pub async fn full_slots(
             }
         }
         Ok(full)
+    })
+}
+
+/// The office's bookings by status.
+pub async fn counts(conn: &mut dyn Exec) -> Result<BTreeMap<String, i64>, StoreError> {
+    let office = conn.office();
+    on_db!(conn, c => {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM bookings WHERE office = $1 GROUP BY status",
+        )
+        .bind(&*office)
+        .fetch_all(&mut *c)
+        .await?;
+        Ok(rows.into_iter().collect())
     })
 }
 

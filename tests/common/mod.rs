@@ -361,6 +361,82 @@ impl TestDesk {
         self.desk.run_once(now).await.expect("pass succeeds")
     }
 
+    /// The office's counts as /metrics reads them (`store::stats`).
+    pub async fn counts(&self) -> yoyaku::store::stats::OfficeCounts {
+        let mut conn = self.desk.office().store().conn().await.expect("conn");
+        let now = Utc::now();
+        yoyaku::store::stats::office(&mut conn, now, now, now)
+            .await
+            .expect("counts")
+    }
+
+    /// Mails read to this `outcome` (`processed`).
+    pub async fn handled(&self, outcome: &str) -> i64 {
+        self.counts()
+            .await
+            .handled
+            .get(outcome)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Mails the server accepted, of one kind or all.
+    pub async fn sent_count(&self, kind: Option<&str>) -> i64 {
+        let sent = self.counts().await.sent;
+        match kind {
+            Some(k) => sent.get(k).copied().unwrap_or(0),
+            None => sent.values().sum(),
+        }
+    }
+
+    /// Requests in one state, or all.
+    pub async fn requests_in(&self, state: Option<&str>) -> i64 {
+        let requests = self.counts().await.requests;
+        match state {
+            Some(st) => requests.get(st).copied().unwrap_or(0),
+            None => requests.values().sum(),
+        }
+    }
+
+    /// Bookings in one status, or all.
+    pub async fn bookings_in(&self, status: Option<&str>) -> i64 {
+        let mut conn = self.desk.office().store().conn().await.expect("conn");
+        let by_status = yoyaku::store::bookings::counts(&mut conn)
+            .await
+            .expect("bookings");
+        match status {
+            Some(st) => by_status.get(st).copied().unwrap_or(0),
+            None => by_status.values().sum(),
+        }
+    }
+
+    /// The booking with this reservation number.
+    pub async fn booking(&self, reservation: &str) -> yoyaku::store::bookings::BookingRecord {
+        let mut conn = self.desk.office().store().conn().await.expect("conn");
+        yoyaku::store::bookings::find_by_reservation(&mut conn, reservation)
+            .await
+            .expect("booking")
+            .expect("the booking")
+    }
+
+    /// Meeting jobs not yet done.
+    pub async fn meeting_jobs_open(&self) -> i64 {
+        let mut conn = self.desk.office().store().conn().await.expect("conn");
+        yoyaku::store::meetings::counts(&mut conn)
+            .await
+            .expect("meeting jobs")
+            .0
+    }
+
+    /// Addresses marked unreachable that staff have not handled.
+    pub async fn unreachable_open(&self) -> i64 {
+        let mut conn = self.desk.office().store().conn().await.expect("conn");
+        let open = yoyaku::store::unreachable::open(&mut conn)
+            .await
+            .expect("unreachable");
+        i64::try_from(open.len()).expect("count")
+    }
+
     pub async fn db_scalar(&self, sql: &'static str) -> i64 {
         self.desk
             .office()

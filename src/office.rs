@@ -7,7 +7,7 @@
 
 use crate::config::Config;
 use crate::core::folders::Trouble;
-use crate::desk::{DeskError, StaffError};
+use crate::desk::error::{DeskError, StaffError};
 use crate::mail::compose::Composer;
 use crate::mail::smtp::SmtpSender;
 use crate::meeting::zoom::ZoomClient;

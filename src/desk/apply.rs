@@ -2,15 +2,15 @@
 //! its writes and mails planned (`desk::plan`) and written in one go
 //! (`store::writes`), then the slots it freed offered to those who wait.
 
-use super::decide::Consent;
+use super::error::{DeskError, StaffError};
 use super::gather;
 use super::plan;
 use super::staff_note;
-use super::{DeskError, Filing, StaffError};
 use crate::core::booking;
 use crate::core::booking::{By, Context, Effect, Event, Request, StaffReason, State};
 use crate::core::calendar::{Calendar, Slot};
 use crate::core::decide;
+use crate::core::route::Filing;
 use crate::mail::compose::{random_token, Thread};
 use crate::mail::notice::Notice;
 use crate::office::Office;
@@ -317,4 +317,12 @@ pub(super) fn random_ref() -> String {
     (0..6)
         .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
         .collect()
+}
+
+/// The inbound mail behind an event: who sent it, and whether it carries
+/// the request's secret (see `Context::trusted`).
+pub(crate) struct Consent {
+    pub(super) message_id: Option<String>,
+    pub(super) from: String,
+    pub(super) trusted: bool,
 }

@@ -3,11 +3,12 @@
 //! the address is already marked), decided there too (`core::decide`, by
 //! `core::bounce::verdict`), applied here (the mark, the history, one note).
 
+use super::error::DeskError;
 use super::gather::Returned;
 use super::staff_note::{self, NoteExtra};
-use super::{DeskError, Filing};
 use crate::core::booking::StaffReason;
 use crate::core::bounce::{self, Report, Verdict};
+use crate::core::route::Filing;
 use crate::mail::message::Inbound;
 use crate::mail::notice::BounceView;
 use crate::office::Office;

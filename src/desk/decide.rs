@@ -3,14 +3,15 @@
 //! the staff notes, the request row it creates, and each step's effects
 //! (`desk::apply`). Nothing here chooses between outcomes.
 
-use super::apply;
+use super::apply::{self, Consent};
 use super::bounce;
+use super::error::DeskError;
 use super::gather::{self, seeker_told_key, Rows};
 use super::staff_note::{self, NoteExtra};
-use super::{DeskError, Filing};
 use crate::core::booking::StaffReason;
 use crate::core::decide::{self, Answer, Decision, Target};
 use crate::core::route;
+use crate::core::route::Filing;
 use crate::mail::compose::Thread;
 use crate::mail::message::Inbound;
 use crate::office::Office;
@@ -204,12 +205,4 @@ async fn apply_answer(
         _ => "handled",
     };
     Ok((filing, outcome, Some(row.id)))
-}
-
-/// The inbound mail behind an event: who sent it, and whether it carries
-/// the request's secret (see `Context::trusted`).
-pub(crate) struct Consent {
-    pub(super) message_id: Option<String>,
-    pub(super) from: String,
-    pub(super) trusted: bool,
 }

@@ -6,7 +6,7 @@
 //! reachability) and the slots already full. The step of a staff action or
 //! a timer gathers through the same functions.
 
-use super::DeskError;
+use super::error::DeskError;
 use crate::core::booking::{self, Standing};
 use crate::core::bounce::{self, Report};
 use crate::core::calendar::{Calendar, Slot};

@@ -3,10 +3,12 @@
 //! sent folder.
 
 use super::decide;
+use super::error::DeskError;
+use super::pass::PassReport;
 use super::staff_note;
-use super::{DeskError, Filing, PassReport};
 use crate::core::booking::StaffReason;
 use crate::core::folders;
+use crate::core::route::Filing;
 use crate::mail::imap::ImapSession;
 use crate::mail::message;
 use crate::mail::message::Inbound;

@@ -5,9 +5,9 @@
 //! meeting exists, with the ID, passcode and URL Zoom returned.
 
 use super::apply;
-use super::plan::{booking_slot_view, join_view};
+use super::error::DeskError;
 use super::staff_note;
-use super::DeskError;
+use super::views::{booking_slot_view, join_view};
 use crate::core::booking::StaffReason;
 use crate::core::meeting::{self as plan, Failure, Plan, Policy};
 use crate::mail::notice::{Addressee, BookingView, Notice};

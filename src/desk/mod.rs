@@ -10,21 +10,22 @@
 pub(crate) mod apply;
 mod bounce;
 mod decide;
+pub mod error;
 mod gather;
 mod inbox;
 mod meetings;
+pub mod pass;
 pub(crate) mod plan;
 pub(crate) mod sender;
 pub(crate) mod staff_note;
 pub mod timers;
+pub(crate) mod views;
 
 use crate::config::Config;
-use crate::mail::compose::ComposeError;
 use crate::mail::imap::ImapSession;
 use crate::mail::smtp::{Relays, SmtpSender};
-use crate::mail::MailError;
 use crate::office::Office;
-use crate::store::{self as store, outbox, requests, Store, StoreError};
+use crate::store::{self as store, outbox, requests, Store};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
@@ -33,59 +34,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
-#[derive(Debug, thiserror::Error)]
-pub enum DeskError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Mail(#[from] MailError),
-    #[error(transparent)]
-    Compose(#[from] ComposeError),
-    /// A staff command that cannot be done (see [`StaffError`]).
-    #[error(transparent)]
-    Staff(#[from] StaffError),
-}
-
-/// Why a staff command cannot be done, as a caller (the command line, a web
-/// page) needs to tell: the message says what, in the staff's terms.
-#[derive(Debug, thiserror::Error)]
-pub enum StaffError {
-    /// No reservation, request or booking by that key.
-    #[error("{0}")]
-    NotFound(String),
-    /// It exists, but its state does not allow this (cancelled, full slot).
-    #[error("{0}")]
-    Conflict(String),
-    /// The input itself is wrong (not a 求職番号, no reason given).
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl DeskError {
-    pub fn is_transient(&self) -> bool {
-        match self {
-            DeskError::Store(e) => e.is_transient(),
-            DeskError::Mail(e) => e.is_transient(),
-            DeskError::Compose(_) | DeskError::Staff(_) => false,
-        }
-    }
-}
-
-/// What one pass did, for logs and tests.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct PassReport {
-    pub handled: usize,
-    pub duplicates: usize,
-    pub timers: usize,
-    pub sent: usize,
-    pub send_failures: usize,
-    pub message_failures: usize,
-    /// Our own copies of sent mail, filed into the sent folder.
-    pub copies: usize,
-}
-
 pub use crate::core::route::Filing;
-pub(crate) use staff_note::NoteExtra;
+pub use error::{DeskError, StaffError};
+pub use pass::PassReport;
 
 pub struct Desk {
     /// The office this desk serves: everything but the running loop.

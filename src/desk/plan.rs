@@ -4,11 +4,13 @@
 //! reads was gathered before it (`Known`), whether its slot was still free
 //! came from the store (`Reserved`), and each rule is the core's.
 
+use super::error::DeskError;
 use super::staff_note::{self, NoteExtra};
-use super::{DeskError, Filing};
+use super::views::{booking_slot, booking_view, join_view, slot_views};
 use crate::config::MeetingProvider;
 use crate::core::booking::{self, BookingOutcome, BookingStatus, By, Effect, Request, State};
 use crate::core::calendar::{Calendar, Slot};
+use crate::core::route::Filing;
 use crate::mail::compose::{DateView, Extra, SlotView, Thread};
 use crate::mail::notice::{Addressee, BookingView, CancelledBy, Invite, Notice, RoomView};
 use crate::office::Office;
@@ -464,64 +466,6 @@ pub(super) fn queued(
         variant: None,
         in_thread: true,
     })
-}
-
-/// How the seeker joins the booking's session: its own Zoom meeting
-/// when it has one, the room sent in its place when Zoom failed, else
-/// (provider "rooms") its room from the config. None: with Zoom, while
-/// the meeting is still to be made.
-pub(super) fn join_view(office: &Office, b: &BookingRecord) -> Option<RoomView> {
-    match (&b.meeting, &b.fallback_room, office.cfg.meeting_provider) {
-        (Some(m), _, _) => Some(RoomView {
-            id: m.id.clone(),
-            passcode: Some(m.passcode.clone()),
-            url: (!m.join_url.is_empty()).then(|| m.join_url.clone()),
-        }),
-        (None, Some(room), _) => room_view(office, room),
-        (None, None, MeetingProvider::Rooms) => room_view(office, &b.room_id),
-        (None, None, MeetingProvider::Zoom) => None,
-    }
-}
-
-/// The meeting room as templates show it.
-pub(super) fn room_view(office: &Office, room_id: &str) -> Option<RoomView> {
-    office
-        .cfg
-        .rooms
-        .iter()
-        .find(|r| r.id == room_id)
-        .map(|r| RoomView {
-            id: r.id.clone(),
-            passcode: r.passcode.clone(),
-            url: r.url.clone(),
-        })
-}
-
-pub(super) fn booking_slot(office: &Office, b: &BookingRecord) -> Slot {
-    let local = b.slot_start.with_timezone(&office.cfg.calendar.tz);
-    Slot::new(local.date_naive(), local.time())
-}
-
-/// The reservation number and slot of a booking as templates show them.
-pub(super) fn booking_view(office: &Office, b: Option<&BookingRecord>) -> BookingView {
-    match b {
-        Some(b) => BookingView {
-            reservation: b.reservation.clone(),
-            slot: Some(booking_slot_view(office, b)),
-        },
-        None => BookingView {
-            reservation: "-".to_string(),
-            slot: None,
-        },
-    }
-}
-
-pub(crate) fn booking_slot_view(office: &Office, b: &BookingRecord) -> SlotView {
-    SlotView::new(booking_slot(office, b), office.cfg.calendar.slot_minutes)
-}
-
-pub(super) fn slot_views(slots: &[Slot], minutes: u32) -> Vec<SlotView> {
-    slots.iter().map(|s| SlotView::new(*s, minutes)).collect()
 }
 
 /// The `.ics` for a booking: an iTIP REQUEST from the office (ORGANIZER)

@@ -1,9 +1,10 @@
 //! Sending the outbox under leases, marking each mail right after the
 //! server took it, and settling the mail a crash left in flight.
 
+use super::error::DeskError;
 use super::inbox;
+use super::pass::PassReport;
 use super::staff_note;
-use super::{DeskError, PassReport};
 use crate::core::booking::StaffReason;
 use crate::core::bounce;
 use crate::mail::imap::ImapSession;

@@ -1,8 +1,8 @@
 //! The note to staff: one home for what it carries and where the mail that
 //! caused it was filed.
 
-use super::plan;
-use super::DeskError;
+use super::error::DeskError;
+use super::views;
 use crate::core::booking::StaffReason;
 use crate::mail::compose::{DateView, Thread};
 use crate::mail::notice::{BounceView, ClosureView, Notice, StaffNote};
@@ -80,7 +80,7 @@ pub(super) fn note(
     let answer_by = office.cfg.calendar.answer_by(now);
     let note = Notice::Staff(Box::new(StaffNote {
         reservation: booking.map(|b| b.reservation.clone()),
-        slot: booking.map(|b| plan::booking_slot_view(office, b)),
+        slot: booking.map(|b| views::booking_slot_view(office, b)),
         needs: row
             .map(|r| r.machine.data.needs.clone())
             .unwrap_or_default(),

@@ -2,7 +2,8 @@
 //! events through the same step and apply.
 
 use super::apply;
-use super::{DeskError, PassReport};
+use super::error::DeskError;
+use super::pass::PassReport;
 use crate::core::booking;
 use crate::office::Office;
 use crate::staff;

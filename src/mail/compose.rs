@@ -4,10 +4,9 @@
 //! and the RFC 3834 markers. Seeker text is only ever template *data*.
 
 use crate::config::Config;
-use crate::core::calendar::Slot;
 use crate::core::text::single_line;
+pub use crate::mail::notice::{DateView, SlotView};
 use crate::mail::notice::{Invite, Notice};
-use chrono::{Datelike, NaiveDate};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
@@ -154,51 +153,6 @@ pub struct Outgoing {
     pub message_id: String,
     pub to: String,
     pub raw: Vec<u8>,
-}
-
-/// Template view of a slot.
-#[derive(Debug, Clone, Serialize)]
-pub struct SlotView {
-    pub year: i32,
-    pub month: u32,
-    pub day: u32,
-    pub wd: u32,
-    pub start: String,
-    pub end: String,
-}
-
-impl SlotView {
-    pub fn new(slot: Slot, minutes: u32) -> Self {
-        let end = slot.start + chrono::Duration::minutes(i64::from(minutes));
-        SlotView {
-            year: slot.date.year(),
-            month: slot.date.month(),
-            day: slot.date.day(),
-            wd: slot.date.weekday().num_days_from_monday(),
-            start: slot.start.format("%H:%M").to_string(),
-            end: end.format("%H:%M").to_string(),
-        }
-    }
-}
-
-/// Template view of a date.
-#[derive(Debug, Clone, Serialize)]
-pub struct DateView {
-    pub year: i32,
-    pub month: u32,
-    pub day: u32,
-    pub wd: u32,
-}
-
-impl From<NaiveDate> for DateView {
-    fn from(d: NaiveDate) -> Self {
-        DateView {
-            year: d.year(),
-            month: d.month(),
-            day: d.day(),
-            wd: d.weekday().num_days_from_monday(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -638,6 +592,8 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::calendar::Slot;
+    use chrono::NaiveDate;
 
     fn config() -> Config {
         crate::config::tests::good()

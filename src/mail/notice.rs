@@ -4,7 +4,8 @@
 //! ([`Notice::context`]). The desk decides which notice; `compose` renders
 //! it.
 
-use crate::mail::compose::{DateView, SlotView};
+use crate::core::calendar::Slot;
+use chrono::{Datelike, NaiveDate};
 use minijinja::Value;
 use serde::Serialize;
 
@@ -429,6 +430,51 @@ impl Notice {
             ),
             Notice::Staff(note) => Value::from_serialize(&**note),
             Notice::Digest(digest) => Value::from_serialize(digest),
+        }
+    }
+}
+
+/// Template view of a slot.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotView {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub wd: u32,
+    pub start: String,
+    pub end: String,
+}
+
+impl SlotView {
+    pub fn new(slot: Slot, minutes: u32) -> Self {
+        let end = slot.start + chrono::Duration::minutes(i64::from(minutes));
+        SlotView {
+            year: slot.date.year(),
+            month: slot.date.month(),
+            day: slot.date.day(),
+            wd: slot.date.weekday().num_days_from_monday(),
+            start: slot.start.format("%H:%M").to_string(),
+            end: end.format("%H:%M").to_string(),
+        }
+    }
+}
+
+/// Template view of a date.
+#[derive(Debug, Clone, Serialize)]
+pub struct DateView {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+    pub wd: u32,
+}
+
+impl From<NaiveDate> for DateView {
+    fn from(d: NaiveDate) -> Self {
+        DateView {
+            year: d.year(),
+            month: d.month(),
+            day: d.day(),
+            wd: d.weekday().num_days_from_monday(),
         }
     }
 }

@@ -2,9 +2,9 @@
 //! outage): `yoyaku close-day` / `reopen-day` and the same on the staff page.
 
 use crate::core::booking::{Event, StaffReason, State};
+use crate::desk::error::{DeskError, StaffError};
 use crate::desk::staff_note;
-use crate::desk::{apply, plan};
-use crate::desk::{DeskError, StaffError};
+use crate::desk::{apply, views};
 use crate::mail::notice::{ClosedBooking, ClosureView};
 use crate::office::Office;
 use crate::staff;
@@ -72,7 +72,7 @@ pub async fn close_day(
         listed.push(ClosedBooking {
             reference: row.reference.clone(),
             reservation: b.reservation.clone(),
-            slot: Some(plan::booking_slot_view(office, &b)),
+            slot: Some(views::booking_slot_view(office, &b)),
             name: row.machine.data.name.clone().unwrap_or_default(),
             phone: row.machine.data.phone.clone().unwrap_or_default(),
             sent: sent.to_string(),
@@ -85,7 +85,7 @@ pub async fn close_day(
             by: actor.to_string(),
             bookings: listed,
         };
-        let extra = crate::desk::NoteExtra {
+        let extra = crate::desk::staff_note::NoteExtra {
             closure: Some(closure),
             ..Default::default()
         };

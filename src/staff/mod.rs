@@ -7,8 +7,9 @@ use crate::core::booking::{BookingOutcome, BookingStatus, Event, StaffAction, St
 use crate::core::calendar::Slot;
 use crate::core::understand::{self, BookingRequest};
 use crate::desk::apply;
+use crate::desk::error::{DeskError, StaffError};
+use crate::desk::pass::PassReport;
 use crate::desk::sender;
-use crate::desk::{DeskError, PassReport, StaffError};
 use crate::mail::compose::{DateView, Thread};
 use crate::mail::notice::{
     Digest, DigestNoShow, DigestRequest, DigestSession, DigestWaiting, Notice,

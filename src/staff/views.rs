@@ -6,7 +6,7 @@
 
 use super::RequestView;
 use crate::core::calendar::{Calendar, Slot};
-use crate::desk::DeskError;
+use crate::desk::error::DeskError;
 use crate::office::Office;
 use crate::staff;
 use crate::store::bookings::{self, BookingRecord};

@@ -339,14 +339,13 @@ pub async fn next_due(conn: &mut dyn Exec) -> Result<Option<DateTime<Utc>>, Stor
 pub async fn insert(tx: &mut Tx, new: &NewRequest<'_>) -> Result<RequestRow, StoreError> {
     let office = tx.office();
     let id: i64 = on_db!(tx, c => {
-        let now = ts(new.created_at);
         let id: i64 = sqlx::query_scalar("INSERT INTO requests (ref, token, state, seeker_address, data, thread_subject, created_at, updated_at, office) VALUES ($1, $2, 'awaiting_info', $3, '{}', $4, $5, $6, $7) RETURNING id")
             .bind(new.reference)
             .bind(new.token)
             .bind(new.seeker_address)
             .bind(new.thread_subject)
-            .bind(&now)
-            .bind(&now)
+            .bind(ts(new.created_at))
+            .bind(ts(new.created_at))
             .bind(&*office)
             .fetch_one(&mut *c)
             .await?;

@@ -16,6 +16,7 @@ mod login;
 pub mod metrics;
 mod pages;
 mod records;
+mod routes;
 pub mod serve;
 mod zoom;
 
@@ -150,7 +151,7 @@ pub async fn serve(
 ) -> Result<(), WebError> {
     let addr = listener.local_addr()?;
     info!(%addr, "staff web page listening");
-    let router = pages::router(app);
+    let router = routes::router(app);
     serve::serve_bounded(listener, router, stop).await?;
     Ok(())
 }

@@ -8,7 +8,8 @@
 use super::auth;
 use super::{cookie, plain, WebApp};
 use crate::core::booking::StaffAction;
-use crate::desk::{Desk, DeskError, StaffError};
+use crate::desk::error::{DeskError, StaffError};
+use crate::desk::Desk;
 use crate::staff::closures;
 use crate::staff::views;
 use crate::staff::StaffBooking;
@@ -16,8 +17,6 @@ use crate::store::staff::{self as accounts, StaffUser};
 use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
 use minijinja::context;
 use std::collections::HashMap;
@@ -29,53 +28,6 @@ pub(super) type Fields = HashMap<String, String>;
 
 pub(super) const SESSION_COOKIE: &str = "yoyaku_session";
 pub(super) const LOGIN_COOKIE: &str = "yoyaku_login";
-
-pub(super) fn router(app: Arc<WebApp>) -> Router {
-    let office = Router::new()
-        .route("/day", get(day))
-        .route("/waiting", get(waiting))
-        .route("/search", get(search_form).post(search))
-        .route("/r/{key}", get(request_page))
-        .route("/act", post(act))
-        .route("/language", post(set_language))
-        .route("/book", get(book_form).post(book))
-        .route("/refusals", get(super::records::refusals))
-        .route("/refuse", post(super::records::refuse))
-        .route("/unrefuse", post(super::records::unrefuse))
-        .route("/report", get(super::records::report))
-        .route("/report.csv", get(super::records::report_csv))
-        .route(
-            "/purge",
-            get(super::records::purge_form).post(super::records::purge),
-        );
-    let pages = Router::new()
-        .route("/", get(home))
-        .route(
-            "/login",
-            get(super::login::login_form).post(super::login::login),
-        )
-        .route("/logout", post(super::login::logout))
-        .route("/static/style.css", get(style))
-        .route("/healthz", get(super::metrics::healthz))
-        .route("/metrics", get(super::metrics::token_handler))
-        .nest("/o/{office}", office)
-        .layer(tower_http::csrf::CsrfLayer::new())
-        .layer(axum::extract::DefaultBodyLimit::max(
-            super::serve::FORM_BODY_LIMIT,
-        ));
-    Router::new()
-        .merge(pages)
-        // Zoom's events carry their own signature instead of a session.
-        .route(
-            "/zoom/webhook",
-            post(super::zoom::webhook).layer(axum::extract::DefaultBodyLimit::max(
-                super::serve::WEBHOOK_BODY_LIMIT,
-            )),
-        )
-        .layer(axum::middleware::from_fn(super::security_headers))
-        .layer(axum::middleware::from_fn(super::access_log))
-        .with_state(app)
-}
 
 /// A signed-in staff member and their session's form token.
 pub(super) struct Staff {
@@ -276,7 +228,7 @@ pub(super) fn failed(app: &WebApp, e: DeskError) -> Response {
     response
 }
 
-async fn style() -> Response {
+pub(super) async fn style() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
@@ -287,7 +239,7 @@ async fn style() -> Response {
         .into_response()
 }
 
-async fn home(State(app): App, headers: HeaderMap) -> Response {
+pub(super) async fn home(State(app): App, headers: HeaderMap) -> Response {
     match staff(&app, &headers).await {
         Ok(s) => Redirect::to(&format!("/o/{}/day", s.user.office)).into_response(),
         Err(r) => r,
@@ -306,7 +258,7 @@ fn page_date(text: &str) -> Option<NaiveDate> {
         .filter(|d| (2000..=2100).contains(&d.year()))
 }
 
-async fn day(
+pub(super) async fn day(
     State(app): App,
     AtOffice { staff, desk }: AtOffice,
     Query(q): Query<Fields>,
@@ -347,7 +299,7 @@ async fn day(
     }
 }
 
-async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
+pub(super) async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
     let unreachable = match views::unreachable(desk.office()).await {
         Ok(u) => u,
         Err(e) => return failed(&app, e),
@@ -368,7 +320,7 @@ async fn waiting(State(app): App, AtOffice { staff, desk }: AtOffice) -> Respons
 /// The search form. A search is a POST: what staff type (a name, a
 /// 求職番号, an address) must not sit in a URL, the browser's history or a
 /// proxy's log.
-async fn search_form(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
+pub(super) async fn search_form(State(app): App, AtOffice { staff, desk }: AtOffice) -> Response {
     page(
         &app,
         &staff,
@@ -379,7 +331,10 @@ async fn search_form(State(app): App, AtOffice { staff, desk }: AtOffice) -> Res
     )
 }
 
-async fn search(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+pub(super) async fn search(
+    State(app): App,
+    OfficeForm { staff, desk, form }: OfficeForm,
+) -> Response {
     let query = form.get("q").cloned().unwrap_or_default();
     match views::search(desk.office(), &query).await {
         Ok(found) => page(
@@ -394,7 +349,7 @@ async fn search(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -
     }
 }
 
-async fn request_page(
+pub(super) async fn request_page(
     State(app): App,
     AtOffice { staff, desk }: AtOffice,
     Path((_, key)): Path<(String, String)>,
@@ -499,7 +454,10 @@ async fn request_page(
 
 /// 出席 / 欠席 / キャンセル / 対応済み: the same verbs as the command line.
 /// 言語を変更: the language of the seeker's next mails.
-async fn set_language(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+pub(super) async fn set_language(
+    State(app): App,
+    OfficeForm { staff, desk, form }: OfficeForm,
+) -> Response {
     let office = desk.office().config().office_id.clone();
     let key = form.get("key").map(|s| s.trim()).unwrap_or("");
     let Some(lang) = form
@@ -518,7 +476,7 @@ async fn set_language(State(app): App, OfficeForm { staff, desk, form }: OfficeF
     }
 }
 
-async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+pub(super) async fn act(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
     let office = desk.office().config().office_id.clone();
     let key = form.get("key").map(|s| s.trim()).unwrap_or("");
     let action = match form.get("action").map(String::as_str) {
@@ -595,7 +553,7 @@ async fn day_closure(
     }
 }
 
-async fn book_form(
+pub(super) async fn book_form(
     State(app): App,
     AtOffice { staff, desk }: AtOffice,
     Query(query): Query<Fields>,
@@ -664,7 +622,10 @@ async fn book_page(
     response
 }
 
-async fn book(State(app): App, OfficeForm { staff, desk, form }: OfficeForm) -> Response {
+pub(super) async fn book(
+    State(app): App,
+    OfficeForm { staff, desk, form }: OfficeForm,
+) -> Response {
     let office = desk.office().config().office_id.clone();
     let field = |k: &str| {
         form.get(k)

@@ -8,7 +8,8 @@
 
 use super::{plain, WebApp};
 use crate::core::booking::StaffAction;
-use crate::desk::{Desk, DeskError, StaffError};
+use crate::desk::error::{DeskError, StaffError};
+use crate::desk::Desk;
 use crate::meeting::webhook::{self, Verdict};
 use crate::meeting::zoom::id_text;
 use crate::staff;

@@ -2,10 +2,14 @@
 //!
 //! # Layout
 //! The flow of a mail is: **mail in → gather → decide → apply → outbox →
-//! mail out**: `desk::gather` loads the facts from the store,
-//! `core::decide::decide` (pure) routes the mail, reads it and steps the
-//! state machine ([`core::booking`]) on it, and `desk::apply` writes the
-//! effects and queues the mails in the outbox, which `desk::sender` sends.
+//! mail out**: `desk::gather` loads the facts from the store and reads the
+//! mail once on them (`core::decide::understand`), `core::decide::decide_on`
+//! (pure) decides on that reading: screened, a bounce, over a limit, or the
+//! steps of the state machine ([`core::booking`]); `desk::apply` makes the
+//! booking (the one write whose outcome the store tells), `desk::plan` turns
+//! the settled step into writes and rendered mails, and `store::writes`
+//! writes them with the outbox rows in one transaction, which `desk::sender`
+//! sends.
 //!
 //! - [`config`]: TOML (`config::raw`, serde with defaults; `[[offices]]`
 //!   merged over the shared sections by `config::offices`) → a validated
@@ -64,14 +68,18 @@
 //!     files our own copies into the sent folder;
 //!   - `desk::gather`: loads everything the decision about one mail reads,
 //!     in one place (the requests it could belong to with our mails to
-//!     each, the sender's daily count, what `core::decide::lookups` names:
+//!     each, the sender's daily count, what `core::decide::lookups_of` names:
 //!     the 求職番号's count and standing, the address's notices; the full
-//!     slots and closed days);
-//!   - `desk::decide`: calls `core::decide::decide` on what was gathered
-//!     and carries the `Decision` out, choosing nothing;
-//!   - `desk::apply`: carries out a step's effects (store writes, outbox
-//!     rows rendered from templates); a staff action or a timer gathers,
-//!     steps (`core::decide::step`) and applies through it too;
+//!     slots and closed days; for a bounce, the mail of ours it returns);
+//!   - `desk::decide`: calls `core::decide::decide_on` on what was gathered
+//!     and carries the `Decision` out, choosing nothing (`desk::bounce` for
+//!     a delivery failure, `desk::staff_note` for notes to staff);
+//!   - `desk::apply`: carries out a step: its booking made, the step
+//!     settled on it (`core::decide::Step::settle`), planned by `desk::plan`
+//!     (writes and mails, no I/O; `desk::views` shows a booking) and written
+//!     by `store::writes`; a staff action or a timer gathers, steps
+//!     (`core::decide::step`) and applies through it too;
+//!   - `desk::error`, `desk::pass`: the jobs' errors and what a pass did;
 //!   - `desk::timers`: follow-ups, lapses, reminders, digests;
 //!   - `desk::sender`: sends the outbox under leases, marks each mail right
 //!     after the server took it, settles mail a crash left in flight.
@@ -81,8 +89,10 @@
 //!   machine and outbox; verbs return typed views (`RequestView`, list
 //!   items, usage) and typed errors (`StaffError`); [`staff::cli`] renders
 //!   the views as text for the command line.
-//! - [`web`]: the staff page (axum): sessions, form tokens, the pages over
-//!   [`office::Office`], /metrics, /healthz, the Zoom webhook.
+//! - [`web`]: the staff page (axum): every URL in `web::routes`; sessions
+//!   and logins (`web::auth`, `web::login`), form tokens, the pages over
+//!   [`office::Office`] (`web::pages`, `web::records`), /metrics, /healthz,
+//!   the Zoom webhook (`web::zoom`), our own accept loop (`web::serve`).
 
 pub mod config;
 pub mod core;

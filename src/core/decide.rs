@@ -1,12 +1,14 @@
 //! The decision about one inbound mail, whole: whether it is read at all,
-//! whether its sender (or its 求職番号) is over the daily limit, which
-//! request it belongs to (and whether it is trusted there), what it says to
-//! that request, the state machine's step on it, and what that step becomes
-//! when the slot it books is taken meanwhile. Pure: the desk gathers
-//! [`Facts`] from the store (`desk::gather`, asking [`lookups`] which
-//! seekers and addresses matter), calls [`decide`], and carries out the
-//! [`Decision`] (`desk::decide`). The fuzzer calls [`decide`] on facts of
-//! its own; the routing corpus calls its first part, [`route`].
+//! what a delivery failure means, whether its sender (or its 求職番号) is
+//! over the daily limit, which request it belongs to (and whether it is
+//! trusted there), what it says to that request, the state machine's step
+//! on it, and what that step becomes when the slot it books is taken
+//! meanwhile. Pure: the desk gathers [`Facts`] from the store
+//! (`desk::gather`, which reads the mail once with [`understand`] and asks
+//! [`lookups_of`] which seekers and addresses matter), calls [`decide_on`],
+//! and carries out the [`Decision`] (`desk::decide`). The fuzzer and the
+//! routing corpus call [`decide`] (both steps) on facts as the desk gathers
+//! them.
 
 use crate::core::booking::{
     self, Context, Effect, Event, Request, Standing, State, TransitionError,

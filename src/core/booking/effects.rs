@@ -147,7 +147,7 @@ pub enum Effect {
         reason: OfferReason,
     },
     /// Book this slot and send the confirmation; if every room is taken the
-    /// daemon feeds back [`Event::SlotTaken`].
+    /// daemon feeds back [`super::Event::SlotTaken`].
     Book(Slot),
     /// Book this slot for staff and mail the seeker the details; every
     /// room taken is an error for the staff member.
